@@ -1,0 +1,3 @@
+from exposure_batch.cli import main
+
+main()

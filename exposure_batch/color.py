@@ -1,0 +1,171 @@
+"""Colour spaces, transfer curves and luminance: the only place these facts live.
+
+Naming (used everywhere in the package): ``*_lin`` = linear light, scene-referred, float32, may exceed 1;
+``*_srgb`` (or ``*_enc``) = display-encoded with the space's transfer curve, [0, 1].
+
+The working space is **linear ProPhoto RGB** (ROMM primaries, D50 white), the space the Exposure paper's model was
+trained in and Lightroom's own working space. Matrices between spaces come from colour-science (Bradford
+chromatic adaptation between white points) and are cached.
+
+Exports: Space, WORKING_SPACE, LUMA_WEIGHTS, luminance, srgb_encode, srgb_decode, encode, decode,
+convert_matrix, convert_linear, SPACE_NAMES.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+from enum import Enum
+from typing import NewType
+
+import numpy as np
+
+LinearRGB = NewType("LinearRGB", np.ndarray)
+EncodedRGB = NewType("EncodedRGB", np.ndarray)
+
+#: Luminance weights used by every Exposure filter (paper, section 1): lum = 0.27 R + 0.67 G + 0.06 B.
+LUMA_WEIGHTS = np.array([0.27, 0.67, 0.06], dtype=np.float32)
+
+
+class Space(str, Enum):
+    """RGB colour spaces we read and write. The value is colour-science's name for it."""
+
+    SRGB = "sRGB"
+    ADOBE_RGB = "Adobe RGB (1998)"
+    PROPHOTO = "ProPhoto RGB"
+    DISPLAY_P3 = "Display P3"
+    REC2020 = "ITU-R BT.2020"
+
+
+WORKING_SPACE = Space.PROPHOTO
+
+#: Short CLI / JSON names for the spaces.
+SPACE_NAMES = {
+    "srgb": Space.SRGB,
+    "adobergb": Space.ADOBE_RGB,
+    "prophoto": Space.PROPHOTO,
+    "p3": Space.DISPLAY_P3,
+    "rec2020": Space.REC2020,
+}
+
+
+def space_from_name(name: str) -> Space:
+    """Parse a short name ('srgb', 'prophoto', ...) or a colour-science name into a Space."""
+    key = name.strip().lower().replace(" ", "").replace("-", "").replace("_", "")
+    if key in SPACE_NAMES:
+        return SPACE_NAMES[key]
+    for space in Space:
+        if space.value.lower() == name.strip().lower():
+            return space
+    raise ValueError(f"unknown colour space {name!r}; known: {', '.join(SPACE_NAMES)}")
+
+
+def luminance(rgb_lin: np.ndarray) -> np.ndarray:
+    """Exposure's luminance of (..., 3) float32 RGB in the working space -> (...) float32."""
+    return rgb_lin @ LUMA_WEIGHTS
+
+
+def srgb_encode(rgb_lin: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 transfer: linear [0, 1] -> sRGB-encoded [0, 1]. Values are clipped to [0, 1] first.
+
+    Args: rgb_lin: any shape, float, linear light. Returns float32 of the same shape, encoded.
+    """
+    x = np.clip(np.asarray(rgb_lin, dtype=np.float32), 0.0, 1.0)
+    low = x * np.float32(12.92)
+    high = np.float32(1.055) * np.power(x, np.float32(1 / 2.4)) - np.float32(0.055)
+    return np.where(x <= np.float32(0.0031308), low, high).astype(np.float32, copy=False)
+
+
+def srgb_decode(rgb_srgb: np.ndarray) -> np.ndarray:
+    """Inverse IEC 61966-2-1 transfer: sRGB-encoded [0, 1] -> linear [0, 1], float32."""
+    v = np.asarray(rgb_srgb, dtype=np.float32)
+    low = v / np.float32(12.92)
+    high = np.power((np.maximum(v, 0) + np.float32(0.055)) / np.float32(1.055), np.float32(2.4))
+    return np.where(v <= np.float32(0.04045), low, high).astype(np.float32, copy=False)
+
+
+def _gamma_encode(x: np.ndarray, gamma: float) -> np.ndarray:
+    return np.power(np.clip(x, 0.0, 1.0), np.float32(1.0 / gamma)).astype(np.float32, copy=False)
+
+
+def _gamma_decode(v: np.ndarray, gamma: float) -> np.ndarray:
+    return np.power(np.clip(v, 0.0, 1.0), np.float32(gamma)).astype(np.float32, copy=False)
+
+
+def _prophoto_encode(x: np.ndarray) -> np.ndarray:
+    """ROMM RGB transfer (ISO 22028-2): linear -> encoded, with the linear toe below 1/512."""
+    x = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
+    return np.where(x < np.float32(1 / 512), x * np.float32(16), np.power(x, np.float32(1 / 1.8))).astype(np.float32)
+
+
+def _prophoto_decode(v: np.ndarray) -> np.ndarray:
+    v = np.clip(np.asarray(v, dtype=np.float32), 0.0, 1.0)
+    return np.where(v < np.float32(16 / 512), v / np.float32(16), np.power(v, np.float32(1.8))).astype(np.float32)
+
+
+def _rec2020_encode(x: np.ndarray) -> np.ndarray:
+    x = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
+    a, b = np.float32(1.09929682680944), np.float32(0.018053968510807)
+    return np.where(x < b, x * np.float32(4.5), a * np.power(x, np.float32(0.45)) - (a - 1)).astype(np.float32)
+
+
+def _rec2020_decode(v: np.ndarray) -> np.ndarray:
+    v = np.clip(np.asarray(v, dtype=np.float32), 0.0, 1.0)
+    a, b = np.float32(1.09929682680944), np.float32(0.018053968510807)
+    return np.where(v < b * 4.5, v / np.float32(4.5), np.power((v + (a - 1)) / a, np.float32(1 / 0.45))).astype(np.float32)
+
+
+_ENCODERS = {
+    Space.SRGB: srgb_encode,
+    Space.DISPLAY_P3: srgb_encode,  # Display P3 uses the sRGB transfer curve
+    Space.ADOBE_RGB: lambda x: _gamma_encode(x, 563 / 256),
+    Space.PROPHOTO: _prophoto_encode,
+    Space.REC2020: _rec2020_encode,
+}
+_DECODERS = {
+    Space.SRGB: srgb_decode,
+    Space.DISPLAY_P3: srgb_decode,
+    Space.ADOBE_RGB: lambda v: _gamma_decode(v, 563 / 256),
+    Space.PROPHOTO: _prophoto_decode,
+    Space.REC2020: _rec2020_decode,
+}
+
+
+def encode(rgb_lin: np.ndarray, space: Space) -> np.ndarray:
+    """Apply `space`'s transfer curve: linear [0, 1] -> encoded [0, 1] (clipped), float32."""
+    return _ENCODERS[Space(space)](rgb_lin)
+
+
+def decode(rgb_enc: np.ndarray, space: Space) -> np.ndarray:
+    """Remove `space`'s transfer curve: encoded [0, 1] -> linear [0, 1], float32."""
+    return _DECODERS[Space(space)](rgb_enc)
+
+
+@functools.lru_cache(maxsize=None)
+def _colour():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import colour  # noqa: PLC0415  (slow import: only when a matrix is first needed)
+    return colour
+
+
+@functools.lru_cache(maxsize=None)
+def convert_matrix(src: Space, dst: Space) -> np.ndarray:
+    """3x3 float32 matrix M with rgb_dst_lin = rgb_src_lin @ M.T (Bradford adaptation between whites)."""
+    if Space(src) == Space(dst):
+        return np.eye(3, dtype=np.float32)
+    colour = _colour()
+    m = colour.matrix_RGB_to_RGB(
+        colour.RGB_COLOURSPACES[Space(src).value],
+        colour.RGB_COLOURSPACES[Space(dst).value],
+        chromatic_adaptation_transform="Bradford",
+    )
+    out = np.asarray(m, dtype=np.float32)
+    out.setflags(write=False)
+    return out
+
+
+def convert_linear(rgb_lin: np.ndarray, src: Space, dst: Space) -> np.ndarray:
+    """Convert linear (..., 3) RGB between spaces; returns float32 (may go negative / above 1 out of gamut)."""
+    if Space(src) == Space(dst):
+        return np.asarray(rgb_lin, dtype=np.float32)
+    return np.asarray(rgb_lin, dtype=np.float32) @ convert_matrix(src, dst).T

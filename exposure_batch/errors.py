@@ -1,0 +1,45 @@
+"""Typed errors. Every error carries a one-line, human-readable reason.
+
+Exports: ExposureBatchError, InputError (+ DecodeError, UnsupportedFile), RecipeError, FilterParamError,
+OutputError, ModelError.
+"""
+from __future__ import annotations
+
+import os
+
+
+class ExposureBatchError(Exception):
+    """Base class: str(err) is always one line."""
+
+
+class InputError(ExposureBatchError):
+    """An input file cannot be used. `path` names the file, `reason` says why in one line."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = os.fspath(path)
+        self.reason = " ".join(str(reason).split())
+        super().__init__(f"{self.path}: {self.reason}")
+
+
+class DecodeError(InputError):
+    """The file looked like an image but could not be decoded (truncated, corrupt, ...)."""
+
+
+class UnsupportedFile(InputError):
+    """The file is not an image format we read (or is empty)."""
+
+
+class RecipeError(ExposureBatchError):
+    """A recipe is malformed or names unknown filters / out-of-range parameters."""
+
+
+class FilterParamError(RecipeError):
+    """A filter parameter is missing, has the wrong shape, or is outside its range."""
+
+
+class OutputError(ExposureBatchError):
+    """An output cannot be written (exists and overwrite is off, bad format, disk error)."""
+
+
+class ModelError(ExposureBatchError):
+    """A model folder is missing, unreadable, or does not match this version's filters."""

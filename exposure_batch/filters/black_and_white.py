@@ -1,0 +1,62 @@
+"""Black & white: blend towards the luminance (0.27 R + 0.67 G + 0.06 B) on all three channels.
+
+Space: linear working RGB -> same. Paper: filter 6 (BW), p = sigmoid(f); y = (1 - p) x + p lum(x).
+It is a 3x3 matrix: darktable channelmixerrgb (exact) · Adobe: crs:ConvertToGrayscale only at p = 1, else
+crs:Saturation (approximate).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import FilterSpec, Param
+
+NAME = "black_and_white"
+VERSION = 1
+LUMA = np.array([0.27, 0.67, 0.06], dtype=np.float32)
+PARAMS = (Param("amount", 0.0, 1.0, 0.0, "", "blend weight of the luminance (1 = monochrome)"),)
+
+
+def map_raw_np(raw: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-raw))).astype(np.float32)
+
+
+def map_raw_tf(raw):
+    import tensorflow as tf  # noqa: PLC0415
+
+    return tf.sigmoid(raw)
+
+
+def apply_tf(rgb_lin, params):
+    """rgb_lin (B, H, W, 3) linear, params (B, 1) amount -> (B, H, W, 3) linear."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    lum = tf.reduce_sum(rgb_lin * LUMA, axis=-1, keepdims=True)
+    p = params[:, None, None, 0:1]
+    return (1.0 - p) * rgb_lin + p * lum
+
+
+def matrix(amount: float) -> np.ndarray:
+    """The equivalent 3x3 matrix M (y = M @ x) for linear RGB column vectors."""
+    return ((1.0 - amount) * np.eye(3) + amount * np.tile(LUMA.astype(np.float64), (3, 1))).astype(np.float32)
+
+
+def prepare(values) -> np.float32:
+    return np.float32(values["amount"])
+
+
+def apply_np(rgb_lin: np.ndarray, amount: np.float32) -> np.ndarray:
+    """(..., 3) float32 linear -> same, in place."""
+    if amount == 0:
+        return rgb_lin
+    lum = rgb_lin @ LUMA
+    lum *= amount
+    rgb_lin *= np.float32(1.0) - amount
+    rgb_lin += lum[..., None]
+    return rgb_lin
+
+
+def describe(values) -> str:
+    return f"Black & white {values['amount'] * 100:.0f}%"
+
+
+SPEC = FilterSpec(NAME, VERSION, "Black & white", PARAMS, 1, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)

@@ -1,0 +1,55 @@
+"""Colour curves: one monotone piecewise-linear curve (8 segments) per channel, gentle slopes in [0.9, 1.1].
+
+Space: linear working RGB in [0, 1] -> same; clips to [0, 1]. Paper: filter 7 (C), t_ci = 1 + 0.1 tanh(f_ci).
+darktable: rgbcurve independent channels (approximate) · Adobe: crs:ToneCurvePV2012Red/Green/Blue (approximate).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import curve_math
+from .base import FilterSpec, Param, tanh_range_np, tanh_range_tf
+
+NAME = "color_curves"
+VERSION = 1
+SEGMENTS = 8
+LOW, HIGH = 0.9, 1.1
+CHANNELS = ("red", "green", "blue")
+PARAMS = tuple(
+    Param(c, LOW, HIGH, 1.0, "", f"relative slope of each of 8 equal input segments of the {c} curve", SEGMENTS)
+    for c in CHANNELS
+)
+
+
+def map_raw_np(raw: np.ndarray) -> np.ndarray:
+    return tanh_range_np(raw, LOW, HIGH)
+
+
+def map_raw_tf(raw):
+    return tanh_range_tf(raw, LOW, HIGH)
+
+
+def apply_tf(rgb_lin, params):
+    """rgb_lin (B, H, W, 3) linear, params (B, 24) = R, G, B slopes -> (B, H, W, 3) in [0, 1]."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    return curve_math.apply_curve_tf(rgb_lin, tf.reshape(params, (-1, 3, SEGMENTS)))
+
+
+def prepare(values):
+    return [curve_math.knots(values[c]) for c in CHANNELS]
+
+
+def apply_np(rgb_lin: np.ndarray, prepared) -> np.ndarray:
+    """(..., 3) float32 linear -> same, in [0, 1]."""
+    for c, (xs, ys) in enumerate(prepared):
+        rgb_lin[..., c] = curve_math.apply_curve_np(rgb_lin[..., c], xs, ys)
+    return rgb_lin
+
+
+def describe(values) -> str:
+    mids = [np.interp(0.5, *curve_math.knots(values[c])) for c in CHANNELS]
+    return "Colour curves mid R {:.2f} G {:.2f} B {:.2f}".format(*mids)
+
+
+SPEC = FilterSpec(NAME, VERSION, "Colour curves", PARAMS, 3 * SEGMENTS, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)

@@ -1,0 +1,79 @@
+"""Saturation+ : blend towards an HSV-saturation-boosted copy, strongest in the midtones.
+
+Space: linear working RGB -> same, but values are clipped to <= 1 first (as in the paper), so this step clips
+highlights. Paper: filter 3 (S+), p = sigmoid(f):
+  x' = min(x, 1); (h, s, v) = HSV(x'); s'' = s + (1 - s) * 0.8 * (0.5 - |v - 0.5|); y = (1 - p) x' + p RGB(h, s'', v).
+RGB(h, s'', v) is computed in closed form, v - (s''/s)(v - x'), which equals the HSV round trip exactly. One
+deliberate deviation: exactly neutral pixels (s = 0, hue undefined) stay neutral; the paper's HSV code gives them
+hue 0 and tints greys red.
+darktable: no exact module (LUT mode is exact) · Adobe: crs:Saturation (approximate).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import FilterSpec, Param
+
+NAME = "saturation"
+VERSION = 1
+PARAMS = (Param("amount", 0.0, 1.0, 0.0, "", "blend weight of the saturation-boosted image (0 = identity below 1)"),)
+
+
+def map_raw_np(raw: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-raw))).astype(np.float32)
+
+
+def map_raw_tf(raw):
+    import tensorflow as tf  # noqa: PLC0415
+
+    return tf.sigmoid(raw)
+
+
+def apply_tf(rgb_lin, params):
+    """rgb_lin (B, H, W, 3) linear, params (B, 1) amount -> (B, H, W, 3), clipped to <= 1."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    x = tf.minimum(rgb_lin, 1.0)
+    v = tf.reduce_max(x, axis=-1, keepdims=True)
+    chroma = v - tf.reduce_min(x, axis=-1, keepdims=True)
+    has_v = v > 0
+    s = tf.where(has_v, chroma / tf.where(has_v, v, 1.0), 0.0)
+    s2 = s + (1.0 - s) * 0.8 * (0.5 - tf.abs(v - 0.5))
+    has_chroma = chroma > 0
+    ratio = s2 * v / tf.where(has_chroma, chroma, 1.0)
+    full = tf.where(has_chroma, v - ratio * (v - x), x)
+    p = params[:, None, None, 0:1]
+    return (1.0 - p) * x + p * full
+
+
+def prepare(values) -> np.float32:
+    return np.float32(values["amount"])
+
+
+def apply_np(rgb_lin: np.ndarray, amount: np.float32) -> np.ndarray:
+    """(..., 3) float32 linear -> same (clipped to <= 1); works in place on rgb_lin."""
+    x = np.minimum(rgb_lin, np.float32(1.0), out=rgb_lin)
+    if amount == 0:
+        return x
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    v = np.maximum(np.maximum(r, g), b)
+    chroma = v - np.minimum(np.minimum(r, g), b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(v > 0, chroma / v, np.float32(0.0))
+        s2 = s + (np.float32(1.0) - s) * np.float32(0.8) * (np.float32(0.5) - np.abs(v - np.float32(0.5)))
+        # y = (1 - p) x + p (v - ratio (v - x)), ratio = s'' v / chroma; neutral pixels (chroma 0) stay x.
+        ratio = np.where(chroma > 0, s2 * v / chroma, np.float32(1.0))
+    ratio *= amount
+    ratio = ratio[..., None]
+    shift = (v * amount)[..., None]
+    # (1 - p) x + p v - p ratio (v - x) = x (1 - p + p ratio) + p v (1 - ratio); for neutral pixels x == v.
+    x *= np.float32(1.0) - amount + ratio
+    x += shift - ratio * v[..., None]
+    return x
+
+
+def describe(values) -> str:
+    return f"Saturation +{values['amount'] * 100:.0f}%"
+
+
+SPEC = FilterSpec(NAME, VERSION, "Saturation", PARAMS, 1, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)

@@ -1,0 +1,49 @@
+"""Tone curve: one monotone piecewise-linear curve (8 segments) applied to R, G and B alike.
+
+Space: linear working RGB in [0, 1] -> same; clips to [0, 1] (inputs >= 1 map to 1). Paper: filter 4 (T),
+t_i = 0.5 + 0.75 (tanh(f_i) + 1) in [0.5, 2]; segment i's slope is proportional to t_i.
+darktable: rgbcurve linked RGB (approximate: spline through the knots) · Adobe: crs:ToneCurvePV2012 (approximate).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import curve_math
+from .base import FilterSpec, Param, tanh_range_np, tanh_range_tf
+
+NAME = "tone_curve"
+VERSION = 1
+SEGMENTS = 8
+LOW, HIGH = 0.5, 2.0
+PARAMS = (Param("slopes", LOW, HIGH, 1.0, "", "relative slope of each of 8 equal input segments on [0, 1]", SEGMENTS),)
+
+
+def map_raw_np(raw: np.ndarray) -> np.ndarray:
+    return tanh_range_np(raw, LOW, HIGH)
+
+
+def map_raw_tf(raw):
+    return tanh_range_tf(raw, LOW, HIGH)
+
+
+def apply_tf(rgb_lin, params):
+    """rgb_lin (B, H, W, 3) linear, params (B, 8) slopes -> (B, H, W, 3) in [0, 1]."""
+    return curve_math.apply_curve_tf(rgb_lin, params[:, None, :])
+
+
+def prepare(values):
+    return curve_math.knots(values["slopes"])
+
+
+def apply_np(rgb_lin: np.ndarray, prepared) -> np.ndarray:
+    """(..., 3) float32 linear -> same, in [0, 1]."""
+    xs, ys = prepared
+    rgb_lin[...] = curve_math.apply_curve_np(rgb_lin, xs, ys)
+    return rgb_lin
+
+
+def describe(values) -> str:
+    return f"Tone curve {curve_math.describe_curve(values['slopes'])}"
+
+
+SPEC = FilterSpec(NAME, VERSION, "Tone curve", PARAMS, SEGMENTS, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)

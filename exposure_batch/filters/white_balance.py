@@ -1,0 +1,59 @@
+"""White balance: per-channel gains on linear RGB.
+
+Space: linear working RGB -> same. The agent's gains are normalised so that grey keeps its luminance
+(0.27 r + 0.67 g + 0.06 b = 1); recipes written by hand may use any gains within the range.
+Paper: filter 2 (W): f_R forced to 0, s_c = exp(0.5 tanh(f_c)), s /= (1e-5 + 0.27 s_R + 0.67 s_G + 0.06 s_B).
+darktable: channelmixerrgb diagonal matrix (exact) · Adobe: Temperature/Tint or Incremental* (approximate).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import FilterSpec, Param
+
+NAME = "white_balance"
+VERSION = 1
+LOG_RANGE = 0.5
+LUMA = np.array([0.27, 0.67, 0.06], dtype=np.float32)
+# Ranges cover everything the network mapping can reach (r 0.68-1.40, g 0.78-1.17, b 0.43-2.13) with headroom.
+PARAMS = (
+    Param("red", 0.4, 2.5, 1.0, "x", "gain on the red channel (linear)"),
+    Param("green", 0.4, 2.5, 1.0, "x", "gain on the green channel (linear)"),
+    Param("blue", 0.4, 2.5, 1.0, "x", "gain on the blue channel (linear)"),
+)
+_RAW_MASK = np.array([0.0, 1.0, 1.0], dtype=np.float32)
+
+
+def map_raw_np(raw: np.ndarray) -> np.ndarray:
+    """(B, 3) unbounded -> (B, 3) luminance-normalised gains."""
+    s = np.exp(LOG_RANGE * np.tanh(raw * _RAW_MASK))
+    return (s / (1e-5 + s @ LUMA)[..., None]).astype(np.float32)
+
+
+def map_raw_tf(raw):
+    import tensorflow as tf  # noqa: PLC0415
+
+    s = tf.exp(LOG_RANGE * tf.tanh(raw * _RAW_MASK))
+    return s / (1e-5 + tf.reduce_sum(s * LUMA, axis=-1, keepdims=True))
+
+
+def apply_tf(rgb_lin, params):
+    """rgb_lin (B, H, W, 3) linear, params (B, 3) gains -> rgb * gains."""
+    return rgb_lin * params[:, None, None, :]
+
+
+def prepare(values) -> np.ndarray:
+    return np.array([values["red"], values["green"], values["blue"]], dtype=np.float32)
+
+
+def apply_np(rgb_lin: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """(..., 3) float32 linear -> same, in place."""
+    rgb_lin *= gains
+    return rgb_lin
+
+
+def describe(values) -> str:
+    return f"White balance R x{values['red']:.2f} G x{values['green']:.2f} B x{values['blue']:.2f}"
+
+
+SPEC = FilterSpec(NAME, VERSION, "White balance", PARAMS, 3, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)

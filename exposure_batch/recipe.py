@@ -1,0 +1,212 @@
+"""The edit recipe: the contract between whoever decides an edit (agent, classic auto, a saved look) and everything
+downstream (renderer, sidecar writers, reports). Renderers and writers only ever see a Recipe, never a model.
+
+A recipe is an ordered list of steps (filter name + named parameter values in real units) applied to a
+**scene-linear image in the working space (linear ProPhoto RGB)**. The output encoding (e.g. the sRGB transfer
+curve) is a fixed last stage outside the recipe. JSON layout (schema 1):
+
+    {"schema": "exposure-batch/recipe", "schema_version": 1, "working_space": "linear ProPhoto RGB",
+     "model": {"id": "classic", "version": "1"}, "source": {...} | null,
+     "steps": [{"filter": "exposure", "version": 1, "params": {"ev": 0.62}}, ...]}
+
+Exports: SCHEMA_VERSION, Step, Recipe, load_recipe.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from . import filters
+from .errors import RecipeError
+
+SCHEMA = "exposure-batch/recipe"
+SCHEMA_VERSION = 1
+WORKING_SPACE = "linear ProPhoto RGB"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One filter application. `params` are validated real-unit values (floats or lists of floats)."""
+
+    filter: str
+    params: Mapping[str, Any]
+    version: int = 0  # 0 = current version of the filter
+
+    def __post_init__(self):
+        spec = filters.get(self.filter)
+        version = self.version or spec.version
+        if version > spec.version:
+            raise RecipeError(
+                f"step '{self.filter}' has version {version}, newer than this exposure-batch's ({spec.version}); upgrade"
+            )
+        object.__setattr__(self, "version", version)
+        object.__setattr__(self, "params", spec.validate(self.params))
+
+    @property
+    def spec(self) -> filters.FilterSpec:
+        return filters.get(self.filter)
+
+    def describe(self) -> str:
+        """One line: 'Exposure +0.62 EV'."""
+        return self.spec.describe(self.params)
+
+    def to_dict(self) -> dict:
+        return {"filter": self.filter, "version": self.version, "params": dict(self.params)}
+
+    @classmethod
+    def from_vector(cls, name: str, vector) -> "Step":
+        """Build from a (k,) parameter vector in the filter's `params` order."""
+        spec = filters.get(name)
+        return cls(name, spec.values(np.asarray(vector)))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Ordered steps plus provenance. Immutable; JSON round trip with `to_json` / `from_json`."""
+
+    steps: tuple[Step, ...]
+    model_id: str = "manual"
+    model_version: str = "1"
+    source: Mapping[str, Any] | None = None
+    working_space: str = WORKING_SPACE
+    schema_version: int = SCHEMA_VERSION
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        steps = tuple(self.steps)
+        for s in steps:
+            if not isinstance(s, Step):
+                raise RecipeError(f"recipe steps must be Step objects, got {type(s).__name__}")
+        object.__setattr__(self, "steps", steps)
+        if self.working_space != WORKING_SPACE:
+            raise RecipeError(f"recipe working space {self.working_space!r} is not supported (only {WORKING_SPACE!r})")
+
+    # --- construction helpers -------------------------------------------------------------------------------
+    @classmethod
+    def from_steps(cls, steps: Iterable[tuple[str, Mapping[str, Any]]], **kwargs) -> "Recipe":
+        """Recipe.from_steps([("exposure", {"ev": 0.5}), ...], model_id="classic")."""
+        return cls(tuple(Step(name, params) for name, params in steps), **kwargs)
+
+    def with_source(self, source: Mapping[str, Any] | None) -> "Recipe":
+        return Recipe(self.steps, self.model_id, self.model_version, source, self.working_space, self.schema_version, self.extra)
+
+    # --- serialisation ----------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "schema_version": self.schema_version,
+            "working_space": self.working_space,
+            "model": {"id": self.model_id, "version": self.model_version},
+            "source": dict(self.source) if self.source is not None else None,
+            "steps": [s.to_dict() for s in self.steps],
+            **({"extra": dict(self.extra)} if self.extra else {}),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=_json_default)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Recipe":
+        """Validate and build. Raises RecipeError with a one-line message on any problem."""
+        if not isinstance(data, Mapping):
+            raise RecipeError("recipe must be a JSON object")
+        if data.get("schema", SCHEMA) != SCHEMA:
+            raise RecipeError(f"not an exposure-batch recipe (schema {data.get('schema')!r})")
+        version = data.get("schema_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise RecipeError("recipe has no integer 'schema_version'")
+        if version > SCHEMA_VERSION:
+            raise RecipeError(f"recipe schema_version {version} is newer than supported ({SCHEMA_VERSION}); upgrade exposure-batch")
+        data = _upgrade(dict(data), version)
+        raw_steps = data.get("steps")
+        if not isinstance(raw_steps, list):
+            raise RecipeError("recipe 'steps' must be a list")
+        steps = []
+        for i, raw in enumerate(raw_steps):
+            if not isinstance(raw, Mapping) or "filter" not in raw or "params" not in raw:
+                raise RecipeError(f"step {i}: needs 'filter' and 'params'")
+            try:
+                steps.append(Step(raw["filter"], raw["params"], int(raw.get("version", 0))))
+            except RecipeError as err:
+                raise RecipeError(f"step {i}: {err}") from None
+        model = data.get("model") or {}
+        if not isinstance(model, Mapping):
+            raise RecipeError("recipe 'model' must be an object")
+        return cls(
+            tuple(steps),
+            model_id=str(model.get("id", "manual")),
+            model_version=str(model.get("version", "1")),
+            source=data.get("source"),
+            working_space=data.get("working_space", WORKING_SPACE),
+            extra=data.get("extra") or {},
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "Recipe":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise RecipeError(f"recipe is not valid JSON: {err.msg} at line {err.lineno}") from None
+        return cls.from_dict(data)
+
+    def save(self, path: str | os.PathLike, overwrite: bool = True) -> str:
+        """Write JSON atomically (temp file + rename)."""
+        from .io.write import atomic_write  # noqa: PLC0415
+
+        path = os.fspath(path)
+        if not overwrite and os.path.exists(path):
+            from .errors import OutputError  # noqa: PLC0415
+
+            raise OutputError(f"{path}: exists (use overwrite)")
+        with atomic_write(path, "w") as fh:
+            fh.write(self.to_json() + "\n")
+        return path
+
+    # --- applying ---------------------------------------------------------------------------------------------
+    def apply(self, rgb_lin: np.ndarray) -> np.ndarray:
+        """Apply to a (H, W, 3) float32 linear working-space image; returns a new float32 linear image."""
+        from .render import render  # noqa: PLC0415
+
+        return render(self, rgb_lin)
+
+    def describe(self) -> list[str]:
+        return [s.describe() for s in self.steps]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+def load_recipe(path: str | os.PathLike) -> Recipe:
+    """Read a recipe JSON file. Errors name the file: 'look.json: step 2: exposure.ev = 9 is outside ...'."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as err:
+        raise RecipeError(f"{path}: cannot read recipe ({err.strerror})") from None
+    try:
+        return Recipe.from_json(text)
+    except RecipeError as err:
+        raise RecipeError(f"{path}: {err}") from None
+
+
+def _upgrade(data: dict, version: int) -> dict:
+    """Upgrade chain: one function per old schema version (none yet: schema 1 is the first)."""
+    upgrades: dict[int, Any] = {}
+    while version < SCHEMA_VERSION:
+        data = upgrades[version](data)
+        version += 1
+    data["schema_version"] = version
+    return data
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")

@@ -1,0 +1,35 @@
+"""exposure-batch: white-box automatic photo editing (Exposure, Hu et al. 2018) as a batch pipeline."""
+from setuptools import find_packages, setup
+
+setup(
+    name="exposure-batch",
+    version="0.1.0",
+    description="Batch photo editing with the white-box Exposure agent: recipes, full-res renders, editor sidecars",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["exposure_batch", "exposure_batch.*"]),
+    include_package_data=True,
+    package_data={"exposure_batch": ["data/*"]},
+    install_requires=[
+        "numpy>=1.24",
+        "tensorflow-cpu>=2.16; platform_machine=='x86_64'",
+        "tensorflow>=2.16; platform_machine!='x86_64'",
+        "rawpy>=0.21",
+        "exifread>=3.0",
+        "tifffile>=2023.1",
+        "imagecodecs>=2023.1",
+        "click>=8.1",
+        "watchdog>=3.0",
+        "lxml>=4.9",
+        "Pillow>=10.0",
+        "colour-science>=0.4.4",
+        "rich>=13.0",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2"],
+        "gpu": ["tensorflow[and-cuda]>=2.16"],
+    },
+    entry_points={"console_scripts": ["exposure-batch=exposure_batch.cli:main"]},
+)
