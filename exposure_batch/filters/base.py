@@ -17,6 +17,8 @@ from ..errors import FilterParamError
 
 #: Slack allowed when validating a value against its range (JSON round trips of float32 values).
 RANGE_SLACK = 1e-6
+#: Parameter values are stored with this many decimals.
+DECIMALS = 6
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,8 @@ def _in_range(where: str, p: Param, v: float) -> float:
         raise FilterParamError(f"{where}: value {v} is not finite")
     if v < p.low - RANGE_SLACK or v > p.high + RANGE_SLACK:
         raise FilterParamError(f"{where} = {v:.6g} is outside its range [{p.low:.6g}, {p.high:.6g}] {p.unit}".rstrip())
-    return min(max(v, p.low), p.high)
+    # Round to 6 decimals: readable JSON, and the in-memory recipe is exactly what a JSON round trip gives back.
+    return round(min(max(v, p.low), p.high), DECIMALS)
 
 
 def broadcast_params_tf(params):
