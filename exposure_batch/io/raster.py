@@ -1,0 +1,444 @@
+"""JPEG / PNG / TIFF -> linear ProPhoto RGB float32, colour-managed by the embedded ICC profile.
+
+How the pixels' colour space is decided (`Transfer`):
+  * no ICC profile -> sRGB (float TIFF: linear sRGB);
+  * an RGB matrix/TRC profile whose colorants match sRGB, Adobe RGB (1998), ProPhoto, Display P3 or Rec. 2020 and
+    whose curves match that space's transfer curve (or the identity) -> `color.decode` + `color.convert_linear`,
+    in float32, so 16-bit precision is kept;
+  * any other RGB matrix/TRC profile -> its own curves and colorants, evaluated in NumPy (also full precision);
+  * gray profiles with a kTRC -> that curve, replicated to R = G = B;
+  * anything else (LUT-based, CMYK, Lab) -> littleCMS via Pillow ImageCms to sRGB (8-bit), then as sRGB.
+Float TIFFs are taken as linear (only the profile's primaries are used). EXIF orientation is applied and alpha
+channels are dropped. Conversion runs in row bands so peak memory is about the output plus the integer source.
+
+Exports: sniff(head) -> 'jpeg' | 'png' | 'tiff' | None, probe_raster(path, kind) -> RasterProbe,
+decode_raster(path, kind, half_size) -> (rgb_lin, RasterProbe), apply_orientation(arr, orientation).
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import warnings
+
+import numpy as np
+
+from exposure_batch import color
+from exposure_batch.color import Space
+from exposure_batch.errors import DecodeError, UnsupportedFile
+from exposure_batch.io import icc as _icc
+
+_BAND_ROWS = 256
+
+
+def sniff(head: bytes) -> str | None:
+    """Container kind from a file's first bytes: 'jpeg', 'png', 'tiff' (TIFF or BigTIFF, including TIFF-based
+    RAWs such as DNG/NEF/CR2/ARW) or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    return None
+
+
+def apply_orientation(arr: np.ndarray, orientation: int | None) -> np.ndarray:
+    """Return a view of (H, W, ...) `arr` rotated/flipped for display per EXIF orientation 1..8 (any dtype/space)."""
+    o = int(orientation or 1)
+    if o == 2:
+        return arr[:, ::-1]
+    if o == 3:
+        return arr[::-1, ::-1]
+    if o == 4:
+        return arr[::-1]
+    if o == 5:
+        return arr.swapaxes(0, 1)
+    if o == 6:
+        return arr[::-1].swapaxes(0, 1)
+    if o == 7:
+        return arr[::-1, ::-1].swapaxes(0, 1)
+    if o == 8:
+        return arr[:, ::-1].swapaxes(0, 1)
+    return arr
+
+
+@dataclasses.dataclass
+class Transfer:
+    """How encoded pixels become linear ProPhoto: see module docstring."""
+
+    kind: str  # 'space' | 'matrix_shaper' | 'gray_curve' | 'lcms'
+    space: Space | None = None
+    linear: bool = False
+    profile: _icc.ParsedProfile | None = None
+    name: str = "sRGB"
+
+
+@dataclasses.dataclass
+class RasterProbe:
+    """Header facts about a raster file (no pixel decode)."""
+
+    format: str  # 'jpeg' | 'png' | 'tiff'
+    width: int  # as stored (before orientation)
+    height: int
+    bit_depth: int  # 8, 16 or 32 (float)
+    is_float: bool
+    orientation: int
+    icc: bytes | None
+    icc_description: str | None
+    transfer: Transfer
+
+    @property
+    def oriented_size(self) -> tuple[int, int]:
+        """(width, height) after EXIF orientation is applied."""
+        return (self.height, self.width) if self.orientation in (5, 6, 7, 8) else (self.width, self.height)
+
+
+def choose_transfer(icc_bytes: bytes | None, *, gray: bool, is_float: bool) -> tuple[Transfer, str | None]:
+    """Decide how to linearise pixels carrying `icc_bytes`. Returns (Transfer, ICC description or None)."""
+    if not icc_bytes:
+        return Transfer("space", Space.SRGB, linear=is_float,
+                        name=Space.SRGB.value + (" (linear)" if is_float else "")), None
+    try:
+        prof = _icc.parse_profile(icc_bytes)
+    except ValueError:
+        return Transfer("space", Space.SRGB, linear=is_float, name="sRGB (unreadable ICC profile ignored)"), None
+    desc = prof.description
+    if gray:
+        if prof.color_space == "GRAY" and prof.gray_curve is not None and not is_float:
+            return Transfer("gray_curve", profile=prof, name=desc or "Gray"), desc
+        return Transfer("space", Space.SRGB, linear=is_float, name="sRGB"), desc
+    if prof.color_space == "RGB":
+        space, linear = _icc.identify(prof)
+        if is_float:
+            if space is not None:
+                return Transfer("space", space, linear=True, name=space.value + " (linear)"), desc
+            if prof.is_matrix_shaper:
+                return Transfer("matrix_shaper", linear=True, profile=prof, name=desc or "ICC matrix/TRC"), desc
+            guessed = _icc.guess_space_from_description(desc) or Space.SRGB
+            return Transfer("space", guessed, linear=True, name=guessed.value + " (linear)"), desc
+        if space is not None and linear is not None:
+            return Transfer("space", space, linear=linear, name=space.value + (" (linear)" if linear else "")), desc
+        if prof.is_matrix_shaper:
+            return Transfer("matrix_shaper", profile=prof, name=desc or "ICC matrix/TRC"), desc
+    if prof.color_space == "GRAY":  # gray profile on a colour image: meaningless, ignore it
+        return Transfer("space", Space.SRGB, name="sRGB"), desc
+    return Transfer("lcms", profile=prof, name=desc or f"ICC ({prof.color_space})"), desc
+
+
+def _icc_description(icc_bytes: bytes | None) -> str | None:
+    if not icc_bytes:
+        return None
+    try:
+        return _icc.parse_profile(icc_bytes).description
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Probing (headers only)
+# --------------------------------------------------------------------------------------------------------------
+
+def _pil_orientation(im) -> int:
+    try:
+        from PIL import Image  # noqa: PLC0415
+
+        raw = im.info.get("exif")
+        if raw:
+            e = Image.Exif()
+            e.load(raw)
+        else:
+            e = im.getexif() if im.format == "JPEG" else {}
+        o = int(e.get(0x0112, 1))
+        return o if 1 <= o <= 8 else 1
+    except Exception:  # noqa: BLE001  (a broken EXIF block must not stop the decode)
+        return 1
+
+
+def _open_pil(path: str, kind: str = "image"):
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+
+    Image.MAX_IMAGE_PIXELS = None  # we decode our users' own photos; size limits live in the pipeline
+    name = {"jpeg": "JPEG", "png": "PNG"}.get(kind, kind)
+    try:
+        return Image.open(path, formats=[name] if name in ("JPEG", "PNG") else None)
+    except UnidentifiedImageError as exc:
+        raise DecodeError(path, f"truncated or corrupt {name} header (cannot identify the image)") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise DecodeError(path, f"truncated or corrupt {name} header ({_one_line(exc)})") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+def _probe_pil(path: str, kind: str) -> RasterProbe:
+    with _open_pil(path, kind) as im:
+        w, h = im.size
+        mode = im.mode
+        icc_bytes = im.info.get("icc_profile")
+        orientation = _pil_orientation(im)
+        depth = 8
+        if kind == "png":
+            depth = 16 if (mode.startswith("I;16") or mode == "I" or _png_bit_depth(path) == 16) else 8
+    gray = mode in ("L", "LA", "I", "I;16", "I;16B", "1", "La")
+    transfer, desc = choose_transfer(icc_bytes, gray=gray, is_float=False)
+    if mode == "CMYK" and transfer.kind != "lcms":
+        transfer = Transfer("lcms", name="CMYK (uncalibrated)")
+    return RasterProbe(kind, w, h, depth, False, orientation, icc_bytes, desc, transfer)
+
+
+def _png_bit_depth(path: str) -> int:
+    with open(path, "rb") as fh:
+        head = fh.read(33)
+    return head[24] if len(head) >= 25 and head[12:16] == b"IHDR" else 8
+
+
+def _tiff_page(tif):
+    """First full-resolution page (skips reduced-resolution thumbnails)."""
+    for page in tif.pages:
+        subtype = page.tags.get(254)
+        if subtype is None or not (int(subtype.value) & 1):
+            return page
+    return tif.pages[0]
+
+
+def _probe_tiff(path: str, tif) -> RasterProbe:
+    page = _tiff_page(tif)
+    photometric = int(page.photometric)
+    icc_tag = page.tags.get(34675)
+    icc_bytes = bytes(icc_tag.value) if icc_tag is not None else None
+    orient_tag = page.tags.get(274)
+    orientation = int(orient_tag.value) if orient_tag is not None else 1
+    orientation = orientation if 1 <= orientation <= 8 else 1
+    dtype = np.dtype(page.dtype) if page.dtype is not None else np.dtype(np.uint8)
+    is_float = dtype.kind == "f"
+    depth = 32 if is_float else int(page.bitspersample)
+    gray = photometric in (0, 1)
+    if photometric not in (0, 1, 2, 3, 5, 6):
+        raise UnsupportedFile(path, f"TIFF photometric interpretation {photometric} is not supported "
+                                    "(need RGB, grayscale, palette, YCbCr or CMYK)")
+    transfer, desc = choose_transfer(icc_bytes, gray=gray, is_float=is_float)
+    if photometric == 5 and transfer.kind != "lcms":
+        transfer = Transfer("lcms", name="CMYK (uncalibrated)")
+    return RasterProbe("tiff", int(page.imagewidth), int(page.imagelength), depth, is_float, orientation,
+                       icc_bytes, desc, transfer)
+
+
+def _open_tiff(path: str):
+    import tifffile  # noqa: PLC0415
+
+    try:
+        return tifffile.TiffFile(path)
+    except Exception as exc:  # noqa: BLE001  (tifffile raises TiffFileError, ValueError, struct.error, ...)
+        raise DecodeError(path, f"corrupt TIFF structure ({_one_line(exc)})") from exc
+
+
+def tiff_is_dng(path: str) -> bool:
+    """True when a TIFF-structured file carries the DNGVersion tag (then LibRaw, not tifffile, must read it)."""
+    try:
+        tif = _open_tiff(path)
+    except DecodeError:
+        return False
+    with tif:
+        try:
+            return any(50706 in p.tags for p in tif.pages[:1])
+        except Exception:  # noqa: BLE001
+            return False
+
+
+def probe_raster(path: str, kind: str) -> RasterProbe:
+    """Header-only look at a JPEG / PNG / TIFF file. Raises DecodeError / UnsupportedFile with one-line reasons."""
+    if kind == "tiff":
+        tif = _open_tiff(path)
+        with tif:
+            return _probe_tiff(path, tif)
+    return _probe_pil(path, kind)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Pixel decode
+# --------------------------------------------------------------------------------------------------------------
+
+def _read_pixels_jpeg(path: str, half_size: bool) -> tuple[np.ndarray, str]:
+    with _open_pil(path, "jpeg") as im:
+        if half_size:
+            im.draft(im.mode if im.mode in ("RGB", "L") else None, (max(1, im.size[0] // 2), max(1, im.size[1] // 2)))
+        try:
+            im.load()
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise DecodeError(path, f"truncated or corrupt JPEG data ({_one_line(exc)})") from exc
+        mode = im.mode
+        if mode not in ("RGB", "L", "CMYK"):
+            im = im.convert("RGB")
+            mode = "RGB"
+        return np.asarray(im), mode
+
+
+def _read_pixels_png(path: str) -> np.ndarray:
+    import imagecodecs  # noqa: PLC0415
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        return imagecodecs.png_decode(data)
+    except Exception as exc:  # noqa: BLE001
+        raise DecodeError(path, f"truncated or corrupt PNG data ({_one_line(exc)})") from exc
+
+
+def _read_pixels_tiff(path: str) -> tuple[np.ndarray, int]:
+    tif = _open_tiff(path)
+    with tif:
+        page = _tiff_page(tif)
+        photometric = int(page.photometric)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                arr = page.asarray()
+        except Exception as exc:  # noqa: BLE001
+            raise DecodeError(path, f"truncated or corrupt TIFF data ({_one_line(exc)})") from exc
+        axes = page.axes
+        if "S" in axes and axes.index("S") < axes.index("Y"):
+            arr = np.moveaxis(arr, axes.index("S"), -1)
+        arr = np.squeeze(arr) if arr.ndim > 3 else arr
+        if photometric == 3:  # palette -> RGB
+            cmap = np.asarray(page.colormap)  # (3, 2**bits) uint16
+            arr = np.moveaxis(cmap[:, arr], 0, -1)
+        elif photometric == 0 and arr.dtype.kind in "ui":  # MinIsWhite
+            arr = np.iinfo(arr.dtype).max - arr
+    return arr, photometric
+
+
+def _drop_alpha(arr: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, C) -> (H, W, 1) gray or (H, W, 3) colour (alpha and extra samples dropped)."""
+    if arr.ndim == 2:
+        return arr[..., None]
+    if arr.shape[-1] in (1, 2):
+        return arr[..., :1]
+    return arr[..., :3]
+
+
+def _lcms_to_srgb(path: str, arr: np.ndarray, mode: str, transfer: Transfer, icc_bytes: bytes | None) -> np.ndarray:
+    """Convert 8/16-bit pixels with a non-matrix profile (or CMYK) to 8-bit sRGB with littleCMS."""
+    from PIL import Image, ImageCms  # noqa: PLC0415
+
+    if arr.dtype != np.uint8:
+        if arr.dtype.kind == "f":
+            arr = (np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8)
+        else:
+            arr = (arr >> (8 * (arr.dtype.itemsize - 1))).astype(np.uint8)
+    if mode == "CMYK":
+        img = Image.fromarray(np.ascontiguousarray(arr[..., :4]), "CMYK")
+    elif arr.ndim == 3 and arr.shape[-1] >= 3:
+        img = Image.fromarray(np.ascontiguousarray(arr[..., :3]), "RGB")
+    else:
+        img = Image.fromarray(np.ascontiguousarray(arr.reshape(arr.shape[0], arr.shape[1])), "L")
+    if not icc_bytes:  # uncalibrated CMYK
+        return np.asarray(img.convert("RGB"))
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc_bytes))
+        dst = ImageCms.createProfile("sRGB")
+        out = ImageCms.profileToProfile(img, src, dst, renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+        raise DecodeError(path, f"cannot apply the embedded ICC profile ({_one_line(exc)})") from exc
+    return np.asarray(out)
+
+
+def to_working(src: np.ndarray, transfer: Transfer, *, scale: float, half_size: bool = False) -> np.ndarray:
+    """Linearise and convert pixels to the working space, band by band.
+
+    Args:
+        src: (H, W, 1|3) uint8/uint16/float array (any strides, e.g. an orientation view), encoded per `transfer`
+            (or linear for transfer.linear / float data).
+        transfer: how to linearise (see `Transfer`).
+        scale: multiply to bring `src` to [0, 1] (1/255, 1/65535, 1.0 for float).
+        half_size: average 2x2 blocks (in linear light) -> (H//2, W//2, 3).
+
+    Returns: (H, W, 3) float32, linear ProPhoto RGB, [0, inf).
+    """
+    h, w = src.shape[:2]
+    oh, ow = (h // 2, w // 2) if half_size else (h, w)
+    if half_size and (oh == 0 or ow == 0):
+        half_size, oh, ow = False, h, w
+    out = np.empty((oh, ow, 3), dtype=np.float32)
+    step = _BAND_ROWS
+    if transfer.kind == "matrix_shaper":
+        mat = (_icc.xyz_d50_to_working().astype(np.float64) @ transfer.profile.matrix).astype(np.float32)
+    elif transfer.kind == "space":
+        mat = color.convert_matrix(transfer.space, color.WORKING_SPACE)
+    else:  # gray_curve: neutral gray, R = G = B
+        mat = None
+    for r0 in range(0, oh if half_size else h, step):
+        r1 = min(r0 + step, oh if half_size else h)
+        band = src[2 * r0:2 * r1, :2 * ow] if half_size else src[r0:r1]
+        x = band.astype(np.float32)
+        if scale != 1.0:
+            x *= np.float32(scale)
+        elif x.dtype.kind == "f":
+            np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        if transfer.kind == "space":
+            lin = x if transfer.linear else color.decode(x, transfer.space)
+        elif transfer.kind == "matrix_shaper":
+            if transfer.linear:
+                lin = x
+            else:
+                lin = np.empty_like(x)
+                for c in range(min(3, x.shape[-1])):
+                    lin[..., c] = transfer.profile.curves[c](x[..., c])
+        else:
+            lin = transfer.profile.gray_curve(x).astype(np.float32)
+        if lin.shape[-1] == 1:
+            # Gray: R = G = B is neutral in every space, and our matrices map white to white (Bradford).
+            rgb = np.repeat(lin, 3, axis=-1)
+        else:
+            rgb = lin @ mat.T if mat is not None else lin
+        if half_size:
+            rgb = rgb.reshape(r1 - r0, 2, ow, 2, 3).mean(axis=(1, 3), dtype=np.float32)
+        np.maximum(rgb, 0, out=out[r0:r1])
+    return out
+
+
+def decode_raster(path: str, kind: str, half_size: bool = False) -> tuple[np.ndarray, RasterProbe]:
+    """Decode a JPEG / PNG / TIFF file.
+
+    Returns: (rgb_lin, probe) with rgb_lin (H, W, 3) float32, linear ProPhoto RGB, orientation applied, [0, inf)
+    (half the size in each axis with half_size=True).
+    Raises: DecodeError / UnsupportedFile with one-line reasons.
+    """
+    probe = probe_raster(path, kind)
+    mode = None
+    if kind == "jpeg":
+        arr, mode = _read_pixels_jpeg(path, half_size)
+        if half_size and arr.shape[0] <= (probe.height + 1) // 2 and arr.shape[1] <= (probe.width + 1) // 2:
+            half_size = False  # libjpeg already scaled it by 1/2
+    elif kind == "png":
+        arr = _read_pixels_png(path)
+    else:
+        arr, photometric = _read_pixels_tiff(path)
+        mode = "CMYK" if photometric == 5 else None
+    if arr.dtype.kind == "f":
+        scale = 1.0
+    elif arr.dtype == np.uint8:
+        scale = 1 / 255
+    elif arr.dtype == np.uint16:
+        scale = 1 / 65535
+        if kind == "tiff" and probe.bit_depth not in (16,) and 0 < probe.bit_depth < 16:
+            scale = 1 / (2 ** probe.bit_depth - 1)
+    elif arr.dtype == bool:
+        arr, scale = arr.astype(np.uint8), 1.0
+    elif arr.dtype.kind in "ui":
+        scale = 1 / float(np.iinfo(arr.dtype).max)
+    else:
+        raise UnsupportedFile(path, f"unsupported sample type {arr.dtype}")
+    transfer = probe.transfer
+    if transfer.kind == "lcms" or mode == "CMYK":
+        arr = _lcms_to_srgb(path, arr if mode == "CMYK" else _drop_alpha(arr), mode or "RGB", transfer, probe.icc)
+        scale = 1 / 255
+        transfer = Transfer("space", Space.SRGB, name=transfer.name)
+    arr = _drop_alpha(arr)
+    if arr.shape[-1] == 3 and transfer.kind == "gray_curve":
+        transfer = Transfer("space", Space.SRGB)
+    oriented = apply_orientation(arr, probe.orientation)
+    rgb_lin = to_working(oriented, transfer, scale=scale, half_size=half_size)
+    return rgb_lin, probe

@@ -1,0 +1,118 @@
+"""Camera RAW (anything LibRaw reads, DNG included) -> linear ProPhoto RGB float32 via rawpy.
+
+Develop settings: gamma=(1, 1), no_auto_bright, 16-bit output, camera (as-shot) white balance, output colour space
+ProPhoto (LibRaw applies the camera matrix), orientation applied by LibRaw (user_flip=None), half_size for the fast
+preview path. Output / 65535 -> float32, so values are in [0, 1] (scene-referred; exposure is whatever LibRaw's
+scaling gives, which is about 1.25x the nominal scene value, see docs/data.md).
+
+Exports: RAW_EXTENSIONS, decode_raw(path, half_size) -> (rgb_lin, RawProbe), probe_raw(path) -> RawProbe.
+LibRaw errors become DecodeError / UnsupportedFile with a one-line reason.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+
+import numpy as np
+
+from exposure_batch.errors import DecodeError, InputError, UnsupportedFile
+
+#: Extensions of camera RAW formats we hand to LibRaw (lower case, with dot).
+RAW_EXTENSIONS = frozenset({
+    ".3fr", ".ari", ".arw", ".bay", ".cap", ".cr2", ".cr3", ".crw", ".dcr", ".dcs", ".dng", ".drf",
+    ".eip", ".erf", ".fff", ".gpr", ".iiq", ".k25", ".kdc", ".mdc", ".mef", ".mos", ".mrw", ".nef", ".nrw",
+    ".orf", ".ori", ".pef", ".ptx", ".pxn", ".raf", ".raw", ".rw2", ".rwl", ".rwz", ".sr2", ".srf",
+    ".srw", ".sti", ".x3f",
+})
+
+_BAND_ROWS = 512
+
+
+@dataclasses.dataclass
+class RawProbe:
+    width: int  # after orientation (LibRaw's flip)
+    height: int
+    bit_depth: int  # sensor bits, from the white level
+    flip: int
+
+
+def _rawpy():
+    import rawpy  # noqa: PLC0415
+
+    return rawpy
+
+
+@contextlib.contextmanager
+def libraw_errors(path: str):
+    """Translate rawpy/LibRaw exceptions into our typed errors with one-line reasons."""
+    rawpy = _rawpy()
+    try:
+        yield
+    except rawpy.LibRawFileUnsupportedError as exc:
+        raise UnsupportedFile(path, "not a camera RAW format LibRaw can read (unsupported or unrecognised file)") from exc
+    except rawpy.LibRawIOError as exc:
+        raise DecodeError(path, "RAW data is truncated or unreadable (LibRaw I/O error while reading)") from exc
+    except rawpy.LibRawDataError as exc:
+        raise DecodeError(path, "RAW data is corrupt (LibRaw data error)") from exc
+    except rawpy.LibRawTooBigError as exc:
+        raise DecodeError(path, "RAW image dimensions are too big for LibRaw (corrupt header or huge image)") from exc
+    except (rawpy.LibRawUnsufficientMemoryError, MemoryError) as exc:
+        raise DecodeError(path, "out of memory while decoding the RAW file") from exc
+    except rawpy.LibRawError as exc:
+        raise DecodeError(path, f"LibRaw could not decode the file ({type(exc).__name__}: {exc})") from exc
+    except FileNotFoundError as exc:
+        raise InputError(path, "file not found") from exc
+    except PermissionError as exc:
+        raise InputError(path, "permission denied") from exc
+    except OSError as exc:
+        raise DecodeError(path, f"cannot read the RAW file ({exc.strerror or exc})") from exc
+
+
+def _bits(white_level: int) -> int:
+    return max(1, int(math.ceil(math.log2(max(int(white_level), 1) + 1))))
+
+
+def probe_raw(path: str) -> RawProbe:
+    """Open a RAW without unpacking the sensor data: size after orientation and sensor bit depth."""
+    rawpy = _rawpy()
+    with libraw_errors(path):
+        raw = rawpy.RawPy()
+        try:
+            raw.open_file(path)
+            s = raw.sizes
+            try:
+                white = int(raw.white_level)
+            except Exception:  # noqa: BLE001  (some builds need unpack first)
+                white = 0
+        finally:
+            raw.close()
+    w, h = int(s.width), int(s.height)
+    if s.flip in (5, 6):
+        w, h = h, w
+    return RawProbe(w, h, _bits(white) if white else 0, int(s.flip))
+
+
+def decode_raw(path: str, half_size: bool = False) -> tuple[np.ndarray, RawProbe]:
+    """Develop a camera RAW to linear ProPhoto.
+
+    Returns: (rgb_lin, probe) with rgb_lin (H, W, 3) float32, linear ProPhoto RGB, orientation applied, [0, 1]
+    (about half size with half_size=True).
+    """
+    rawpy = _rawpy()
+    with libraw_errors(path):
+        with rawpy.imread(path) as raw:
+            s = raw.sizes
+            white = int(raw.white_level)
+            rgb16 = raw.postprocess(
+                gamma=(1, 1), no_auto_bright=True, output_bps=16, use_camera_wb=True,
+                output_color=rawpy.ColorSpace.ProPhoto, user_flip=None, half_size=half_size,
+            )
+    w, h = int(s.width), int(s.height)
+    if s.flip in (5, 6):
+        w, h = h, w
+    out = np.empty(rgb16.shape, dtype=np.float32)
+    inv = np.float32(1 / 65535)
+    for r0 in range(0, rgb16.shape[0], _BAND_ROWS):
+        np.multiply(rgb16[r0:r0 + _BAND_ROWS], inv, out=out[r0:r0 + _BAND_ROWS], dtype=np.float32)
+    return out, RawProbe(w, h, _bits(white), int(s.flip))

@@ -1,0 +1,264 @@
+"""Encoders for JPEG / 16-bit TIFF / 16-bit PNG with the right ICC profile and carried-over EXIF; atomic writes.
+
+Every output is written to a hidden temp file in the destination folder ('.<name>.<random>.tmp'), fsynced and moved
+into place with os.replace (or hard-linked, when overwriting is not allowed, so a file that appeared meanwhile is
+never clobbered); on any error the temp file is removed, so a reader never sees a partial image.
+
+Exports: atomic_write, write_image, FORMATS, format_from_path.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import struct
+import tempfile
+import zlib
+
+import numpy as np
+
+from exposure_batch import color
+from exposure_batch.color import Space
+from exposure_batch.errors import OutputError
+from exposure_batch.io import icc as _icc
+from exposure_batch.io import metadata
+
+FORMATS = ("jpeg", "tiff", "png")
+_EXT_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".tif": "tiff", ".tiff": "tiff", ".png": "png"}
+#: Spaces an 8-bit JPEG may be written in (wider gamuts band visibly at 8 bits: use 16-bit TIFF / PNG).
+JPEG_SPACES = (Space.SRGB, Space.DISPLAY_P3, Space.ADOBE_RGB)
+_BAND_ROWS = 256
+
+
+@functools.lru_cache(maxsize=1)
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool = True, encoding: str = "utf-8"):
+    """Open a temp file next to `path` for writing; on success fsync it and move it to `path` atomically.
+
+    Args:
+        path: final destination.
+        mode: 'wb' (default), 'w+b' (read back allowed), or 'w' / 'w+' (text, `encoding`, no newline translation).
+        overwrite: False -> OutputError if `path` exists (checked at the start and again, race-free, at the end).
+
+    On any exception inside the block the temp file is removed and the exception propagates (OSErrors become
+    OutputError); `path` is left untouched. The final file gets the usual permissions (0666 & ~umask).
+    """
+    path = os.fspath(path)
+    if mode not in ("wb", "w+b", "w", "w+"):
+        raise ValueError(f"atomic_write mode must be 'wb', 'w+b', 'w' or 'w+', not {mode!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not overwrite and os.path.lexists(path):
+        raise OutputError(f"{path}: already exists (pass overwrite to replace it)")
+    if not os.path.isdir(folder):
+        raise OutputError(f"{path}: output folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot create a file in {folder} ({exc.strerror or exc})") from exc
+    try:
+        os.close(fd)
+        kwargs = {} if "b" in mode else {"encoding": encoding, "newline": ""}
+        with open(tmp, mode, **kwargs) as fh:  # (by name, so fh.name is a path for tifffile & co.)
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if path appeared meanwhile: never clobber
+            except FileExistsError as exc:
+                raise OutputError(f"{path}: already exists (pass overwrite to replace it)") from exc
+            except OSError:  # no hard links on this filesystem
+                if os.path.lexists(path):
+                    raise OutputError(f"{path}: already exists (pass overwrite to replace it)") from None
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
+        _fsync_dir(folder)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+        raise
+
+
+def format_from_path(path: str | os.PathLike) -> str:
+    """'jpeg' | 'tiff' | 'png' from the file extension; OutputError for anything else."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in _EXT_FORMAT:
+        raise OutputError(f"{os.fspath(path)}: cannot tell the output format from extension {ext or '(none)'!r} "
+                          "(use .jpg, .tif or .png, or pass fmt)")
+    return _EXT_FORMAT[ext]
+
+
+def _parse_space(space) -> Space:
+    if isinstance(space, Space):
+        return space
+    try:
+        return color.space_from_name(str(space))
+    except ValueError as exc:
+        raise OutputError(str(exc)) from exc
+
+
+def encode_to_int(rgb_lin: np.ndarray, space: Space, *, linear: bool, bits: int) -> np.ndarray:
+    """Working space -> `space`, clip to [0, 1], transfer curve (unless linear), quantise; band by band.
+
+    Args: rgb_lin: (H, W, 3) float, linear ProPhoto RGB. Returns (H, W, 3) uint8 (bits=8) or uint16 (bits=16),
+    encoded with `space`'s transfer curve (or linear).
+    """
+    h, w = rgb_lin.shape[:2]
+    dtype = np.uint8 if bits == 8 else np.uint16
+    maxv = np.float32(255 if bits == 8 else 65535)
+    out = np.empty((h, w, 3), dtype=dtype)
+    mat = color.convert_matrix(color.WORKING_SPACE, space)
+    identity = space == color.WORKING_SPACE
+    for r0 in range(0, h, _BAND_ROWS):
+        band = np.asarray(rgb_lin[r0:r0 + _BAND_ROWS], dtype=np.float32)
+        x = band.copy() if identity else band @ mat.T
+        np.nan_to_num(x, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+        np.clip(x, 0.0, 1.0, out=x)
+        if not linear:
+            x = color.encode(x, space)
+        x *= maxv
+        x += np.float32(0.5)
+        out[r0:r0 + _BAND_ROWS] = x.astype(dtype)
+    return out
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png_bytes(img16: np.ndarray, icc_profile: bytes, icc_name: str, exif: bytes | None) -> bytes:
+    import imagecodecs  # noqa: PLC0415
+
+    png = imagecodecs.png_encode(img16, level=6)
+    assert png[12:16] == b"IHDR"
+    ihdr_end = 8 + 4 + 4 + 13 + 4
+    extra = _png_chunk(b"iCCP", icc_name.encode("latin-1", "replace")[:79] + b"\0\0" + zlib.compress(icc_profile))
+    if exif:
+        extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\0\0") else exif)
+    return png[:ihdr_end] + extra + png[ihdr_end:]
+
+
+def _write_tiff(fh, img16: np.ndarray, icc_profile: bytes, exif: dict | None) -> None:
+    import tifffile  # noqa: PLC0415
+
+    extratags = [(274, "H", 1, 1, True)]  # Orientation: pixels are already upright
+    if exif:
+        for tag, key in ((271, "camera_make"), (272, "camera_model")):
+            if exif.get(key):
+                extratags.append((tag, "s", 0, str(exif[key]), True))
+        extratags.append(metadata.EXIF_PLACEHOLDER_TAG)
+    start = fh.tell()
+    tifffile.imwrite(
+        fh, img16, photometric="rgb", planarconfig="contig", compression="zlib", compressionargs={"level": 6},
+        predictor=True, iccprofile=icc_profile, metadata=None, software="exposure-batch", byteorder="<",
+        rowsperstrip=64, extratags=extratags,
+    )
+    if exif:
+        metadata.patch_tiff_exif_ifd(fh, exif, start=start)
+
+
+def write_image(rgb_lin: np.ndarray, path: str | os.PathLike, *, fmt: str | None = None, quality: int = 95,
+                space: str | Space = "srgb", linear: bool = False, source_path: str | os.PathLike | None = None,
+                overwrite: bool = False) -> str:
+    """Write a working-space image as JPEG / 16-bit TIFF / 16-bit PNG with ICC profile and EXIF, atomically.
+
+    Args:
+        rgb_lin: (H, W, 3) float32 (any float), linear ProPhoto RGB, [0, inf); converted to `space` and clipped.
+        path: destination.
+        fmt: 'jpeg' | 'tiff' | 'png'; None -> from the extension.
+        quality: JPEG quality 1..100 (4:4:4 chroma at >= 90, 4:2:0 below).
+        space: output space, 'srgb' | 'prophoto' | 'adobergb' | 'p3' | 'rec2020' (or a color.Space). JPEG takes
+            only 8-bit-safe spaces: srgb, p3, adobergb.
+        linear: write linear values (gamma 1.0 ICC) instead of applying the space's transfer curve (TIFF/PNG only).
+        source_path: copy camera EXIF (make/model, lens, exposure, capture time) from this file; orientation = 1.
+        overwrite: replace an existing file; otherwise an existing `path` is an OutputError.
+
+    Returns: the path written (str). Raises OutputError (exists, bad format/space, write failure).
+    """
+    path = os.fspath(path)
+    fmt = (fmt or format_from_path(path)).lower()
+    fmt = {"jpg": "jpeg", "tif": "tiff"}.get(fmt, fmt)
+    if fmt not in FORMATS:
+        raise OutputError(f"{path}: unknown output format {fmt!r} (use one of {', '.join(FORMATS)})")
+    sp = _parse_space(space)
+    arr = np.asarray(rgb_lin)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype.kind != "f" or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"rgb_lin must be a non-empty (H, W, 3) float array, got {arr.shape} {arr.dtype}")
+    if fmt == "jpeg":
+        if linear:
+            raise OutputError(f"{path}: JPEG is 8-bit; write linear output as 16-bit TIFF or PNG")
+        if sp not in JPEG_SPACES:
+            raise OutputError(f"{path}: {sp.value} needs more than 8 bits; write it as 16-bit TIFF or PNG "
+                              "(JPEG takes sRGB, Display P3 or Adobe RGB)")
+        if not 1 <= int(quality) <= 100:
+            raise OutputError(f"{path}: JPEG quality must be 1..100, got {quality}")
+    if not overwrite and os.path.lexists(path):
+        raise OutputError(f"{path}: already exists (pass overwrite to replace it)")
+
+    icc_profile = _icc.profile_bytes(sp, linear)
+    exif_dict = None
+    if source_path is not None:
+        exif_dict = metadata.read_exif(source_path)
+        exif_dict.pop("orientation", None)
+    exif_block = metadata.build_exif(exif_dict) if exif_dict else None
+
+    if fmt == "jpeg":
+        from PIL import Image  # noqa: PLC0415
+
+        img8 = encode_to_int(arr, sp, linear=False, bits=8)
+        pil = Image.fromarray(img8, "RGB")
+        del img8
+        buf_kwargs = {"quality": int(quality), "subsampling": 0 if quality >= 90 else 2, "optimize": True,
+                      "icc_profile": icc_profile}
+        if exif_block:
+            buf_kwargs["exif"] = exif_block
+        with atomic_write(path, "wb", overwrite=overwrite) as fh:
+            pil.save(fh, "JPEG", **buf_kwargs)
+        return path
+
+    img16 = encode_to_int(arr, sp, linear=linear, bits=16)
+    if fmt == "png":
+        data = _png_bytes(img16, icc_profile, _icc.profile_description(sp, linear), exif_block)
+        del img16
+        with atomic_write(path, "wb", overwrite=overwrite) as fh:
+            fh.write(data)
+        return path
+    with atomic_write(path, "w+b", overwrite=overwrite) as fh:
+        _write_tiff(fh, img16, icc_profile, exif_dict if exif_block else None)
+    return path
+
+
+def encode_for_preview(rgb_lin: np.ndarray, *, quality: int = 85) -> bytes:
+    """Small helper for reports: (H, W, 3) float32 linear ProPhoto -> sRGB JPEG bytes (with sRGB ICC)."""
+    from PIL import Image  # noqa: PLC0415
+
+    img8 = encode_to_int(np.asarray(rgb_lin), Space.SRGB, linear=False, bits=8)
+    buf = io.BytesIO()
+    Image.fromarray(img8, "RGB").save(buf, "JPEG", quality=quality, icc_profile=_icc.profile_bytes(Space.SRGB))
+    return buf.getvalue()
