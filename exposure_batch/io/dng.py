@@ -82,6 +82,22 @@ def _rgb_to_xyz_d65(space: Space) -> np.ndarray:
     return m
 
 
+_TILE = 256
+
+
+def _ljpeg_tiles(raw16: np.ndarray, bits: int):
+    """Yield lossless-JPEG (ITU T.81 process 14, one component) encoded 256x256 tiles, row-major, edge-padded."""
+    import imagecodecs  # noqa: PLC0415
+
+    h, w = raw16.shape
+    for y in range(0, h, _TILE):
+        for x in range(0, w, _TILE):
+            tile = raw16[y:y + _TILE, x:x + _TILE]
+            if tile.shape != (_TILE, _TILE):
+                tile = np.pad(tile, ((0, _TILE - tile.shape[0]), (0, _TILE - tile.shape[1])), mode="edge")
+            yield imagecodecs.ljpeg_encode(np.ascontiguousarray(tile), bitspersample=bits)
+
+
 def _srational(values, den: int = 10000) -> tuple:
     out = []
     for v in values:
@@ -92,8 +108,8 @@ def _srational(values, den: int = 10000) -> tuple:
 def write_dng(path: str | os.PathLike, rgb_lin: np.ndarray, *, space: Space | str = Space.SRGB,
               camera: str = DEFAULT_CAMERA, peak: float = 0.85, noise: bool = True, full_well: float = 30000.0,
               read_noise_dn: float = 3.0, seed: int = 0, orientation: int = 1, exif: dict | None = None,
-              overwrite: bool = True) -> DngResult:
-    """Write a linear RGB image as a realistic single-strip uncompressed 16-bit RGGB DNG 1.4.
+              compression: str = "none", overwrite: bool = True) -> DngResult:
+    """Write a linear RGB image as a realistic 16-bit RGGB DNG 1.4 (like a camera's or Adobe DNG Converter's).
 
     Args:
         path: destination (written atomically).
@@ -107,6 +123,8 @@ def write_dng(path: str | os.PathLike, rgb_lin: np.ndarray, *, space: Space | st
         orientation: EXIF/TIFF orientation 1..8 written to IFD0 (LibRaw applies it on decode).
         exif: optional EXIF dict (our keys: iso, exposure_time, f_number, focal_length, capture_time, lens);
             make/model come from `camera`.
+        compression: 'none' (one uncompressed strip) or 'ljpeg' (256x256 tiles of lossless JPEG, as most DNGs
+            are stored; about 20 % smaller with noise, decoded bit-identically by LibRaw).
 
     Returns: DngResult with the matrix, neutral and gain used.
     """
@@ -163,8 +181,15 @@ def write_dng(path: str | os.PathLike, rgb_lin: np.ndarray, *, space: Space | st
         metadata.EXIF_PLACEHOLDER_TAG,
     ]
     with atomic_write(path, "w+b", overwrite=overwrite) as fh:
-        tifffile.imwrite(fh, raw16, photometric=32803, compression=None, rowsperstrip=h, metadata=None,
-                         software="exposure-batch", byteorder="<", extratags=extratags, subfiletype=0)
+        common = dict(photometric=32803, metadata=None, software="exposure-batch", byteorder="<",
+                      extratags=extratags, subfiletype=0)
+        if compression == "ljpeg":
+            tifffile.imwrite(fh, _ljpeg_tiles(raw16, cam_def.bits), shape=raw16.shape, dtype=np.uint16,
+                             compression=7, tile=(_TILE, _TILE), **common)
+        elif compression == "none":
+            tifffile.imwrite(fh, raw16, compression=None, rowsperstrip=h, **common)
+        else:
+            raise ValueError(f"compression must be 'none' or 'ljpeg', not {compression!r}")
         metadata.patch_tiff_exif_ifd(fh, exif)
     return DngResult(os.fspath(path), w, h, xyz_to_cam, neutral.astype(np.float64), float(gain), cam_def.black,
                      cam_def.white)

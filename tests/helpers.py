@@ -1,0 +1,113 @@
+"""Fixture builders shared by all tests: DNGs from real photos, oriented JPEGs, sample paths.
+
+    from tests.helpers import make_dng, sample_path, sample_srgb8, make_jpeg
+
+Everything here writes real files with the project's own writers (or Pillow); no mocks.
+"""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from exposure_batch import color
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES_DIR = REPO / "samples"
+
+
+def sample_path(name: str) -> Path:
+    """Path of a shipped sample photo (see samples/LICENSES.md), e.g. sample_path('flower.dng')."""
+    p = SAMPLES_DIR / name
+    if not p.exists():
+        raise FileNotFoundError(f"{p} is missing: run `python tools/make_samples.py`")
+    return p
+
+
+def sample_srgb8(name: str = "coffee_p3_16bit.png", size: tuple[int, int] | None = None) -> np.ndarray:
+    """A real photo as (H, W, 3) uint8 sRGB-encoded pixels (decoded with our decoder, converted to sRGB).
+
+    size: optional (width, height) to resize to (Lanczos, in sRGB) for small fast fixtures.
+    """
+    from exposure_batch.io import decode  # noqa: PLC0415
+    from PIL import Image  # noqa: PLC0415
+
+    rgb_lin = decode(sample_path(name)).rgb_lin
+    srgb = color.srgb_encode(color.convert_linear(rgb_lin, color.WORKING_SPACE, color.Space.SRGB))
+    img8 = (srgb * 255 + 0.5).astype(np.uint8)
+    if size is not None:
+        img8 = np.asarray(Image.fromarray(img8).resize(size, Image.LANCZOS))
+    return img8
+
+
+def make_dng(path, rgb_lin: np.ndarray, *, space="srgb", orientation: int = 1, noise: bool = False, seed: int = 0,
+             camera: str | None = None, exif: dict | None = None, compression: str = "none", peak: float = 0.85):
+    """Write a realistic RGGB DNG that LibRaw decodes like a camera file (see exposure_batch.io.dng.write_dng).
+
+    Args:
+        path: destination (.dng).
+        rgb_lin: (H, W, 3) float, LINEAR RGB in `space` ('srgb' default, 'prophoto', ...), the unrotated sensor
+            image; H and W are cropped to even numbers.
+        orientation: TIFF orientation tag (LibRaw applies it on decode).
+        noise: shot + read noise (off by default so tests can compare values tightly).
+        camera: key of exposure_batch.io.dng.CAMERAS (default Canon EOS 5D Mark II).
+        exif: extra EXIF (iso, exposure_time, f_number, focal_length, capture_time, lens).
+        compression: 'none' or 'ljpeg'.
+
+    Returns: DngResult (path, width, height, xyz_to_cam, as_shot_neutral, gain, black, white).
+    """
+    from exposure_batch.io.dng import DEFAULT_CAMERA, write_dng  # noqa: PLC0415
+
+    return write_dng(os.fspath(path), rgb_lin, space=space, orientation=orientation, noise=noise, seed=seed,
+                     camera=camera or DEFAULT_CAMERA, exif=exif, compression=compression, peak=peak)
+
+
+def make_jpeg(path, rgb_srgb8: np.ndarray, *, orientation: int | None = None, exif: dict | None = None,
+              quality: int = 95, icc: bytes | None = None) -> Path:
+    """Write (H, W, 3) uint8 sRGB pixels as a JPEG with Pillow, optionally with an EXIF orientation tag, camera
+    EXIF (our dict keys) and an ICC profile. The pixels are stored as given (not rotated)."""
+    from PIL import Image  # noqa: PLC0415
+
+    from exposure_batch.io import metadata  # noqa: PLC0415
+
+    kwargs: dict = {"quality": quality, "subsampling": 0}
+    e = Image.Exif()
+    if exif:
+        block = metadata.build_exif(exif)
+        if block:
+            e.load(block)
+    if orientation is not None:
+        e[0x0112] = int(orientation)
+    if len(e):
+        kwargs["exif"] = e.tobytes()
+    if icc:
+        kwargs["icc_profile"] = icc
+    Image.fromarray(rgb_srgb8, "RGB").save(os.fspath(path), "JPEG", **kwargs)
+    return Path(path)
+
+
+def encode_png16(rgb16: np.ndarray, icc: bytes | None = None) -> bytes:
+    """(H, W, 3) uint16 -> PNG bytes with an optional iCCP chunk (our writer's chunk code)."""
+    from exposure_batch.io.write import _png_bytes  # noqa: PLC0415
+
+    if icc is None:
+        import imagecodecs  # noqa: PLC0415
+
+        return imagecodecs.png_encode(rgb16)
+    return _png_bytes(rgb16, icc, "test", None)
+
+
+def blocks_mean(a: np.ndarray, k: int = 8) -> np.ndarray:
+    """(H, W, C) -> (H//k, W//k, C) float64 block means (removes demosaicing / JPEG detail for comparisons)."""
+    h, w = a.shape[0] // k * k, a.shape[1] // k * k
+    return a[:h, :w].reshape(h // k, k, w // k, k, -1).mean(axis=(1, 3), dtype=np.float64)
+
+
+def jpeg_bytes(rgb_srgb8: np.ndarray, **kwargs) -> bytes:
+    from PIL import Image  # noqa: PLC0415
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb_srgb8, "RGB").save(buf, "JPEG", **kwargs)
+    return buf.getvalue()
