@@ -199,11 +199,15 @@ def _round_params(params) -> dict:
 
 
 def _decode_thumb(path: str) -> np.ndarray:
-    """Decode the input again and make a linear ProPhoto thumbnail (long side THUMB_SIDE)."""
-    from ..pipeline import decode_stage  # noqa: PLC0415
+    """Decode the input again (half size when that still covers THUMB_SIDE) -> (h, w, 3) float32 linear ProPhoto
+    thumbnail, long side <= THUMB_SIDE."""
+    from ..io import decode  # noqa: PLC0415
     from ..preview import thumbnail  # noqa: PLC0415
 
-    return thumbnail(decode_stage(path).rgb_lin, THUMB_SIDE)
+    rgb_lin = decode(path, half_size=True).rgb_lin
+    if max(rgb_lin.shape[:2]) < THUMB_SIDE:
+        rgb_lin = decode(path).rgb_lin
+    return thumbnail(rgb_lin, THUMB_SIDE)
 
 
 def _plots_image(recipe, before_lin: np.ndarray, after_lin: np.ndarray) -> Image.Image:
@@ -300,12 +304,12 @@ button.on { border-color: var(--acc); color: var(--acc); }
 .card h2 .t { margin-left: auto; color: var(--dim); font-weight: normal; font-size: 12px; white-space: nowrap; }
 .st { font-size: 11px; padding: 1px 6px; border-radius: 3px; background: #3f3f46; }
 .st.done { color: var(--ok); } .st.skipped { color: var(--skip); } .st.failed { color: var(--bad); }
-.cmp { position: relative; background: #000; line-height: 0; user-select: none; }
-.cmp img { width: 100%; height: auto; display: block; }
+.cmp { position: relative; background: #111; line-height: 0; user-select: none; height: 260px; }
+.cmp img { width: 100%; height: 100%; object-fit: contain; display: block; }
 .cmp img.after { position: absolute; inset: 0; }
 .cmp .lbl { position: absolute; top: 6px; line-height: 1; font-size: 11px; padding: 2px 5px; border-radius: 3px;
             background: rgba(0,0,0,.6); }
-.cmp .lbl.b { right: 6px; } .cmp .lbl.a { left: 6px; color: var(--acc); }
+.cmp .lbl[hidden] { display: none; } .cmp .lbl.b { right: 6px; } .cmp .lbl.a { left: 6px; color: var(--acc); }
 .ctl { display: flex; gap: 8px; align-items: center; margin: 6px 0; }
 .ctl input[type=range] { flex: 1; accent-color: var(--acc); }
 .reason { color: var(--bad); overflow-wrap: anywhere; }
@@ -364,6 +368,8 @@ function setSplit(card, v) {
   range.value = v;
   card.dataset.showing = v >= 50 ? "after" : "before";
   card.querySelector("button.toggle").textContent = v >= 50 ? "show before" : "show after";
+  card.querySelector(".lbl.a").hidden = v === 0;
+  card.querySelector(".lbl.b").hidden = v === 100;
 }
 
 function compare(p) {
