@@ -25,3 +25,6 @@ from . import process as _process  # noqa: E402
 
 main.add_command(_process.process)
 main.add_command(_info.info)
+from . import explain as _explain  # noqa: E402
+
+main.add_command(_explain.explain)

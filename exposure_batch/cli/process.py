@@ -31,8 +31,10 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+              help="Also write a static HTML report (before/after, steps, failures) to this folder.")
 def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path, agent, model_path, save_recipe,
-            skip_existing, overwrite, jobs, no_progress) -> None:
+            skip_existing, overwrite, jobs, no_progress, report_dir=None) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
 
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
@@ -51,13 +53,25 @@ def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path,
         source = spec.build() if jobs == 1 else None
     except Exception as err:  # noqa: BLE001
         raise click.ClickException(str(err)) from None
-    results = _run_with_progress([(p, out_map[p]) for p, _ in pairs], spec, opts, jobs, source, not no_progress)
+    report = _open_report(report_dir, inputs)
+    results = _run_with_progress([(p, out_map[p]) for p, _ in pairs], spec, opts, jobs, source, not no_progress, report)
     _print_summary(results)
+    if report is not None:
+        click.echo(f"report: {report.flush()}")
     if any(r.status == "failed" for r in results):
         sys.exit(1)
 
 
-def _run_with_progress(jobs, spec, opts, n_workers, source, show) -> list[Result]:
+def _open_report(report_dir, inputs):
+    """ReportWriter for --report (refreshed every 10 s while the batch runs), or None."""
+    if not report_dir:
+        return None
+    from ..report import ReportWriter  # noqa: PLC0415
+
+    return ReportWriter(report_dir, f"exposure-batch: {' '.join(inputs)}"[:200], autoflush_s=10.0)
+
+
+def _run_with_progress(jobs, spec, opts, n_workers, source, show, report=None) -> list[Result]:
     from rich.console import Console  # noqa: PLC0415
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
@@ -69,6 +83,8 @@ def _run_with_progress(jobs, spec, opts, n_workers, source, show) -> list[Result
         def on_result(r: Result) -> None:
             if r.status == "failed":
                 console.print(f"[red]failed[/red] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
+            if report is not None:
+                report.add(r)
             bar.advance(task)
 
         return run_batch(jobs, spec, opts, n_workers, on_result, source)
