@@ -1,0 +1,90 @@
+"""XMP plumbing shared by the darktable and Adobe writers: namespaces, template loading (lxml), serialisation.
+
+Templates live in the repository's `xmp_templates/` folder; values are always set through lxml (attributes / text),
+never by string concatenation, so any file name or text (quotes, `&`, `<`, unicode) yields valid XML.
+
+Exports: NS, q, load_template, serialize, set_lang_alt, template_path.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lxml import etree
+
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "xml": "http://www.w3.org/XML/1998/namespace",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "xmpMM": "http://ns.adobe.com/xap/1.0/mm/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "darktable": "http://darktable.sf.net/",
+    "crs": "http://ns.adobe.com/camera-raw-settings/1.0/",
+}
+
+#: Folder holding the XMP skeletons (repository root /xmp_templates, beside the package).
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "xmp_templates"
+
+
+def q(tag: str) -> str:
+    """'darktable:history' -> '{http://darktable.sf.net/}history' (Clark notation for lxml)."""
+    prefix, local = tag.split(":", 1)
+    return f"{{{NS[prefix]}}}{local}"
+
+
+def template_path(name: str) -> Path:
+    """Path of a skeleton in xmp_templates/ (FileNotFoundError with the folder named when missing)."""
+    path = TEMPLATE_DIR / name
+    if not path.is_file():
+        raise FileNotFoundError(f"XMP template {name} not found in {TEMPLATE_DIR}")
+    return path
+
+
+def load_template(name: str) -> etree._ElementTree:
+    """Parse a skeleton (comments and blank text dropped, so output indentation is regenerated)."""
+    parser = etree.XMLParser(remove_blank_text=True, remove_comments=True, resolve_entities=False, no_network=True)
+    return etree.parse(str(template_path(name)), parser)
+
+
+def parse_xmp(data: bytes) -> etree._ElementTree:
+    """Parse an existing XMP file's bytes (xpacket wrappers allowed), no entity expansion or network access."""
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True, huge_tree=True)
+    return etree.ElementTree(etree.fromstring(data, parser))
+
+
+def description(tree) -> etree._Element:
+    """The first rdf:Description of an XMP tree."""
+    node = tree.find(".//" + q("rdf:Description"))
+    if node is None:
+        raise ValueError("XMP has no rdf:Description")
+    return node
+
+
+def set_lang_alt(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    """Set (create or replace) a language alternative `tag` (e.g. 'dc:description') to one x-default text."""
+    for old in parent.findall(q(tag)):
+        parent.remove(old)
+    el = etree.SubElement(parent, q(tag))
+    alt = etree.SubElement(el, q("rdf:Alt"))
+    li = etree.SubElement(alt, q("rdf:li"))
+    li.set(q("xml:lang"), "x-default")
+    li.text = text
+    return el
+
+
+def serialize(tree) -> bytes:
+    """UTF-8 XML bytes with declaration, pretty-printed."""
+    root = tree.getroot() if hasattr(tree, "getroot") else tree
+    etree.indent(root, space=" ")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def write_xmp(tree, path: str | os.PathLike, overwrite: bool = True) -> str:
+    """Serialise and write atomically."""
+    from ..io.write import atomic_write  # noqa: PLC0415
+
+    path = os.fspath(path)
+    with atomic_write(path, "wb", overwrite=overwrite) as fh:
+        fh.write(serialize(tree))
+    return path
