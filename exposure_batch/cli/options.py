@@ -1,0 +1,50 @@
+"""Click options shared between commands, taken from the `process` command itself so they are defined once.
+
+`shared_options(process, exclude=...)` returns copies of process's option objects (output folder, format, quality,
+space, linear, recipe/agent/model, save-recipe, skip-existing/overwrite, jobs, and any option added there later,
+e.g. sidecars) for another command to carry; `output_options_from(kwargs)` builds the OutputOptions from the parsed
+values the same way for every command (any OutputOptions field whose name matches a parameter).
+
+Exports: shared_options, output_options_from, check_output_options.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+from typing import Iterable
+
+import click
+
+from ..pipeline import OutputOptions
+
+
+def shared_options(command: click.Command, exclude: Iterable[str] = ()) -> list[click.Parameter]:
+    """Copies of `command`'s options (not its arguments) except those named in `exclude`."""
+    skip = set(exclude)
+    return [copy.copy(p) for p in command.params if isinstance(p, click.Option) and p.name not in skip]
+
+
+def with_params(params: list[click.Parameter]):
+    """Decorator appending click parameters to a command (after the ones declared with decorators)."""
+
+    def deco(cmd: click.Command) -> click.Command:
+        cmd.params.extend(params)
+        return cmd
+
+    return deco
+
+
+def check_output_options(fmt: str, space: str, linear: bool, overwrite: bool, skip_existing: bool) -> None:
+    """The usage rules `process` enforces, for any command writing outputs."""
+    if skip_existing and overwrite:
+        raise click.UsageError("--skip-existing and --overwrite exclude each other")
+    if fmt == "jpeg" and (space != "srgb" or linear):
+        raise click.UsageError("JPEG output is 8-bit sRGB; use --format tiff or png for other spaces or --linear")
+
+
+def output_options_from(kwargs: dict) -> OutputOptions:
+    """OutputOptions from parsed CLI values: every field whose name is a parameter name; outdir made absolute."""
+    values = {f.name: kwargs[f.name] for f in dataclasses.fields(OutputOptions) if f.name in kwargs}
+    values["outdir"] = os.path.abspath(values["outdir"])
+    return OutputOptions(**values)

@@ -1,0 +1,120 @@
+"""`exposure-batch watch INBOX -o OUTDIR`: the watch-folder daemon (see exposure_batch.watch)."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+
+import click
+
+from ..config import config_option
+from .options import check_output_options, output_options_from, shared_options, with_params
+from .process import process as _process_cmd
+
+#: process options that make no sense for a daemon (it always watches one folder tree and logs instead of a bar).
+_NOT_SHARED = ("recursive", "no_progress", "report_dir")
+
+
+def _memory_default(jobs: int) -> int:
+    """Auto memory cap per worker: 80 % of RAM shared by the workers, at least 2 GiB."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+    return max(2 << 30, int(total * 0.8 / max(1, jobs)))
+
+
+@with_params(shared_options(_process_cmd, exclude=_NOT_SHARED))
+@click.command()
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False), required=False)
+@config_option()
+@click.option("--polling", is_flag=True, help="Poll the folder (NFS/SMB shares) instead of using inotify events.")
+@click.option("--poll-interval", type=click.FloatRange(0.05), default=1.0, show_default=True,
+              help="Seconds between polls with --polling.")
+@click.option("--once", is_flag=True, help="Process what is in the inbox now, then exit (for cron).")
+@click.option("--settle", type=click.FloatRange(0), default=5.0, show_default=True,
+              help="Seconds a file's size and mtime must stay unchanged before it is processed.")
+@click.option("--rescan", type=click.FloatRange(0), default=60.0, show_default=True,
+              help="Seconds between full rescans that catch missed events (0: never).")
+@click.option("--recursive/--no-recursive", default=True, show_default=True, help="Watch sub-folders too.")
+@click.option("--move-processed", is_flag=True, help="Move each processed original to the processed folder.")
+@click.option("--processed-dir", type=click.Path(file_okay=False), help="Where --move-processed puts originals "
+              "[default: OUTDIR/processed].")
+@click.option("--quarantine-dir", type=click.Path(file_okay=False), help="Where failing originals go, with "
+              "NAME.error.txt [default: OUTDIR/quarantine].")
+@click.option("--journal", "journal_path", type=click.Path(dir_okay=False),
+              help="SQLite journal [default: OUTDIR/.exposure-batch/journal.sqlite]; keep it on a local disk.")
+@click.option("--hash/--no-hash", "hash_files", default=True, show_default=True,
+              help="Identify inputs by content too, so a re-dropped identical file is not processed twice.")
+@click.option("--timeout", type=click.FloatRange(0), default=600.0, show_default=True,
+              help="Seconds one file may take before its worker is killed (0: no limit).")
+@click.option("--memory-limit", default="auto", show_default=True,
+              help="Address-space cap per worker, e.g. 4G (auto: 80 percent of RAM / jobs; 0: none).")
+@click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
+              help="Extra attempts after a worker crash, timeout or internal error before quarantine.")
+@click.option("--grace", type=click.FloatRange(0), default=30.0, show_default=True,
+              help="Seconds in-flight files may finish after SIGTERM/SIGINT before they are abandoned.")
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line instead of key=value lines.")
+def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive, move_processed, processed_dir,
+          quarantine_dir, journal_path, hash_files, timeout, memory_limit, retries, grace, log_json, **kwargs) -> None:
+    """Watch INBOX and edit every photo that lands there into OUTDIR (-o), exactly once.
+
+    A file is processed once it is complete (size and mtime unchanged for --settle seconds); temp names (*.part,
+    *.tmp, ._*, .DS_Store, @eaDir) are ignored. Every input is recorded in a journal, so a restart after any crash
+    resumes without redoing or losing work. Files that cannot be edited go to the quarantine folder with
+    NAME.error.txt. Options can come from a TOML file (--config); the command line wins over it.
+
+    Exit status with --once: 0 when nothing failed, 1 when any file failed or was quarantined.
+    """
+    from ..batch import SourceSpec  # noqa: PLC0415
+    from ..watch import Daemon, WatchConfig  # noqa: PLC0415
+    from ..worker import parse_size  # noqa: PLC0415
+
+    if not inbox:
+        raise click.UsageError("missing INBOX (give it on the command line or as 'inbox' in the config file)")
+    check_output_options(kwargs["fmt"], kwargs["space"], kwargs["linear"], kwargs["overwrite"], kwargs["skip_existing"])
+    opts = output_options_from(kwargs)
+    jobs = kwargs.get("jobs") or 1
+    try:
+        cap = _memory_default(jobs) if str(memory_limit).lower() == "auto" else parse_size(memory_limit)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--memory-limit") from None
+    cfg = WatchConfig(
+        inbox=inbox, opts=opts, spec=SourceSpec(kwargs["agent"], kwargs["recipe_path"], kwargs["model_path"]),
+        jobs=jobs, settle=settle, rescan=rescan, polling=polling, poll_interval=poll_interval, once=once,
+        recursive=recursive, hash_files=hash_files, move_processed=move_processed, processed_dir=processed_dir,
+        quarantine_dir=quarantine_dir, journal_path=journal_path, timeout=timeout or None, memory_limit=cap,
+        retries=retries, grace=grace, log_json=log_json,
+    )
+    _setup_logging()
+    daemon = Daemon(cfg)
+    _install_signals(daemon)
+    from ..worker import WorkerInitError  # noqa: PLC0415
+
+    try:
+        stats = daemon.run()
+    except WorkerInitError as err:
+        raise click.ClickException(str(err)) from None
+    if once and (stats.get("failed") or stats.get("quarantined")):
+        sys.exit(1)
+
+
+def _setup_logging() -> None:
+    logger = logging.getLogger("exposure_batch.watch")
+    if not any(getattr(h, "_exposure_watch", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        handler._exposure_watch = True
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _install_signals(daemon) -> None:
+    """SIGTERM / SIGINT: finish in-flight files (up to --grace), then exit; a second signal abandons them now."""
+    def handler(signum, frame):  # noqa: ARG001
+        daemon.request_stop()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)

@@ -1,0 +1,170 @@
+"""The watch daemon's journal: one SQLite database (WAL mode) recording every input it has seen and what became of it.
+
+An input version is identified by (absolute path, size in bytes, mtime in ns), plus its SHA-256 when hashing is on,
+so a re-dropped identical file is recognised even under a new mtime. States:
+
+    queued -> processing -> done | skipped | failed | quarantined        (duplicate: identical content already done)
+
+Every transition is one committed transaction (synchronous=FULL), so after any crash the journal says exactly which
+inputs were finished; rows left in 'processing' were started and not finished and are run again on restart.
+
+Exports: Journal, Row, STATES, default_journal_path.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+
+STATES = ("queued", "processing", "done", "skipped", "duplicate", "failed", "quarantined")
+FINISHED = ("done", "skipped", "duplicate", "failed", "quarantined")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    id        INTEGER PRIMARY KEY,
+    path      TEXT    NOT NULL,            -- absolute input path
+    rel       TEXT    NOT NULL,            -- path relative to the inbox
+    size      INTEGER NOT NULL,            -- bytes
+    mtime_ns  INTEGER NOT NULL,
+    sha256    TEXT,                        -- hex, NULL when hashing is off
+    state     TEXT    NOT NULL,
+    attempts  INTEGER NOT NULL DEFAULT 0,  -- times a worker started this file
+    reason    TEXT    NOT NULL DEFAULT '',
+    out_path  TEXT,                        -- planned output image
+    outputs   TEXT    NOT NULL DEFAULT '[]',  -- JSON list of paths written
+    seconds   REAL,                        -- processing time of the last attempt
+    created   REAL    NOT NULL,            -- unix time
+    updated   REAL    NOT NULL,
+    UNIQUE (path, size, mtime_ns)
+);
+CREATE INDEX IF NOT EXISTS files_state ON files (state);
+CREATE INDEX IF NOT EXISTS files_sha ON files (sha256);
+CREATE INDEX IF NOT EXISTS files_out ON files (out_path);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+@dataclass
+class Row:
+    """One journal row (an input version)."""
+
+    id: int
+    path: str
+    rel: str
+    size: int
+    mtime_ns: int
+    sha256: str | None
+    state: str
+    attempts: int
+    reason: str
+    out_path: str | None
+    outputs: list
+    seconds: float | None
+    created: float
+    updated: float
+
+
+def default_journal_path(outdir: str) -> str:
+    """OUTDIR/.exposure-batch/journal.sqlite"""
+    return os.path.join(os.path.abspath(outdir), ".exposure-batch", "journal.sqlite")
+
+
+class Journal:
+    """SQLite journal; use from one thread (the daemon's main loop). Readers (`status`) may open it concurrently."""
+
+    def __init__(self, path: str, readonly: bool = False):
+        self.path = os.path.abspath(path)
+        if readonly:
+            if not os.path.exists(self.path):
+                raise FileNotFoundError(f"{self.path}: no journal here")
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        else:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA)
+        self.db.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    def _rows(self, sql: str, args=()) -> list[Row]:
+        return [_to_row(r) for r in self.db.execute(sql, args).fetchall()]
+
+    def get(self, row_id: int) -> Row:
+        return self._rows("SELECT * FROM files WHERE id=?", (row_id,))[0]
+
+    def lookup(self, path: str, size: int, mtime_ns: int) -> Row | None:
+        rows = self._rows("SELECT * FROM files WHERE path=? AND size=? AND mtime_ns=?", (path, size, mtime_ns))
+        return rows[0] if rows else None
+
+    def by_hash(self, sha256: str, states=("done", "skipped", "quarantined")) -> Row | None:
+        """Earliest finished row with this content (done/skipped first, then quarantined)."""
+        marks = ",".join("?" * len(states))
+        rows = self._rows(f"SELECT * FROM files WHERE sha256=? AND state IN ({marks}) "
+                          "ORDER BY state IN ('done','skipped') DESC, id LIMIT 1", (sha256, *states))
+        return rows[0] if rows else None
+
+    def out_path_owner(self, out_path: str) -> Row | None:
+        """Latest row that planned this output path (any state)."""
+        rows = self._rows("SELECT * FROM files WHERE out_path=? ORDER BY id DESC LIMIT 1", (out_path,))
+        return rows[0] if rows else None
+
+    def latest_for_path(self, path: str) -> Row | None:
+        rows = self._rows("SELECT * FROM files WHERE path=? ORDER BY id DESC LIMIT 1", (path,))
+        return rows[0] if rows else None
+
+    def unfinished(self) -> list[Row]:
+        """Rows queued or processing (in id order): the work to resume after a restart."""
+        return self._rows("SELECT * FROM files WHERE state IN ('queued','processing') ORDER BY id")
+
+    def counts(self) -> dict[str, int]:
+        got = dict(self.db.execute("SELECT state, COUNT(*) FROM files GROUP BY state").fetchall())
+        return {s: int(got.get(s, 0)) for s in STATES}
+
+    def last_failures(self, n: int = 10) -> list[Row]:
+        return self._rows("SELECT * FROM files WHERE state IN ('failed','quarantined') ORDER BY updated DESC, id DESC "
+                          "LIMIT ?", (n,))
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- writes (each one transaction) ----------------------------------------------------------------------------
+    def add(self, path: str, rel: str, size: int, mtime_ns: int, sha256: str | None, out_path: str | None,
+            state: str = "queued", reason: str = "") -> int:
+        now = time.time()
+        cur = self.db.execute(
+            "INSERT INTO files (path, rel, size, mtime_ns, sha256, state, reason, out_path, created, updated) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)", (path, rel, size, mtime_ns, sha256, state, reason, out_path, now, now))
+        return int(cur.lastrowid)
+
+    def start(self, row_id: int) -> None:
+        """queued -> processing, one more attempt."""
+        self.db.execute("UPDATE files SET state='processing', attempts=attempts+1, updated=? WHERE id=?",
+                        (time.time(), row_id))
+
+    def finish(self, row_id: int, state: str, reason: str = "", outputs=(), seconds: float | None = None) -> None:
+        assert state in STATES, state
+        self.db.execute("UPDATE files SET state=?, reason=?, outputs=?, seconds=?, updated=? WHERE id=?",
+                        (state, reason, json.dumps(list(outputs)), seconds, time.time(), row_id))
+
+    def requeue(self, row_id: int, reason: str = "", refund: bool = False) -> None:
+        """Back to queued (retry or abandoned work). refund=True: the attempt does not count (clean shutdown)."""
+        self.db.execute("UPDATE files SET state='queued', reason=?, attempts=MAX(attempts-?,0), updated=? WHERE id=?",
+                        (reason, 1 if refund else 0, time.time(), row_id))
+
+    def abandon_processing(self) -> int:
+        """processing -> queued for every row, attempt refunded (clean shutdown). Returns rows changed."""
+        cur = self.db.execute("UPDATE files SET state='queued', attempts=MAX(attempts-1,0), updated=? "
+                              "WHERE state='processing'", (time.time(),))
+        return cur.rowcount
+
+
+def _to_row(r: sqlite3.Row) -> Row:
+    d = dict(r)
+    d["outputs"] = json.loads(d["outputs"] or "[]")
+    return Row(**d)

@@ -1,0 +1,555 @@
+"""The watch-folder daemon: observer -> stability check -> journal -> isolated worker pool.
+
+Filesystem events are only hints: the watchdog handler (on watchdog's thread) records paths; the main loop
+re-stats every candidate and promotes it once its size and mtime have been unchanged for `settle` seconds, it still
+exists and opens, and its name is not a temp name. A promoted file is written to the journal (SQLite, WAL) and run
+through the shared per-file pipeline (`pipeline.process_one`) in a spawned worker with a timeout and a memory cap.
+Files already in the inbox at start, rows left unfinished by a crash, and files missed by the observer (periodic
+rescan) are all picked up the same way. Everything but the watchdog callback runs on one thread.
+
+Exports: WatchConfig, Daemon, is_ignored.
+"""
+from __future__ import annotations
+
+import collections
+import glob
+import json
+import logging
+import os
+import shutil
+import stat
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Callable
+
+from .batch import SourceSpec
+from .journal import Journal, Row, default_journal_path
+from .pipeline import OutputOptions, plan_outputs, recipe_path_for
+from .worker import DEFAULT_TASK, Outcome, WorkerPool
+
+log = logging.getLogger("exposure_batch.watch")
+
+TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download", ".!sync")
+IGNORED_DIRS = ("@eaDir", "#recycle", "#snapshot", ".Trash", "$RECYCLE.BIN", "__MACOSX")
+RETRYABLE_PREFIXES = ("internal error", "out of memory")
+
+
+def is_ignored(path: str) -> bool:
+    """Temp and system names the daemon never touches: hidden files ('._*', '.DS_Store', atomic-write temps),
+    '*.part', '*.tmp', '*.crdownload', and anything inside '@eaDir', '#recycle', ..."""
+    parts = os.path.normpath(path).split(os.sep)
+    name = parts[-1]
+    if name.startswith(".") or name.lower().endswith(TEMP_SUFFIXES) or name in ("Thumbs.db", "desktop.ini"):
+        return True
+    return any(p in IGNORED_DIRS or p.startswith(".") for p in parts[:-1])
+
+
+@dataclass
+class WatchConfig:
+    """Everything the daemon needs (built by `exposure-batch watch` from CLI > config file > defaults)."""
+
+    inbox: str
+    opts: OutputOptions
+    spec: SourceSpec = field(default_factory=SourceSpec)
+    jobs: int = 1
+    settle: float = 5.0  # seconds a file's size and mtime must stay unchanged
+    rescan: float = 60.0  # seconds between full rescans of the inbox (0: never)
+    polling: bool = False  # stat-polling observer (NFS/SMB) instead of inotify
+    poll_interval: float = 1.0  # seconds, --polling only
+    once: bool = False  # process what is there, then exit
+    recursive: bool = True
+    hash_files: bool = True  # identify inputs by content too (a re-dropped identical file is not redone)
+    move_processed: bool = False
+    processed_dir: str | None = None  # default OUTDIR/processed
+    quarantine_dir: str | None = None  # default OUTDIR/quarantine
+    journal_path: str | None = None  # default OUTDIR/.exposure-batch/journal.sqlite
+    timeout: float | None = 600.0  # seconds per file before the worker is killed
+    memory_limit: int | None = None  # bytes of address space per worker (RLIMIT_AS)
+    retries: int = 1  # extra attempts after a worker crash / timeout / internal error
+    grace: float = 30.0  # seconds in-flight work may finish after SIGTERM before it is abandoned
+    tick: float = 0.1  # main-loop wake-up, seconds
+    log_json: bool = False
+    task_ref: str = DEFAULT_TASK
+
+    def __post_init__(self):
+        self.inbox = os.path.abspath(self.inbox)
+        out = self.opts.outdir
+        self.processed_dir = os.path.abspath(self.processed_dir or os.path.join(out, "processed"))
+        self.quarantine_dir = os.path.abspath(self.quarantine_dir or os.path.join(out, "quarantine"))
+        self.journal_path = os.path.abspath(self.journal_path or default_journal_path(out))
+
+
+class _Hints:
+    """Thread-safe set of paths named by filesystem events (watchdog calls `dispatch` on its own thread)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._files: set[str] = set()
+        self._dirs: set[str] = set()
+
+    def dispatch(self, event) -> None:
+        if event.event_type not in ("created", "modified", "moved", "closed"):
+            return
+        path = os.fsdecode(event.dest_path if event.event_type == "moved" else event.src_path)
+        with self._lock:
+            (self._dirs if event.is_directory else self._files).add(path)
+
+    def drain(self) -> tuple[set[str], set[str]]:
+        with self._lock:
+            files, dirs = self._files, self._dirs
+            self._files, self._dirs = set(), set()
+        return files, dirs
+
+
+class _Stability:
+    """Candidates waiting to be complete: path -> (size, mtime_ns, time the pair was first seen)."""
+
+    def __init__(self, settle: float):
+        self.settle = settle
+        self._seen: dict[str, tuple[int, int, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def __contains__(self, path: str) -> bool:
+        return path in self._seen
+
+    def note(self, path: str, st: os.stat_result, now: float) -> None:
+        prev = self._seen.get(path)
+        if prev is None or (prev[0], prev[1]) != (st.st_size, st.st_mtime_ns):
+            self._seen[path] = (st.st_size, st.st_mtime_ns, now)
+
+    def ready(self, now: float) -> list[tuple[str, os.stat_result]]:
+        """Paths unchanged for `settle` seconds, still regular files, and openable; they leave the candidate set."""
+        done = []
+        for path, (size, mtime_ns, since) in list(self._seen.items()):
+            try:
+                st = os.stat(path)
+            except OSError:
+                del self._seen[path]  # vanished (renamed away, deleted)
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                del self._seen[path]
+            elif (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                self._seen[path] = (st.st_size, st.st_mtime_ns, now)
+            elif now - since >= self.settle and _openable(path):
+                del self._seen[path]
+                done.append((path, st))
+        return done
+
+
+def _openable(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+        return True
+    except OSError:
+        return False
+
+
+class Daemon:
+    """Run with `Daemon(config).run()`; stop from any thread with `request_stop()` (or set `stop`).
+
+    `clock` (monotonic seconds) drives the settle and rescan timers and can be replaced in tests.
+    """
+
+    def __init__(self, config: WatchConfig, stop: threading.Event | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.cfg = config
+        self.stop = stop or threading.Event()
+        self.abort = threading.Event()  # second signal: abandon in-flight work now
+        self.clock = clock
+        self.journal: Journal | None = None
+        self.pool: WorkerPool | None = None
+        self._hints = _Hints()
+        self._stable = _Stability(config.settle)
+        self._queue: collections.deque[int] = collections.deque()
+        self._queued: set[int] = set()
+        self._inflight: dict[int, Row] = {}
+        self._unsupported_logged: set[str] = set()
+        self._observer = None
+        self.stats = collections.Counter()
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        if self.stop.is_set():
+            self.abort.set()
+        self.stop.set()
+
+    def run(self) -> collections.Counter:
+        """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts."""
+        cfg = self.cfg
+        os.makedirs(cfg.opts.outdir, exist_ok=True)
+        self.journal = Journal(cfg.journal_path)
+        try:
+            self._recover()
+            self.pool = WorkerPool(cfg.jobs, cfg.spec, cfg.timeout, cfg.memory_limit, cfg.task_ref)
+            if not cfg.once:
+                self._start_observer()
+            self._scan(cfg.inbox)
+            next_rescan = self.clock() + cfg.rescan if cfg.rescan else None
+            self._emit("started", inbox=cfg.inbox, outdir=cfg.opts.outdir, jobs=cfg.jobs, queued=len(self._queue))
+            while not self.stop.is_set():
+                now = self.clock()
+                self._take_hints(now)
+                if next_rescan is not None and now >= next_rescan:
+                    self._scan(cfg.inbox)
+                    next_rescan = now + cfg.rescan
+                for path, st in self._stable.ready(now):
+                    self._promote(path, st)
+                self._dispatch()
+                for outcome in self.pool.poll(cfg.tick):
+                    self._on_outcome(outcome)
+                if cfg.once and not (self._stable or self._queue or self._inflight):
+                    break
+            self._shutdown()
+        finally:
+            self._stop_observer()
+            if self.pool is not None:
+                self.pool.close()
+            self.journal.close()
+        return self.stats
+
+    def _start_observer(self) -> None:
+        from watchdog.events import FileSystemEventHandler  # noqa: PLC0415
+
+        hints = self._hints
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event):  # noqa: D102
+                hints.dispatch(event)
+
+        if self.cfg.polling:
+            from watchdog.observers.polling import PollingObserver  # noqa: PLC0415
+
+            observer = PollingObserver(timeout=self.cfg.poll_interval)
+        else:
+            from watchdog.observers import Observer  # noqa: PLC0415
+
+            observer = Observer()
+        observer.schedule(Handler(), self.cfg.inbox, recursive=self.cfg.recursive)
+        observer.daemon = True
+        observer.start()
+        self._observer = observer
+
+    def _stop_observer(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(5)
+            self._observer = None
+
+    def _shutdown(self) -> None:
+        """Let in-flight files finish for `grace` seconds, then abandon the rest (back to 'queued', attempt refunded)."""
+        end = self.clock() + (0 if self.abort.is_set() else self.cfg.grace)
+        if self._inflight:
+            self._emit("stopping", in_flight=len(self._inflight), grace=self.cfg.grace)
+        while self._inflight and self.clock() < end and not self.abort.is_set():
+            for outcome in self.pool.poll(min(0.2, max(0.0, end - self.clock()))):
+                self._on_outcome(outcome)
+        for task_id in self.pool.kill_busy():
+            row = self._inflight.pop(task_id)
+            self.journal.requeue(row.id, "abandoned at shutdown", refund=True)
+            self._emit("abandoned", row)
+        self._emit("stopped", **{k: v for k, v in self.stats.items()})
+
+    # -- discovery ----------------------------------------------------------------------------------------------
+    def _own_dirs(self) -> tuple[str, ...]:
+        c = self.cfg
+        return (c.opts.outdir, c.processed_dir, c.quarantine_dir, os.path.dirname(c.journal_path))
+
+    def _inside_own_dir(self, path: str) -> bool:
+        return any(path == d or path.startswith(d + os.sep) for d in self._own_dirs()
+                   if d != self.cfg.inbox and d.startswith(self.cfg.inbox + os.sep))
+
+    def _scan(self, folder: str) -> None:
+        """Walk a folder (the inbox, or a directory that was created / moved in) and consider every file."""
+        now = self.clock()
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if not is_ignored(os.path.join(d, "x"))
+                             and not self._inside_own_dir(os.path.join(root, d)))
+            if not self.cfg.recursive and root != folder:
+                dirs[:] = []
+                continue
+            for name in sorted(files):
+                self._consider(os.path.join(root, name), now)
+            if not self.cfg.recursive:
+                dirs[:] = []
+
+    def _take_hints(self, now: float) -> None:
+        files, dirs = self._hints.drain()
+        for d in sorted(dirs):
+            if os.path.isdir(d) and d.startswith(self.cfg.inbox) and not self._inside_own_dir(d):
+                self._scan(d)
+        for path in sorted(files):
+            self._consider(path, now)
+
+    def _consider(self, path: str, now: float) -> None:
+        """A hint that `path` may be new: track it for stability unless it is ignored or already journalled."""
+        from .io import is_supported  # noqa: PLC0415
+
+        path = os.path.abspath(path)
+        if not path.startswith(self.cfg.inbox + os.sep) or is_ignored(os.path.relpath(path, self.cfg.inbox)):
+            return
+        if self._inside_own_dir(path):
+            return
+        if not is_supported(path):
+            if path not in self._unsupported_logged and os.path.isfile(path):
+                self._unsupported_logged.add(path)
+                self._emit("ignored", file=self._rel(path), reason="not a photo file type we read")
+            return
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        if not stat.S_ISREG(st.st_mode):
+            return
+        known = self.journal.lookup(path, st.st_size, st.st_mtime_ns)
+        if known is not None:
+            if known.state in ("done", "skipped", "duplicate") and self.cfg.move_processed:
+                self._move_processed(known)  # finishes a move interrupted by a crash
+            return
+        self._stable.note(path, st, now)
+
+    # -- promotion: a complete file enters the journal --------------------------------------------------------------
+    def _promote(self, path: str, st: os.stat_result) -> None:
+        from .io.decode import file_sha256  # noqa: PLC0415
+
+        if self.journal.lookup(path, st.st_size, st.st_mtime_ns) is not None:
+            return
+        rel = self._rel(path)
+        sha = None
+        if self.cfg.hash_files:
+            try:
+                sha = file_sha256(path)
+                st2 = os.stat(path)
+            except OSError:
+                return
+            if (st2.st_size, st2.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+                self._stable.note(path, st2, self.clock())  # changed while hashing: not complete after all
+                return
+            twin = self.journal.by_hash(sha, ("done", "skipped", "queued", "processing", "quarantined"))
+            if twin is not None:
+                self._twin(path, rel, st, sha, twin)
+                return
+        out_path = self._plan_out(path, rel)
+        row_id = self.journal.add(path, rel, st.st_size, st.st_mtime_ns, sha, out_path)
+        self._enqueue(row_id)
+
+    def _twin(self, path: str, rel: str, st, sha: str, twin: Row) -> None:
+        """Identical content was seen before: never process it twice."""
+        if twin.state == "quarantined":
+            reason = f"identical to quarantined {twin.rel}: {twin.reason}"
+            row_id = self.journal.add(path, rel, st.st_size, st.st_mtime_ns, sha, None, "processing")
+            self._quarantine(self.journal.get(row_id), reason)
+            return
+        reason = f"identical to {twin.rel} (already {'queued' if twin.state in ('queued', 'processing') else 'done'})"
+        row_id = self.journal.add(path, rel, st.st_size, st.st_mtime_ns, sha, twin.out_path, "duplicate", reason)
+        row = self.journal.get(row_id)
+        self.stats["duplicate"] += 1
+        self._emit("duplicate", row, reason=reason)
+        if self.cfg.move_processed:
+            self._move_processed(row)
+
+    def _plan_out(self, path: str, rel: str) -> str:
+        """Output path via plan_outputs; when another input already owns that name, keep the extension in it."""
+        out = plan_outputs([(path, rel)], self.cfg.opts)[path]
+        owner = self.journal.out_path_owner(out)
+        if owner is None or owner.path == path:
+            return out
+        out = plan_outputs([(path, rel), (owner.path, owner.rel)], self.cfg.opts)[path]
+        base, ext = os.path.splitext(out)
+        n = 2
+        while (o := self.journal.out_path_owner(out)) is not None and o.path != path:
+            out, n = f"{base}-{n}{ext}", n + 1
+        return out
+
+    def _enqueue(self, row_id: int) -> None:
+        if row_id not in self._queued and row_id not in self._inflight:
+            self._queue.append(row_id)
+            self._queued.add(row_id)
+
+    # -- recovery -------------------------------------------------------------------------------------------------
+    def _recover(self) -> None:
+        """Requeue rows a previous run left queued or processing; remove their half-written temp files."""
+        for row in self.journal.unfinished():
+            if row.state == "processing" and row.out_path:
+                self._remove_temps(row.out_path)
+            self._enqueue(row.id)
+
+    @staticmethod
+    def _remove_temps(out_path: str) -> None:
+        """atomic_write leaves '.<name>.<random>.tmp' only if killed mid-write."""
+        for target in (out_path, recipe_path_for(out_path)):
+            folder, name = os.path.split(target)
+            for tmp in glob.glob(os.path.join(glob.escape(folder), "." + glob.escape(name) + ".*.tmp")):
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+    # -- dispatch and outcomes ----------------------------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        while self._queue and self.pool.idle_count() and not self.stop.is_set():
+            row = self.journal.get(self._queue.popleft())
+            self._queued.discard(row.id)
+            if row.state not in ("queued", "processing"):
+                continue
+            if not self._still_same(row):
+                continue
+            opts = self._task_opts(row)
+            if opts is None:
+                continue
+            self.journal.start(row.id)
+            row.attempts += 1
+            self._inflight[row.id] = row
+            self.pool.submit(row.id, (row.path, row.out_path, opts))
+
+    def _still_same(self, row: Row) -> bool:
+        """The queued version is still the file on disk; otherwise close the row (a newer version gets its own)."""
+        try:
+            st = os.stat(row.path)
+        except OSError:
+            self._finish(row, "failed", "file disappeared before it was processed")
+            return False
+        if (st.st_size, st.st_mtime_ns) != (row.size, row.mtime_ns):
+            self._finish(row, "skipped", "file changed before it was processed; the new version is queued")
+            self._consider(row.path, self.clock())
+            return False
+        return True
+
+    def _task_opts(self, row: Row) -> OutputOptions | None:
+        """Options for this attempt: the daemon may replace outputs it wrote itself (a retry, a resumed file, a new
+        version of the same input); anyone else's file is only replaced with --overwrite."""
+        opts = self.cfg.opts
+        ours = row.attempts > 0 or self._wrote_before(row)
+        if ours:
+            return replace(opts, overwrite=True, skip_existing=False)
+        if os.path.exists(row.out_path) and not (opts.overwrite or opts.skip_existing):
+            self._finish(row, "failed", f"output {row.out_path} exists (use --overwrite or --skip-existing)")
+            return None
+        return opts
+
+    def _wrote_before(self, row: Row) -> bool:
+        got = self.journal.db.execute(
+            "SELECT 1 FROM files WHERE out_path=? AND path=? AND id<>? AND state IN ('done','processing','failed')",
+            (row.out_path, row.path, row.id)).fetchone()
+        return got is not None
+
+    def _on_outcome(self, o: Outcome) -> None:
+        row = self._inflight.pop(o.task_id, None)
+        if row is None:
+            return
+        if o.kind == "result":
+            r = o.result
+            if r.status in ("done", "skipped"):
+                self._finish(row, r.status, r.reason, r.outputs, r.seconds)
+                if self.cfg.move_processed:
+                    self._move_processed(row)
+                return
+            self._failed(row, r.reason, retry=r.reason.startswith(RETRYABLE_PREFIXES), seconds=r.seconds,
+                         output_side=r.reason.startswith(self.cfg.opts.outdir))
+            return
+        self._failed(row, o.reason, retry=True, seconds=o.seconds)
+
+    def _failed(self, row: Row, reason: str, retry: bool, seconds: float = 0.0, output_side: bool = False) -> None:
+        if output_side:  # not the input's fault (disk full, permissions): keep the original where it is
+            self._finish(row, "failed", reason, seconds=seconds)
+            return
+        if not self._unchanged(row):  # it was still being written: the finished version is considered afresh
+            self._finish(row, "skipped", f"file changed while processing ({reason}); the new version is queued")
+            self._consider(row.path, self.clock())
+            return
+        if retry and row.attempts < 1 + self.cfg.retries and not self.stop.is_set():
+            self.journal.requeue(row.id, reason)
+            self._enqueue(row.id)
+            self._emit("retry", row, reason=reason, seconds=round(seconds, 3))
+            return
+        if retry and row.attempts < 1 + self.cfg.retries:  # stopping: leave it queued for the next run
+            self.journal.requeue(row.id, reason)
+            return
+        if row.attempts > 1:
+            reason = f"{reason} (after {row.attempts} attempts)"
+        self._quarantine(row, reason, seconds)
+
+    def _unchanged(self, row: Row) -> bool:
+        try:
+            st = os.stat(row.path)
+        except OSError:
+            return True
+        return (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns)
+
+    def _finish(self, row: Row, state: str, reason: str = "", outputs=(), seconds: float | None = None) -> None:
+        self.journal.finish(row.id, state, reason, outputs, seconds)
+        self.stats[state] += 1
+        self._emit(state, row, reason=reason, seconds=round(seconds or 0.0, 3), attempt=row.attempts,
+                   outputs=[os.path.relpath(p, self.cfg.opts.outdir) for p in outputs])
+
+    # -- moving originals -------------------------------------------------------------------------------------------
+    def _quarantine(self, row: Row, reason: str, seconds: float = 0.0) -> None:
+        """Journal first, then NAME.error.txt and the original into the quarantine folder (a crash in between leaves
+        the original in the inbox, known as quarantined, never reprocessed)."""
+        from .io.write import atomic_write  # noqa: PLC0415
+
+        self._finish(row, "quarantined", reason, seconds=seconds)
+        dest = _free_name(os.path.join(self.cfg.quarantine_dir, row.rel))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        moved = self._unchanged(row) and _move(row.path, dest)
+        text = (f"file: {row.rel}\nreason: {reason}\nattempts: {row.attempts}\nsize: {row.size} bytes\n"
+                f"sha256: {row.sha256 or '-'}\ntime: {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n"
+                f"original: {'moved here' if moved else 'left at ' + row.path}\n")
+        try:
+            with atomic_write(dest + ".error.txt", "w") as fh:
+                fh.write(text)
+        except Exception as err:  # noqa: BLE001
+            log.error("cannot write %s.error.txt: %s", dest, err)
+
+    def _move_processed(self, row: Row) -> None:
+        if not self._unchanged(row) or not os.path.exists(row.path):
+            return
+        dest = _free_name(os.path.join(self.cfg.processed_dir, row.rel))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        _move(row.path, dest)
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+    def _rel(self, path: str) -> str:
+        return os.path.relpath(path, self.cfg.inbox)
+
+    def _emit(self, event: str, row: Row | None = None, **fields) -> None:
+        """One structured log line (logfmt, or JSON with log_json)."""
+        rec = {"event": event}
+        if row is not None:
+            rec["file"] = row.rel
+        rec.update({k: v for k, v in fields.items() if v not in ("", None, [])})
+        if self.cfg.log_json:
+            log.info(json.dumps(rec, ensure_ascii=False))
+        else:
+            log.info(" ".join(f"{k}={_logfmt(v)}" for k, v in rec.items()))
+
+
+def _logfmt(v) -> str:
+    if isinstance(v, (list, tuple)):
+        v = ",".join(map(str, v))
+    s = str(v)
+    return json.dumps(s, ensure_ascii=False) if (not s or any(c in s for c in ' ="\t\n')) else s
+
+
+def _free_name(path: str) -> str:
+    """path, or 'name (2).ext', 'name (3).ext', ... if it exists."""
+    if not os.path.lexists(path) and not os.path.lexists(path + ".error.txt"):
+        return path
+    base, ext = os.path.splitext(path)
+    n = 2
+    while os.path.lexists(f"{base} ({n}){ext}"):
+        n += 1
+    return f"{base} ({n}){ext}"
+
+
+def _move(src: str, dest: str) -> bool:
+    try:
+        shutil.move(src, dest)
+        return True
+    except OSError as err:
+        log.warning("cannot move %s to %s: %s", src, dest, err)
+        return False

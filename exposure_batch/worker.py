@@ -1,0 +1,306 @@
+"""Isolated worker processes for the watch daemon: one file at a time per process, a per-file timeout, a memory cap.
+
+Each worker is a *spawn*ed process (LibRaw + fork + OpenMP can deadlock) that builds its recipe source once, caps
+its own address space with RLIMIT_AS (so a runaway decode gets MemoryError instead of the OOM killer picking a
+victim), asks the kernel to kill it when the daemon dies (PR_SET_PDEATHSIG), then loops: receive a task, run it,
+send the Result back. The parent watches every worker's pipe and process sentinel: a worker that dies (segfault in
+LibRaw, OOM kill) or runs past the timeout is killed and replaced, and only its file gets the failure.
+
+Exports: WorkerPool, Outcome, run_task, parse_size.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing as mp
+import os
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import Any
+
+from .batch import SourceSpec
+from .pipeline import OutputOptions, Result, process_one
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TASK = "exposure_batch.worker:run_task"
+_PRELOAD = ("exposure_batch.io", "exposure_batch.render", "exposure_batch.preview", "rawpy")
+
+
+@dataclass
+class Outcome:
+    """What came back for one task: kind 'result' (a pipeline Result), 'crash' or 'timeout' (reason set)."""
+
+    task_id: Any
+    kind: str
+    result: Result | None = None
+    reason: str = ""
+    seconds: float = 0.0
+
+
+def run_task(source, path: str, out_path: str, opts: OutputOptions) -> Result:
+    """The default task: the shared per-file pipeline."""
+    return process_one(path, out_path, source, opts)
+
+
+def parse_size(text: str | int | None) -> int | None:
+    """'4G' / '512M' / '1024' (bytes) -> bytes; None, 0, 'none', 'off' -> None (no cap)."""
+    if text is None:
+        return None
+    if isinstance(text, int):
+        return text or None
+    s = str(text).strip().lower()
+    if s in ("", "0", "none", "off", "unlimited"):
+        return None
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    s = s[:-1] if s.endswith(("ib", "b")) and len(s) > 1 and s[-2] in units else s.rstrip("b")
+    mult = units.get(s[-1:], 1)
+    number = s[:-1] if s[-1:] in units else s
+    value = int(float(number) * mult)
+    if value <= 0:
+        raise ValueError(f"bad memory size {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Child side
+# ---------------------------------------------------------------------------------------------------------------
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when the parent dies, so no orphan keeps writing after the daemon is killed."""
+    try:
+        import ctypes  # noqa: PLC0415
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _cap_memory(limit: int | None) -> None:
+    if not limit:
+        return
+    import resource  # noqa: PLC0415
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def _resolve(ref: str):
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _child_main(conn, spec: SourceSpec | None, memory_limit: int | None, task_ref: str, parent_pid: int) -> None:
+    """Worker loop. Messages in: (task_id, args) or None (exit). Out: ('ready',) | ('fatal', reason) | (task_id, Result)."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the daemon decides when work stops
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if os.getppid() != parent_pid:  # parent died before prctl took effect
+        os._exit(1)
+    try:
+        fn = _resolve(task_ref)
+        for name in _PRELOAD:  # import the heavy modules before the memory cap
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass
+        source = spec.build() if spec is not None else None
+        _cap_memory(memory_limit)  # after imports and model load: the cap is for per-file work
+    except Exception as err:  # noqa: BLE001
+        conn.send(("fatal", f"{type(err).__name__}: {err}"))
+        return
+    conn.send(("ready",))
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        task_id, args = msg
+        try:
+            result = fn(source, *args)
+        except MemoryError:
+            result = Result(str(args[0]) if args else "", "failed", "out of memory while processing")
+        except Exception as err:  # noqa: BLE001  (a task function should not raise; report instead of dying)
+            result = Result(str(args[0]) if args else "", "failed", f"internal error: {type(err).__name__}: {err}")
+        try:
+            conn.send((task_id, result))
+        except (BrokenPipeError, OSError):
+            return
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parent side
+# ---------------------------------------------------------------------------------------------------------------
+class WorkerInitError(RuntimeError):
+    """A worker could not start (bad model folder, import error): the daemon cannot work at all."""
+
+
+class _Worker:
+    def __init__(self, ctx, spec, memory_limit, task_ref):
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_child_main, args=(child, spec, memory_limit, task_ref, os.getpid()),
+                                daemon=True, name="exposure-batch-worker")
+        self.proc.start()
+        child.close()
+        self.ready = False
+        self.task_id = None
+        self.started = 0.0
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+class WorkerPool:
+    """n spawned workers; submit(task_id, args) to an idle one; poll() returns Outcomes as they finish.
+
+    Args:
+        n: worker processes.
+        spec: how each worker builds its recipe source (None: the task needs none).
+        timeout: seconds one task may run before its worker is killed (None: no limit).
+        memory_limit: RLIMIT_AS per worker in bytes (None: no cap).
+        task_ref: 'module:function' called as function(source, *args) in the worker.
+    """
+
+    def __init__(self, n: int, spec: SourceSpec | None, timeout: float | None = None,
+                 memory_limit: int | None = None, task_ref: str = DEFAULT_TASK):
+        self.n, self.spec, self.timeout, self.memory_limit, self.task_ref = n, spec, timeout, memory_limit, task_ref
+        self._ctx = mp.get_context("spawn")
+        self._workers = [self._spawn() for _ in range(n)]
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self._ctx, self.spec, self.memory_limit, self.task_ref)
+
+    # -- state --------------------------------------------------------------------------------------------------
+    def idle_count(self) -> int:
+        return sum(1 for w in self._workers if w.ready and w.task_id is None)
+
+    def busy(self) -> dict:
+        """task_id -> seconds running, for tasks in flight."""
+        now = time.monotonic()
+        return {w.task_id: now - w.started for w in self._workers if w.task_id is not None}
+
+    def submit(self, task_id, args: tuple) -> bool:
+        """Give a task to an idle worker; False when none is idle."""
+        for w in self._workers:
+            if w.ready and w.task_id is None:
+                w.task_id, w.started = task_id, time.monotonic()
+                try:
+                    w.conn.send((task_id, args))
+                except (BrokenPipeError, OSError):
+                    pass  # the worker died: poll() reports the crash for this task
+                return True
+        return False
+
+    # -- events -------------------------------------------------------------------------------------------------
+    def poll(self, timeout: float = 0.1) -> list[Outcome]:
+        """Wait up to `timeout` s for results, crashes and timeouts; return them (may be empty)."""
+        waitables = {}
+        for w in self._workers:
+            waitables[w.conn] = w
+            waitables[w.proc.sentinel] = w
+        deadline = self._next_deadline()
+        wait_s = timeout if deadline is None else max(0.0, min(timeout, deadline - time.monotonic()))
+        fired = wait(list(waitables), wait_s)
+        outcomes: list[Outcome] = []
+        for w in {id(waitables[f]): waitables[f] for f in fired}.values():
+            outcomes.extend(self._service(w))
+        outcomes.extend(self._enforce_timeouts())
+        return outcomes
+
+    def _next_deadline(self) -> float | None:
+        if not self.timeout:
+            return None
+        starts = [w.started for w in self._workers if w.task_id is not None]
+        return min(starts) + self.timeout if starts else None
+
+    def _service(self, w: _Worker) -> list[Outcome]:
+        out: list[Outcome] = []
+        try:
+            while w.conn.poll():
+                msg = w.conn.recv()
+                if msg[0] == "ready":
+                    w.ready = True
+                elif msg[0] == "fatal":
+                    raise WorkerInitError(f"worker could not start: {msg[1]}")
+                else:
+                    task_id, result = msg
+                    out.append(Outcome(task_id, "result", result=result, seconds=time.monotonic() - w.started))
+                    w.task_id = None
+        except (EOFError, OSError):
+            pass
+        if not w.proc.is_alive():
+            w.proc.join(1)
+            if w.task_id is not None:
+                out.append(Outcome(w.task_id, "crash", reason=_death_reason(w.proc.exitcode, self.memory_limit),
+                                   seconds=time.monotonic() - w.started))
+            elif not w.ready:
+                raise WorkerInitError(f"worker died while starting ({_death_reason(w.proc.exitcode, None)})")
+            self._replace(w)
+        return out
+
+    def _enforce_timeouts(self) -> list[Outcome]:
+        out = []
+        if not self.timeout:
+            return out
+        now = time.monotonic()
+        for w in list(self._workers):
+            if w.task_id is not None and now - w.started > self.timeout:
+                out.append(Outcome(w.task_id, "timeout", reason=f"timed out after {self.timeout:g} s (worker killed)",
+                                   seconds=now - w.started))
+                w.task_id = None
+                self._replace(w)
+        return out
+
+    def _replace(self, w: _Worker) -> None:
+        w.kill()
+        self._workers[self._workers.index(w)] = self._spawn()
+
+    # -- shutdown -----------------------------------------------------------------------------------------------
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Block until every worker has started (raises WorkerInitError if one cannot)."""
+        end = time.monotonic() + timeout
+        while not all(w.ready for w in self._workers) and time.monotonic() < end:
+            self.poll(0.2)
+
+    def kill_busy(self) -> list:
+        """Kill workers with a task in flight (abandon); return their task ids."""
+        ids = []
+        for w in list(self._workers):
+            if w.task_id is not None:
+                ids.append(w.task_id)
+                w.kill()
+                self._workers.remove(w)
+        return ids
+
+    def close(self) -> None:
+        """Ask idle workers to exit, then kill whatever is left."""
+        for w in self._workers:
+            if w.task_id is None:
+                try:
+                    w.conn.send(None)
+                except (BrokenPipeError, OSError):
+                    pass
+        end = time.monotonic() + 5
+        for w in self._workers:
+            w.proc.join(max(0.0, end - time.monotonic()))
+            w.kill()
+        self._workers = []
+
+
+def _death_reason(exitcode: int | None, memory_limit: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (killed: out of memory?)" if -exitcode == signal.SIGKILL else ""
+        return f"worker crashed ({name}){hint}"
+    return f"worker exited unexpectedly (exit status {exitcode})"
