@@ -28,3 +28,8 @@ main.add_command(_info.info)
 from . import explain as _explain  # noqa: E402
 
 main.add_command(_explain.explain)
+from . import status as _status  # noqa: E402
+from . import watch as _watch  # noqa: E402
+
+main.add_command(_watch.watch)
+main.add_command(_status.status)
