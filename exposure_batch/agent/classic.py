@@ -1,7 +1,8 @@
 """Classic automatic edit built from the same eight filters: the honest baseline the learned agent must beat.
 
 On a whole-frame linear thumbnail (linear ProPhoto, long side 256) it decides, in order:
-1. white balance  - "shades of grey" (Minkowski p = 6) on well-exposed, unclipped pixels, luminance-normalised;
+1. white balance  - "shades of grey" (Minkowski p = 6) on well-exposed, unclipped pixels, removing 80% of the
+                    measured cast (in log space), luminance-normalised;
 2. exposure       - puts the log-average luminance at middle grey (0.18), limited so that the 99.5th luminance
                     percentile does not clip by more than half a stop;
 3. tone curve     - sets the black point from the 0.5th luminance percentile (a levels stretch as curve slopes);
@@ -23,6 +24,8 @@ MODEL_VERSION = "1"
 
 MIDDLE_GREY = 0.18
 MINKOWSKI_P = 6.0
+#: Fraction of the measured cast removed (in log space): grey-world over-corrects scenes that really are warm/cool.
+WB_STRENGTH = 0.8
 
 
 def _clamp_to(spec_name: str, param: str, value: float) -> float:
@@ -37,7 +40,7 @@ def white_balance_gains(rgb_lin: np.ndarray) -> dict:
     keep = (lum > lo) & (lum <= hi) & (rgb_lin.max(axis=-1) < 0.98 * max(float(rgb_lin.max()), 1e-6))
     pix = rgb_lin[keep] if keep.sum() > 64 else rgb_lin
     norm = np.power(np.mean(np.power(np.maximum(pix, 0), MINKOWSKI_P), axis=0), 1.0 / MINKOWSKI_P) + 1e-6
-    gains = norm.mean() / norm
+    gains = np.power(norm.mean() / norm, WB_STRENGTH)
     gains = gains / float(gains @ color.LUMA_WEIGHTS)
     return {c: _clamp_to("white_balance", c, g) for c, g in zip(("red", "green", "blue"), gains)}
 
