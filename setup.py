@@ -28,7 +28,7 @@ setup(
         "rich>=13.0",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2"],
+        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
     },
     entry_points={"console_scripts": ["exposure-batch=exposure_batch.cli:main"]},

@@ -1,0 +1,159 @@
+"""End to end: a report made by `process --report` from real photos, opened in headless Chromium (Debian
+`chromium` + `chromium-driver`, driven by Selenium). Checks that every image loads, that the before/after toggle
+and slider change what is shown, that pagination keeps 1,000 photos fast, and saves screenshots under tmp_path."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from exposure_batch.cli import main
+from exposure_batch.pipeline import Result
+from exposure_batch.report import ReportWriter
+from exposure_batch.report.html import render_html
+
+pytestmark = pytest.mark.tool
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1400,1000"]
+
+ALL_IMAGES_LOADED = """
+const imgs = [...document.querySelectorAll('img')];
+return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);"""
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    """A headless Chromium session with a fresh profile; browser console logs are kept."""
+    for exe in (CHROMIUM, CHROMEDRIVER):
+        assert os.path.exists(exe), f"{exe} missing: apt-get install chromium chromium-driver (see .ci/run)"
+    from selenium import webdriver  # noqa: PLC0415
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'chrome-profile'}"]:
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log")), options=opts)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait(driver, script: str, timeout: float = 20.0) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+
+    WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: d.execute_script(script))
+
+
+def _shot(element) -> np.ndarray:
+    """Element screenshot as (h, w, 3) int array."""
+    return np.asarray(Image.open(io.BytesIO(element.screenshot_as_png)).convert("RGB")).astype(int)
+
+
+def _load_all_lazy_images(driver) -> None:
+    """Scroll every image into view (they are loading="lazy") and wait until each has loaded."""
+    for img in driver.find_elements("css selector", "img"):
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", img)
+    driver.execute_script("window.scrollTo(0, 0);")
+    _wait(driver, ALL_IMAGES_LOADED)
+
+
+def test_report_in_chromium(tmp_path, photo_dir, browser):
+    rep = tmp_path / "rep"
+    res = CliRunner().invoke(main, ["process", str(photo_dir), "-o", str(tmp_path / "out"), "--save-recipe",
+                                    "--report", str(rep), "--no-progress"])
+    assert res.exit_code == 1, res.output  # broken.jpg fails
+    browser.get((rep / "index.html").as_uri())
+    _wait(browser, "return document.querySelectorAll('article.card').length === 4")
+    _load_all_lazy_images(browser)
+    imgs = browser.find_elements("css selector", "img")
+    assert len(imgs) == 3 * 3  # before, after, plots for each of the three good photos
+    assert all(browser.execute_script("return arguments[0].naturalWidth", i) > 0 for i in imgs)
+
+    failed = browser.find_element("css selector", "article.card.failed")
+    assert "broken.jpg" in failed.text and failed.find_element("css selector", ".reason").text
+
+    card = browser.find_element("css selector", "#grid article.card.done")
+    cmp = card.find_element("css selector", ".cmp")
+    after_img = card.find_element("css selector", "img.after")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", cmp)
+    shown_after = _shot(cmp)
+    card.find_element("css selector", "button.toggle").click()
+    assert card.get_attribute("data-showing") == "before"
+    assert re.sub(r"\s|px", "", after_img.value_of_css_property("clip-path")) == "inset(0100%00)"
+    shown_before = _shot(cmp)
+    assert np.abs(shown_after - shown_before).mean() > 2.0, "the toggle did not change the picture"
+    card.find_element("css selector", "button.toggle").click()  # and back
+    np.testing.assert_allclose(_shot(cmp).mean(), shown_after.mean(), atol=0.5)
+
+    browser.execute_script("const r = arguments[0]; r.value = 50; r.dispatchEvent(new Event('input', {bubbles: true}));",
+                           card.find_element("css selector", "input[type=range]"))
+    assert re.sub(r"\s|px", "", after_img.value_of_css_property("clip-path")) == "inset(050%00)"
+    half = _shot(cmp)
+    w = half.shape[1]
+    assert np.abs(half[:, : w // 3] - shown_after[:, : w // 3]).mean() < 1.0  # left: still after
+    assert np.abs(half[:, -w // 3:] - shown_before[:, -w // 3:]).mean() < 1.0  # right: before
+
+    browser.find_element("id", "all-before").click()
+    assert {c.get_attribute("data-showing") for c in browser.find_elements("css selector", "article.card.done")} == {"before"}
+    browser.find_element("css selector", "[data-filter=failed]").click()
+    assert [c.text.split("\n")[1] for c in browser.find_elements("css selector", "article.card")] == ["broken.jpg"]
+
+    browser.find_element("css selector", "[data-filter=all]").click()
+    browser.find_element("id", "all-after").click()
+    assert browser.save_screenshot(str(tmp_path / "report.png"))
+    with Image.open(tmp_path / "report.png") as im:
+        assert im.size[0] >= 1000
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def test_thousand_photos_paginate_fast(tmp_path, recipe, photo_lin, browser):
+    """1,000 entries (sharing one set of real thumbnails): the first page renders quickly and holds one page of
+    cards; paging and filtering work."""
+    rep = tmp_path / "rep"
+    writer = ReportWriter(rep)
+    proto = writer.add(Result(str(tmp_path / "proto.jpg"), "done", seconds=0.4, recipe=recipe), photo_lin)
+    photos = []
+    for i in range(1000):
+        e = json.loads(json.dumps(proto))
+        e.update(id=f"p{i}", name=f"IMG_{i:04d}.jpg", seconds=0.3 + (i % 7) / 10)
+        if i % 100 == 99:
+            e.update(status="failed", reason="truncated file", steps=None)
+            e.pop("thumbs")
+        photos.append(e)
+    (rep / "index.html").write_text(render_html("1000 photos", photos, page_size=60), encoding="utf-8")
+
+    start = time.perf_counter()
+    browser.get((rep / "index.html").as_uri())
+    _wait(browser, "return document.querySelectorAll('article.card').length > 0")
+    elapsed = time.perf_counter() - start
+    render_ms = browser.execute_script(
+        "const n = performance.getEntriesByType('navigation')[0]; return n.domContentLoadedEventEnd - n.startTime;")
+    assert browser.execute_script("return document.querySelectorAll('article.card').length") == 60
+    assert browser.find_element("id", "pageinfo").text == "page 1 / 17"
+    assert render_ms < 3000 and elapsed < 10, (render_ms, elapsed)
+    _load_all_lazy_images(browser)
+
+    first = browser.find_element("css selector", "article.card h2").text
+    browser.find_element("xpath", "//button[contains(., 'next')]").click()
+    assert browser.find_element("id", "pageinfo").text == "page 2 / 17"
+    assert browser.find_element("css selector", "article.card h2").text != first
+    browser.find_element("css selector", "[data-filter=failed]").click()
+    assert browser.execute_script("return document.querySelectorAll('article.card.failed').length") == 10
+    assert browser.save_screenshot(str(tmp_path / "thousand.png"))
