@@ -1,7 +1,8 @@
 """JPEG / PNG / TIFF -> linear ProPhoto RGB float32, colour-managed by the embedded ICC profile.
 
 How the pixels' colour space is decided (`Transfer`):
-  * no ICC profile -> sRGB (float TIFF: linear sRGB);
+  * no ICC profile -> sRGB (float TIFF: linear sRGB), or Adobe RGB for camera JPEGs that say so the DCF way
+    (EXIF ColorSpace 'uncalibrated' + InteroperabilityIndex 'R03');
   * an RGB matrix/TRC profile whose colorants match sRGB, Adobe RGB (1998), ProPhoto, Display P3 or Rec. 2020 and
     whose curves match that space's transfer curve (or the identity) -> `color.decode` + `color.convert_linear`,
     in float32, so 16-bit precision is kept;
@@ -139,20 +140,36 @@ def _icc_description(icc_bytes: bytes | None) -> str | None:
 # Probing (headers only)
 # --------------------------------------------------------------------------------------------------------------
 
-def _pil_orientation(im) -> int:
-    try:
-        from PIL import Image  # noqa: PLC0415
+def _pil_exif(im):
+    """Pillow Exif of an open JPEG / PNG (PNG: only an eXIf chunk before the pixels, so no pixel decode)."""
+    from PIL import Image  # noqa: PLC0415
 
-        raw = im.info.get("exif")
-        if raw:
-            e = Image.Exif()
-            e.load(raw)
-        else:
-            e = im.getexif() if im.format == "JPEG" else {}
+    raw = im.info.get("exif")
+    if raw:
+        e = Image.Exif()
+        e.load(raw)
+        return e
+    return im.getexif() if im.format == "JPEG" else Image.Exif()
+
+
+def _exif_facts(im) -> tuple[int, bool]:
+    """(orientation 1..8, DCF 'Adobe RGB' flag) from a Pillow image's EXIF; (1, False) when absent or broken.
+
+    Cameras set to Adobe RGB often embed no ICC profile; DCF marks such files with ColorSpace = 0xFFFF
+    (uncalibrated) and InteroperabilityIndex 'R03'.
+    """
+    try:
+        e = _pil_exif(im)
         o = int(e.get(0x0112, 1))
-        return o if 1 <= o <= 8 else 1
+        o = o if 1 <= o <= 8 else 1
     except Exception:  # noqa: BLE001  (a broken EXIF block must not stop the decode)
-        return 1
+        return 1, False
+    try:
+        adobe = (int(e.get_ifd(0x8769).get(0xA001, 1)) == 0xFFFF
+                 and str(e.get_ifd(0xA005).get(0x0001, "")).strip("\0 ") == "R03")
+    except Exception:  # noqa: BLE001
+        adobe = False
+    return o, adobe
 
 
 def _open_pil(path: str, kind: str = "image"):
@@ -178,12 +195,14 @@ def _probe_pil(path: str, kind: str) -> RasterProbe:
         w, h = im.size
         mode = im.mode
         icc_bytes = im.info.get("icc_profile")
-        orientation = _pil_orientation(im)
+        orientation, dcf_adobe = _exif_facts(im)
         depth = 8
         if kind == "png":
             depth = 16 if (mode.startswith("I;16") or mode == "I" or _png_bit_depth(path) == 16) else 8
     gray = mode in ("L", "LA", "I", "I;16", "I;16B", "1", "La")
     transfer, desc = choose_transfer(icc_bytes, gray=gray, is_float=False)
+    if dcf_adobe and not icc_bytes and not gray:
+        transfer = Transfer("space", Space.ADOBE_RGB, name=Space.ADOBE_RGB.value)
     if mode == "CMYK" and transfer.kind != "lcms":
         transfer = Transfer("lcms", name="CMYK (uncalibrated)")
     return RasterProbe(kind, w, h, depth, False, orientation, icc_bytes, desc, transfer)

@@ -250,3 +250,28 @@ def test_read_info_matches_decode_for_every_sample():
         assert info == decode(p, half_size=True).info, p
         json.dumps(info.to_dict())
         assert len(info.sha256) == 64 and info.file_size > 0
+
+
+def _dcf_adobe_exif() -> bytes:
+    """EXIF as an Adobe-RGB-mode camera writes it: IFD0 -> Exif IFD {ColorSpace 0xFFFF, Interop} -> 'R03'."""
+    import struct  # noqa: PLC0415
+
+    exif_off = 8 + 2 + 12 + 4
+    inter_off = exif_off + 2 + 2 * 12 + 4
+    ifd0 = struct.pack("<HHHII", 1, 0x8769, 4, 1, exif_off) + struct.pack("<I", 0)
+    exif = (struct.pack("<H", 2) + struct.pack("<HHIHH", 0xA001, 3, 1, 0xFFFF, 0)
+            + struct.pack("<HHII", 0xA005, 4, 1, inter_off) + struct.pack("<I", 0))
+    inter = struct.pack("<HHHI4s", 1, 0x0001, 2, 4, b"R03\0") + struct.pack("<I", 0)
+    return b"Exif\0\0" + b"II*\0" + struct.pack("<I", 8) + ifd0 + exif + inter
+
+
+def test_dcf_adobe_rgb_camera_jpeg_without_icc(tmp_path, photo_lin):
+    """Cameras in Adobe RGB mode write no ICC, only EXIF ColorSpace=0xFFFF + Interop 'R03' (DCF)."""
+    with Image.open(write_image(photo_lin, tmp_path / "adobe.jpg", space="adobergb", quality=98)) as im:
+        pixels = np.asarray(im)
+    Image.fromarray(pixels).save(tmp_path / "_DSC0001.JPG", quality=98, subsampling=0, exif=_dcf_adobe_exif())
+    d = decode(tmp_path / "_DSC0001.JPG")
+    assert d.info.source_space == "Adobe RGB (1998)" and d.info.icc_description is None
+    assert np.abs(blocks_mean(d.rgb_lin, 4) - blocks_mean(photo_lin, 4)).mean() < 0.004
+    Image.fromarray(pixels).save(tmp_path / "plain.jpg", quality=98)  # same pixels, no marker: taken as sRGB
+    assert decode(tmp_path / "plain.jpg").info.source_space == "sRGB"
