@@ -33,3 +33,6 @@ from . import watch as _watch  # noqa: E402
 
 main.add_command(_watch.watch)
 main.add_command(_status.status)
+from . import train as _train  # noqa: E402
+
+main.add_command(_train.train)

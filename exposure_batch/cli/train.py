@@ -1,0 +1,127 @@
+"""`exposure-batch train --inputs DIR --targets DIR -o models/NAME`: train a learned agent (TensorFlow, lazy)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import click
+
+
+def _parse_sets(items) -> dict:
+    """['lr_actor=1e-5', 'net.channels=[8,16,32,64]'] -> nested dict (values parsed as JSON when possible)."""
+    out: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise click.UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = out
+        *parents, leaf = key.strip().split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out
+
+
+@click.command()
+@click.option("--inputs", "inputs_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Folder of unedited photos (RAW/JPEG/PNG/TIFF): the agent's inputs.")
+@click.option("--targets", "targets_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Folder of well-edited photos (the style to learn). Files whose stem matches an input pair with it.")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Model folder to write.")
+@click.option("--preset", type=click.Choice(["cpu", "paper"]), default="cpu", show_default=True,
+              help="cpu: narrow nets + paired warm start (~1 h on 2 cores); paper: the reference's sizes, 20k its (GPU).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="JSON file of training settings (any TrainConfig field; 'net': {...}).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override one setting (repeatable).")
+@click.option("--iterations", type=int, help="RL/GAN iterations.")
+@click.option("--warm-iterations", type=int, help="Paired warm-start iterations (needs pairs or --degrade-inputs).")
+@click.option("--pairs", "pairs_csv", type=click.Path(exists=True, dir_okay=False),
+              help="CSV 'input,target' file names pairing inputs with targets (default: pair by stem).")
+@click.option("--degrade-inputs", is_flag=True,
+              help="Inputs are well-edited photos: train on random 'unedited capture' degradations of them (paired).")
+@click.option("--crops", "n_crops", type=int, default=4, show_default=True, help="Random square crops per photo.")
+@click.option("--min-crop", type=float, default=1.0, show_default=True,
+              help="Smallest crop side as a fraction of the short edge (1 = the reference's short-edge squares).")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Crop cache folder (default OUT/cache).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.npz.")
+def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iterations, warm_iterations, pairs_csv,
+          degrade_inputs, n_crops, min_crop, cache_dir, seed, resume) -> None:
+    """Train the Exposure agent (RL + WGAN, reference sections 3-5) and write a model folder.
+
+    The folder gets actor.npz (inference weights), model.json (model card), checkpoint.npz (resume),
+    snapshots/ (actor weights every checkpoint), history.json (losses) and logs/ (TensorBoard, if installed).
+    """
+    from ..agent import data as D  # noqa: PLC0415
+    from ..agent.train import PRESETS, Trainer, TrainConfig, save_model  # noqa: PLC0415  (imports TensorFlow)
+
+    overrides = {"preset": preset, "seed": seed}
+    if config_path:
+        with open(config_path, encoding="utf-8") as fh:
+            overrides |= json.load(fh)
+    overrides |= _parse_sets(sets)
+    if iterations is not None:
+        overrides["iterations"] = iterations
+    if warm_iterations is not None:
+        overrides["warm_iterations"] = warm_iterations
+    try:
+        cfg = TrainConfig.from_dict(overrides)
+    except (TypeError, ValueError) as err:
+        raise click.UsageError(str(err)) from None
+    inputs = D.list_images(inputs_dir)
+    targets = D.list_images(targets_dir)
+    if not inputs or not targets:
+        raise click.UsageError("no images in --inputs or --targets")
+    cache_dir = cache_dir or os.path.join(out_dir, "cache")
+    log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    t0 = time.time()
+    pair_paths = None if degrade_inputs else D.pair_by_stem(inputs, targets, pairs_csv)
+    inp = D.load_crops(inputs, n_crops, min_crop, seed, cache_dir, pair_paths, log=log)
+    tgt = inp if degrade_inputs and os.path.samefile(inputs_dir, targets_dir) else \
+        D.load_crops(targets, n_crops, min_crop, seed + 1, cache_dir, log=log)
+    log(f"crops: {len(inp['crops'])} inputs ({int(inp['has_pair'].sum())} paired), {len(tgt['crops'])} targets "
+        f"({time.time() - t0:.0f} s)")
+    data = D.TrainData(inp, tgt, degrade_inputs=degrade_inputs, seed=seed)
+    trainer = Trainer(cfg, data, out_dir, log=log)
+    ckpt = os.path.join(out_dir, "checkpoint.npz")
+    if resume:
+        if not os.path.exists(ckpt):
+            raise click.UsageError(f"--resume: no {ckpt}")
+        trainer.load_checkpoint(ckpt)
+        log(f"resumed at warm {trainer.t_warm}, rl {trainer.t}")
+    wall0, it0 = trainer.wall, trainer.t_warm + trainer.t
+    trainer.run(_printer(log))
+    its = trainer.t_warm + trainer.t - it0
+    card = {
+        "id": os.path.basename(os.path.normpath(out_dir)), "version": time.strftime("%Y%m%d"),
+        "training": {
+            "command": "exposure-batch " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("exposure-batch") else
+                       " ".join(["exposure-batch", "train"] + sys.argv[2:]),
+            "config": cfg.to_dict(),
+            "data": {"inputs": os.path.abspath(inputs_dir), "targets": os.path.abspath(targets_dir),
+                     "input_photos": len(set(inp["source"].tolist())), "input_crops": len(inp["crops"]),
+                     "target_crops": len(tgt["crops"]), "paired_crops": int(inp["has_pair"].sum()),
+                     "degraded_inputs": degrade_inputs},
+            "warm_iterations": trainer.t_warm, "rl_iterations": trainer.t,
+            "wall_time_s": round(trainer.wall, 1),
+            "iterations_per_s": round(its / max(trainer.wall - wall0, 1e-9), 3),
+        },
+    }
+    with open(os.path.join(out_dir, "history.json"), "w", encoding="utf-8") as fh:
+        json.dump(trainer.history, fh)
+    save_model(trainer.actor, out_dir, card)
+    click.echo(f"model written to {out_dir} ({trainer.t_warm} warm + {trainer.t} RL iterations, {trainer.wall:.0f} s)")
+
+
+def _printer(log):
+    def on_log(phase, i, total, stats, wall):
+        text = " ".join(f"{k}={v:.4g}" for k, v in stats.items())
+        log(f"[{phase} {i}/{total} {wall:.0f}s] {text}")
+
+    return on_log
