@@ -26,6 +26,7 @@ setup(
         "Pillow>=10.0",
         "colour-science>=0.4.4",
         "rich>=13.0",
+        "numba>=0.59",
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10"],

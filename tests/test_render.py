@@ -38,3 +38,165 @@ def test_render_in_place_and_input_untouched():
 def test_empty_recipe_is_identity():
     img = np.random.default_rng(3).uniform(0, 2, (10, 10, 3)).astype(np.float32)
     assert np.array_equal(render(Recipe(()), img), img)
+
+
+# --- fused (numba) kernels: same pixels as the NumPy ops -----------------------------------------------------------
+from exposure_batch import color, fast_kernels, filters  # noqa: E402
+from exposure_batch.recipe import Step  # noqa: E402
+from exposure_batch.render import fused_available, render_encoded  # noqa: E402
+
+needs_numba = pytest.mark.skipif(not fused_available(), reason="numba missing or EXPOSURE_BATCH_NO_NUMBA set")
+
+
+def random_params(spec, rng):
+    """Random valid values for every parameter of `spec` (ends of the ranges included now and then)."""
+    def one(p):
+        if rng.random() < 0.1:
+            return float(rng.choice([p.low, p.high]))
+        return float(rng.uniform(p.low, p.high))
+
+    return {p.name: one(p) if p.size == 1 else [one(p) for _ in range(p.size)] for p in spec.params}
+
+
+def random_recipe(rng, n_steps=None):
+    n = n_steps or int(rng.integers(1, 9))
+    names = rng.choice(filters.NAMES, size=n)
+    return Recipe(tuple(Step(str(name), random_params(filters.get(str(name)), rng)) for name in names))
+
+
+def random_image(rng, h=37, w=53):
+    """Linear image with values > 1, exact greys, zeros, single-channel zeros and tiny values."""
+    img = rng.uniform(0, 1.6, (h, w, 3)).astype(np.float32)
+    img[::5] = img[::5, :, :1]  # exact greys
+    img[1::7, ::3] = 0.0
+    img[2::7, ::4, 1] = 0.0
+    img[3::11] *= np.float32(1e-4)
+    img[4::13] *= np.float32(4.0)
+    return img
+
+
+def assert_close(fast, slow):
+    assert fast.dtype == slow.dtype and fast.shape == slow.shape
+    np.testing.assert_allclose(fast, slow, atol=1e-5, rtol=1e-6)
+
+
+def test_every_filter_has_a_fused_kernel():
+    rng = np.random.default_rng(0)
+    steps = [Step(name, random_params(filters.get(name), rng)) for name in filters.NAMES]
+    ops, params, offsets = fast_kernels.pack_steps(steps)
+    assert list(ops) == list(range(len(filters.NAMES))) and params.dtype == np.float32
+    assert offsets[-1] == params.size and all(np.diff(offsets) > 0)
+
+
+@needs_numba
+@pytest.mark.parametrize("seed", range(12))
+def test_fused_equals_numpy_on_random_recipes(seed):
+    rng = np.random.default_rng(100 + seed)
+    recipe = random_recipe(rng, n_steps=8 if seed < 2 else None)
+    if seed == 0:  # every filter once
+        recipe = Recipe(tuple(Step(n, random_params(filters.get(n), rng)) for n in rng.permutation(filters.NAMES)))
+    img = random_image(rng, h=int(rng.integers(1, 60)), w=int(rng.integers(1, 90)))
+    slow = render(recipe, img, fused=False)
+    assert_close(render(recipe, img, fused=True), slow)
+    assert_close(render(recipe, img, fused=True, threads=1), slow)
+
+
+@needs_numba
+@pytest.mark.parametrize("name", filters.NAMES)
+def test_fused_single_filter_at_range_ends(name):
+    spec = filters.get(name)
+    img = random_image(np.random.default_rng(7), h=40, w=40)
+    for pick in ("low", "high", "default"):
+        values = {p.name: getattr(p, pick) if p.size == 1 else [getattr(p, pick)] * p.size for p in spec.params}
+        recipe = Recipe((Step(name, values),))
+        assert_close(render(recipe, img, fused=True), render(recipe, img, fused=False))
+
+
+@needs_numba
+def test_fused_in_place_and_greys_stay_grey():
+    rng = np.random.default_rng(5)
+    recipe = Recipe.from_steps(STEPS)
+    img = random_image(rng, h=70, w=129)  # 9030 pixels: many blocks and a partial one
+    expected = render(recipe, img, fused=False)
+    keep = img.copy()
+    out = render(recipe, img, fused=True)
+    assert np.array_equal(img, keep)
+    same = render(recipe, img, out=img, fused=True)
+    assert same is img
+    assert_close(img, expected)
+    np.testing.assert_array_equal(img, out)
+    grey = np.full((3, 4, 3), 0.25, np.float32)
+    steps = [s for s in Recipe.from_steps(STEPS).steps if s.filter not in ("white_balance", "color_curves")]
+    g = render(steps, grey, fused=True)
+    assert np.array_equal(g[..., 0], g[..., 1]) and np.array_equal(g[..., 1], g[..., 2])
+
+
+@needs_numba
+def test_fused_zero_pixels_and_empty_recipe():
+    recipe = Recipe.from_steps(STEPS)
+    empty = np.zeros((0, 5, 3), np.float32)
+    assert render(recipe, empty, fused=True).shape == (0, 5, 3)
+    assert render_encoded(recipe, empty, "srgb").shape == (0, 5, 3)
+    img = random_image(np.random.default_rng(3))
+    np.testing.assert_array_equal(render(Recipe(()), img, fused=True), img)
+
+
+def test_numpy_fallback_by_environment():
+    code = (
+        "import numpy as np, sys\n"
+        "from exposure_batch.render import render, fused_available\n"
+        "from exposure_batch.recipe import Recipe\n"
+        "from tests.test_recipe import STEPS\n"
+        "assert not fused_available()\n"
+        "img = np.random.default_rng(1).uniform(0, 1.5, (20, 30, 3)).astype(np.float32)\n"
+        "render(Recipe.from_steps(STEPS), img, out=img)\n"
+        "assert 'numba' not in sys.modules, 'numba imported'\n"
+        "try:\n    render(Recipe.from_steps(STEPS), img, fused=True)\nexcept RuntimeError:\n    print('ok')\n"
+    )
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, fast_kernels.ENV_DISABLE: "1"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=root)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+# --- fused render + output encoding ------------------------------------------------------------------------------
+def encode_reference(recipe, img, space, linear, bits):
+    from exposure_batch.io.write import encode_to_int
+
+    return encode_to_int(render(recipe, img, fused=False), space, linear=linear, bits=bits)
+
+
+@pytest.mark.parametrize("space", list(color.Space))
+def test_transfer_params_match_color_encode(space):
+    """The fused kernel's toe + power description of each transfer curve is color.encode's maths."""
+    x = np.concatenate([np.linspace(0, 1, 20001, dtype=np.float32), np.float32([1e-7, 1 / 512, 0.0031308, 0.018])])
+    thr, slope, scale, expo, offset, inclusive = fast_kernels.transfer_params(space)[1:]
+    low = x <= thr if inclusive else x < thr
+    mine = np.where(low, x * slope, scale * np.power(x, expo) - offset).astype(np.float32)
+    np.testing.assert_allclose(mine, color.encode(x, space), atol=2e-7, rtol=0)
+
+
+@needs_numba
+@pytest.mark.slow
+@pytest.mark.parametrize("space, linear, bits", [
+    ("srgb", False, 8), ("srgb", False, 16), ("p3", False, 8), ("adobergb", False, 16), ("prophoto", False, 16),
+    ("rec2020", False, 16), ("prophoto", True, 16), ("srgb", True, 16),
+])
+def test_render_encoded_equals_render_then_encode(space, linear, bits):
+    rng = np.random.default_rng(11)
+    recipe = random_recipe(rng, n_steps=4)
+    img = random_image(rng, h=64, w=97)
+    img[5, :10] = [[-0.01, 0.5, 2.0]]  # out of range both ways
+    sp = color.space_from_name(space)
+    ref = encode_reference(recipe, img, sp, linear, bits)
+    keep = img.copy()
+    got = render_encoded(recipe, img, sp, linear=linear, bits=bits)
+    assert np.array_equal(img, keep)
+    assert got.dtype == ref.dtype == (np.uint8 if bits == 8 else np.uint16) and got.shape == img.shape
+    diff = np.abs(got.astype(np.int64) - ref)
+    assert diff.max() <= 1 and diff.mean() < 0.02, (diff.max(), diff.mean())
+    np.testing.assert_array_equal(render_encoded(recipe, img, sp, linear=linear, bits=bits, fused=False), ref)

@@ -60,3 +60,24 @@ def describe(values) -> str:
 
 
 SPEC = FilterSpec(NAME, VERSION, "Black & white", PARAMS, 1, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)
+
+
+# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here) ------------------------
+# fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
+# n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
+_ONE = np.float32(1.0)
+_LR, _LG, _LB = LUMA[0], LUMA[1], LUMA[2]
+
+
+def fused_params(amount) -> np.ndarray:
+    return np.array([amount], dtype=np.float32)
+
+
+def fused_block(r, g, b, n, p):
+    amount = p[0]
+    keep = _ONE - amount
+    for i in range(n):
+        lum = (r[i] * _LR + g[i] * _LG + b[i] * _LB) * amount
+        r[i] = r[i] * keep + lum
+        g[i] = g[i] * keep + lum
+        b[i] = b[i] * keep + lum

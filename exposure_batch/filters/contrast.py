@@ -60,3 +60,32 @@ def describe(values) -> str:
 
 
 SPEC = FilterSpec(NAME, VERSION, "Contrast", PARAMS, 1, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)
+
+
+# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here) ------------------------
+# fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
+# n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
+_ZERO, _HALF, _ONE, _EPS = np.float32(0.0), np.float32(0.5), np.float32(1.0), np.float32(1e-6)
+_LR, _LG, _LB = LUMA[0], LUMA[1], LUMA[2]
+# sin(pi u) ~ u (S1 + u^2 (S3 + u^2 (S5 + u^2 (S7 + u^2 S9)))) on |u| <= 0.5 (least squares, error 3e-9), so that
+# 0.5 - 0.5 cos(pi l) = sin(pi l / 2)^2 is evaluated without cancellation near l = 0.
+_S1, _S3, _S5 = np.float32(3.141592502593994), np.float32(-5.1677069664001465), np.float32(2.5500311851501465)
+_S7, _S9 = np.float32(-0.5980440974235535), np.float32(0.07721816748380661)
+
+
+def fused_params(amount) -> np.ndarray:
+    return np.array([amount], dtype=np.float32)
+
+
+def fused_block(r, g, b, n, p):
+    amount = p[0]
+    keep = _ONE - amount
+    for i in range(n):
+        lum = min(max(r[i] * _LR + g[i] * _LG + b[i] * _LB, _ZERO), _ONE)
+        u = lum * _HALF
+        u2 = u * u
+        s = u * (_S1 + u2 * (_S3 + u2 * (_S5 + u2 * (_S7 + u2 * _S9))))
+        factor = s * s / (lum + _EPS) * amount + keep
+        r[i] *= factor
+        g[i] *= factor
+        b[i] *= factor
