@@ -36,3 +36,6 @@ main.add_command(_status.status)
 from . import train as _train  # noqa: E402
 
 main.add_command(_train.train)
+from . import evaluate as _evaluate  # noqa: E402
+
+main.add_command(_evaluate.evaluate)

@@ -1,0 +1,93 @@
+"""`exposure-batch evaluate --heldout DIR`: no edit vs classic vs learned on held-out photos (table, JSON, plot)."""
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+#: Targets from issue 3 for the shipped model.
+MAX_RATIO_NO_EDIT = 0.40
+MAX_RATIO_CLASSIC = 0.75
+
+
+def check_targets(result: dict, learned: str = "learned") -> dict:
+    """Which of the shipped-model targets hold: {name: bool}."""
+    s = result["sources"]
+    if learned not in s:
+        return {}
+    de = {k: v["ciede2000_mean"] for k, v in s.items()}
+    hi_l, hi_in = s[learned]["histogram_intersection"], s["no edit"]["histogram_intersection"]
+    return {
+        "dE <= 40% of no edit": de[learned] <= MAX_RATIO_NO_EDIT * de["no edit"],
+        "dE >= 25% below classic": de[learned] <= MAX_RATIO_CLASSIC * de["classic"] if "classic" in de else False,
+        "HI above inputs (all 3)": all(hi_l[k] > hi_in[k] for k in hi_l),
+    }
+
+
+@click.command()
+@click.option("--heldout", "heldout_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Folder of well-edited held-out photos (never trained on).")
+@click.option("--targets", "targets_dir", type=click.Path(exists=True, file_okay=False),
+              help="Target-style photos for the histogram intersection (default: the held-out originals).")
+@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False),
+              help="Model folder for the learned agent (default: the shipped models/auto).")
+@click.option("--agents", default="none,classic,learned", show_default=True,
+              help="Comma list of sources to compare: none, classic, learned.")
+@click.option("--per-photo", type=int, default=3, show_default=True, help="Seeded degradations per photo.")
+@click.option("--max-side", type=int, default=384, show_default=True, help="Evaluate at this long side (px).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), help="Write evaluation.json + evaluation.png here.")
+@click.option("--update-card", is_flag=True, help="Store the numbers in the model's model.json.")
+def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, seed, out_dir, update_card) -> None:
+    """Restoration (CIEDE2000, PSNR vs the originals of seeded degradations) and style (histogram intersection)."""
+    from ..agent import get_agent  # noqa: PLC0415
+    from ..agent.data import display_np, list_images  # noqa: PLC0415
+    from ..agent.evaluate import evaluate_sources, format_table, make_cases, write_plot  # noqa: PLC0415
+    from ..preview import thumbnail  # noqa: PLC0415
+
+    log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    paths = list_images(heldout_dir)
+    cases = make_cases(paths, per_photo, seed, max_side, log=log)
+    if not cases:
+        raise click.ClickException(f"{heldout_dir}: no readable photos")
+    targets = None
+    if targets_dir:
+        from ..io import decode  # noqa: PLC0415
+
+        targets = [display_np(thumbnail(decode(p).rgb_lin, max_side)) for p in list_images(targets_dir)]
+    sources = {}
+    for name in [a.strip() for a in agents.split(",") if a.strip()]:
+        if name in ("none", "no edit"):
+            sources["no edit"] = None
+        elif name in ("classic", "learned"):
+            try:
+                sources[name] = get_agent(name, model_path if name == "learned" else None)
+            except Exception as err:  # noqa: BLE001
+                raise click.ClickException(str(err)) from None
+        else:
+            raise click.UsageError(f"unknown agent {name!r}")
+    result = evaluate_sources(cases, sources, targets, seed)
+    result["setup"] = {"heldout": os.path.abspath(heldout_dir), "photos": len(paths), "per_photo": per_photo,
+                       "max_side": max_side, "seed": seed, "targets": os.path.abspath(targets_dir) if targets_dir else "heldout originals"}
+    if "learned" in sources:
+        result["model"] = {"id": sources["learned"].model_id, "path": sources["learned"].model_dir}
+    if "no edit" in sources:
+        result["targets_met"] = check_targets(result)
+    click.echo(format_table(result))
+    for k, ok in result.get("targets_met", {}).items():
+        click.echo(f"  {'PASS' if ok else 'FAIL'}  {k}")
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "evaluation.json"), "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=1)
+        plot = write_plot(result, os.path.join(out_dir, "evaluation.png"))
+        click.echo(f"wrote {out_dir}/evaluation.json" + (f" and {plot}" if plot else " (no plot: matplotlib missing)"))
+    if update_card and "learned" in sources:
+        card_path = os.path.join(sources["learned"].model_dir, "model.json")
+        with open(card_path, encoding="utf-8") as fh:
+            card = json.load(fh)
+        card["evaluation"] = {k: result[k] for k in ("setup", "sources", "targets_met", "n_images") if k in result}
+        with open(card_path, "w", encoding="utf-8") as fh:
+            json.dump(card, fh, indent=2)
+        click.echo(f"updated {card_path}")
