@@ -49,7 +49,7 @@ def bake(recipe, size: int = DEFAULT_SIZE) -> np.ndarray:
 
 def _title(text: str) -> str:
     """A .cube TITLE must be one line without double quotes."""
-    return re.sub(r"[\"\r\n\t]+", " ", text).strip()[:120] or "exposure-batch look"
+    return " ".join(re.sub(r"[\"\r\n\t]+", " ", text).split())[:120] or "exposure-batch look"
 
 
 def write_cube(table: np.ndarray, path: str | os.PathLike, title: str = "exposure-batch look") -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any
 
 from ... import filters
 
@@ -71,12 +70,15 @@ def knot_nodes(xs, ys) -> tuple[list[float], list[float]]:
     return out_x, out_y
 
 
-def curve_points_255(xs, ys, n: int = 17) -> list[tuple[int, int]]:
-    """Curve knots on [0, 1] -> Adobe point-curve integers 0..255 (x strictly increasing, (0,0)..(255,255) ends)."""
+def curve_points_255(fn_lin, n: int = 17) -> list[tuple[int, int]]:
+    """A linear -> linear curve as Adobe point-curve integers 0..255 on sRGB-gamma-encoded axes (Adobe's curves
+    act on gamma-encoded values; the exact encoding is undocumented, sRGB's is the documented readout curve)."""
     import numpy as np  # noqa: PLC0415
 
+    from ... import color  # noqa: PLC0415
+
     grid = np.linspace(0.0, 1.0, n)
-    vals = np.interp(grid, xs, ys)
+    vals = color.srgb_encode(np.asarray(fn_lin(color.srgb_decode(grid.astype(np.float32))), dtype=np.float32))
     pts, last_x = [], -1
     for x, y in zip(grid, vals):
         xi, yi = int(round(x * 255)), int(round(float(np.clip(y, 0, 1)) * 255))

@@ -1,9 +1,11 @@
 """Colour curves -> darktable rgbcurve independent channels (approximate) / crs:ToneCurvePV2012Red/Green/Blue."""
 from __future__ import annotations
 
+import numpy as np
+
 from ...filters import color_curves as cc
 from ...filters import curve_math
-from . import Mapping, curve_points_255, knot_nodes
+from . import Mapping, knot_nodes
 
 
 def to_darktable(params) -> Mapping:
@@ -13,6 +15,6 @@ def to_darktable(params) -> Mapping:
 
 
 def to_adobe(params, raw: bool = False) -> Mapping:
-    names = {"red": "ToneCurvePV2012Red", "green": "ToneCurvePV2012Green", "blue": "ToneCurvePV2012Blue"}
-    settings = {names[c]: curve_points_255(*curve_math.knots(params[c])) for c in cc.CHANNELS}
-    return Mapping(settings=settings, exact=False, note="per-channel curves on Adobe's encoded RGB")
+    knots = [curve_math.knots(params[c]) for c in cc.CHANNELS]
+    fns = tuple((lambda v, k=k: np.interp(np.clip(v, 0, 1), *k)) for k in knots)
+    return Mapping(settings={"_rgb": fns}, exact=False, note="per-channel curves as Red/Green/Blue point curves")

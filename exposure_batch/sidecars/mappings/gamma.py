@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Mapping, curve_points_255, sample_curve
+from . import Mapping, sample_curve
 
 
 def _fn(g):
@@ -16,7 +16,6 @@ def to_darktable(params) -> Mapping:
 
 
 def to_adobe(params, raw: bool = False) -> Mapping:
-    xs = np.linspace(0, 1, 257)
-    ys = _fn(float(params["gamma"]))(xs)
-    return Mapping(settings={"ToneCurvePV2012": curve_points_255(xs, ys)}, exact=False,
-                   note="linear-light power curve as a point curve on Adobe's encoded values")
+    """'_master': a linear -> linear function; adobe.py composes curve steps into one ToneCurvePV2012."""
+    return Mapping(settings={"_master": _fn(float(params["gamma"]))}, exact=False,
+                   note="power curve as 17 integer points of the master point curve")

@@ -1,8 +1,10 @@
 """Tone curve -> darktable rgbcurve linked RGB (approximate: spline rounds the kinks) / crs:ToneCurvePV2012."""
 from __future__ import annotations
 
+import numpy as np
+
 from ...filters import curve_math
-from . import Mapping, curve_points_255, knot_nodes
+from . import Mapping, knot_nodes
 
 
 def to_darktable(params) -> Mapping:
@@ -13,5 +15,5 @@ def to_darktable(params) -> Mapping:
 
 def to_adobe(params, raw: bool = False) -> Mapping:
     xs, ys = curve_math.knots(params["slopes"])
-    return Mapping(settings={"ToneCurvePV2012": curve_points_255(xs, ys)}, exact=False,
-                   note="linear-light curve applied by Adobe to its encoded values")
+    return Mapping(settings={"_master": lambda v: np.interp(np.clip(v, 0, 1), xs, ys)}, exact=False,
+                   note="curve as 17 integer points of the master point curve")

@@ -1,0 +1,216 @@
+"""Adobe Camera Raw / Lightroom develop settings (crs namespace): sidecars, merges into existing XMP, embedding.
+
+A recipe maps onto Adobe sliders only approximately (docs/sidecar_formats.md A.6): exposure -> Exposure2012,
+white balance -> Temperature/Tint (raw) or IncrementalTemperature/IncrementalTint (JPEG/TIFF), saturation and
+partial black & white -> Saturation, contrast -> Contrast2012, gamma and tone curve -> the master ToneCurvePV2012
+(composed, on sRGB-gamma axes), colour curves -> ToneCurvePV2012Red/Green/Blue, full B&W -> ConvertToGrayscale.
+
+Lightroom reads `IMG.xmp` sidecars (extension replaced) only beside proprietary raw files; JPEG, TIFF, PNG and DNG
+carry their develop settings inside the file (`embed_into`, via exiftool).
+
+Exports: crs_settings, adobe_xmp, merge_into, write_adobe_xmp, embed_into, sidecar_name, needs_embedding,
+PROCESS_VERSION.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+from lxml import etree
+
+from . import xmp
+from .xmp import NS, q
+
+PROCESS_VERSION = "11.0"
+CRS_VERSION = "15.4"
+CURVE_TAGS = ("ToneCurvePV2012", "ToneCurvePV2012Red", "ToneCurvePV2012Green", "ToneCurvePV2012Blue")
+#: Files whose develop settings Lightroom keeps inside the file, not in a sidecar.
+EMBEDDED_EXTENSIONS = (".jpg", ".jpeg", ".tif", ".tiff", ".png", ".dng", ".psd", ".heic", ".avif")
+
+
+@dataclass(frozen=True)
+class CrsSettings:
+    """crs values in write order (name -> str | bool | list of (x, y) ints) plus notes on approximations."""
+
+    values: dict
+    notes: tuple[str, ...]
+
+
+def _fmt(name: str, value) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if name == "Exposure2012":
+        return f"{value:+.2f}"
+    if isinstance(value, (int, np.integer)) and name not in ("Temperature",):
+        return f"{int(value):+d}" if value else "0"
+    return str(value)
+
+
+def crs_settings(recipe, raw: bool = False) -> CrsSettings:
+    """Recipe -> crs values. Steps of one kind are combined (EVs add, gains multiply, curves compose in order)."""
+    from . import mappings  # noqa: PLC0415
+    from .mappings import curve_points_255  # noqa: PLC0415
+
+    vals: dict = {}
+    notes: list[str] = []
+    master = []
+    rgb = []
+    for i, step in enumerate(recipe.steps):
+        m = mappings.adobe_mapping(step, raw)
+        notes.append(f"step {i + 1} {step.filter}: approximate ({m.note})" if not m.exact else "")
+        for key, value in m.settings.items():
+            if key == "_master":
+                master.append(value)
+            elif key == "_rgb":
+                rgb.append(value)
+            elif key in ("Exposure2012",):
+                vals[key] = max(-5.0, min(5.0, vals.get(key, 0.0) + value))
+            elif key in ("Saturation", "Contrast2012", "IncrementalTemperature", "IncrementalTint", "Tint"):
+                vals[key] = max(-100 if key != "Tint" else -150, min(100 if key != "Tint" else 150, vals.get(key, 0) + value))
+            else:
+                vals[key] = value
+    if master:
+        vals["ToneCurveName2012"] = "Custom"
+        vals["ToneCurvePV2012"] = curve_points_255(_compose(master))
+    if rgb:
+        vals.setdefault("ToneCurveName2012", "Custom")
+        vals.setdefault("ToneCurvePV2012", [(0, 0), (255, 255)])
+        for c, tag in enumerate(CURVE_TAGS[1:]):
+            vals[tag] = curve_points_255(_compose([fns[c] for fns in rgb]))
+    return CrsSettings(vals, tuple(n for n in notes if n))
+
+
+def _compose(fns):
+    def run(v):
+        for fn in fns:
+            v = fn(v)
+        return v
+    return run
+
+
+def _set_settings(desc: etree._Element, values: dict, header: bool = True) -> None:
+    """Write crs values into an rdf:Description: simple values as attributes, curves as rdf:Seq elements."""
+    if header:
+        desc.set(q("crs:Version"), CRS_VERSION)
+        desc.set(q("crs:ProcessVersion"), PROCESS_VERSION)
+    for name, value in values.items():
+        if name in CURVE_TAGS:
+            el = etree.SubElement(desc, q(f"crs:{name}"))
+            seq = etree.SubElement(el, q("rdf:Seq"))
+            for x, y in value:
+                etree.SubElement(seq, q("rdf:li")).text = f"{x}, {y}"
+        else:
+            desc.set(q(f"crs:{name}"), _fmt(name, value))
+    desc.set(q("crs:HasSettings"), "True")
+
+
+def adobe_xmp(settings: CrsSettings, raw_file_name: str | None = None):
+    """Fresh XMP tree (xmp_templates/adobe.xmp) with the develop settings."""
+    tree = xmp.load_template("adobe.xmp")
+    desc = xmp.description(tree)
+    if raw_file_name:
+        desc.set(q("crs:RawFileName"), raw_file_name)
+    _set_settings(desc, settings.values)
+    return tree
+
+
+def has_develop_settings(tree) -> bool:
+    """True when any rdf:Description carries crs attributes or elements."""
+    crs = "{" + NS["crs"] + "}"
+    for desc in tree.iter(q("rdf:Description")):
+        if any(k.startswith(crs) for k in desc.attrib) or any(
+                isinstance(c.tag, str) and c.tag.startswith(crs) for c in desc):
+            return True
+    return False
+
+
+def _strip_crs(tree) -> None:
+    crs = "{" + NS["crs"] + "}"
+    for desc in tree.iter(q("rdf:Description")):
+        for k in [k for k in desc.attrib if k.startswith(crs)]:
+            del desc.attrib[k]
+        for c in [c for c in desc if isinstance(c.tag, str) and c.tag.startswith(crs)]:
+            desc.remove(c)
+
+
+def merge_into(existing: bytes, settings: CrsSettings, replace: bool = False):
+    """Merge our crs values into an existing XMP (every other namespace kept). Returns (tree, merged: bool);
+    merged is False when the file already has develop settings and `replace` is off (tree unchanged)."""
+    tree = xmp.parse_xmp(existing)
+    if has_develop_settings(tree) and not replace:
+        return tree, False
+    _strip_crs(tree)
+    desc = xmp.description(tree)
+    if desc.nsmap.get("crs") != NS["crs"]:
+        # lxml cannot add a prefix to an existing element: rebuild the Description with crs declared.
+        new = etree.Element(desc.tag, attrib=dict(desc.attrib), nsmap={**desc.nsmap, "crs": NS["crs"]})
+        new.text = desc.text
+        for child in list(desc):
+            new.append(child)
+        desc.getparent().replace(desc, new)
+        desc = new
+    _set_settings(desc, settings.values)
+    return tree, True
+
+
+def sidecar_name(source_path: str | os.PathLike) -> str:
+    """Lightroom's naming: extension replaced (IMG_0001.CR2 -> IMG_0001.xmp)."""
+    return os.path.splitext(os.path.basename(os.fspath(source_path)))[0] + ".xmp"
+
+
+def needs_embedding(source_path: str | os.PathLike) -> bool:
+    """JPEG/TIFF/PNG/DNG/...: Lightroom ignores sidecars, settings must be inside the file."""
+    return os.path.splitext(os.fspath(source_path))[1].lower() in EMBEDDED_EXTENSIONS
+
+
+def write_adobe_xmp(recipe, path: str | os.PathLike, raw: bool = True, raw_file_name: str | None = None,
+                    replace: bool = False) -> tuple[CrsSettings, str]:
+    """Write or merge a sidecar at `path` atomically. Returns (settings, status): 'written' | 'merged' |
+    'kept' (an existing file already had develop settings and `replace` is off)."""
+    settings = crs_settings(recipe, raw=raw)
+    path = os.fspath(path)
+    if os.path.exists(path):
+        with open(path, "rb") as fh:
+            tree, merged = merge_into(fh.read(), settings, replace)
+        if not merged:
+            return settings, "kept"
+        xmp.write_xmp(tree, path)
+        return settings, "merged"
+    xmp.write_xmp(adobe_xmp(settings, raw_file_name), path)
+    return settings, "written"
+
+
+def embed_into(recipe, image_path: str | os.PathLike, replace: bool = False) -> tuple[CrsSettings, str]:
+    """Write our crs values into the XMP inside a JPEG/TIFF/PNG/DNG with exiftool (other metadata kept).
+
+    Returns (settings, status): 'embedded' | 'kept' (already has develop settings, `replace` off) |
+    'skipped: <reason>'.
+    """
+    image_path = os.fspath(image_path)
+    settings = crs_settings(recipe, raw=image_path.lower().endswith(".dng"))
+    exiftool = shutil.which("exiftool")
+    if exiftool is None:
+        return settings, "skipped: exiftool is not installed"
+    current = subprocess.run([exiftool, "-b", "-XMP", image_path], capture_output=True, timeout=120)
+    if current.stdout.strip():
+        try:
+            if has_develop_settings(xmp.parse_xmp(current.stdout)) and not replace:
+                return settings, "kept"
+        except etree.XMLSyntaxError:
+            pass
+    with tempfile.TemporaryDirectory(prefix="eb-xmp-") as tmp:
+        side = os.path.join(tmp, "settings.xmp")
+        with open(side, "wb") as fh:
+            fh.write(xmp.serialize(adobe_xmp(settings)))
+        cmd = [exiftool, "-q", "-overwrite_original", "-m"]
+        if replace:
+            cmd.append("-XMP-crs:all=")
+        cmd += ["-tagsFromFile", side, "-XMP-crs:all", image_path]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if res.returncode != 0:
+        return settings, f"skipped: exiftool failed ({res.stderr.strip()[:200]})"
+    return settings, "embedded"
