@@ -29,6 +29,11 @@ _EXT_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".tif": "tiff", 
 #: Spaces an 8-bit JPEG may be written in (wider gamuts band visibly at 8 bits: use 16-bit TIFF / PNG).
 JPEG_SPACES = (Space.SRGB, Space.DISPLAY_P3, Space.ADOBE_RGB)
 _BAND_ROWS = 256
+# Encoder speed settings, measured on a noisy 16-bit photo (1.5 MP): libpng at level 6 takes 1.3 s (about 20 s at
+# 24 MP) for 2 % smaller files than level 1 + RLE + SUB filter (0.6 s, OpenCV's fast settings); TIFF deflate with
+# the horizontal predictor barely shrinks past level 3.
+_PNG_ENCODE = {"level": 1, "strategy": 3, "filter": 16}
+_TIFF_LEVEL = 3
 
 
 @functools.lru_cache(maxsize=1)
@@ -155,7 +160,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 def _png_bytes(img16: np.ndarray, icc_profile: bytes, icc_name: str, exif: bytes | None) -> bytes:
     import imagecodecs  # noqa: PLC0415
 
-    png = imagecodecs.png_encode(img16, level=6)
+    png = imagecodecs.png_encode(img16, **_PNG_ENCODE)
     assert png[12:16] == b"IHDR"
     ihdr_end = 8 + 4 + 4 + 13 + 4
     extra = _png_chunk(b"iCCP", icc_name.encode("latin-1", "replace")[:79] + b"\0\0" + zlib.compress(icc_profile))
@@ -175,7 +180,7 @@ def _write_tiff(fh, img16: np.ndarray, icc_profile: bytes, exif: dict | None) ->
         extratags.append(metadata.EXIF_PLACEHOLDER_TAG)
     start = fh.tell()
     tifffile.imwrite(
-        fh, img16, photometric="rgb", planarconfig="contig", compression="zlib", compressionargs={"level": 6},
+        fh, img16, photometric="rgb", planarconfig="contig", compression="zlib", compressionargs={"level": _TIFF_LEVEL},
         predictor=True, iccprofile=icc_profile, metadata=None, software="exposure-batch", byteorder="<",
         rowsperstrip=64, extratags=extratags,
     )
