@@ -80,6 +80,9 @@ class Journal:
             if not os.path.exists(self.path):
                 raise FileNotFoundError(f"{self.path}: no journal here")
             self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+            if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name='files'").fetchone():
+                self.db.close()
+                raise FileNotFoundError(f"{self.path}: journal not initialised yet")
         else:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)

@@ -160,6 +160,7 @@ class Daemon:
         self.cfg = config
         self.stop = stop or threading.Event()
         self.abort = threading.Event()  # second signal: abandon in-flight work now
+        self.ready = threading.Event()  # set once the observer runs and the first scan is done
         self.clock = clock
         self.journal: Journal | None = None
         self.pool: WorkerPool | None = None
@@ -191,6 +192,7 @@ class Daemon:
             self._scan(cfg.inbox)
             next_rescan = self.clock() + cfg.rescan if cfg.rescan else None
             self._emit("started", inbox=cfg.inbox, outdir=cfg.opts.outdir, jobs=cfg.jobs, queued=len(self._queue))
+            self.ready.set()
             while not self.stop.is_set():
                 now = self.clock()
                 self._take_hints(now)

@@ -54,10 +54,12 @@ def parse_size(text: str | int | None) -> int | None:
     s = str(text).strip().lower()
     if s in ("", "0", "none", "off", "unlimited"):
         return None
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-    s = s[:-1] if s.endswith(("ib", "b")) and len(s) > 1 and s[-2] in units else s.rstrip("b")
-    mult = units.get(s[-1:], 1)
-    number = s[:-1] if s[-1:] in units else s
+    import re  # noqa: PLC0415
+
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?b)?", s)
+    if not m:
+        raise ValueError(f"bad memory size {text!r} (use e.g. 4G, 512M)")
+    number, mult = m.group(1), {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2)]
     value = int(float(number) * mult)
     if value <= 0:
         raise ValueError(f"bad memory size {text!r}")

@@ -1,0 +1,39 @@
+"""Task functions for worker tests, imported by spawned worker processes (module:function references)."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+
+from exposure_batch.pipeline import Result
+from exposure_batch.worker import run_task
+
+
+def echo(source, value):
+    """Returns a done Result naming the value."""
+    return Result(str(value), "done", reason=f"pid {os.getpid()}")
+
+
+def segfault(source, value):
+    """Dies the way a crashing decoder does."""
+    os.kill(os.getpid(), signal.SIGSEGV)
+    time.sleep(10)
+
+
+def hang(source, value):
+    time.sleep(3600)
+
+
+def hog(source, value):
+    """Allocates and touches `value` bytes."""
+    a = np.ones(int(value), dtype=np.uint8)
+    return Result("hog", "done", reason=str(int(a.sum())))
+
+
+def crash_on_name(source, path, out_path, opts):
+    """The real per-file pipeline, except that a file whose name contains 'segv' kills its worker."""
+    if "segv" in os.path.basename(path):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return run_task(source, path, out_path, opts)
