@@ -1,18 +1,50 @@
-"""Run the per-file pipeline over many files, in this process or in spawned worker processes.
+"""Pipelined batch engine: decode of the next files overlaps agent inference and encoding of earlier ones.
 
-Workers are started with the *spawn* method (rawpy/LibRaw + fork + OpenMP can deadlock) and build their recipe
-source once (one model load per worker).
+Inside one process the stages of `pipeline` run as a small pipeline:
 
-Exports: SourceSpec, run_batch.
+    decode thread:  prepare_stage (existing-output check, full decode, agent input)  --bounded queue-->
+    main thread:    decide_prepared on every image waiting (one batched agent call)  -> finish_stage (render, write)
+
+LibRaw, NumPy and the encoders release the GIL, so the two threads overlap on real cores. With `n_workers > 1` the
+same loop runs in that many worker processes started with the *spawn* method (rawpy/LibRaw + fork + OpenMP can
+deadlock); each builds its recipe source once (one model load per worker). The parent hands each worker at most a
+few jobs at a time, so memory stays bounded whatever the batch size: a worker holds at most `prefetch + 2` decoded
+full-size images (one being decoded, `prefetch` waiting, the rest being rendered), e.g. 3 with the default
+prefetch of 1. A worker that dies (segfault in LibRaw, OOM kill) is replaced; the files it was decoding or rendering
+are retried once in a fresh worker and fail with a one-line reason if they crash a worker again; its queued files
+are simply handed out again.
+
+Exports: SourceSpec, run_batch, run_pipeline, DEFAULT_PREFETCH.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import os
+import queue
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .pipeline import OutputOptions, Result, make_source, process_one
+from .errors import ExposureBatchError, ModelError
+from .pipeline import (
+    OutputOptions, Prepared, Result, decide_prepared, failed_result, finish_stage, make_source, prepare_stage,
+)
+
+log = logging.getLogger(__name__)
+
+#: Decoded images waiting for the decide/render thread, per process (the bound on full-size images in memory).
+DEFAULT_PREFETCH = 1
+#: Most images one agent call sees in the local engine (the Ray path batches more: images live in its object store).
+DEFAULT_MAX_BATCH = 8
+#: Seconds between liveness checks of worker processes.
+_POLL_S = 0.2
+#: A file that was being decoded or rendered in this many worker crashes fails (instead of being retried).
+_MAX_CRASHES = 2
+
+_DONE = object()
 
 
 @dataclass(frozen=True)
@@ -27,20 +59,246 @@ class SourceSpec:
         return make_source(self.agent, self.recipe_path, self.model_path)
 
 
-_WORKER_SOURCE = None
+# ---------------------------------------------------------------------------------------------------------------
+# The per-process pipeline
+# ---------------------------------------------------------------------------------------------------------------
+def run_pipeline(
+    source,
+    opts: OutputOptions,
+    next_job: Callable[[], tuple | None],
+    emit: Callable[[int, Result], None],
+    *,
+    prefetch: int = DEFAULT_PREFETCH,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    on_stage: Callable[[int, str], None] | None = None,
+) -> None:
+    """Run decode (a thread) -> batched decide -> render/write (calling thread) until next_job() returns None.
+
+    Args:
+        source: recipe source (agent or FixedRecipe), built once for the whole stream.
+        next_job: returns (index, input_path, output_path), or None when there is no more work (may block).
+        emit: called with (index, Result) for every job, in completion order, from the calling thread.
+        prefetch: decoded images allowed to wait for the decide/render stage (backpressure bound).
+        max_batch: most images per agent call.
+        on_stage: called with (index, 'decode' | 'render') when a job enters a stage (crash attribution).
+    """
+    ready: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+    stage = on_stage or (lambda i, s: None)
+    decoder = threading.Thread(target=_decode_loop, args=(source, opts, next_job, ready, stage), daemon=True,
+                               name="exposure-batch-decode")
+    decoder.start()
+    finished = False
+    while not finished:
+        batch = [ready.get()]
+        while len(batch) < max_batch:
+            try:
+                batch.append(ready.get_nowait())
+            except queue.Empty:
+                break
+        finished = any(b is _DONE for b in batch)
+        _decide_and_finish(source, opts, [b for b in batch if b is not _DONE], emit, stage)
+    decoder.join()
 
 
-def _init_worker(spec: SourceSpec) -> None:
-    global _WORKER_SOURCE
-    _WORKER_SOURCE = spec.build()
+def _decode_loop(source, opts: OutputOptions, next_job, ready: queue.Queue, stage) -> None:
+    """Producer: decode jobs one by one into the bounded queue (blocks when the consumer is behind)."""
+    try:
+        while True:
+            job = next_job()
+            if job is None:
+                return
+            index, path, out_path = job
+            stage(index, "decode")
+            ready.put((index, prepare_stage(source, path, out_path, opts)))
+    except BaseException:  # noqa: BLE001  (never leave the consumer waiting forever)
+        log.exception("decode thread stopped")
+    finally:
+        ready.put(_DONE)
 
 
-def _work(path: str, out_path: str, opts: OutputOptions) -> Result:
-    result = process_one(path, out_path, _WORKER_SOURCE, opts)
-    result.recipe = result.recipe  # recipes are small and picklable
-    return result
+def _decide_and_finish(source, opts: OutputOptions, batch: list, emit, stage) -> None:
+    """One batched agent call for the decoded items, then render + write each; Results pass straight through."""
+    waiting = []
+    for index, item in batch:
+        if isinstance(item, Prepared):
+            waiting.append((index, item))
+        else:
+            emit(index, item)
+    decided = decide_prepared(source, [item for _, item in waiting])
+    for (index, item), recipe in zip(waiting, decided):
+        if isinstance(recipe, Result):
+            emit(index, recipe)
+            continue
+        stage(index, "render")
+        result = finish_stage(item, recipe, opts)
+        item.decoded = None  # drop the full-size image before the next one is rendered
+        emit(index, result)
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Worker processes
+# ---------------------------------------------------------------------------------------------------------------
+def _worker_main(wid: int, spec: SourceSpec, opts: OutputOptions, task_q, result_q, prefetch: int,
+                 max_batch: int, omp_threads: int | None) -> None:
+    """Entry point of a spawned worker: build the source once, then run the pipeline on jobs from task_q."""
+    if omp_threads:
+        os.environ["OMP_NUM_THREADS"] = str(omp_threads)  # before LibRaw's OpenMP runtime starts
+    try:
+        source = spec.build()
+    except Exception as err:  # noqa: BLE001
+        result_q.put(("fatal", wid, " ".join(str(err).split()) or type(err).__name__))
+        return
+    run_pipeline(
+        source, opts, task_q.get, lambda i, r: result_q.put(("result", wid, i, r)),
+        prefetch=prefetch, max_batch=max_batch, on_stage=lambda i, s: result_q.put((s, wid, i)),
+    )
+
+
+class _Worker:
+    """Parent-side handle: the process, its task queue, the jobs it holds and the ones in an active stage."""
+
+    def __init__(self, ctx, wid: int, args: tuple, result_q):
+        self.wid = wid
+        self.task_q = ctx.Queue()
+        self.held: set[int] = set()
+        self.active: set[int] = set()
+        self.heard_from = False
+        self.process = ctx.Process(target=_worker_main, args=(wid, *args[:2], self.task_q, result_q, *args[2:]),
+                                   daemon=True, name=f"exposure-batch-{wid}")
+        self.process.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.is_alive():
+            try:
+                self.task_q.put(None)
+            except (OSError, ValueError):
+                pass
+            self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(2)
+        self.task_q.close()
+        self.task_q.cancel_join_thread()
+
+
+class _ProcessEngine:
+    """Hands jobs to spawned workers (a few at a time each), collects Results, replaces crashed workers."""
+
+    def __init__(self, jobs, spec, opts, n_workers, prefetch, max_batch, on_result, on_start, omp_threads):
+        self.jobs = jobs
+        self.ctx = mp.get_context("spawn")
+        self.result_q = self.ctx.Queue()
+        self.args = (spec, opts, prefetch, max_batch, omp_threads)
+        self.capacity = prefetch + 3  # held per worker: decoding + waiting + rendering + one queued path
+        self.n_workers = n_workers
+        self.on_result, self.on_start = on_result, on_start
+        self.pending: deque[int] = deque(range(len(jobs)))
+        self.crashes: dict[int, int] = {}
+        self.results: dict[int, Result] = {}
+        self.workers: dict[int, _Worker] = {}
+        self.next_wid = 0
+        self.silent_deaths = 0
+
+    def run(self) -> dict[int, Result]:
+        try:
+            for _ in range(min(self.n_workers, len(self.jobs))):
+                self._spawn()
+            while len(self.results) < len(self.jobs):
+                self._dispatch()
+                try:
+                    self._handle(self.result_q.get(timeout=_POLL_S))
+                except queue.Empty:
+                    pass
+                self._reap()
+        finally:
+            for w in self.workers.values():
+                w.stop()
+            self.result_q.close()
+            self.result_q.cancel_join_thread()
+        return self.results
+
+    def _spawn(self) -> None:
+        self.workers[self.next_wid] = _Worker(self.ctx, self.next_wid, self.args, self.result_q)
+        self.next_wid += 1
+
+    def _dispatch(self) -> None:
+        for w in self.workers.values():
+            while self.pending and len(w.held) < self.capacity:
+                index = self.pending.popleft()
+                w.held.add(index)
+                w.task_q.put((index, *self.jobs[index]))
+
+    def _handle(self, msg: tuple) -> None:
+        kind, wid = msg[0], msg[1]
+        w = self.workers.get(wid)
+        if kind == "fatal":
+            raise ModelError(f"worker could not build the recipe source: {msg[2]}")
+        if w is None:  # a message from a worker already replaced
+            return
+        w.heard_from = True
+        index = msg[2]
+        if kind == "decode":
+            w.active.add(index)
+            if self.on_start:
+                self.on_start(self.jobs[index][0])
+        elif kind == "render":
+            w.active.add(index)
+        elif kind == "result":
+            w.held.discard(index)
+            w.active.discard(index)
+            self._finish(index, msg[3])
+
+    def _finish(self, index: int, result: Result) -> None:
+        if index in self.results:
+            return
+        self.results[index] = result
+        if self.on_result:
+            self.on_result(result)
+
+    def _reap(self) -> None:
+        """Replace dead workers: retry their files (those in an active stage at most _MAX_CRASHES times)."""
+        for wid, w in list(self.workers.items()):
+            if w.process.is_alive():
+                continue
+            code = w.process.exitcode
+            del self.workers[wid]
+            w.stop(0)
+            self.silent_deaths = 0 if w.heard_from else self.silent_deaths + 1
+            if self.silent_deaths >= 3:
+                raise ExposureBatchError(f"worker processes die at start-up ({_describe_exit(code)}); see stderr")
+            # An active file decoded fine but is still rendering is as suspect as the one being decoded.
+            retry = []
+            for index in sorted(w.held):
+                if index in self.results:
+                    continue
+                if index in w.active:
+                    self.crashes[index] = self.crashes.get(index, 0) + 1
+                    if self.crashes[index] >= _MAX_CRASHES:
+                        path = self.jobs[index][0]
+                        reason = f"worker process crashed while processing this file ({_describe_exit(code)})"
+                        self._finish(index, Result(path, "failed", reason))
+                        continue
+                retry.append(index)
+            self.pending.extendleft(reversed(retry))
+            log.warning("worker %d died (%s); %d file(s) handed out again", wid, _describe_exit(code), len(retry))
+            if self.pending:
+                self._spawn()
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        import signal  # noqa: PLC0415
+
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Public entry point
+# ---------------------------------------------------------------------------------------------------------------
 def run_batch(
     jobs: Sequence[tuple[str, str]],
     spec: SourceSpec,
@@ -48,27 +306,61 @@ def run_batch(
     n_workers: int = 1,
     on_result: Callable[[Result], None] | None = None,
     source=None,
+    *,
+    on_start: Callable[[str], None] | None = None,
+    prefetch: int = DEFAULT_PREFETCH,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    omp_threads: int | None = None,
 ) -> list[Result]:
-    """Process (input_path, output_path) pairs; call on_result as each finishes; return results in input order."""
-    results: dict[str, Result] = {}
-    if n_workers <= 1 or len(jobs) <= 1:
-        source = source or spec.build()
-        for path, out_path in jobs:
-            r = process_one(path, out_path, source, opts)
-            results[path] = r
-            if on_result:
-                on_result(r)
+    """Process (input_path, output_path) pairs through the pipelined stages; return Results in input order.
+
+    Args:
+        jobs: (input_path, output_path) pairs.
+        spec: how workers build the recipe source (used when `source` is None or n_workers > 1).
+        n_workers: 1 = pipeline threads in this process; N > 1 = N spawned worker processes.
+        on_result: called (in this process) with each Result as it finishes.
+        source: an already-built recipe source for the in-process engine.
+        on_start: called with the input path when its decode starts (resumable manifests).
+        prefetch: decoded full-size images allowed to wait per process (memory bound, see module doc).
+        max_batch: most images per agent call.
+        omp_threads: OMP_NUM_THREADS for worker processes (LibRaw's demosaic); None = leave the default.
+    Raises:
+        ModelError when a worker cannot build the recipe source.
+    """
+    jobs = [(str(p), str(o)) for p, o in jobs]
+    if not jobs:
+        return []
+    if n_workers <= 1 or len(jobs) == 1:
+        results = _run_in_process(jobs, spec, opts, on_result, source, on_start, prefetch, max_batch)
     else:
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker, initargs=(spec,)) as pool:
-            futures = {pool.submit(_work, p, o, opts): p for p, o in jobs}
-            for fut in as_completed(futures):
-                path = futures[fut]
-                try:
-                    r = fut.result()
-                except Exception as err:  # noqa: BLE001  (a crashed worker fails only its file)
-                    r = Result(path, "failed", f"worker crashed: {type(err).__name__}: {err}")
-                results[path] = r
-                if on_result:
-                    on_result(r)
-    return [results[p] for p, _ in jobs]
+        engine = _ProcessEngine(jobs, spec, opts, n_workers, prefetch, max_batch, on_result, on_start, omp_threads)
+        results = engine.run()
+    return [results[i] for i in range(len(jobs))]
+
+
+def _run_in_process(jobs, spec, opts, on_result, source, on_start, prefetch, max_batch) -> dict[int, Result]:
+    source = source or spec.build()
+    todo = iter(enumerate(jobs))
+    lock = threading.Lock()
+    results: dict[int, Result] = {}
+
+    def next_job():
+        with lock:
+            item = next(todo, None)
+        return None if item is None else (item[0], *item[1])
+
+    def stage(index: int, name: str) -> None:
+        if name == "decode" and on_start:
+            on_start(jobs[index][0])
+
+    def emit(index: int, result: Result) -> None:
+        results[index] = result
+        if on_result:
+            on_result(result)
+
+    run_pipeline(source, opts, next_job, emit, prefetch=prefetch, max_batch=max_batch, on_stage=stage)
+    for index, (path, _) in enumerate(jobs):  # the decode thread died: never lose a job silently
+        if index not in results:
+            emit(index, failed_result(path, RuntimeError("pipeline stopped before this file"),
+                                         time.perf_counter()))
+    return results

@@ -7,7 +7,8 @@ with a one-line reason, so a bad file never stops a batch, the watch daemon or a
 separate functions so `process`, `watch` and the Ray path share them.
 
 Exports: OutputOptions, Result, RecipeSource, FixedRecipe, make_source, plan_outputs, decode_stage, decide_stage,
-render_stage, process_one, find_inputs.
+render_stage, process_one, find_inputs; for pipelined engines (batch, scale): Prepared, prepare_stage (decode +
+agent input), decide_inputs / decide_prepared (batched), finish_stage (render + write), failed_result.
 """
 from __future__ import annotations
 
@@ -167,8 +168,16 @@ def decode_stage(path: str):
 def decide_stage(source, decoded_items: Sequence) -> list[Recipe]:
     """Batched decision: one Recipe per decoded image, with the source file's identity attached."""
     inputs = [agent_input(source, d.rgb_lin) for d in decoded_items]
-    recipes = source.decide(inputs, [d.info for d in decoded_items])
-    return [r.with_source(source_identity(d.info)) for r, d in zip(recipes, decoded_items)]
+    return decide_inputs(source, inputs, [d.info for d in decoded_items])
+
+
+def decide_inputs(source, inputs: Sequence, infos: Sequence) -> list[Recipe]:
+    """Batched decision on agent inputs already made (previews, thumbnails or None): one Recipe per input, with
+    the source file's identity attached. One call = one model invocation for batched agents."""
+    recipes = source.decide(list(inputs), list(infos))
+    if len(recipes) != len(inputs):
+        raise ExposureBatchError(f"recipe source returned {len(recipes)} recipes for {len(inputs)} images")
+    return [r.with_source(source_identity(i)) for r, i in zip(recipes, infos)]
 
 
 def source_identity(info) -> dict:
@@ -207,8 +216,37 @@ def existing_outputs_block(out_path: str, opts: OutputOptions) -> Result | None:
     return Result(out_path, "failed", f"output {out_path} exists (use --overwrite or --skip-existing)")
 
 
-def process_one(path: str, out_path: str, source, opts: OutputOptions) -> Result:
-    """Whole data path for one file. Never raises: failures come back as Result(status='failed', reason=...)."""
+@dataclass
+class Prepared:
+    """A decoded file waiting for its recipe: the full image plus the small agent input made from it.
+
+    decoded: io.Decoded (rgb_lin (H, W, 3) float32 linear ProPhoto); agent_in: what `source.wants` (a 64x64 preview,
+    a <=256 px thumbnail, both linear ProPhoto float32) or None; start: perf_counter() when the file was picked up.
+    """
+
+    path: str
+    out_path: str
+    decoded: object
+    agent_in: np.ndarray | None
+    start: float
+
+
+def failed_result(path: str, err: BaseException, start: float) -> Result:
+    """The catch boundary's classification: any exception -> a failed Result with a one-line reason."""
+    seconds = time.perf_counter() - start
+    if isinstance(err, InputError):
+        return Result(path, "failed", err.reason, seconds=seconds)
+    if isinstance(err, ExposureBatchError):
+        return Result(path, "failed", " ".join(str(err).split()), seconds=seconds)
+    if isinstance(err, MemoryError):
+        return Result(path, "failed", "out of memory while processing", seconds=seconds)
+    log.debug("unexpected error on %s\n%s", path, "".join(traceback.format_exception(err)))
+    return Result(path, "failed", f"internal error: {type(err).__name__}: {err}", seconds=seconds)
+
+
+def prepare_stage(source, path: str, out_path: str, opts: OutputOptions) -> Prepared | Result:
+    """Stage 1 (CPU, I/O): existing-output check, full decode, agent input. Never raises: a Result means the file
+    is finished already (skipped or failed)."""
     start = time.perf_counter()
     blocked = existing_outputs_block(out_path, opts)
     if blocked is not None:
@@ -216,15 +254,42 @@ def process_one(path: str, out_path: str, source, opts: OutputOptions) -> Result
         return blocked
     try:
         decoded = decode_stage(path)
-        recipe = decide_stage(source, [decoded])[0]
-        outputs = render_stage(decoded, recipe, out_path, opts)
-        return Result(path, "done", outputs=outputs, seconds=time.perf_counter() - start, recipe=recipe)
-    except InputError as err:
-        return Result(path, "failed", err.reason, seconds=time.perf_counter() - start)
-    except ExposureBatchError as err:
-        return Result(path, "failed", str(err), seconds=time.perf_counter() - start)
-    except MemoryError:
-        return Result(path, "failed", "out of memory while processing", seconds=time.perf_counter() - start)
-    except Exception as err:  # noqa: BLE001  (the catch boundary: log the traceback, keep the batch going)
-        log.debug("unexpected error on %s\n%s", path, traceback.format_exc())
-        return Result(path, "failed", f"internal error: {type(err).__name__}: {err}", seconds=time.perf_counter() - start)
+        return Prepared(path, out_path, decoded, agent_input(source, decoded.rgb_lin), start)
+    except Exception as err:  # noqa: BLE001  (catch boundary)
+        return failed_result(path, err, start)
+
+
+def decide_prepared(source, items: Sequence[Prepared]) -> list[Recipe | Result]:
+    """Stage 2 (batched agent): one Recipe per item; if the batch call fails, each item is retried alone so one
+    bad input fails only itself (as a Result)."""
+    if not items:
+        return []
+    try:
+        return list(decide_inputs(source, [p.agent_in for p in items], [p.decoded.info for p in items]))
+    except Exception:  # noqa: BLE001
+        if len(items) == 1:
+            try:
+                return list(decide_inputs(source, [items[0].agent_in], [items[0].decoded.info]))
+            except Exception as err:  # noqa: BLE001
+                return [failed_result(items[0].path, err, items[0].start)]
+        return [decide_prepared(source, [p])[0] for p in items]
+
+
+def finish_stage(item: Prepared, recipe: Recipe, opts: OutputOptions) -> Result:
+    """Stage 3 (CPU): full-resolution render, encode and atomic writes (render_stage). Never raises."""
+    try:
+        outputs = render_stage(item.decoded, recipe, item.out_path, opts)
+        return Result(item.path, "done", outputs=outputs, seconds=time.perf_counter() - item.start, recipe=recipe)
+    except Exception as err:  # noqa: BLE001  (catch boundary)
+        return failed_result(item.path, err, item.start)
+
+
+def process_one(path: str, out_path: str, source, opts: OutputOptions) -> Result:
+    """Whole data path for one file. Never raises: failures come back as Result(status='failed', reason=...)."""
+    item = prepare_stage(source, path, out_path, opts)
+    if isinstance(item, Result):
+        return item
+    decided = decide_prepared(source, [item])[0]
+    if isinstance(decided, Result):
+        return decided
+    return finish_stage(item, decided, opts)

@@ -1,0 +1,204 @@
+"""Past one machine: the same per-file stages as a Ray Data pipeline (`exposure-batch process --ray ADDRESS`).
+
+    from_items(jobs) -> map(decode: prepare_stage, CPU) -> map_batches(_AgentActor: decide_inputs, one model load
+    per actor, a GPU when the cluster has one) -> map(render + write: finish_stage, CPU) -> Results streamed back
+
+Rows carry the decoded full-size image (float32 linear ProPhoto) as a tensor column, the small agent input, and the
+image info / recipe / Result pickled. Every stage catches per-file errors (pipeline.failed_result), so one bad file
+becomes a failed Result and never aborts the run; Ray Data's streaming executor bounds how many images are in flight
+(object store backpressure, spilled to disk beyond it). Ray is an optional extra: `pip install 'exposure-batch[ray]'`.
+
+Exports: run_ray, connect, agent_wants, RAY_INSTALL_HINT.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import ExposureBatchError
+from .pipeline import OutputOptions, Prepared, Result, decide_inputs, failed_result, finish_stage, prepare_stage
+
+log = logging.getLogger(__name__)
+
+RAY_INSTALL_HINT = "Ray is not installed: pip install 'exposure-batch[ray]'  (or: pip install 'ray[data]')"
+#: Previews per agent call on an actor (images stay in Ray's object store meanwhile).
+DEFAULT_BATCH = 16
+#: CPU share reserved by a CPU-only agent actor (the classic agent is cheap; decode/render need the cores).
+AGENT_ACTOR_CPUS = 0.25
+_EMPTY = np.zeros((1, 1, 3), dtype=np.float32)  # image / agent-input placeholder for rows without one
+
+
+def _ray():
+    try:
+        import ray  # noqa: PLC0415
+        import ray.data  # noqa: F401, PLC0415
+    except ImportError as err:
+        raise ExposureBatchError(RAY_INSTALL_HINT) from err
+    return ray
+
+
+def connect(address: str | None):
+    """Attach to a Ray cluster. 'auto': the running cluster (RAY_ADDRESS or `ray start --head` on this machine);
+    'local': start a private instance with this machine's CPUs; 'HOST:PORT' / 'ray://HOST:10001': that cluster;
+    None: use the instance already initialised in this process (tests). Returns the ray module."""
+    ray = _ray()
+    if ray.is_initialized():
+        return ray
+    kwargs = {"log_to_driver": False, "include_dashboard": False, "logging_level": logging.WARNING}
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    try:
+        if address in (None, "local"):
+            ray.init(**kwargs)
+        else:
+            ray.init(address=address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        raise ExposureBatchError(f"cannot connect to the Ray cluster at {address!r}: {' '.join(str(err).split())}"
+                                 ) from err
+    return ray
+
+
+class _Wants:
+    """Stand-in source for the decode stage: only `.wants` is read (agent_input), no model is loaded."""
+
+    def __init__(self, wants):
+        self.wants = wants
+
+
+def agent_wants(spec) -> str | None:
+    """What the recipe source looks at ('preview' | 'thumbnail' | None) without loading a model where possible."""
+    if spec.recipe_path:
+        return None
+    if spec.agent == "classic":
+        from .agent.classic import ClassicAgent  # noqa: PLC0415
+
+        return ClassicAgent.wants
+    return spec.build().wants
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stage functions run on the cluster (module level: importable by Ray workers)
+# ---------------------------------------------------------------------------------------------------------------
+def _row(index, path, out, status, *, image=_EMPTY, agent_in=_EMPTY, info=b"", recipe=b"", result=b"") -> dict:
+    return {"index": int(index), "path": path, "out": out, "status": status, "image": image, "agent_in": agent_in,
+            "info": info, "recipe": recipe, "result": result}
+
+
+def decode_row(row: dict, wants: str | None, opts: OutputOptions) -> dict:
+    """CPU map: prepare_stage (existing-output check, full decode, agent input) for one file."""
+    item = prepare_stage(_Wants(wants), row["path"], row["out"], opts)
+    if isinstance(item, Result):
+        return _row(row["index"], row["path"], row["out"], "finished", result=pickle.dumps(item))
+    agent_in = _EMPTY if item.agent_in is None else np.ascontiguousarray(item.agent_in, dtype=np.float32)
+    return _row(row["index"], row["path"], row["out"], "decoded", image=item.decoded.rgb_lin, agent_in=agent_in,
+                info=pickle.dumps(item.decoded.info))
+
+
+class AgentActor:
+    """map_batches actor: builds the recipe source once (model load per actor), decides a batch of previews."""
+
+    def __init__(self, spec, wants: str | None):
+        self.source = spec.build()
+        self.wants = wants
+
+    def __call__(self, batch: dict) -> dict:
+        status = list(batch["status"])
+        todo = [i for i, s in enumerate(status) if s == "decoded"]
+        recipes = [b""] * len(status)
+        results = list(batch["result"])
+        inputs = [None if self.wants is None else np.asarray(batch["agent_in"][i]) for i in todo]
+        infos = [pickle.loads(batch["info"][i]) for i in todo]
+        try:
+            decided = decide_inputs(self.source, inputs, infos) if todo else []
+        except Exception:  # noqa: BLE001  (retry one by one: one bad input fails only itself)
+            decided = [self._decide_one(x, info) for x, info in zip(inputs, infos)]
+        for i, recipe in zip(todo, decided):
+            if isinstance(recipe, BaseException):
+                results[i] = pickle.dumps(failed_result(str(batch["path"][i]), recipe, _now()))
+                status[i] = "finished"
+            else:
+                recipes[i] = pickle.dumps(recipe)
+        batch["status"] = np.array(status, dtype=object)
+        batch["recipe"] = np.array(recipes, dtype=object)
+        batch["result"] = np.array(results, dtype=object)
+        return batch
+
+    def _decide_one(self, agent_in, info):
+        try:
+            return decide_inputs(self.source, [agent_in], [info])[0]
+        except Exception as err:  # noqa: BLE001
+            return err
+
+
+def render_row(row: dict, opts: OutputOptions) -> dict:
+    """CPU map: full-resolution render, encode, atomic write (finish_stage); the image column is dropped."""
+    from .io.decode import Decoded  # noqa: PLC0415
+
+    if row["status"] == "decoded":
+        image = np.array(row["image"], dtype=np.float32, copy=True)  # object-store arrays are read-only
+        decoded = Decoded(image, pickle.loads(row["info"]))
+        item = Prepared(row["path"], row["out"], decoded, None, _now())
+        result = finish_stage(item, pickle.loads(row["recipe"]), opts)
+    else:
+        result = pickle.loads(row["result"])
+    return {"index": int(row["index"]), "result": pickle.dumps(result)}
+
+
+def _now() -> float:
+    import time  # noqa: PLC0415
+
+    return time.perf_counter()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------------------------------------------
+def run_ray(
+    jobs: Sequence[tuple[str, str]],
+    spec,
+    opts: OutputOptions,
+    address: str | None = "auto",
+    on_result: Callable[[Result], None] | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    actors: int | None = None,
+) -> list[Result]:
+    """Run the stages over a Ray cluster; call on_result as Results stream back; return them in input order.
+
+    Args:
+        jobs: (input_path, output_path) pairs; paths must be readable/writable on every node (shared storage).
+        spec: batch.SourceSpec (picklable) for the agent actors.
+        address: see `connect`.
+        batch_size: previews per agent call.
+        actors: agent actors (default: one per GPU when the cluster has GPUs, else 1).
+    """
+    given = [str(p) for p, _ in jobs]
+    jobs = [(os.path.abspath(p), os.path.abspath(o)) for p, o in jobs]
+    if not jobs:
+        return []
+    ray = connect(address)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    wants = agent_wants(spec)
+    gpus = float(ray.cluster_resources().get("GPU", 0))
+    n_actors = actors or (max(1, int(gpus)) if gpus else 1)
+    actor_res = {"num_gpus": 1} if gpus else {"num_cpus": AGENT_ACTOR_CPUS}
+    items = [{"index": i, "path": p, "out": o} for i, (p, o) in enumerate(jobs)]
+    ds = ray.data.from_items(items, override_num_blocks=len(items))
+    ds = ds.map(decode_row, fn_kwargs={"wants": wants, "opts": opts}, num_cpus=1)
+    ds = ds.map_batches(AgentActor, fn_constructor_args=(spec, wants), batch_size=batch_size, batch_format="numpy",
+                        compute=ray.data.ActorPoolStrategy(size=n_actors), **actor_res)
+    ds = ds.map(render_row, fn_kwargs={"opts": opts}, num_cpus=1)
+    results: dict[int, Result] = {}
+    for row in ds.iter_rows():
+        result = pickle.loads(row["result"])
+        result.path = given[int(row["index"])]  # report paths as the caller gave them
+        results[int(row["index"])] = result
+        if on_result:
+            on_result(result)
+    for i, (path, _) in enumerate(jobs):  # a row lost by the cluster still gets a line in the summary
+        if i not in results:
+            results[i] = Result(given[i], "failed", "lost by the Ray pipeline (no result came back)")
+    return [results[i] for i in range(len(jobs))]
