@@ -29,8 +29,10 @@ setup(
         "numba>=0.59",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10"],
+        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10",
+                 "ray[data]>=2.40", "psutil>=5.9"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
+        "ray": ["ray[data]>=2.40"],
     },
     entry_points={"console_scripts": ["exposure-batch=exposure_batch.cli:main"]},
 )

@@ -8,6 +8,7 @@ import time
 import click
 
 from ..batch import SourceSpec, run_batch
+from ..errors import ExposureBatchError
 from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 
 
@@ -29,12 +30,21 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 @click.option("--save-recipe", is_flag=True, help="Write NAME.recipe.json beside each output.")
 @click.option("--skip-existing", is_flag=True, help="Leave outputs that already exist alone.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Worker processes; each pipelines decode, agent and render/encode of successive files.")
+@click.option("--ray", "ray_address", metavar="ADDRESS|auto|local",
+              help="Run on a Ray cluster (pip install 'exposure-batch[ray]'): 'auto' = the running cluster, "
+                   "'local' = a private one on this machine, or HOST:PORT / ray://HOST:10001.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run: files recorded as done in OUTDIR/.exposure-batch/manifest.jsonl "
+                   "are skipped, files that were in flight are redone.")
+@click.option("--dry-run", is_flag=True, help="List what would be done (process / skip / fail per file); write nothing.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Also write a static HTML report (before/after, steps, failures) to this folder.")
 def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path, agent, model_path, save_recipe,
-            skip_existing, overwrite, jobs, no_progress, report_dir=None) -> None:
+            skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
+            dry_run=False) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
 
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
@@ -49,12 +59,23 @@ def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path,
     opts = OutputOptions(os.path.abspath(outdir), fmt, quality, space, linear, save_recipe, overwrite, skip_existing)
     out_map = plan_outputs(pairs, opts)
     spec = SourceSpec(agent, recipe_path, model_path)
+    job_list = [(p, out_map[p]) for p, _ in pairs]
+    if dry_run:
+        _dry_run(job_list, opts, spec, resume)
+        return
+    manifest, job_list, earlier = _open_manifest(job_list, opts, spec, resume)
     try:
-        source = spec.build() if jobs == 1 else None
+        source = spec.build() if jobs == 1 and not ray_address else None
     except Exception as err:  # noqa: BLE001
         raise click.ClickException(str(err)) from None
     report = _open_report(report_dir, inputs)
-    results = _run_with_progress([(p, out_map[p]) for p, _ in pairs], spec, opts, jobs, source, not no_progress, report)
+    try:
+        results = earlier + _run_with_progress(job_list, spec, opts, jobs, source, not no_progress, report,
+                                               ray_address, manifest)
+    except ExposureBatchError as err:
+        raise click.ClickException(str(err)) from None
+    finally:
+        manifest.close()
     _print_summary(results)
     if report is not None:
         click.echo(f"report: {report.flush()}")
@@ -71,7 +92,8 @@ def _open_report(report_dir, inputs):
     return ReportWriter(report_dir, f"exposure-batch: {' '.join(inputs)}"[:200], autoflush_s=10.0)
 
 
-def _run_with_progress(jobs, spec, opts, n_workers, source, show, report=None) -> list[Result]:
+def _run_with_progress(jobs, spec, opts, n_workers, source, show, report=None, ray_address=None,
+                       manifest=None) -> list[Result]:
     from rich.console import Console  # noqa: PLC0415
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
@@ -85,9 +107,17 @@ def _run_with_progress(jobs, spec, opts, n_workers, source, show, report=None) -
                 console.print(f"[red]failed[/red] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
             if report is not None:
                 report.add(r)
+            if manifest is not None:
+                manifest.end(r, out_of.get(r.path, ""))
             bar.advance(task)
 
-        return run_batch(jobs, spec, opts, n_workers, on_result, source)
+        out_of = dict(jobs)
+        if ray_address:
+            from ..scale import run_ray  # noqa: PLC0415
+
+            return run_ray(jobs, spec, opts, ray_address, on_result)
+        on_start = (lambda path: manifest.start(path, out_of[path])) if manifest is not None else None
+        return run_batch(jobs, spec, opts, n_workers, on_result, source, on_start=on_start)
 
 
 def _print_summary(results: list[Result]) -> None:
@@ -98,3 +128,39 @@ def _print_summary(results: list[Result]) -> None:
     click.echo(f"done {len(done)}, skipped {len(skipped)}, failed {len(failed)}" + (f" ({per:.2f} s per photo)" if done else ""))
     for r in failed:
         click.echo(f"  failed: {r.path}: {r.reason}")
+
+
+def _dry_run(jobs, opts, spec, resume: bool) -> None:
+    """--dry-run: one line per file (process / skip / fail and why), then the counts; nothing is written."""
+    from ..manifest import Manifest, dry_run_plan  # noqa: PLC0415
+
+    state = Manifest.for_outdir(opts.outdir).load() if resume else None
+    rows = dry_run_plan(jobs, opts, state)
+    for action, path, out_path, reason in rows:
+        click.echo(f"{action:8s}{path} -> {out_path}" + (f"  ({reason})" if reason else ""))
+    counts = {a: sum(1 for r in rows if r[0] == a) for a in ("process", "skip", "fail")}
+    click.echo(f"dry run: would process {counts['process']}, skip {counts['skip']}, fail {counts['fail']}")
+
+
+def _open_manifest(jobs, opts, spec, resume: bool):
+    """Open OUTDIR/.exposure-batch/manifest.jsonl for this run; with --resume drop the files done earlier and
+    remove outputs left by files that were in flight. Returns (manifest, jobs still to do, earlier Results)."""
+    from ..manifest import Manifest, options_mismatch, plan_resume, run_options  # noqa: PLC0415
+
+    manifest = Manifest.for_outdir(opts.outdir)
+    options = run_options(opts, spec)
+    earlier: list[Result] = []
+    if resume:
+        state = manifest.load()
+        if state.options is None:
+            click.echo("resume: no manifest in the output folder yet; starting from the beginning", err=True)
+        elif (diff := options_mismatch(state, options)) is not None:
+            raise click.UsageError(f"--resume with different settings than the interrupted run ({diff}); "
+                                   "use the same options or another output folder")
+        plan = plan_resume(state, jobs)
+        for stale in plan.stale:
+            os.remove(stale)
+        jobs, earlier = plan.todo, plan.finished
+        click.echo(f"resume: {len(earlier)} done earlier, {len(jobs)} to do", err=True)
+    manifest.open_run(options, len(jobs))
+    return manifest, jobs, earlier
