@@ -1,0 +1,49 @@
+"""A burst of 200 small files dropped into a running daemon: all processed once, memory bounded."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from .conftest import children_of, journal_rows, kill_hard, make_photo, start_daemon_process, vm_hwm_mb, wait_until
+
+pytestmark = pytest.mark.slow
+
+N = 200
+
+
+def test_burst_of_200_small_files_is_processed_completely_with_bounded_memory(dirs, tmp_path):
+    inbox, out = dirs
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    for i in range(N):
+        make_photo(staging / f"b{i:03d}.{'jpg' if i % 2 else 'png'}", 24, 16, seed=i)
+    recipe = os.path.join(os.path.dirname(__file__), "..", "data", "recipes", "v1", "look.recipe.json")
+    proc = start_daemon_process(inbox, out, "--settle", "0.3", "--recipe", recipe, "--rescan", "0", "-j", "2")
+    try:
+        wait_until(lambda: os.path.exists(out / ".exposure-batch" / "journal.sqlite") and children_of(proc.pid),
+                   120, what="daemon up")
+        for p in sorted(staging.iterdir()):  # as fast as a copy tool would
+            shutil.copy(p, inbox / p.name)
+        peak = {"daemon": 0.0, "worker": 0.0}
+
+        def all_done():
+            peak["daemon"] = max(peak["daemon"], vm_hwm_mb(proc.pid))
+            for w in children_of(proc.pid):
+                try:
+                    peak["worker"] = max(peak["worker"], vm_hwm_mb(w))
+                except OSError:
+                    pass
+            return len([r for r in journal_rows(out) if r.state == "done"]) == N
+
+        wait_until(all_done, 240, every=0.25, what=f"{N} files done")
+    finally:
+        kill_hard(proc)
+    rows = journal_rows(out)
+    assert len(rows) == N and len({r.path for r in rows}) == N
+    assert len([p for p in out.iterdir() if p.suffix == ".jpg"]) == N
+    # the daemon holds paths, not images; each worker holds one small image at a time
+    print("peak RSS MB:", peak)
+    assert peak["daemon"] < 250, peak
+    assert peak["worker"] < 600, peak
