@@ -19,10 +19,16 @@ import click
 from ..pipeline import OutputOptions
 
 
-def shared_options(command: click.Command, exclude: Iterable[str] = ()) -> list[click.Parameter]:
-    """Copies of `command`'s options (not its arguments) except those named in `exclude`."""
-    skip = set(exclude)
-    return [copy.copy(p) for p in command.params if isinstance(p, click.Option) and p.name not in skip]
+#: Options of `process` every output-writing command shares, besides those feeding an OutputOptions field.
+RECIPE_SOURCE_OPTIONS = ("recipe_path", "agent", "model_path", "jobs")
+
+
+def shared_options(command: click.Command, include: Iterable[str] = RECIPE_SOURCE_OPTIONS) -> list[click.Parameter]:
+    """Copies of `command`'s options that set an OutputOptions field (output folder, format, quality, space,
+    linear, save-recipe, overwrite/skip-existing, and any field added later such as sidecars) or are named in
+    `include` (agent / recipe / model / jobs)."""
+    wanted = set(include) | {f.name for f in dataclasses.fields(OutputOptions)}
+    return [copy.copy(p) for p in command.params if isinstance(p, click.Option) and p.name in wanted]
 
 
 def with_params(params: list[click.Parameter]):

@@ -12,9 +12,6 @@ from ..config import config_option
 from .options import check_output_options, output_options_from, shared_options, with_params
 from .process import process as _process_cmd
 
-#: process options that make no sense for a daemon (it always watches one folder tree and logs instead of a bar).
-_NOT_SHARED = ("recursive", "no_progress", "report_dir")
-
 
 def _memory_default(jobs: int) -> int:
     """Auto memory cap per worker: 80 % of RAM shared by the workers, at least 2 GiB."""
@@ -25,7 +22,7 @@ def _memory_default(jobs: int) -> int:
     return max(2 << 30, int(total * 0.8 / max(1, jobs)))
 
 
-@with_params(shared_options(_process_cmd, exclude=_NOT_SHARED))
+@with_params(shared_options(_process_cmd))
 @click.command()
 @click.argument("inbox", type=click.Path(exists=True, file_okay=False), required=False)
 @config_option()
