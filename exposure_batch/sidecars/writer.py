@@ -1,0 +1,126 @@
+"""Sidecars for `process` / `watch`: after each output image, write the editor files describing the recipe.
+
+The sidecars describe the edit of the **source** file (an editor applies them to the original), so they are named
+after the source: darktable `IMG_0001.CR2.xmp`, Adobe `IMG_0001.xmp` (raw only; JPEG/TIFF/PNG/DNG get the settings
+embedded into the source file with `beside_source`, otherwise they are skipped with a note), and the baked look
+`IMG_0001.CR2.cube` (sRGB-encoded in/out). They go beside the output image, or beside the source with
+`beside_source` (for a catalogue that already holds the originals). Existing files are never clobbered: an Adobe
+XMP is merged (other namespaces kept; develop settings replaced only with `replace_develop`), a darktable sidecar
+not written by exposure-batch is left alone.
+
+Exports: SidecarOptions, write_sidecars, sidecar_notes, KINDS.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+KINDS = ("darktable", "adobe", "cube")
+
+
+@dataclass(frozen=True)
+class SidecarOptions:
+    """What to write. `kinds`: subset of KINDS (or parse 'all' / 'none' / 'darktable,cube' with `parse`)."""
+
+    kinds: tuple[str, ...] = ()
+    darktable_mode: str = "parametric"  # parametric | lut
+    beside_source: bool = False
+    replace_develop: bool = False
+    lut_size: int = 65
+
+    @classmethod
+    def parse(cls, spec: str | None, **kwargs) -> "SidecarOptions":
+        """'all' | 'none' | 'darktable' | 'adobe,cube' ... -> options."""
+        spec = (spec or "none").strip().lower()
+        if spec == "none":
+            kinds: tuple[str, ...] = ()
+        elif spec == "all":
+            kinds = KINDS
+        else:
+            kinds = tuple(k.strip() for k in spec.split(",") if k.strip())
+            bad = [k for k in kinds if k not in KINDS]
+            if bad:
+                raise ValueError(f"unknown sidecar kind(s) {', '.join(bad)}; use {', '.join(KINDS)}, all or none")
+        return cls(kinds=kinds, **kwargs)
+
+
+def _target_dir(image_path: str, source_path: str, opts: SidecarOptions) -> str:
+    return os.path.dirname(os.path.abspath(source_path if opts.beside_source else image_path))
+
+
+def _ours(path: str) -> bool:
+    """True when an existing XMP was written by exposure-batch (xmp:CreatorTool)."""
+    try:
+        with open(path, "rb") as fh:
+            return b'CreatorTool="exposure-batch"' in fh.read(4096)
+    except OSError:
+        return False
+
+
+def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOptions) -> list[str]:
+    """Write the requested sidecars for one processed file. Returns the paths written (notes go to the log)."""
+    from . import adobe, cube, darktable  # noqa: PLC0415
+
+    if isinstance(options, str):
+        options = SidecarOptions.parse(options)
+    if not options.kinds:
+        return []
+    folder = _target_dir(image_path, source_path, options)
+    base = os.path.basename(source_path)
+    written: list[str] = []
+    cube_path = os.path.join(folder, base + ".cube")
+    if "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut"):
+        written.append(cube.write_cube(cube.bake(recipe, options.lut_size), cube_path, title=f"exposure-batch {base}"))
+    if "darktable" in options.kinds:
+        path = os.path.join(folder, darktable.sidecar_name(source_path))
+        if os.path.exists(path) and not _ours(path):
+            log.warning("%s: darktable sidecar exists and was not written by exposure-batch; left alone", path)
+        else:
+            darktable.write_darktable_xmp(recipe, path, options.darktable_mode, lut_relpath=os.path.basename(cube_path),
+                                          derived_from=base)
+            written.append(path)
+    if "adobe" in options.kinds:
+        written += _write_adobe(recipe, folder, source_path, options)
+    return written
+
+
+def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions) -> list[str]:
+    from . import adobe  # noqa: PLC0415
+
+    if adobe.needs_embedding(source_path):
+        if not options.beside_source:
+            log.warning("%s: Lightroom reads no sidecar for this format; Adobe settings skipped (use "
+                        "--sidecar-beside-source to embed them into the source, or export-look for a preset)", source_path)
+            return []
+        _, status = adobe.embed_into(recipe, source_path, replace=options.replace_develop)
+        if status != "embedded":
+            log.warning("%s: Adobe settings not embedded (%s)", source_path, status)
+            return []
+        return [source_path]
+    path = os.path.join(folder, adobe.sidecar_name(source_path))
+    _, status = adobe.write_adobe_xmp(recipe, path, raw=True, raw_file_name=os.path.basename(source_path),
+                                      replace=options.replace_develop)
+    if status == "kept":
+        log.warning("%s: already has develop settings; kept (pass replace to overwrite them)", path)
+        return []
+    return [path]
+
+
+def sidecar_notes(recipe, options: SidecarOptions) -> list[str]:
+    """Lines for the CLI: which steps each editor mapping only approximates, and where darktable's LUTs go."""
+    from . import darktable  # noqa: PLC0415
+    from .adobe import crs_settings  # noqa: PLC0415
+
+    notes: list[str] = []
+    if "darktable" in options.kinds:
+        if options.darktable_mode == "lut":
+            notes.append("darktable lut mode: set darktable's 3D LUT root folder (preferences > processing) to the "
+                         "folder holding the .cube files")
+        else:
+            notes += [f"darktable: {n}" for n in darktable.parametric_history(recipe).notes]
+    if "adobe" in options.kinds:
+        notes += [f"adobe: {n}" for n in crs_settings(recipe).notes]
+    return notes
