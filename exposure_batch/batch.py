@@ -8,9 +8,9 @@ Inside one process the stages of `pipeline` run as a small pipeline:
 LibRaw, NumPy and the encoders release the GIL, so the two threads overlap on real cores. With `n_workers > 1` the
 same loop runs in that many worker processes started with the *spawn* method (rawpy/LibRaw + fork + OpenMP can
 deadlock); each builds its recipe source once (one model load per worker). The parent hands each worker at most a
-few jobs at a time, so memory stays bounded whatever the batch size: a worker holds at most `prefetch + 2` decoded
-full-size images (one being decoded, `prefetch` waiting, the rest being rendered), e.g. 3 with the default
-prefetch of 1. A worker that dies (segfault in LibRaw, OOM kill) is replaced; the files it was decoding or rendering
+few jobs at a time, and inside a process a semaphore admits a file to decode only while fewer than `prefetch + 2`
+files are between decode start and written output (one rendering, one decoding, `prefetch` waiting), so memory
+stays bounded whatever the batch size: 3 full-size images per process with the default prefetch of 1. A worker that dies (segfault in LibRaw, OOM kill) is replaced; the files it was decoding or rendering
 are retried once in a fresh worker and fail with a one-line reason if they crash a worker again; its queued files
 are simply handed out again.
 
@@ -78,13 +78,20 @@ def run_pipeline(
         source: recipe source (agent or FixedRecipe), built once for the whole stream.
         next_job: returns (index, input_path, output_path), or None when there is no more work (may block).
         emit: called with (index, Result) for every job, in completion order, from the calling thread.
-        prefetch: decoded images allowed to wait for the decide/render stage (backpressure bound).
+        prefetch: decoded images allowed to wait for the decide/render stage; at most prefetch + 2 files are in
+            flight (decoding, waiting, rendering) at any time: the bound on full-size images in memory.
         max_batch: most images per agent call.
         on_stage: called with (index, 'decode' | 'render') when a job enters a stage (crash attribution).
     """
-    ready: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+    ready: queue.Queue = queue.Queue()
+    slots = threading.Semaphore(max(0, prefetch) + 2)
     stage = on_stage or (lambda i, s: None)
-    decoder = threading.Thread(target=_decode_loop, args=(source, opts, next_job, ready, stage), daemon=True,
+
+    def emit_and_free(index: int, result: Result) -> None:
+        slots.release()
+        emit(index, result)
+
+    decoder = threading.Thread(target=_decode_loop, args=(source, opts, next_job, ready, stage, slots), daemon=True,
                                name="exposure-batch-decode")
     decoder.start()
     finished = False
@@ -96,14 +103,15 @@ def run_pipeline(
             except queue.Empty:
                 break
         finished = any(b is _DONE for b in batch)
-        _decide_and_finish(source, opts, [b for b in batch if b is not _DONE], emit, stage)
+        _decide_and_finish(source, opts, [b for b in batch if b is not _DONE], emit_and_free, stage)
     decoder.join()
 
 
-def _decode_loop(source, opts: OutputOptions, next_job, ready: queue.Queue, stage) -> None:
-    """Producer: decode jobs one by one into the bounded queue (blocks when the consumer is behind)."""
+def _decode_loop(source, opts: OutputOptions, next_job, ready: queue.Queue, stage, slots) -> None:
+    """Producer: decode jobs one by one into the queue; waits for a free slot first (backpressure)."""
     try:
         while True:
+            slots.acquire()
             job = next_job()
             if job is None:
                 return
@@ -189,7 +197,7 @@ class _ProcessEngine:
         self.ctx = mp.get_context("spawn")
         self.result_q = self.ctx.Queue()
         self.args = (spec, opts, prefetch, max_batch, omp_threads)
-        self.capacity = prefetch + 3  # held per worker: decoding + waiting + rendering + one queued path
+        self.capacity = prefetch + 3  # held per worker: the prefetch + 2 in flight and one path queued
         self.n_workers = n_workers
         self.on_result, self.on_start = on_result, on_start
         self.pending: deque[int] = deque(range(len(jobs)))

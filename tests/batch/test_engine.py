@@ -1,0 +1,125 @@
+"""Pipelined batch engine: same bytes as the one-file path, bounded memory, bad files and dead workers isolated."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from exposure_batch.batch import SourceSpec, run_batch, run_pipeline
+from exposure_batch.errors import ExposureBatchError
+from exposure_batch.pipeline import OutputOptions, find_inputs, make_source, plan_outputs, process_one
+
+from .conftest import BAD
+
+
+def _jobs(folder: Path, outdir: Path, **opts):
+    options = OutputOptions(str(outdir), **opts)
+    pairs = find_inputs([str(folder)])
+    out = plan_outputs(pairs, options)
+    return [(p, out[p]) for p, _ in pairs], options
+
+
+def _reference(jobs, outdir: Path, **opts) -> dict[str, bytes]:
+    """Output bytes per input name from the plain one-file path (process_one), written to another folder."""
+    options = OutputOptions(str(outdir), **opts)
+    source = make_source("classic")
+    ref = {}
+    for path, out_path in jobs:
+        r = process_one(path, str(outdir / Path(out_path).name), source, options)
+        if r.status == "done":
+            ref[Path(path).name] = Path(r.outputs[0]).read_bytes()
+    return ref
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pipelined_outputs_equal_the_one_file_path(photos, tmp_path, workers):
+    jobs, opts = _jobs(photos, tmp_path / "out", save_recipe=True)
+    seen = []
+    results = run_batch(jobs, SourceSpec(), opts, n_workers=workers, on_result=seen.append)
+    assert [r.path for r in results] == [p for p, _ in jobs]  # input order
+    assert sorted(r.path for r in seen) == sorted(p for p, _ in jobs)  # every file reported once
+    ref = _reference(jobs, tmp_path / "ref")
+    by_name = {Path(r.path).name: r for r in results}
+    for name in BAD:
+        r = by_name[name]
+        assert r.status == "failed" and r.reason and "\n" not in r.reason
+    done = {n: r for n, r in by_name.items() if n not in BAD}
+    assert all(r.status == "done" for r in done.values()), [(n, r.reason) for n, r in done.items()]
+    assert set(ref) == set(done)
+    for name, r in done.items():
+        assert Path(r.outputs[0]).read_bytes() == ref[name], name
+        assert r.outputs[1].endswith(".recipe.json") and os.path.exists(r.outputs[1])
+        assert r.recipe is not None and r.recipe.source["name"] == name
+
+
+def test_backpressure_bounds_files_in_flight(tmp_path):
+    """A slow consumer must not let decoding run ahead: at most prefetch + 2 files between decode and output."""
+    from tests.helpers import SAMPLES_DIR
+
+    src = SAMPLES_DIR / "casio_qv_r51.jpg"
+    jobs = []
+    for i in range(14):
+        p = tmp_path / f"img{i:02d}.jpg"
+        p.write_bytes(src.read_bytes())
+        jobs.append((i, str(p), f"img{i:02d}.jpg"))
+    todo = iter(())
+    lock = threading.Lock()
+    in_flight, peak, emitted = set(), [0], []
+
+    def next_job():
+        with lock:
+            return next(todo, None)
+
+    def on_stage(index, name):
+        if name == "decode":
+            with lock:
+                in_flight.add(index)
+                peak[0] = max(peak[0], len(in_flight))
+
+    def emit(index, result):
+        assert result.status == "done", result.reason
+        with lock:
+            in_flight.discard(index)
+        emitted.append(index)
+        time.sleep(0.15)  # a slow writer: decoding (fast for these JPEGs) would otherwise race ahead
+
+    for prefetch in (1, 2):
+        todo = iter([(i, p, str(tmp_path / f"out{prefetch}" / name)) for i, p, name in jobs])
+        emitted.clear()
+        peak[0] = 0
+        run_pipeline(make_source("classic"), OutputOptions(str(tmp_path / f"out{prefetch}")), next_job, emit,
+                     prefetch=prefetch, on_stage=on_stage)
+        assert sorted(emitted) == list(range(14))
+        assert peak[0] == prefetch + 2, (prefetch, peak[0])
+
+
+def test_killed_worker_is_replaced_and_its_files_retried(photos, tmp_path):
+    good = [(p, o) for p, o in _jobs(photos, tmp_path / "out")[0] if Path(p).name not in BAD]
+    jobs = [(p, str(tmp_path / "out" / f"{i}_{Path(o).name}")) for i, (p, o) in enumerate(good * 2)]
+    killed = []
+
+    def on_result(r):
+        if not killed:  # kill one worker while it holds other files
+            victim = mp.active_children()[0]
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    results = run_batch(jobs, SourceSpec(), OutputOptions(str(tmp_path / "out")), n_workers=2, on_result=on_result)
+    assert killed
+    assert [r.status for r in results] == ["done"] * len(jobs), [r.reason for r in results]
+    assert all(os.path.exists(o) for _, o in jobs)
+
+
+def test_worker_that_cannot_build_its_source_stops_the_run(photos, tmp_path):
+    jobs, opts = _jobs(photos, tmp_path / "out")
+    spec = SourceSpec(recipe_path=str(tmp_path / "missing.recipe.json"))
+    t0 = time.monotonic()
+    with pytest.raises(ExposureBatchError, match="recipe source"):
+        run_batch(jobs, spec, opts, n_workers=2)
+    assert time.monotonic() - t0 < 120
+    assert not mp.active_children()
