@@ -13,13 +13,10 @@ See samples/LICENSES.md for what each output is and its licence.
 from __future__ import annotations
 
 import argparse
-import glob
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path

@@ -25,7 +25,7 @@ EXIF_KEYS = ("camera_make", "camera_model", "lens", "iso", "exposure_time", "f_n
 _SOURCES = {
     "camera_make": ("Image Make",),
     "camera_model": ("Image Model",),
-    "lens": ("EXIF LensModel", "Image LensModel", "EXIF LensSpecification"),
+    "lens": ("EXIF LensModel", "Image LensModel"),
     "iso": ("EXIF ISOSpeedRatings", "EXIF PhotographicSensitivity", "Image ISOSpeedRatings",
             "EXIF RecommendedExposureIndex"),
     "exposure_time": ("EXIF ExposureTime", "Image ExposureTime"),
@@ -112,8 +112,6 @@ def exif_from_tags(tags: dict) -> dict:
                 if s:
                     out[key] = s
             elif key == "lens":
-                if names[-1] in tags and tag is tags.get("EXIF LensSpecification"):
-                    continue  # only a focal/aperture range, not a name
                 s = _clean_str(tag.printable if hasattr(tag, "printable") else tag)
                 if s:
                     out[key] = s
@@ -143,10 +141,6 @@ def exif_from_tags(tags: dict) -> dict:
                     out[key] = v
         except (ValueError, TypeError, AttributeError, ZeroDivisionError, OverflowError):
             continue
-    if "lens" not in out:
-        make = tags.get("EXIF LensMake")
-        if make is not None and _clean_str(make):
-            out["lens"] = _clean_str(make)
     return out
 
 
@@ -254,8 +248,8 @@ def patch_tiff_exif_ifd(fh, exif: dict, *, start: int = 0) -> None:
     The TIFF must have been written (by tifffile, which refuses to write tag 34665 itself) with the placeholder
     ``EXIF_PLACEHOLDER_TAG`` = ``(34666, 'I', 1, 0, True)`` in IFD0 `extratags`; it is renamed to 34665 (ExifIFD:
     the sort order of IFD0 is kept since no tag lies between the two) and pointed at the appended IFD.
-    `fh` must be open for reading and writing. Camera make/model stay in IFD0 (tifffile writes those when asked); the Exif IFD gets exposure time,
-    f-number, ISO, focal length, lens and capture time from our EXIF dict.
+    `fh` must be open for reading and writing. Camera make/model stay in IFD0 (tifffile writes those when asked);
+    the Exif IFD gets exposure time, f-number, ISO, focal length, lens and capture time from our EXIF dict.
     """
     from PIL.TiffImagePlugin import ImageFileDirectory_v2  # noqa: PLC0415
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import warnings
 
 import numpy as np
@@ -290,8 +289,7 @@ def _read_pixels_jpeg(path: str, half_size: bool) -> tuple[np.ndarray, str]:
             raise DecodeError(path, f"truncated or corrupt JPEG data ({_one_line(exc)})") from exc
         mode = im.mode
         if mode not in ("RGB", "L", "CMYK"):
-            im = im.convert("RGB")
-            mode = "RGB"
+            return np.asarray(im.convert("RGB")), "RGB"
         return np.asarray(im), mode
 
 

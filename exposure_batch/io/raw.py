@@ -50,7 +50,8 @@ def libraw_errors(path: str):
     try:
         yield
     except rawpy.LibRawFileUnsupportedError as exc:
-        raise UnsupportedFile(path, "not a camera RAW format LibRaw can read (unsupported or unrecognised file)") from exc
+        raise UnsupportedFile(path, "not a camera RAW format LibRaw can read (unsupported or unrecognised file)"
+                              ) from exc
     except rawpy.LibRawIOError as exc:
         raise DecodeError(path, "RAW data is truncated or unreadable (LibRaw I/O error while reading)") from exc
     except rawpy.LibRawDataError as exc:

@@ -115,3 +115,10 @@ def test_is_supported():
     for name in ("a.txt", "a.gif", "a.xmp", "a", "a.jpg.part", "a.mov"):
         assert not is_supported(name), name
     assert all(e.startswith(".") and e == e.lower() for e in SUPPORTED_EXTENSIONS)
+
+
+def test_dng_named_tif_goes_to_libraw(tmp_path):
+    path = tmp_path / "scan.tif"
+    shutil.copyfile(sample_path("flower.dng"), path)
+    d = decode(path, half_size=True)
+    assert d.info.format == "raw:DNG" and d.info.source_space == "camera" and d.rgb_lin.shape == (512, 768, 3)

@@ -47,9 +47,11 @@ def test_no_exif_and_junk_give_empty_dict(tmp_path):
     assert exif_bytes_for_output(None) is None
 
 
-@pytest.mark.parametrize("seconds,text", [(fractions.Fraction(1, 250), "1/250"), (fractions.Fraction(10, 2500), "1/250"),
-                                          (0.0125, "1/80"), (fractions.Fraction(1, 3), "0.3"), (0.5, "0.5"),
-                                          (2, "2"), (2.5, "2.5"), (30, "30"), (fractions.Fraction(1, 4000), "1/4000")])
+@pytest.mark.parametrize("seconds,text", [
+    (fractions.Fraction(1, 250), "1/250"), (fractions.Fraction(10, 2500), "1/250"), (0.0125, "1/80"),
+    (fractions.Fraction(1, 3), "0.3"), (0.5, "0.5"), (2, "2"), (2.5, "2.5"), (30, "30"),
+    (fractions.Fraction(1, 4000), "1/4000"),
+])
 def test_exposure_time_format(seconds, text):
     assert format_exposure_time(seconds) == text
 

@@ -96,7 +96,7 @@ def test_write_failure_midway_leaves_no_partial_file(tmp_path):
     from tests.helpers import REPO  # noqa: PLC0415
 
     proc = subprocess.run([sys.executable, "-c", _DISK_FULL_SCRIPT, str(tmp_path)], capture_output=True, text=True,
-                          cwd=REPO, timeout=120)
+                          check=False, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert [ln.split()[0] for ln in lines[:3]] == ["OutputError"] * 3, proc.stdout
