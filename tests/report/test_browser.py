@@ -70,7 +70,12 @@ def _load_all_lazy_images(driver) -> None:
     for img in driver.find_elements("css selector", "img"):
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", img)
     driver.execute_script("window.scrollTo(0, 0);")
-    _wait(driver, ALL_IMAGES_LOADED)
+    try:
+        _wait(driver, ALL_IMAGES_LOADED)
+    except Exception:  # noqa: BLE001  (say which images are broken)
+        broken = driver.execute_script(
+            "return [...document.querySelectorAll('img')].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+        pytest.fail(f"{len(broken)} image(s) did not load: {broken[:5]}")
 
 
 def test_report_in_chromium(tmp_path, photo_dir, browser):

@@ -56,3 +56,13 @@ def test_process_report(tmp_path, photo_dir):
     for p in photos:
         for url in p.get("thumbs", {}).values():
             assert (rep / url.split("?")[0]).is_file()
+
+
+def test_report_and_explain_help_do_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom exposure_batch.cli import main\nimport exposure_batch.report\nsys.argv = ['x', 'explain', '--help']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nassert 'tensorflow' not in sys.modules\nprint('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
