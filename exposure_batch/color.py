@@ -148,17 +148,21 @@ def _colour():
     return colour
 
 
+def _derived(space: Space):
+    """colour-science colourspace whose RGB<->XYZ matrices are derived from its primaries and white (not the
+    published, rounded ones), so that white maps exactly to white between spaces."""
+    cs = _colour().RGB_COLOURSPACES[Space(space).value].copy()
+    cs.use_derived_matrix_RGB_to_XYZ = True
+    cs.use_derived_matrix_XYZ_to_RGB = True
+    return cs
+
+
 @functools.lru_cache(maxsize=None)
 def convert_matrix(src: Space, dst: Space) -> np.ndarray:
-    """3x3 float32 matrix M with rgb_dst_lin = rgb_src_lin @ M.T (Bradford adaptation between whites)."""
+    """3x3 float32 matrix M with rgb_dst_lin = rgb_src_lin @ M.T (Bradford adaptation; white maps to white)."""
     if Space(src) == Space(dst):
         return np.eye(3, dtype=np.float32)
-    colour = _colour()
-    m = colour.matrix_RGB_to_RGB(
-        colour.RGB_COLOURSPACES[Space(src).value],
-        colour.RGB_COLOURSPACES[Space(dst).value],
-        chromatic_adaptation_transform="Bradford",
-    )
+    m = _colour().matrix_RGB_to_RGB(_derived(src), _derived(dst), chromatic_adaptation_transform="Bradford")
     out = np.asarray(m, dtype=np.float32)
     out.setflags(write=False)
     return out
