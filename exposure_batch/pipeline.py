@@ -42,6 +42,7 @@ class OutputOptions:
     save_recipe: bool = False
     overwrite: bool = False
     skip_existing: bool = False
+    sidecars: object = "none"  # editor sidecars: 'none' | 'all' | 'darktable,adobe,cube' | sidecars.SidecarOptions
 
 
 @dataclass
@@ -202,6 +203,10 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
     ]
     if opts.save_recipe:
         written.append(recipe.save(recipe_path_for(out_path), overwrite=True))
+    if opts.sidecars and opts.sidecars != "none":
+        from .sidecars.writer import write_sidecars  # noqa: PLC0415
+
+        written += write_sidecars(recipe, out_path, decoded.info.path, opts.sidecars)
     return written
 
 

@@ -39,3 +39,6 @@ main.add_command(_train.train)
 from . import evaluate as _evaluate  # noqa: E402
 
 main.add_command(_evaluate.evaluate)
+from . import export as _export  # noqa: E402
+
+main.add_command(_export.export_look)

@@ -42,9 +42,16 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Also write a static HTML report (before/after, steps, failures) to this folder.")
+@click.option("--sidecar", "sidecar", default="none", show_default=True, metavar="darktable|adobe|cube|all|none",
+              help="Editor files describing each edit of the source (comma list allowed): darktable IMG.EXT.xmp, "
+                   "Adobe IMG.xmp for raw (embedded with --sidecar-beside-source for JPEG/TIFF/DNG), baked .cube.")
+@click.option("--darktable-mode", type=click.Choice(["parametric", "lut"]), default="parametric", show_default=True,
+              help="darktable sidecar: editable modules, or one lut3d entry reading the baked .cube.")
+@click.option("--sidecar-beside-source", is_flag=True,
+              help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs.")
 def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path, agent, model_path, save_recipe,
             skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
-            dry_run=False) -> None:
+            dry_run=False, sidecar="none", darktable_mode="parametric", sidecar_beside_source=False) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
 
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
@@ -56,7 +63,8 @@ def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path,
     pairs = find_inputs(inputs, recursive=recursive)
     if not pairs:
         raise click.UsageError("no input photos found")
-    opts = OutputOptions(os.path.abspath(outdir), fmt, quality, space, linear, save_recipe, overwrite, skip_existing)
+    opts = OutputOptions(os.path.abspath(outdir), fmt, quality, space, linear, save_recipe, overwrite, skip_existing,
+                         sidecars=_sidecar_options(sidecar, darktable_mode, sidecar_beside_source))
     out_map = plan_outputs(pairs, opts)
     spec = SourceSpec(agent, recipe_path, model_path)
     job_list = [(p, out_map[p]) for p, _ in pairs]
@@ -77,10 +85,37 @@ def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path,
     finally:
         manifest.close()
     _print_summary(results)
+    _print_sidecar_notes(results, opts.sidecars)
     if report is not None:
         click.echo(f"report: {report.flush()}")
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def _sidecar_options(sidecar, darktable_mode, beside_source):
+    """--sidecar / --darktable-mode / --sidecar-beside-source -> SidecarOptions ('none' stays a plain string)."""
+    if (sidecar or "none").strip().lower() == "none":
+        return "none"
+    from ..sidecars.writer import SidecarOptions  # noqa: PLC0415
+
+    try:
+        return SidecarOptions.parse(sidecar, darktable_mode=darktable_mode, beside_source=beside_source)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--sidecar") from None
+
+
+def _print_sidecar_notes(results, sidecars) -> None:
+    """Say once per distinct note which recipe steps an editor mapping only approximates."""
+    if sidecars == "none":
+        return
+    from ..sidecars.writer import sidecar_notes  # noqa: PLC0415
+
+    seen: list[str] = []
+    for r in results:
+        if r.recipe is not None and r.status == "done":
+            seen += [n for n in sidecar_notes(r.recipe, sidecars) if n not in seen]
+    for note in seen:
+        click.echo(f"  sidecar note: {note}")
 
 
 def _open_report(report_dir, inputs):

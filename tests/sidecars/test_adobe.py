@@ -1,0 +1,150 @@
+"""Adobe crs XMP: exiftool validates every file and reads back exactly the values written; merging keeps other
+namespaces; embedding into JPEG/TIFF keeps the file's other metadata; darktable's Lightroom importer as a
+real-tool check of Exposure2012 and the master curve."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from lxml import etree
+
+from exposure_batch.recipe import Recipe
+from exposure_batch.sidecars import adobe
+from tests.sidecars import cases, tools
+
+needs_exiftool = pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+NASTY = "IMG 1 & <2> \"q\" 'é' ü.CR2"
+
+EXISTING = b"""<?xml version="1.0" encoding="UTF-8"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:darktable="http://darktable.sf.net/" xmp:Rating="4" darktable:history_end="0">
+   <dc:subject><rdf:Bag><rdf:li>beach</rdf:li><rdf:li>K&amp;R</rdf:li></rdf:Bag></dc:subject>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
+
+
+def warnings_of(path) -> list[str]:
+    import subprocess
+
+    res = subprocess.run([tools.EXIFTOOL, "-validate", "-warning", "-a", str(path)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return [ln for ln in res.stdout.splitlines() if ln.startswith("Warning")]
+
+
+def validate(path, allowed=()):
+    """exiftool -validate -warning: no warning except those the file already had before we touched it."""
+    new = [w for w in warnings_of(path) if w not in allowed]
+    assert not new, new
+
+
+def assert_readback(meta: dict, values: dict):
+    """exiftool -j -struct returns exactly what we wrote (numbers compared as numbers, curves as lists)."""
+    names = {"Temperature": "ColorTemperature"}
+    for name, value in values.items():
+        got = meta[names.get(name, name)]
+        if name in adobe.CURVE_TAGS:
+            assert got == [f"{x}, {y}" for x, y in value], name
+        elif isinstance(value, bool):
+            assert got is value, name
+        elif isinstance(value, str):
+            assert got == value, name
+        else:
+            assert float(got) == pytest.approx(float(adobe._fmt(name, value)), abs=1e-9), (name, got, value)
+
+
+@pytest.mark.parametrize("name", [*cases.PER_FILTER, "look"])
+def test_settings_ranges(name):
+    s = adobe.crs_settings(cases.recipe(name), raw=True).values
+    if "Exposure2012" in s:
+        assert -5 <= s["Exposure2012"] <= 5
+    for tag in adobe.CURVE_TAGS:
+        if tag in s:
+            xs = [x for x, _ in s[tag]]
+            assert xs[0] == 0 and xs[-1] == 255 and xs == sorted(set(xs))
+            assert all(0 <= y <= 255 for _, y in s[tag])
+
+
+@needs_exiftool
+@pytest.mark.tool
+@pytest.mark.parametrize("raw", [True, False])
+def test_sidecar_validates_and_reads_back(tmp_path, raw):
+    r = cases.recipe("look")
+    path = tmp_path / adobe.sidecar_name(NASTY)
+    settings, status = adobe.write_adobe_xmp(r, path, raw=raw, raw_file_name=NASTY)
+    assert status == "written"
+    validate(path)
+    meta = tools.exiftool_json(path)
+    assert meta["RawFileName"] == NASTY and meta["HasSettings"] is True
+    assert_readback(meta, settings.values)
+    assert ("Temperature" in settings.values) == raw and ("IncrementalTemperature" in settings.values) != raw
+
+
+@needs_exiftool
+@pytest.mark.tool
+def test_merge_keeps_other_namespaces(tmp_path):
+    path = tmp_path / "IMG.xmp"
+    path.write_bytes(EXISTING)
+    settings, status = adobe.write_adobe_xmp(cases.recipe("look"), path)
+    assert status == "merged"
+    validate(path)
+    meta = tools.exiftool_json(path)
+    assert meta["Rating"] == 4 and meta["Subject"] == ["beach", "K&R"] and meta["History_end"] == 0
+    assert_readback(meta, settings.values)
+    # a second run keeps the (now present) develop settings unless told to replace them
+    other = Recipe.from_steps([("exposure", {"ev": -1.0})])
+    assert adobe.write_adobe_xmp(other, path)[1] == "kept"
+    assert tools.exiftool_json(path)["Exposure2012"] == meta["Exposure2012"]
+    assert adobe.write_adobe_xmp(other, path, replace=True)[1] == "merged"
+    meta2 = tools.exiftool_json(path)
+    assert float(meta2["Exposure2012"]) == -1.0 and "ToneCurvePV2012" not in meta2 and meta2["Rating"] == 4
+
+
+@needs_exiftool
+@pytest.mark.tool
+@pytest.mark.parametrize("ext", [".jpg", ".tif"])
+def test_embed_keeps_metadata(tmp_path, ext):
+    from tests.helpers import sample_path
+
+    src = sample_path("canon_powershot_g1x2.jpg" if ext == ".jpg" else "chelsea_adobergb_16bit.tif")
+    dst = tmp_path / f"photo &<x>{ext}"
+    shutil.copy(src, dst)
+    before, had = tools.exiftool_json(dst), warnings_of(dst)
+    settings, status = adobe.embed_into(cases.recipe("look"), dst)
+    assert status == "embedded"
+    after = tools.exiftool_json(dst)
+    assert_readback(tools.exiftool_json(dst, "-XMP-crs:all"), settings.values)
+    for key in ("Make", "Model", "ImageWidth", "ProfileDescription", "DateTimeOriginal"):
+        assert after.get(key) == before.get(key), key
+    validate(dst, allowed=had)
+    assert adobe.embed_into(Recipe.from_steps([("exposure", {"ev": 1.0})]), dst)[1] == "kept"
+
+
+@needs_exiftool
+@pytest.mark.tool
+@pytest.mark.skipif(tools.DARKTABLE is None, reason="darktable-cli missing")
+def test_darktable_imports_exposure_and_curve(tmp_path):
+    """Real-tool check: darktable's Lightroom importer reads Exposure2012 and the master curve from `IMG.xmp`
+    beside a TIFF. Measured CIEDE2000 vs our render is reported; Exposure2012 must brighten like our step."""
+    import subprocess
+
+    img = tools.test_image_srgb(64, 96)
+    src = tools.write_test_tiff(tmp_path / "IMG.tif", img)
+    r = Recipe.from_steps([("exposure", {"ev": 1.0})])
+    adobe.write_adobe_xmp(r, tmp_path / "IMG.xmp", raw=False)
+    out = tmp_path / "out.tif"
+    res = subprocess.run([tools.DARKTABLE, src, str(out), "--core", "--configdir", str(tmp_path / "cfg"),
+                          "--conf", "plugins/imageio/format/tiff/bpp=16"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    import tifffile
+
+    got = tifffile.imread(out)[..., :3].astype(np.float32) / 65535
+    ours = tools.our_render_srgb(r, src)
+    grey = slice(0, 16)  # the grey ramp rows
+    de = tools.delta_e(got, ours)
+    print(f"darktable-imported Exposure2012 +1: CIEDE2000 mean {de.mean():.2f} max {de.max():.2f}")
+    assert got[grey].mean() > img[grey].mean() + 0.05  # it was applied (brighter than the source)

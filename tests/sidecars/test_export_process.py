@@ -1,0 +1,86 @@
+"""`export-look` and `process --sidecar`: the files land where the docs say, with valid contents."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from exposure_batch.cli import main
+from exposure_batch.sidecars import darktable, presets
+from tests.helpers import REPO, sample_path
+from tests.sidecars import cases, tools
+
+LOOK = str(REPO / "tests" / "data" / "recipes" / "v1" / "look.recipe.json")
+
+
+def test_export_look_files(tmp_path):
+    name = 'Warm "café" & <1>'
+    res = CliRunner().invoke(main, ["export-look", LOOK, "--name", name, "-o", str(tmp_path / "out"), "--lut-size", "17"])
+    assert res.exit_code == 0, res.output
+    files = sorted(os.listdir(tmp_path / "out"))
+    base = "Warm _café_ & _1_"
+    assert files == sorted([f"{base}.xmp", f"{base}.dtstyle", f"{base}.cube", f"{base}_hald.png", "README.txt"])
+    crs = "{http://ns.adobe.com/camera-raw-settings/1.0/}"
+    preset = etree.parse(str(tmp_path / "out" / f"{base}.xmp")).find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")
+    assert preset.get(crs + "PresetType") == "Normal" and len(preset.get(crs + "UUID")) == 32
+    assert "".join(preset.find(crs + "Name").itertext()).strip() == name
+    style = etree.parse(str(tmp_path / "out" / f"{base}.dtstyle")).getroot()
+    assert style.findtext("info/name") == name
+    # the style's plugins are exactly the parametric sidecar history that the darktable-cli tests render
+    hist = darktable.parametric_history(cases.recipe("look"))
+    plugins = style.findall("style/plugin")
+    assert [(p.findtext("operation"), int(p.findtext("module")), p.findtext("op_params")) for p in plugins] == \
+        [(e.operation, e.modversion, darktable.encode_params(e.params)) for e in hist.entries]
+    assert style.findtext("info/iop_list") == hist.order_list
+    readme = (tmp_path / "out" / "README.txt").read_text(encoding="utf-8")
+    assert "Import Presets" in readme and "3D lut root folder" in readme and "approximate" in readme
+
+
+@pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+@pytest.mark.tool
+def test_export_look_preset_validates(tmp_path):
+    from tests.sidecars.test_adobe import validate
+
+    paths = presets.export_look(cases.recipe("look"), "look", tmp_path, lut_size=5)
+    validate(paths[0])
+
+
+def test_export_look_bad_recipe(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    res = CliRunner().invoke(main, ["export-look", str(bad), "--name", "x", "-o", str(tmp_path / "o")])
+    assert res.exit_code == 1 and "bad.json" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.tool
+@pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+def test_process_sidecars_beside_output_and_source(tmp_path):
+    src_dir = tmp_path / "src"
+    src_dir.mkdir()
+    jpg = src_dir / "a & <b>.jpg"
+    shutil.copy(sample_path("canon_powershot_g1x2.jpg"), jpg)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["process", str(src_dir), "-o", str(out), "--recipe", LOOK, "--no-progress",
+                                    "--sidecar", "all", "--darktable-mode", "lut"])
+    assert res.exit_code == 0, res.output
+    names = sorted(os.listdir(out))
+    assert "a & <b>.jpg.xmp" in names and "a & <b>.jpg.cube" in names and "a & <b>.jpg" in names
+    assert "sidecar note" in res.output and "3D LUT root folder" in res.output
+    side = etree.parse(str(out / "a & <b>.jpg.xmp"))
+    assert side.getroot() is not None
+    # beside the source: darktable sidecar next to the original, Adobe settings embedded into it
+    res = CliRunner().invoke(main, ["process", str(jpg), "-o", str(tmp_path / "out2"), "--recipe", LOOK,
+                                    "--no-progress", "--sidecar", "darktable,adobe", "--sidecar-beside-source"])
+    assert res.exit_code == 0, res.output
+    assert (src_dir / "a & <b>.jpg.xmp").exists() and not (tmp_path / "out2" / "a & <b>.jpg.xmp").exists()
+    assert tools.exiftool_json(jpg, "-XMP-crs:all").get("HasSettings") is True
+    assert "darktable: step 3 tone_curve: approximate" in res.output
+
+
+def test_process_rejects_unknown_sidecar(tmp_path):
+    res = CliRunner().invoke(main, ["process", str(sample_path("canon_powershot_g1x2.jpg")), "-o", str(tmp_path),
+                                    "--sidecar", "capture-one"])
+    assert res.exit_code == 2 and "capture-one" in res.output
