@@ -4,6 +4,7 @@ An input version is identified by (absolute path, size in bytes, mtime in ns), p
 so a re-dropped identical file is recognised even under a new mtime. States:
 
     queued -> processing -> done | skipped | failed | quarantined        (duplicate: identical content already done)
+                  -> queued (retry after a worker crash / timeout, or abandoned at shutdown)
 
 Every transition is one committed transaction (synchronous=FULL), so after any crash the journal says exactly which
 inputs were finished; rows left in 'processing' were started and not finished and are run again on restart.
@@ -30,7 +31,8 @@ CREATE TABLE IF NOT EXISTS files (
     mtime_ns  INTEGER NOT NULL,
     sha256    TEXT,                        -- hex, NULL when hashing is off
     state     TEXT    NOT NULL,
-    attempts  INTEGER NOT NULL DEFAULT 0,  -- times a worker started this file
+    attempts  INTEGER NOT NULL DEFAULT 0,  -- times this file was handed to a worker
+    failures  INTEGER NOT NULL DEFAULT 0,  -- worker crashes / timeouts / internal errors (bounded retries)
     reason    TEXT    NOT NULL DEFAULT '',
     out_path  TEXT,                        -- planned output image
     outputs   TEXT    NOT NULL DEFAULT '[]',  -- JSON list of paths written
@@ -43,6 +45,7 @@ CREATE INDEX IF NOT EXISTS files_state ON files (state);
 CREATE INDEX IF NOT EXISTS files_sha ON files (sha256);
 CREATE INDEX IF NOT EXISTS files_out ON files (out_path);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+INSERT OR IGNORE INTO meta VALUES ('schema_version', '1');
 """
 
 
@@ -58,6 +61,7 @@ class Row:
     sha256: str | None
     state: str
     attempts: int
+    failures: int
     reason: str
     out_path: str | None
     outputs: list
@@ -155,16 +159,10 @@ class Journal:
         self.db.execute("UPDATE files SET state=?, reason=?, outputs=?, seconds=?, updated=? WHERE id=?",
                         (state, reason, json.dumps(list(outputs)), seconds, time.time(), row_id))
 
-    def requeue(self, row_id: int, reason: str = "", refund: bool = False) -> None:
-        """Back to queued (retry or abandoned work). refund=True: the attempt does not count (clean shutdown)."""
-        self.db.execute("UPDATE files SET state='queued', reason=?, attempts=MAX(attempts-?,0), updated=? WHERE id=?",
-                        (reason, 1 if refund else 0, time.time(), row_id))
-
-    def abandon_processing(self) -> int:
-        """processing -> queued for every row, attempt refunded (clean shutdown). Returns rows changed."""
-        cur = self.db.execute("UPDATE files SET state='queued', attempts=MAX(attempts-1,0), updated=? "
-                              "WHERE state='processing'", (time.time(),))
-        return cur.rowcount
+    def requeue(self, row_id: int, reason: str = "", failed: bool = False) -> None:
+        """Back to queued: a retry after a failure (failed=True counts it) or work abandoned at shutdown."""
+        self.db.execute("UPDATE files SET state='queued', reason=?, failures=failures+?, updated=? WHERE id=?",
+                        (reason, 1 if failed else 0, time.time(), row_id))
 
 
 def _to_row(r: sqlite3.Row) -> Row:

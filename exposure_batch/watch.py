@@ -243,7 +243,7 @@ class Daemon:
             self._observer = None
 
     def _shutdown(self) -> None:
-        """Let in-flight files finish for `grace` seconds, then abandon the rest (back to 'queued', attempt refunded)."""
+        """Let in-flight files finish for `grace` seconds, then abandon the rest (back to 'queued')."""
         end = self.clock() + (0 if self.abort.is_set() else self.cfg.grace)
         if self._inflight:
             self._emit("stopping", in_flight=len(self._inflight), grace=self.cfg.grace)
@@ -252,7 +252,7 @@ class Daemon:
                 self._on_outcome(outcome)
         for task_id in self.pool.kill_busy():
             row = self._inflight.pop(task_id)
-            self.journal.requeue(row.id, "abandoned at shutdown", refund=True)
+            self.journal.requeue(row.id, "abandoned at shutdown")
             self._emit("abandoned", row)
         self._emit("stopped", **{k: v for k, v in self.stats.items()})
 
@@ -393,12 +393,15 @@ class Daemon:
 
     # -- dispatch and outcomes ----------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
-        while self._queue and self.pool.idle_count() and not self.stop.is_set():
-            row = self.journal.get(self._queue.popleft())
+        """Hand queued rows to workers with room, in order; a retry runs alone in its worker (solo)."""
+        while self._queue and not self.stop.is_set():
+            row = self.journal.get(self._queue[0])
+            solo = row.failures > 0
+            if row.state in ("queued", "processing") and not self.pool.can_take(solo):
+                return
+            self._queue.popleft()
             self._queued.discard(row.id)
-            if row.state not in ("queued", "processing"):
-                continue
-            if not self._still_same(row):
+            if row.state not in ("queued", "processing") or not self._still_same(row):
                 continue
             opts = self._task_opts(row)
             if opts is None:
@@ -406,7 +409,7 @@ class Daemon:
             self.journal.start(row.id)
             row.attempts += 1
             self._inflight[row.id] = row
-            self.pool.submit(row.id, (row.path, row.out_path, opts))
+            self.pool.submit(row.id, (row.path, row.out_path, opts), solo=solo)
 
     def _still_same(self, row: Row) -> bool:
         """The queued version is still the file on disk; otherwise close the row (a newer version gets its own)."""
@@ -443,6 +446,11 @@ class Daemon:
         row = self._inflight.pop(o.task_id, None)
         if row is None:
             return
+        if o.kind == "abandoned":  # its worker was replaced because of another file: not this file's attempt
+            self.journal.requeue(row.id, "")
+            self._queue.appendleft(row.id)
+            self._queued.add(row.id)
+            return
         if o.kind == "result":
             r = o.result
             if r.status in ("done", "skipped"):
@@ -463,16 +471,15 @@ class Daemon:
             self._finish(row, "skipped", f"file changed while processing ({reason}); the new version is queued")
             self._consider(row.path, self.clock())
             return
-        if retry and row.attempts < 1 + self.cfg.retries and not self.stop.is_set():
-            self.journal.requeue(row.id, reason)
-            self._enqueue(row.id)
-            self._emit("retry", row, reason=reason, seconds=round(seconds, 3))
+        failures = row.failures + 1
+        if retry and failures <= self.cfg.retries:
+            self.journal.requeue(row.id, reason, failed=True)
+            if not self.stop.is_set():  # (when stopping, the retry waits in the journal for the next run)
+                self._enqueue(row.id)
+                self._emit("retry", row, reason=reason, seconds=round(seconds, 3))
             return
-        if retry and row.attempts < 1 + self.cfg.retries:  # stopping: leave it queued for the next run
-            self.journal.requeue(row.id, reason)
-            return
-        if row.attempts > 1:
-            reason = f"{reason} (after {row.attempts} attempts)"
+        if failures > 1:
+            reason = f"{reason} (after {failures} attempts)"
         self._quarantine(row, reason, seconds)
 
     def _unchanged(self, row: Row) -> bool:

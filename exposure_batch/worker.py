@@ -14,7 +14,9 @@ import importlib
 import logging
 import multiprocessing as mp
 import os
+import queue
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -31,7 +33,8 @@ _PRELOAD = ("exposure_batch.io", "exposure_batch.render", "exposure_batch.previe
 
 @dataclass
 class Outcome:
-    """What came back for one task: kind 'result' (a pipeline Result), 'crash' or 'timeout' (reason set)."""
+    """What came back for one task: kind 'result' (a pipeline Result), 'crash' or 'timeout' (reason set), or
+    'abandoned' (its worker was replaced before or while it ran, through no fault of this task: run it again)."""
 
     task_id: Any
     kind: str
@@ -96,7 +99,8 @@ def _resolve(ref: str):
 
 
 def _child_main(conn, spec: SourceSpec | None, memory_limit: int | None, task_ref: str, parent_pid: int) -> None:
-    """Worker loop. Messages in: (task_id, args) or None (exit). Out: ('ready',) | ('fatal', reason) | (task_id, Result)."""
+    """Worker entry point. Messages in: (task_id, args) or None (exit). Out: ('ready',) | ('fatal', reason) |
+    ('stage', task_id) when a task starts | (task_id, Result)."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the daemon decides when work stops
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -114,24 +118,81 @@ def _child_main(conn, spec: SourceSpec | None, memory_limit: int | None, task_re
     except Exception as err:  # noqa: BLE001
         conn.send(("fatal", f"{type(err).__name__}: {err}"))
         return
-    conn.send(("ready",))
+    lock = threading.Lock()
+
+    def send(msg) -> None:
+        with lock:
+            conn.send(msg)
+
+    send(("ready",))
+    try:
+        if task_ref == DEFAULT_TASK:
+            _pipelined_loop(conn, send, source)
+        else:
+            _simple_loop(conn, send, fn, source)
+    except (EOFError, BrokenPipeError, OSError):
+        return
+
+
+def _simple_loop(conn, send, fn, source) -> None:
+    """One task at a time: fn(source, *args)."""
     while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            return
+        msg = conn.recv()
         if msg is None:
             return
         task_id, args = msg
+        send(("stage", task_id))
         try:
             result = fn(source, *args)
         except MemoryError:
             result = Result(str(args[0]) if args else "", "failed", "out of memory while processing")
         except Exception as err:  # noqa: BLE001  (a task function should not raise; report instead of dying)
             result = Result(str(args[0]) if args else "", "failed", f"internal error: {type(err).__name__}: {err}")
+        send((task_id, result))
+
+
+def _pipelined_loop(conn, send, source, max_batch: int = 8) -> None:
+    """The shared stages as a two-thread pipeline: a decode thread runs pipeline.prepare_stage on the next task
+    while this thread runs the batched agent decision (one call for every decoded image waiting) and
+    finish_stage (render + atomic writes). At most two full-size images live in the worker."""
+    from .pipeline import decide_prepared, finish_stage, prepare_stage  # noqa: PLC0415
+
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    done = object()
+
+    def decode_loop() -> None:
         try:
-            conn.send((task_id, result))
-        except (BrokenPipeError, OSError):
+            while True:
+                msg = conn.recv()
+                if msg is None:
+                    return
+                task_id, (path, out_path, opts) = msg
+                send(("stage", task_id))
+                ready.put((task_id, opts, prepare_stage(source, path, out_path, opts)))
+        except (EOFError, OSError):
+            return
+        finally:
+            ready.put(done)
+
+    threading.Thread(target=decode_loop, daemon=True, name="exposure-batch-decode").start()
+    while True:
+        batch = [ready.get()]
+        while len(batch) < max_batch:
+            try:
+                batch.append(ready.get_nowait())
+            except queue.Empty:
+                break
+        items = [b for b in batch if b is not done]
+        waiting = [(t, o, item) for t, o, item in items if not isinstance(item, Result)]
+        for task_id, _, item in items:
+            if isinstance(item, Result):
+                send((task_id, item))
+        decided = decide_prepared(source, [item for _, _, item in waiting])
+        for (task_id, opts, item), recipe in zip(waiting, decided):
+            result = recipe if isinstance(recipe, Result) else finish_stage(item, recipe, opts)
+            item.decoded = None  # drop the full-size image before the next render
+            send((task_id, result))
+        if len(items) < len(batch):
             return
 
 
@@ -150,8 +211,8 @@ class _Worker:
         self.proc.start()
         child.close()
         self.ready = False
-        self.task_id = None
-        self.started = 0.0
+        self.held: dict = {}  # task_id -> monotonic start time of its stage (None: waiting in the pipe)
+        self.solo = False
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -161,19 +222,25 @@ class _Worker:
 
 
 class WorkerPool:
-    """n spawned workers; submit(task_id, args) to an idle one; poll() returns Outcomes as they finish.
+    """n spawned workers; submit(task_id, args) while can_take(); poll() returns Outcomes as they finish.
+
+    The default task runs the pipeline stages overlapped (decode of the next file while the previous one renders),
+    so each worker holds up to `depth` tasks; a `solo` task (a retry after a crash) runs in a worker holding nothing
+    else, so a second crash is attributed exactly.
 
     Args:
         n: worker processes.
         spec: how each worker builds its recipe source (None: the task needs none).
-        timeout: seconds one task may run before its worker is killed (None: no limit).
+        timeout: seconds one task may run (from its start in the worker) before the worker is killed (None: no limit).
         memory_limit: RLIMIT_AS per worker in bytes (None: no cap).
-        task_ref: 'module:function' called as function(source, *args) in the worker.
+        task_ref: 'module:function' called as function(source, *args) in the worker, one task at a time; the
+            default runs the shared pipeline stages, pipelined.
     """
 
     def __init__(self, n: int, spec: SourceSpec | None, timeout: float | None = None,
                  memory_limit: int | None = None, task_ref: str = DEFAULT_TASK):
         self.n, self.spec, self.timeout, self.memory_limit, self.task_ref = n, spec, timeout, memory_limit, task_ref
+        self.depth = 2 if task_ref == DEFAULT_TASK else 1
         self._ctx = mp.get_context("spawn")
         self._workers = [self._spawn() for _ in range(n)]
 
@@ -181,25 +248,33 @@ class WorkerPool:
         return _Worker(self._ctx, self.spec, self.memory_limit, self.task_ref)
 
     # -- state --------------------------------------------------------------------------------------------------
+    def _free(self, solo: bool) -> list[_Worker]:
+        ok = [w for w in self._workers if w.ready and not w.solo
+              and len(w.held) < (1 if solo else self.depth) and (not solo or not w.held)]
+        return sorted(ok, key=lambda w: len(w.held))  # emptiest first: spread work over the workers
+
+    def can_take(self, solo: bool = False) -> bool:
+        return bool(self._free(solo))
+
     def idle_count(self) -> int:
-        return sum(1 for w in self._workers if w.ready and w.task_id is None)
+        return sum(1 for w in self._workers if w.ready and not w.held)
 
-    def busy(self) -> dict:
-        """task_id -> seconds running, for tasks in flight."""
-        now = time.monotonic()
-        return {w.task_id: now - w.started for w in self._workers if w.task_id is not None}
+    def in_flight(self) -> int:
+        return sum(len(w.held) for w in self._workers)
 
-    def submit(self, task_id, args: tuple) -> bool:
-        """Give a task to an idle worker; False when none is idle."""
-        for w in self._workers:
-            if w.ready and w.task_id is None:
-                w.task_id, w.started = task_id, time.monotonic()
-                try:
-                    w.conn.send((task_id, args))
-                except (BrokenPipeError, OSError):
-                    pass  # the worker died: poll() reports the crash for this task
-                return True
-        return False
+    def submit(self, task_id, args: tuple, solo: bool = False) -> bool:
+        """Give a task to a worker with room; False when none has."""
+        free = self._free(solo)
+        if not free:
+            return False
+        w = free[0]
+        w.held[task_id] = None
+        w.solo = solo
+        try:
+            w.conn.send((task_id, args))
+        except (BrokenPipeError, OSError):
+            pass  # the worker died: poll() reports it
+        return True
 
     # -- events -------------------------------------------------------------------------------------------------
     def poll(self, timeout: float = 0.1) -> list[Outcome]:
@@ -213,14 +288,15 @@ class WorkerPool:
         fired = wait(list(waitables), wait_s)
         outcomes: list[Outcome] = []
         for w in {id(waitables[f]): waitables[f] for f in fired}.values():
-            outcomes.extend(self._service(w))
+            if w in self._workers:
+                outcomes.extend(self._service(w))
         outcomes.extend(self._enforce_timeouts())
         return outcomes
 
     def _next_deadline(self) -> float | None:
         if not self.timeout:
             return None
-        starts = [w.started for w in self._workers if w.task_id is not None]
+        starts = [t for w in self._workers for t in w.held.values() if t is not None]
         return min(starts) + self.timeout if starts else None
 
     def _service(self, w: _Worker) -> list[Outcome]:
@@ -232,20 +308,34 @@ class WorkerPool:
                     w.ready = True
                 elif msg[0] == "fatal":
                     raise WorkerInitError(f"worker could not start: {msg[1]}")
+                elif msg[0] == "stage":
+                    if msg[1] in w.held:
+                        w.held[msg[1]] = time.monotonic()
                 else:
                     task_id, result = msg
-                    out.append(Outcome(task_id, "result", result=result, seconds=time.monotonic() - w.started))
-                    w.task_id = None
+                    started = w.held.pop(task_id, None)
+                    seconds = time.monotonic() - started if started is not None else 0.0
+                    out.append(Outcome(task_id, "result", result=result, seconds=seconds))
+                    if not w.held:
+                        w.solo = False
         except (EOFError, OSError):
             pass
         if not w.proc.is_alive():
             w.proc.join(1)
-            if w.task_id is not None:
-                out.append(Outcome(w.task_id, "crash", reason=_death_reason(w.proc.exitcode, self.memory_limit),
-                                   seconds=time.monotonic() - w.started))
-            elif not w.ready:
+            if not w.ready and not w.held:
                 raise WorkerInitError(f"worker died while starting ({_death_reason(w.proc.exitcode, None)})")
+            reason = _death_reason(w.proc.exitcode, self.memory_limit)
+            out.extend(self._release(w, {t for t, s in w.held.items() if s is not None}, "crash", reason))
             self._replace(w)
+        return out
+
+    def _release(self, w: _Worker, guilty: set, kind: str, reason: str) -> list[Outcome]:
+        """Outcomes for every task a dead worker held: `kind` for the started ones in `guilty`, 'abandoned' (not
+        started, or innocent) for the rest."""
+        now = time.monotonic()
+        out = [Outcome(t, kind if t in guilty else "abandoned", reason=reason if t in guilty else "worker replaced",
+                       seconds=now - s if s is not None else 0.0) for t, s in w.held.items()]
+        w.held = {}
         return out
 
     def _enforce_timeouts(self) -> list[Outcome]:
@@ -254,10 +344,9 @@ class WorkerPool:
             return out
         now = time.monotonic()
         for w in list(self._workers):
-            if w.task_id is not None and now - w.started > self.timeout:
-                out.append(Outcome(w.task_id, "timeout", reason=f"timed out after {self.timeout:g} s (worker killed)",
-                                   seconds=now - w.started))
-                w.task_id = None
+            late = {t for t, s in w.held.items() if s is not None and now - s > self.timeout}
+            if late:
+                out.extend(self._release(w, late, "timeout", f"timed out after {self.timeout:g} s (worker killed)"))
                 self._replace(w)
         return out
 
@@ -273,11 +362,12 @@ class WorkerPool:
             self.poll(0.2)
 
     def kill_busy(self) -> list:
-        """Kill workers with a task in flight (abandon); return their task ids."""
+        """Kill workers holding tasks (abandon them); return those task ids."""
         ids = []
         for w in list(self._workers):
-            if w.task_id is not None:
-                ids.append(w.task_id)
+            if w.held:
+                ids.extend(w.held)
+                w.held = {}
                 w.kill()
                 self._workers.remove(w)
         return ids
@@ -285,7 +375,7 @@ class WorkerPool:
     def close(self) -> None:
         """Ask idle workers to exit, then kill whatever is left."""
         for w in self._workers:
-            if w.task_id is None:
+            if not w.held:
                 try:
                     w.conn.send(None)
                 except (BrokenPipeError, OSError):

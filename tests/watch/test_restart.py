@@ -83,14 +83,15 @@ def test_sigkill_at_several_points_then_restart_gives_exactly_one_complete_outpu
 def test_sigterm_during_work_leaves_a_consistent_journal(dirs):
     inbox, out = dirs
     _inbox(inbox)
-    # grace 0: in-flight work is abandoned cleanly (back to queued, attempt not counted)
+    # grace 0: in-flight work is abandoned cleanly (back to queued, not counted as a failure)
     proc = start_daemon_process(inbox, out, *ARGS, "--grace", "0")
     wait_until(lambda: "processing" in _states(out) or proc.poll() is not None, 120, every=0.01)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(60) == 0
     rows = journal_rows(out)
     assert rows and {r.state for r in rows} <= {"done", "queued"}
-    assert all(r.attempts == (1 if r.state == "done" else 0) for r in rows)
+    assert all(r.failures == 0 for r in rows) and all(r.attempts == 1 for r in rows if r.state == "done")
+    assert all(r.reason in ("", "abandoned at shutdown") for r in rows if r.state == "queued")
     for r in rows:  # a queued file has no output image; a done one has its complete set
         assert os.path.exists(out / (r.rel[:-4] + ".tif")) == (r.state == "done")
     assert not glob.glob(str(out / ".*.tmp"))
