@@ -33,6 +33,11 @@ ENV_DISABLE = "EXPOSURE_BATCH_NO_NUMBA"
 #: Pixels per block: 3 x 512 x 4 bytes = 6 KiB of channel arrays per thread, well inside L1.
 BLOCK = 512
 
+#: numba options of every compiled function: no Python error checks (division by zero gives inf, like NumPy); no
+#: fastmath, not even FMA contraction: saturation's formula cancels large terms for near-grey pixels, and only the
+#: NumPy op's exact rounding reproduces its result there.
+_JIT_OPTS = dict(nogil=True, error_model="numpy")
+
 _LOCK = threading.Lock()
 _DISPATCH = None  # the compiled opcode dispatcher; a module global so the cached kernels can refer to it
 
@@ -114,7 +119,7 @@ def _source_key() -> str:
 
 def _chain(numba, blocks: list, idx: int):
     """Compiled `dispatch(op, r, g, b, n, p)` that runs blocks[op] (an if-chain, one link per filter)."""
-    opts = dict(nogil=True, error_model="numpy")
+    opts = _JIT_OPTS
     if idx == len(blocks):
         @numba.njit(**opts)
         def tail(op, r, g, b, n, p):  # unknown opcode: pack_steps never produces one
@@ -141,16 +146,20 @@ _ONE, _ZERO, _HALF = np.float32(1.0), np.float32(0.0), np.float32(0.5)
 # cells, because numba's on-disk cache key hashes closure cells and a compiled function pickles with a random id.
 _RUN_STEPS = None
 _STORE = None
-_ENCODE_VALUE = None
+_ENCODE_BLOCK = None
+_POW01 = None
+_F32_AS_I32 = _I32_AS_F32 = _I64_AS_F64 = None  # bit casts (numba intrinsics)
 _U64 = np.uint64
+_SQRT2, _LN2 = np.sqrt(2.0), np.log(2.0)
 
 
 @functools.lru_cache(maxsize=1)
 def _kernels():
     """Compile (lazily, once per process) the dispatcher and the two parallel kernels; returns (render, encode)."""
-    global _DISPATCH, _RUN_STEPS, _STORE, _ENCODE_VALUE
+    global _DISPATCH, _RUN_STEPS, _STORE, _ENCODE_BLOCK, _POW01, _F32_AS_I32, _I32_AS_F32, _I64_AS_F64
     numba = _numba()
-    jit = numba.njit(nogil=True, error_model="numpy")
+    jit = numba.njit(**_JIT_OPTS)
+    _F32_AS_I32, _I32_AS_F32, _I64_AS_F64 = _bitcasts(numba)
     blocks = []
     for spec in filters.REGISTRY:
         funcs = _kernel_funcs(spec)
@@ -158,7 +167,8 @@ def _kernels():
     _DISPATCH = _chain(numba, blocks, 0)
     _RUN_STEPS = jit(_run_steps)
     _STORE = jit(_store)
-    _ENCODE_VALUE = jit(_encode_value)
+    _POW01 = numba.njit(**dict(_JIT_OPTS, fastmath={"contract"}))(_pow01)  # float64 inside: FMA is harmless
+    _ENCODE_BLOCK = jit(_encode_block)
     return _make_kernels(numba, _source_key())
 
 
@@ -189,21 +199,83 @@ def _store(dst, start, m, buf):
         base[j + _U64(2)] = b[i]
 
 
-def _encode_value(x, tp, maxv):
-    """One linear output-space value -> quantised code (nan -> 0, clip [0, 1], transfer, * maxv + 0.5, floor)."""
-    if not x == x:
-        x = _ZERO
-    x = min(max(x, _ZERO), _ONE)
-    if tp[0] != _ZERO:
-        low = x <= tp[1] if tp[6] != _ZERO else x < tp[1]
-        x = x * tp[2] if low else tp[3] * x ** tp[4] - tp[5]
-    return int(x * maxv + _HALF)
+def _bitcasts(numba):
+    """Intrinsics reinterpreting bits: float32 -> int32, int32 -> float32, int64 -> float64."""
+    from llvmlite import ir  # noqa: PLC0415
+    from numba.core import types  # noqa: PLC0415
+    from numba.extending import intrinsic  # noqa: PLC0415
+
+    def make(src, dst, llvm_dst):
+        @intrinsic
+        def cast(typingctx, x):
+            def codegen(context, builder, signature, args):
+                return builder.bitcast(args[0], llvm_dst)
+
+            return dst(src), codegen
+
+        return cast
+
+    return (make(types.float32, types.int32, ir.IntType(32)), make(types.int32, types.float32, ir.FloatType()),
+            make(types.int64, types.float64, ir.DoubleType()))
+
+
+def _pow01(x, e):
+    """x^e for float32 x in [0, 1] (normal or 0) and e > 0, computed in float64 as exp(e ln x) with polynomials so
+    that LLVM vectorises it (libm's powf does not); the float32 result is the correctly rounded one almost always."""
+    bits = _F32_AS_I32(x)
+    k = (bits >> 23) - 127
+    m = np.float64(_I32_AS_F32((bits & 0x7FFFFF) | 0x3F800000))  # x = m 2^k, m in [1, 2)
+    big = m > _SQRT2
+    m = m * 0.5 if big else m
+    k = k + 1 if big else k
+    t = (m - 1.0) / (m + 1.0)  # ln m = 2 atanh t, |t| <= 0.1716
+    t2 = t * t
+    ln_m = 2.0 * t * (1.0 + t2 * (1 / 3 + t2 * (1 / 5 + t2 * (1 / 7 + t2 * (1 / 9 + t2 * (1 / 11 + t2 / 13))))))
+    y = e * (np.float64(k) * _LN2 + ln_m)  # ln(x^e) <= 0
+    n = np.floor(y / _LN2 + 0.5)
+    r = y - n * _LN2  # |r| <= ln2 / 2
+    p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (
+        1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r / 3628800)))))))))
+    scale = _I64_AS_F64((np.int64(n) + 1023) << 52)
+    return np.float32(p * scale) if x > np.float32(1.2e-38) else _ZERO
+
+
+def _encode_block(buf, m, dst, start, mat, use_mat, tp, maxv):
+    """buf (3, BLOCK) working RGB -> pixels start..start+m of dst (3N,) uint8/uint16, as io.write.encode_to_int:
+    working -> output matrix, nan -> 0, clip [0, 1], transfer curve (tp, see transfer_params), * maxv + 0.5, floor.
+    Simple loops, one job each, so that LLVM vectorises every one of them."""
+    r, g, b = buf[0], buf[1], buf[2]
+    if use_mat:
+        m00, m01, m02, m10, m11, m12, m20, m21, m22 = (mat[0, 0], mat[0, 1], mat[0, 2], mat[1, 0], mat[1, 1],
+                                                       mat[1, 2], mat[2, 0], mat[2, 1], mat[2, 2])
+        for i in range(m):
+            x0, x1, x2 = r[i], g[i], b[i]
+            r[i] = x0 * m00 + x1 * m01 + x2 * m02
+            g[i] = x0 * m10 + x1 * m11 + x2 * m12
+            b[i] = x0 * m20 + x1 * m21 + x2 * m22
+    power, thr, slope, scale, expo, offset = tp[0] != _ZERO, tp[1], tp[2], tp[3], np.float64(tp[4]), tp[5]
+    inclusive = tp[6] != _ZERO
+    for c in range(3):
+        row = buf[c]
+        for i in range(m):
+            x = row[i]
+            x = min(max(x, _ZERO), _ONE) if x == x else _ZERO
+            if power:
+                low = x <= thr if inclusive else x < thr
+                x = x * slope if low else scale * _POW01(x, expo) - offset
+            row[i] = x * maxv + _HALF
+    base = dst[3 * start:3 * (start + m)]
+    for i in range(_U64(m)):
+        j = _U64(3) * i
+        base[j] = np.int32(r[i])
+        base[j + _U64(1)] = np.int32(g[i])
+        base[j + _U64(2)] = np.int32(b[i])
 
 
 def _make_kernels(numba, key: str):
     """The two parallel kernels; `key` (their only closure cell) ties numba's on-disk cache to the sources."""
     prange = numba.prange
-    opts = dict(nogil=True, error_model="numpy", cache=True, parallel=True)
+    opts = dict(_JIT_OPTS, cache=True, parallel=True)
 
     @numba.njit(**opts)
     def render_kernel(src, dst, ops, params, offsets):
@@ -219,7 +291,7 @@ def _make_kernels(numba, key: str):
 
     @numba.njit(**opts)
     def encode_kernel(src, dst, ops, params, offsets, mat, use_mat, tp, maxv):
-        """src (3N,) float32 working RGB; dst (N, 3) uint8/uint16; mat (3, 3) float32 working -> output."""
+        """src (3N,) float32 working RGB; dst (3N,) uint8/uint16; mat (3, 3) float32 working -> output."""
         assert len(key) > 0
         n = src.shape[0] // 3
         for k in prange((n + BLOCK - 1) // BLOCK):
@@ -227,16 +299,7 @@ def _make_kernels(numba, key: str):
             m = min(BLOCK, n - start)
             buf = np.empty((3, BLOCK), dtype=np.float32)
             _RUN_STEPS(src, start, m, buf, ops, params, offsets)
-            for i in range(m):
-                x0, x1, x2 = buf[0, i], buf[1, i], buf[2, i]
-                if use_mat:
-                    y0 = x0 * mat[0, 0] + x1 * mat[0, 1] + x2 * mat[0, 2]
-                    y1 = x0 * mat[1, 0] + x1 * mat[1, 1] + x2 * mat[1, 2]
-                    y2 = x0 * mat[2, 0] + x1 * mat[2, 1] + x2 * mat[2, 2]
-                    x0, x1, x2 = y0, y1, y2
-                dst[start + i, 0] = _ENCODE_VALUE(x0, tp, maxv)
-                dst[start + i, 1] = _ENCODE_VALUE(x1, tp, maxv)
-                dst[start + i, 2] = _ENCODE_VALUE(x2, tp, maxv)
+            _ENCODE_BLOCK(buf, m, dst, start, mat, use_mat, tp, maxv)
 
     return render_kernel, encode_kernel
 
@@ -274,4 +337,4 @@ def run_encode(src_flat: np.ndarray, out_flat: np.ndarray, packed, matrix: np.nd
     maxv = np.float32(np.iinfo(out_flat.dtype).max)
     use_mat = matrix is not None
     mat = np.ascontiguousarray(matrix if use_mat else np.eye(3), dtype=np.float32)
-    _with_threads(threads, 1, src_flat.reshape(-1), out_flat, ops, params, offsets, mat, use_mat, tparams, maxv)
+    _with_threads(threads, 1, src_flat.reshape(-1), out_flat.reshape(-1), ops, params, offsets, mat, use_mat, tparams, maxv)
