@@ -42,7 +42,7 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Also write a static HTML report (before/after, steps, failures) to this folder.")
-@click.option("--sidecar", "sidecar", default="none", show_default=True, metavar="darktable|adobe|cube|all|none",
+@click.option("--sidecar", "sidecars", default="none", show_default=True, metavar="darktable|adobe|cube|all|none",
               help="Editor files describing each edit of the source (comma list allowed): darktable IMG.EXT.xmp, "
                    "Adobe IMG.xmp for raw (embedded with --sidecar-beside-source for JPEG/TIFF/DNG), baked .cube.")
 @click.option("--darktable-mode", type=click.Choice(["parametric", "lut"]), default="parametric", show_default=True,
@@ -51,7 +51,7 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
               help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs.")
 def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path, agent, model_path, save_recipe,
             skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
-            dry_run=False, sidecar="none", darktable_mode="parametric", sidecar_beside_source=False) -> None:
+            dry_run=False, sidecars="none", darktable_mode="parametric", sidecar_beside_source=False) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
 
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
@@ -64,7 +64,7 @@ def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path,
     if not pairs:
         raise click.UsageError("no input photos found")
     opts = OutputOptions(os.path.abspath(outdir), fmt, quality, space, linear, save_recipe, overwrite, skip_existing,
-                         sidecars=_sidecar_options(sidecar, darktable_mode, sidecar_beside_source))
+                         sidecars=_sidecar_options(sidecars, darktable_mode, sidecar_beside_source))
     out_map = plan_outputs(pairs, opts)
     spec = SourceSpec(agent, recipe_path, model_path)
     job_list = [(p, out_map[p]) for p, _ in pairs]
