@@ -71,7 +71,7 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
     if not inbox:
         raise click.UsageError("missing INBOX (give it on the command line or as 'inbox' in the config file)")
     check_output_options(kwargs["fmt"], kwargs["space"], kwargs["linear"], kwargs["overwrite"], kwargs["skip_existing"])
-    opts = output_options_from(kwargs)
+    opts = output_options_from(_sidecars_from(kwargs))
     jobs = kwargs.get("jobs") or 1
     try:
         cap = _memory_default(jobs) if str(memory_limit).lower() == "auto" else parse_size(memory_limit)
@@ -95,6 +95,17 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
         raise click.ClickException(str(err)) from None
     if once and (stats.get("failed") or stats.get("quarantined")):
         sys.exit(1)
+
+
+def _sidecars_from(kwargs: dict) -> dict:
+    """--sidecar / --darktable-mode / --sidecar-beside-source -> OutputOptions.sidecars, exactly as `process` does."""
+    from . import process as _process  # noqa: PLC0415
+
+    if "sidecars" in kwargs and hasattr(_process, "_sidecar_options"):
+        kwargs = dict(kwargs)
+        kwargs["sidecars"] = _process._sidecar_options(kwargs["sidecars"], kwargs.pop("darktable_mode", "parametric"),
+                                                       kwargs.pop("sidecar_beside_source", False))
+    return kwargs
 
 
 def _setup_logging() -> None:
