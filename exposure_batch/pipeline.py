@@ -43,6 +43,7 @@ class OutputOptions:
     overwrite: bool = False
     skip_existing: bool = False
     sidecars: object = "none"  # editor sidecars: 'none' | 'all' | 'darktable,adobe,cube' | sidecars.SidecarOptions
+    thumbnail: int = 0  # > 0: done Results carry a linear thumbnail of the input, this long side in px (reports)
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Result:
     outputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
     recipe: Recipe | None = None
+    #: (h, w, 3) float32 linear ProPhoto thumbnail of the input (before the edit), when opts.thumbnail > 0.
+    thumb_lin: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -283,10 +286,21 @@ def decide_prepared(source, items: Sequence[Prepared]) -> list[Recipe | Result]:
 def finish_stage(item: Prepared, recipe: Recipe, opts: OutputOptions) -> Result:
     """Stage 3 (CPU): full-resolution render, encode and atomic writes (render_stage). Never raises."""
     try:
+        thumb = _thumbnail(item.decoded.rgb_lin, opts.thumbnail)  # before render_stage edits the image in place
         outputs = render_stage(item.decoded, recipe, item.out_path, opts)
-        return Result(item.path, "done", outputs=outputs, seconds=time.perf_counter() - item.start, recipe=recipe)
+        return Result(item.path, "done", outputs=outputs, seconds=time.perf_counter() - item.start, recipe=recipe,
+                      thumb_lin=thumb)
     except Exception as err:  # noqa: BLE001  (catch boundary)
         return failed_result(item.path, err, item.start)
+
+
+def _thumbnail(rgb_lin: np.ndarray, max_side: int) -> np.ndarray | None:
+    """Area-averaged linear thumbnail (long side max_side) for reports, or None when max_side is 0."""
+    if not max_side:
+        return None
+    from .preview import thumbnail  # noqa: PLC0415
+
+    return thumbnail(rgb_lin, max_side)
 
 
 def process_one(path: str, out_path: str, source, opts: OutputOptions) -> Result:

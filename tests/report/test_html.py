@@ -89,3 +89,22 @@ def test_summary_and_page_size():
     assert (s["total"], s["done"], s["failed"], s["skipped"]) == (4, 2, 1, 1)
     assert s["seconds_mean"] == 2.0 and s["seconds_median"] == 2.0 and s["seconds_total"] == 4.5
     assert "const PAGE_SIZE = 25;" in render_html("t", [], page_size=25)
+
+
+def test_pipeline_hook_keeps_the_unedited_thumbnail(tmp_path, photo_dir):
+    """OutputOptions(thumbnail=N): the Result carries the input's linear thumbnail taken before the in-place render,
+    so the report needs no second decode."""
+    from exposure_batch.io import decode
+    from exposure_batch.pipeline import OutputOptions, make_source, process_one
+    from exposure_batch.preview import thumbnail
+    from exposure_batch.report.html import THUMB_SIDE
+
+    src = str(photo_dir / "casio_qv_r51.jpg")
+    r = process_one(src, str(tmp_path / "o.jpg"), make_source("classic"), OutputOptions(str(tmp_path), thumbnail=THUMB_SIDE))
+    assert r.status == "done" and r.thumb_lin.dtype == np.float32
+    np.testing.assert_allclose(r.thumb_lin, thumbnail(decode(src).rgb_lin, THUMB_SIDE), atol=1e-6)
+    r2 = process_one(src, str(tmp_path / "p.jpg"), make_source("classic"), OutputOptions(str(tmp_path)))
+    assert r2.thumb_lin is None
+    h, w = r.thumb_lin.shape[:2]
+    entry = ReportWriter(tmp_path / "rep").add(r)
+    assert entry["thumb_size"] == [w, h] and r.thumb_lin is None
