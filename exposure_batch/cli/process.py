@@ -77,6 +77,12 @@ def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path,
     except Exception as err:  # noqa: BLE001
         raise click.ClickException(str(err)) from None
     report = _open_report(report_dir, inputs)
+    if report is not None:  # results then carry the input's thumbnail: the report needs no second decode
+        import dataclasses  # noqa: PLC0415
+
+        from ..report.html import THUMB_SIDE  # noqa: PLC0415
+
+        opts = dataclasses.replace(opts, thumbnail=THUMB_SIDE)
     try:
         results = earlier + _run_with_progress(job_list, spec, opts, jobs, source, not no_progress, report,
                                                ray_address, manifest)
