@@ -293,7 +293,7 @@ h1 { font-size: 20px; margin: 0 0 10px; }
 .fig.done b { color: var(--ok); } .fig.skipped b { color: var(--skip); } .fig.failed b { color: var(--bad); }
 .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; padding: 8px 20px; position: sticky; top: 0;
        background: var(--bg); z-index: 2; border-bottom: 1px solid #3f3f46; }
-button, input[type=search] { background: var(--card); color: var(--fg); border: 1px solid #52525b; border-radius: 5px;
+button, select, input[type=search] { background: var(--card); color: var(--fg); border: 1px solid #52525b; border-radius: 5px;
        padding: 4px 10px; font: inherit; cursor: pointer; }
 button.on { border-color: var(--acc); color: var(--acc); }
 .pages { margin-left: auto; display: flex; gap: 4px; align-items: center; }
@@ -334,6 +334,10 @@ footer { color: var(--dim); padding: 8px 20px 20px; font-size: 12px; }
   <button type="button" data-filter="skipped">skipped</button>
   <button type="button" data-filter="failed">failed</button>
   <input type="search" id="q" placeholder="file name…" aria-label="filter by file name">
+  <select id="sort" aria-label="order">
+    <option value="added">as processed</option><option value="name">by name</option>
+    <option value="slowest">slowest first</option><option value="failed">failures first</option>
+  </select>
   <button type="button" id="all-before" title="show every photo before (key b)">before</button>
   <button type="button" id="all-after" title="show every photo after (key a)">after</button>
   <div class="pages" id="pages"></div>
@@ -347,7 +351,13 @@ footer { color: var(--dim); padding: 8px 20px 20px; font-size: 12px; }
 "use strict";
 const PHOTOS = JSON.parse(document.getElementById("data").textContent);
 const PAGE_SIZE = @PAGE_SIZE@;
-const state = {filter: "all", q: "", page: 0};
+const state = {filter: "all", q: "", page: 0, sort: "added"};
+const ORDER = {
+  added: null,
+  name: (a, b) => a.name.localeCompare(b.name, undefined, {numeric: true}),
+  slowest: (a, b) => b.seconds - a.seconds,
+  failed: (a, b) => (b.status === "failed") - (a.status === "failed"),
+};
 const grid = document.getElementById("grid"), pagesEl = document.getElementById("pages");
 
 function el(tag, attrs, ...kids) {
@@ -420,7 +430,8 @@ let globalSplit = 100;
 
 function visible() {
   const q = state.q.toLowerCase();
-  return PHOTOS.filter(p => (state.filter === "all" || p.status === state.filter) && (!q || p.name.toLowerCase().includes(q)));
+  const list = PHOTOS.filter(p => (state.filter === "all" || p.status === state.filter) && (!q || p.name.toLowerCase().includes(q)));
+  return ORDER[state.sort] ? list.sort(ORDER[state.sort]) : list;
 }
 
 function draw() {
@@ -438,7 +449,7 @@ function draw() {
   } else {
     pagesEl.append(el("span", {text: list.length + " photo" + (list.length === 1 ? "" : "s")}));
   }
-  location.replace("#" + new URLSearchParams({f: state.filter, p: state.page + 1, q: state.q}));
+  location.replace("#" + new URLSearchParams({f: state.filter, p: state.page + 1, q: state.q, s: state.sort}));
 }
 
 grid.addEventListener("input", e => {
@@ -472,11 +483,14 @@ for (const b of document.querySelectorAll("[data-filter]")) {
   };
 }
 document.getElementById("q").addEventListener("input", e => { state.q = e.target.value; state.page = 0; draw(); });
+document.getElementById("sort").addEventListener("change", e => { state.sort = e.target.value; state.page = 0; draw(); });
 (function restore() {
   const h = new URLSearchParams(location.hash.slice(1));
   if (["all", "done", "skipped", "failed"].includes(h.get("f"))) state.filter = h.get("f");
   state.page = Math.max(0, (parseInt(h.get("p"), 10) || 1) - 1);
   state.q = h.get("q") || "";
+  if (h.get("s") in ORDER) state.sort = h.get("s");
+  document.getElementById("sort").value = state.sort;
   document.getElementById("q").value = state.q;
   for (const o of document.querySelectorAll("[data-filter]")) o.classList.toggle("on", o.dataset.filter === state.filter);
 })();

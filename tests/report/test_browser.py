@@ -161,4 +161,10 @@ def test_thousand_photos_paginate_fast(tmp_path, recipe, photo_lin, browser):
     assert browser.find_element("css selector", "article.card h2").text != first
     browser.find_element("css selector", "[data-filter=failed]").click()
     assert browser.execute_script("return document.querySelectorAll('article.card.failed').length") == 10
+    browser.find_element("css selector", "[data-filter=all]").click()
+    from selenium.webdriver.support.ui import Select  # noqa: PLC0415
+
+    Select(browser.find_element("id", "sort")).select_by_value("slowest")
+    times = [float(t.text.split()[0]) for t in browser.find_elements("css selector", "article.card h2 .t")]
+    assert times[0] == 0.9 and times == sorted(times, reverse=True)
     assert browser.save_screenshot(str(tmp_path / "thousand.png"))
