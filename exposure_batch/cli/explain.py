@@ -15,7 +15,7 @@ import click
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False),
               help="Explain this saved recipe (JSON) applied to PHOTO instead of an agent's edit.")
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False), help="Model folder for --agent learned.")
-@click.option("--panel", type=click.IntRange(96, 2000), default=320, show_default=True, help="Long side of each panel (px).")
+@click.option("--panel", type=click.IntRange(160, 2000), default=320, show_default=True, help="Long side of each panel (px).")
 @click.option("--columns", type=click.IntRange(1, 50), default=6, show_default=True, help="Panels per row (at most).")
 def explain(photo, out_path, agent, recipe_path, model_path, panel, columns) -> None:
     """Decide the edit for PHOTO and draw it as a strip: the input, the image after each step (captioned with the
