@@ -12,6 +12,7 @@ Exports: WatchConfig, Daemon, is_ignored.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import glob
 import json
 import logging
@@ -71,6 +72,7 @@ class WatchConfig:
     grace: float = 30.0  # seconds in-flight work may finish after SIGTERM before it is abandoned
     tick: float = 0.1  # main-loop wake-up, seconds
     log_json: bool = False
+    report_dir: str | None = None  # keep a static HTML report (report.ReportWriter) of every outcome here
     task_ref: str = DEFAULT_TASK
 
     def __post_init__(self):
@@ -79,6 +81,8 @@ class WatchConfig:
         self.processed_dir = os.path.abspath(self.processed_dir or os.path.join(out, "processed"))
         self.quarantine_dir = os.path.abspath(self.quarantine_dir or os.path.join(out, "quarantine"))
         self.journal_path = os.path.abspath(self.journal_path or default_journal_path(out))
+        if self.report_dir:
+            self.report_dir = os.path.abspath(self.report_dir)
 
 
 class _Hints:
@@ -171,6 +175,8 @@ class Daemon:
         self._inflight: dict[int, Row] = {}
         self._unsupported_logged: set[str] = set()
         self._observer = None
+        self.report = None
+        self._report_dirty = False
         self.stats = collections.Counter()
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
@@ -185,6 +191,7 @@ class Daemon:
         os.makedirs(cfg.opts.outdir, exist_ok=True)
         self.journal = Journal(cfg.journal_path)
         try:
+            self._open_report()
             self._recover()
             self.pool = WorkerPool(cfg.jobs, cfg.spec, cfg.timeout, cfg.memory_limit, cfg.task_ref)
             if not cfg.once:
@@ -204,6 +211,8 @@ class Daemon:
                 self._dispatch()
                 for outcome in self.pool.poll(cfg.tick):
                     self._on_outcome(outcome)
+                if self._report_dirty and not self._inflight:
+                    self._flush_report()
                 if cfg.once and not (self._stable or self._queue or self._inflight):
                     break
             self._shutdown()
@@ -211,8 +220,44 @@ class Daemon:
             self._stop_observer()
             if self.pool is not None:
                 self.pool.close()
+            self._flush_report()
             self.journal.close()
         return self.stats
+
+    def _open_report(self) -> None:
+        """--report: a ReportWriter (it keeps earlier entries across restarts); results then carry thumbnails."""
+        if not self.cfg.report_dir:
+            return
+        from .report import ReportWriter  # noqa: PLC0415
+        from .report.html import THUMB_SIDE  # noqa: PLC0415
+
+        self.report = ReportWriter(self.cfg.report_dir, f"exposure-batch watch: {self.cfg.inbox}"[:200],
+                                   autoflush_s=10.0)
+        if "thumbnail" in {f.name for f in dataclasses.fields(OutputOptions)}:
+            self.cfg.opts = replace(self.cfg.opts, thumbnail=THUMB_SIDE)
+
+    def _report_add(self, row: Row, state: str, reason: str, outputs, seconds, result) -> None:
+        if self.report is None or state == "queued":
+            return
+        from .pipeline import Result  # noqa: PLC0415
+
+        if result is None:
+            status = {"done": "done", "skipped": "skipped", "duplicate": "skipped"}.get(state, "failed")
+            result = Result(row.path, status, reason, list(outputs), seconds or 0.0)
+        try:
+            self.report.add(result)
+            self._report_dirty = True
+        except Exception as err:  # noqa: BLE001  (a report problem never stops the daemon)
+            log.warning("report: cannot add %s: %s", row.rel, err)
+
+    def _flush_report(self) -> None:
+        if self.report is None or not self._report_dirty:
+            return
+        try:
+            self.report.flush()
+        except Exception as err:  # noqa: BLE001
+            log.warning("report: cannot write %s: %s", self.cfg.report_dir, err)
+        self._report_dirty = False
 
     def _start_observer(self) -> None:
         from watchdog.events import FileSystemEventHandler  # noqa: PLC0415
@@ -259,7 +304,8 @@ class Daemon:
     # -- discovery ----------------------------------------------------------------------------------------------
     def _own_dirs(self) -> tuple[str, ...]:
         c = self.cfg
-        return (c.opts.outdir, c.processed_dir, c.quarantine_dir, os.path.dirname(c.journal_path))
+        return tuple(d for d in (c.opts.outdir, c.processed_dir, c.quarantine_dir, os.path.dirname(c.journal_path),
+                                  c.report_dir) if d)
 
     def _inside_own_dir(self, path: str) -> bool:
         return any(path == d or path.startswith(d + os.sep) for d in self._own_dirs()
@@ -454,7 +500,7 @@ class Daemon:
         if o.kind == "result":
             r = o.result
             if r.status in ("done", "skipped"):
-                self._finish(row, r.status, r.reason, r.outputs, r.seconds)
+                self._finish(row, r.status, r.reason, r.outputs, r.seconds, result=r)
                 if self.cfg.move_processed:
                     self._move_processed(row)
                 return
@@ -489,8 +535,10 @@ class Daemon:
             return True
         return (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns)
 
-    def _finish(self, row: Row, state: str, reason: str = "", outputs=(), seconds: float | None = None) -> None:
+    def _finish(self, row: Row, state: str, reason: str = "", outputs=(), seconds: float | None = None,
+                result=None) -> None:
         self.journal.finish(row.id, state, reason, outputs, seconds)
+        self._report_add(row, state, reason, outputs, seconds, result)
         self.stats[state] += 1
         self._emit(state, row, reason=reason, seconds=round(seconds or 0.0, 3), attempt=row.attempts,
                    outputs=[os.path.relpath(p, self.cfg.opts.outdir) for p in outputs])

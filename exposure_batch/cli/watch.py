@@ -52,9 +52,11 @@ def _memory_default(jobs: int) -> int:
               help="Extra attempts after a worker crash, timeout or internal error before quarantine.")
 @click.option("--grace", type=click.FloatRange(0), default=30.0, show_default=True,
               help="Seconds in-flight files may finish after SIGTERM/SIGINT before they are abandoned.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+              help="Keep a static HTML report (before/after, steps, failures) of every file in this folder.")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line instead of key=value lines.")
 def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive, move_processed, processed_dir,
-          quarantine_dir, journal_path, hash_files, timeout, memory_limit, retries, grace, log_json, **kwargs) -> None:
+          quarantine_dir, journal_path, hash_files, timeout, memory_limit, retries, grace, report_dir, log_json, **kwargs) -> None:
     """Watch INBOX and edit every photo that lands there into OUTDIR (-o), exactly once.
 
     A file is processed once it is complete (size and mtime unchanged for --settle seconds); temp names (*.part,
@@ -82,7 +84,7 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
         jobs=jobs, settle=settle, rescan=rescan, polling=polling, poll_interval=poll_interval, once=once,
         recursive=recursive, hash_files=hash_files, move_processed=move_processed, processed_dir=processed_dir,
         quarantine_dir=quarantine_dir, journal_path=journal_path, timeout=timeout or None, memory_limit=cap,
-        retries=retries, grace=grace, log_json=log_json,
+        retries=retries, grace=grace, log_json=log_json, report_dir=report_dir,
     )
     _setup_logging()
     daemon = Daemon(cfg)
