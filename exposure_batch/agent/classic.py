@@ -26,6 +26,8 @@ MIDDLE_GREY = 0.18
 MINKOWSKI_P = 6.0
 #: Fraction of the measured cast removed (in log space): grey-world over-corrects scenes that really are warm/cool.
 WB_STRENGTH = 0.8
+#: Largest per-channel correction (stops): a frame filled by one colour (a blue wall) is not a cast to remove.
+WB_MAX_STOPS = 1.0
 
 
 def _clamp_to(spec_name: str, param: str, value: float) -> float:
@@ -40,7 +42,12 @@ def white_balance_gains(rgb_lin: np.ndarray) -> dict:
     keep = (lum > lo) & (lum <= hi) & (rgb_lin.max(axis=-1) < 0.98 * max(float(rgb_lin.max()), 1e-6))
     pix = rgb_lin[keep] if keep.sum() > 64 else rgb_lin
     norm = np.power(np.mean(np.power(np.maximum(pix, 0), MINKOWSKI_P), axis=0), 1.0 / MINKOWSKI_P) + 1e-6
-    gains = np.power(norm.mean() / norm, WB_STRENGTH)
+    log_gains = WB_STRENGTH * np.log2(norm.mean() / norm)
+    log_gains -= log_gains.mean()
+    biggest = float(np.abs(log_gains).max())
+    if biggest > WB_MAX_STOPS:
+        log_gains *= WB_MAX_STOPS / biggest
+    gains = np.exp2(log_gains)
     gains = gains / float(gains @ color.LUMA_WEIGHTS)
     return {c: _clamp_to("white_balance", c, g) for c, g in zip(("red", "green", "blue"), gains)}
 
