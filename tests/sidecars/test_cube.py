@@ -28,8 +28,8 @@ def bounds(recipe):
     return 0.5, 2.0
 
 
-@pytest.mark.parametrize("name", [*cases.PER_FILTER, "look"])
-@pytest.mark.parametrize("method", ["tetrahedral", "trilinear"])
+@pytest.mark.parametrize("name, method", [cases.param(n, m) for n in [*cases.PER_FILTER, "look"]
+                                          for m in ("tetrahedral", "trilinear")])
 def test_lut_matches_render(name, method, photo_srgb):
     r = cases.recipe(name)
     ref = cube.transform_srgb(r, photo_srgb)

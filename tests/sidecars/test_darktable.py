@@ -82,7 +82,7 @@ def _render_case(name, mode, tmp_path, src=None):
 @needs_dt
 @pytest.mark.tool
 @pytest.mark.parametrize("name, mode", [*((n, "parametric") for n in [*cases.PER_FILTER, "look"]),
-                                        ("look", "lut"), ("saturation", "lut"), ("gamma", "lut")])
+                                        ("look", "lut"), cases.param("saturation", "lut"), ("gamma", "lut")])
 def test_darktable_fidelity_per_filter(name, mode, tmp_path):
     de = _render_case(name, mode, tmp_path)
     if mode == "lut":
