@@ -92,7 +92,7 @@ def test_bad_inputs_are_quarantined_with_reasons_while_good_files_continue(dirs,
     (inbox / "readme.txt").write_text("ignored: not a photo type")
     env = {**os.environ, "PYTHONPATH": REPO}
     proc = subprocess.run([sys.executable, "-m", "exposure_batch", "watch", str(inbox), "-o", str(out), "--once",
-                           "--settle", "0.2", "--log-json"], capture_output=True, text=True, env=env, timeout=300)
+                           "--settle", "0.2", "--log-json", "--report", str(tmp_path / "report")], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 1, proc.stderr[-3000:]
     events = [json.loads(line.split(" ", 2)[2]) for line in proc.stderr.splitlines() if " {" in line]
     outcome = {e["file"]: e for e in events if "file" in e and e["event"] in ("done", "quarantined", "ignored")}
@@ -108,6 +108,9 @@ def test_bad_inputs_are_quarantined_with_reasons_while_good_files_continue(dirs,
         assert f"file: {name}" in text and word in text.split("reason:", 1)[1].splitlines()[0], text
         assert (q / name).exists() and not (inbox / name).exists()
     assert (out / "a_good.jpg").exists() and (out / "z_good.jpg").exists()
+    report = json.loads((tmp_path / "report" / "report.json").read_text())["photos"]
+    assert sorted(p["status"] for p in report) == ["done"] * 2 + ["failed"] * 5
+    assert (tmp_path / "report" / "index.html").exists()
     res = CliRunner().invoke(main, ["status", str(out)])
     assert res.exit_code == 0, res.output
     assert "done 2" in res.output and "quarantined 5" in res.output and "zero.png: empty file (0 bytes)" in res.output
