@@ -13,10 +13,11 @@ Compiled code is cached on disk (numba `cache=True`: next to this file, or in th
 read-only); the key includes a hash of the filter modules' sources, so an edited kernel never runs stale.
 Set EXPOSURE_BATCH_NO_NUMBA=1 to turn the fused path off.
 
-Exports: ENV_DISABLE, BLOCK, enabled, pack_steps, run_render, run_encode, transfer_params.
+Exports: ENV_DISABLE, BLOCK, enabled, pack_steps, run_render, run_encode, transfer_params, warm_up.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -43,6 +44,7 @@ CHUNK = 64 * BLOCK
 _JIT_OPTS = dict(nogil=True, error_model="numpy")
 
 _LOCK = threading.Lock()
+_CALL_LOCK = threading.Lock()
 _DISPATCH = None  # the compiled opcode dispatcher; a module global so the cached kernels can refer to it
 
 
@@ -314,20 +316,41 @@ def _make_kernels(numba, key: str):
     return render_kernel, encode_kernel
 
 
-def _with_threads(threads: int | None, fn, *args) -> None:
+def _serialise(numba) -> bool:
+    """True when kernel calls must not overlap: numba's 'workqueue' threading layer (used when neither TBB nor
+    OpenMP loads) aborts the process on concurrent parallel calls; before the first call the layer is unknown."""
+    try:
+        return numba.threading_layer() == "workqueue"
+    except ValueError:
+        return True
+
+
+def _with_threads(threads: int | None, which: int, *args) -> None:
+    """Run kernel `which` (0 render, 1 encode) with `threads` worker threads (None: numba's default, all cores)."""
     numba = _numba()
     with _LOCK:
-        kernels = _kernels()
-    fn = kernels[fn]
-    if threads is None:
-        fn(*args)
-        return
-    before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        fn(*args)
-    finally:
-        numba.set_num_threads(before)
+        kernel = _kernels()[which]
+    guard = _CALL_LOCK if _serialise(numba) else contextlib.nullcontext()
+    with guard:
+        if threads is None:
+            kernel(*args)
+            return
+        before = numba.get_num_threads()
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+        try:
+            kernel(*args)
+        finally:
+            numba.set_num_threads(before)
+
+
+def warm_up() -> None:
+    """Compile or load the kernels now (seconds on a machine's first run, ~1 s after) instead of on the first image."""
+    if enabled():
+        from .recipe import Step  # noqa: PLC0415
+
+        img = np.zeros((1, 3), dtype=np.float32)
+        packed = pack_steps([Step("exposure", {"ev": 0.0})])
+        run_render(img, img, packed, 1)
 
 
 def run_render(src_flat: np.ndarray, out_flat: np.ndarray, packed, threads: int | None = None) -> None:

@@ -9,7 +9,7 @@ Two paths give the same pixels (within 1e-5):
 
 Peak extra memory is the output array (none with `out=rgb_lin`) plus block/band-sized temporaries per thread.
 
-Exports: render, render_encoded, prepare_steps, apply_prepared, fused_available.
+Exports: render, render_encoded, warm_up, prepare_steps, apply_prepared, fused_available.
 """
 from __future__ import annotations
 
@@ -38,6 +38,11 @@ def _pool() -> ThreadPoolExecutor:
 def fused_available() -> bool:
     """True when `render` uses the fused numba kernels (numba installed, EXPOSURE_BATCH_NO_NUMBA unset)."""
     return fast_kernels.enabled()
+
+
+def warm_up() -> None:
+    """Load (or, on a machine's first run, compile) the fused kernels now rather than on the first image."""
+    fast_kernels.warm_up()
 
 
 def prepare_steps(steps: Sequence[Step]) -> list:

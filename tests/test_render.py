@@ -204,3 +204,19 @@ def test_render_encoded_equals_render_then_encode(space, linear, bits):
     diff = np.abs(got.astype(np.int64) - ref)
     assert diff.max() <= 1 and diff.mean() < 0.02, (diff.max(), diff.mean())
     np.testing.assert_array_equal(render_encoded(recipe, img, sp, linear=linear, bits=bits, fused=False), ref)
+
+
+@needs_numba
+def test_warm_up_then_render_on_two_python_threads():
+    """Kernels load once; concurrent calls from two Python threads give the single-thread result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from exposure_batch.render import warm_up
+
+    warm_up()
+    recipe = Recipe.from_steps(STEPS)
+    imgs = [random_image(np.random.default_rng(s), h=50, w=70) for s in range(4)]
+    with ThreadPoolExecutor(2) as pool:
+        outs = list(pool.map(lambda im: render(recipe, im, fused=True, threads=1), imgs))
+    for im, out in zip(imgs, outs):
+        np.testing.assert_array_equal(out, render(recipe, im, fused=True, threads=1))
