@@ -1,0 +1,353 @@
+"""Batch throughput on real-ish 12 MP RAW files: rawpy decode floor vs our pipeline vs darktable-cli.
+
+    python benchmarks/throughput.py --files 16 --jobs 2
+
+Input: DNGs of >= 12 MP built from real photos with exposure_batch.io.dng.write_dng (RGGB mosaic through a real
+camera's colour matrix, shot + read noise, lossless-JPEG tiles like a camera's DNG). Photos come from the Debian
+package lomiri-wallpapers-20.04 (CC-BY / CC-BY-SA; `apt-get download` into the cache folder, nothing installed),
+or --photos DIR, or as a last resort the repository's samples/ upscaled. The DNGs are cached in --cache.
+
+Prints, in one run:
+  (a) decode floor: rawpy.imread + postprocess (our develop settings: linear 16-bit ProPhoto, camera WB) over the
+      files in --jobs spawned processes, nothing else;
+  (b) our pipeline: batch.run_batch (decode -> agent -> render -> JPEG q95 + darktable sidecar, atomic writes) with
+      --jobs workers; (b)/(a) (target >= 0.8);
+  (c) darktable-cli rendering the same DNGs with the darktable sidecars (b) wrote (--jobs invocations at a time,
+      fresh config dir, JPEG q95); (b)/(c) (target >= 3);
+  peak RSS of each phase (the sum over the process tree, sampled every 50 ms; target < 2 GB for (b));
+  agent inference time per image at batch 1 and 64 (classic agent; the learned one when a model is available).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import multiprocessing as mp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from exposure_batch import color  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+PHOTO_PACKAGE = "lomiri-wallpapers-20.04"
+MP12 = (4256, 2832)  # 12.05 MP, 3:2 like most cameras
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------------------------
+def find_photos(cache: Path, photos_dir: str | None) -> tuple[list[Path], str]:
+    """Real photos to build DNGs from, and where they came from."""
+    exts = ("*.jpg", "*.jpeg", "*.png")
+    if photos_dir:
+        return sorted(p for e in exts for p in Path(photos_dir).glob(e)), photos_dir
+    unpacked = cache / "photos" / PHOTO_PACKAGE
+    if not unpacked.exists():
+        try:
+            dl = cache / "deb"
+            dl.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["apt-get", "download", PHOTO_PACKAGE], cwd=dl, check=True, capture_output=True, timeout=300)
+            deb = next(dl.glob(f"{PHOTO_PACKAGE}_*.deb"))
+            unpacked.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True, capture_output=True, timeout=300)
+        except (OSError, subprocess.SubprocessError, StopIteration) as err:
+            print(f"note: could not fetch {PHOTO_PACKAGE} ({err}); using samples/ upscaled", file=sys.stderr)
+            shutil.rmtree(unpacked, ignore_errors=True)
+    found = sorted(p for e in exts for p in unpacked.rglob(e)) if unpacked.exists() else []
+    if found:
+        return found, f"Debian {PHOTO_PACKAGE}"
+    return sorted(REPO.glob("samples/*.jpg")) + sorted(REPO.glob("samples/*.png")), "samples/ (upscaled)"
+
+
+def _photo_srgb8(path: Path, index: int) -> np.ndarray:
+    """(H, W, 3) uint8 sRGB at 12 MP: cover-crop + Lanczos resize; odd indices mirrored so every file differs."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im).convert("RGB")
+        im = ImageOps.fit(im, MP12, Image.LANCZOS, centering=(0.5 + 0.1 * ((index % 3) - 1), 0.5))
+        if index % 2:
+            im = ImageOps.mirror(im)
+        return np.asarray(im)
+
+
+def _make_one(args) -> str:
+    from exposure_batch.io.dng import write_dng
+
+    photo, out, index = args
+    rgb_lin = color.srgb_decode(_photo_srgb8(Path(photo), index).astype(np.float32) / 255.0)
+    write_dng(out, rgb_lin, space="srgb", noise=True, seed=index, compression="ljpeg",
+              exif={"iso": 200, "exposure_time": 1 / 125, "f_number": 8.0, "focal_length": 35.0})
+    return out
+
+
+def build_dngs(n: int, cache: Path, photos_dir: str | None, jobs: int) -> tuple[list[str], str]:
+    photos, origin = find_photos(cache, photos_dir)
+    if not photos:
+        raise SystemExit("no photos found to build DNGs from")
+    folder = cache / f"dng_{MP12[0]}x{MP12[1]}_{'samples' if origin.startswith('samples') else 'photos'}"
+    folder.mkdir(parents=True, exist_ok=True)
+    todo, files = [], []
+    for i in range(n):
+        out = folder / f"IMG_{i:04d}.dng"
+        files.append(str(out))
+        if not out.exists():
+            todo.append((str(photos[i % len(photos)]), str(out), i))
+    if todo:
+        print(f"building {len(todo)} DNGs of {MP12[0]}x{MP12[1]} from {origin} in {folder} ...", file=sys.stderr)
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            list(pool.map(_make_one, todo))
+    return files, origin
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Measurement helpers
+# ---------------------------------------------------------------------------------------------------------------
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its reaped children (spawned workers, darktable-cli)."""
+    import resource
+
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+class PeakRSS:
+    """Samples the summed RSS of this process and all its descendants every 50 ms (psutil); also CPU seconds."""
+
+    def __init__(self, interval: float = 0.05):
+        import psutil
+
+        self.proc, self.interval, self.peak = psutil.Process(), interval, 0
+        self.cpu = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        total = 0
+        for p in [self.proc, *self.proc.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except Exception:  # noqa: BLE001  (a child that just exited)
+                pass
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._sample())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakRSS":
+        self._cpu0 = _cpu_seconds()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.cpu = _cpu_seconds() - self._cpu0
+
+
+def _rawpy_decode(path: str) -> tuple:
+    import rawpy
+
+    with rawpy.imread(path) as raw:
+        rgb16 = raw.postprocess(gamma=(1, 1), no_auto_bright=True, output_bps=16, use_camera_wb=True,
+                                output_color=rawpy.ColorSpace.ProPhoto, user_flip=None)
+    return rgb16.shape
+
+
+def decode_floor(files: list[str], jobs: int) -> tuple[float, PeakRSS, tuple]:
+    """Seconds and memory/CPU for rawpy decoding every file in `jobs` spawned processes."""
+    with PeakRSS() as rss:
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            shapes = list(pool.map(_rawpy_decode, files))
+        seconds = time.perf_counter() - t0
+    return seconds, rss, shapes[0]
+
+
+def our_pipeline(files: list[str], jobs: int, outdir: str, sidecars: str) -> tuple[float, PeakRSS, list]:
+    from exposure_batch.batch import SourceSpec, run_batch
+    from exposure_batch.pipeline import OutputOptions
+
+    opts = OutputOptions(outdir, fmt="jpeg", quality=95, overwrite=True, sidecars=sidecars)
+    job_list = [(f, os.path.join(outdir, Path(f).stem + ".jpg")) for f in files]
+    with PeakRSS() as rss:
+        t0 = time.perf_counter()
+        results = run_batch(job_list, SourceSpec("classic"), opts, n_workers=jobs)
+        seconds = time.perf_counter() - t0
+    return seconds, rss, results
+
+
+def _darktable_one(args) -> tuple[int, str]:
+    src, xmp, out, cfg = args
+    cmd = ["darktable-cli", src, *([xmp] if xmp else []), out, "--apply-custom-presets", "false", "--core",
+           "--configdir", cfg, "--conf", "opencl=false", "--conf", "plugins/imageio/format/jpeg/quality=95"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return res.returncode, res.stderr[-300:]
+
+
+def darktable(files: list[str], sidecar_dir: str | None, jobs: int, outdir: str) -> tuple[float, PeakRSS, int]:
+    """Seconds, peak RSS and failures for darktable-cli over the files, `jobs` invocations at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tasks = []
+    for i, f in enumerate(files):
+        xmp = os.path.join(sidecar_dir, Path(f).name + ".xmp") if sidecar_dir else None
+        cfg = os.path.join(outdir, f"cfg{i % jobs}")
+        tasks.append((f, xmp if xmp and os.path.exists(xmp) else None, os.path.join(outdir, Path(f).stem + ".jpg"),
+                      cfg))
+    with PeakRSS() as rss:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(jobs) as pool:
+            codes = list(pool.map(_darktable_one, tasks))
+        seconds = time.perf_counter() - t0
+    failures = [c for c in codes if c[0] != 0]
+    if failures:
+        print(f"note: darktable-cli failed on {len(failures)} files: {failures[0][1]}", file=sys.stderr)
+    return seconds, rss, len(failures)
+
+
+def agent_timing(files: list[str], model: str | None) -> list[str]:
+    """Per-image decide time at batch 1 and 64 for the classic (and learned) agent, on previews of the files."""
+    from exposure_batch.agent import get_agent
+    from exposure_batch.io import decode
+    from exposure_batch.pipeline import agent_input
+
+    lines = []
+    base = [decode(f, half_size=True).rgb_lin for f in files[: min(len(files), 8)]]
+    agents = [("classic", lambda: get_agent("classic"))]
+    agents.append(("learned", lambda: get_agent("learned", model)))
+    for name, build in agents:
+        try:
+            agent = build()
+        except Exception as err:  # noqa: BLE001
+            lines.append(f"agent {name:8s}: not measured ({' '.join(str(err).split())[:120]})")
+            continue
+        inputs = []
+        for i in range(64):  # 64 distinct inputs: flips and exposure scalings of the files' previews
+            img = base[i % len(base)]
+            img = img[:, ::-1] if (i // len(base)) % 2 else img
+            inputs.append(agent_input(agent, np.ascontiguousarray(img * np.float32(1.0 + 0.05 * (i // 2)))))
+        agent.decide(inputs[:2])  # warm-up (lazy imports, graph tracing)
+        t0 = time.perf_counter()
+        for x in inputs[:16]:
+            agent.decide([x])
+        one = (time.perf_counter() - t0) / 16
+        t0 = time.perf_counter()
+        agent.decide(inputs)
+        many = (time.perf_counter() - t0) / 64
+        lines.append(f"agent {name:8s}: {one * 1000:8.2f} ms/image at batch 1, {many * 1000:8.2f} ms/image at "
+                     f"batch 64 (input {agent.wants or 'none'} {inputs[0].shape})")
+    return lines
+
+
+def _line(name: str, n: int, seconds: float, rss: PeakRSS) -> str:
+    return (f"{name:24s}: {n / seconds:6.3f} files/s ({seconds:6.1f} s, {rss.cpu / max(n, 1):5.2f} CPU-s/file)  "
+            f"peak RSS {rss.peak / 2**30:5.2f} GiB")
+
+
+def stage_breakdown(path: str, sidecars: str) -> list[str]:
+    """CPU seconds of each stage for one file in this process (where the time goes)."""
+    from exposure_batch.io import decode
+    from exposure_batch.io.write import write_image
+    from exposure_batch.pipeline import agent_input, make_source
+    from exposure_batch.render import render
+
+    source = make_source("classic")
+    out = tempfile.mkdtemp(prefix="stages-")
+    try:
+        decoded = decode(path)
+        source.decide([agent_input(source, decoded.rgb_lin)])  # warm-up: first-call costs
+        times = {}
+
+        def timed(name, fn):
+            c0 = time.process_time()
+            value = fn()
+            times[name] = time.process_time() - c0
+            return value
+
+        timed("rawpy", lambda: _rawpy_decode(path))
+        decoded = timed("decode (io)", lambda: decode(path))
+        x = timed("agent input", lambda: agent_input(source, decoded.rgb_lin))
+        recipe = timed("decide", lambda: source.decide([x])[0])
+        timed("render", lambda: render(recipe, decoded.rgb_lin, out=decoded.rgb_lin))
+        jpg = os.path.join(out, "x.jpg")
+        timed("encode+write", lambda: write_image(decoded.rgb_lin, jpg, fmt="jpeg", quality=95, space="srgb",
+                                                  source_path=path, overwrite=True))
+        if sidecars != "none":
+            from exposure_batch.sidecars.writer import write_sidecars
+
+            timed("sidecar", lambda: write_sidecars(recipe, jpg, path, sidecars))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return ["CPU seconds per stage, one file, one process: " + ", ".join(f"{k} {v:.2f}" for k, v in times.items())]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=16, help="number of 12 MP DNGs (default 16)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="worker processes for (a), (b), (c)")
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "exposure-batch-bench"),
+                    help="where the photos and DNGs are kept between runs")
+    ap.add_argument("--photos", help="folder of JPEG/PNG photos to build the DNGs from (default: Debian package)")
+    ap.add_argument("--model", help="model folder for the learned agent's timing (default: the shipped one)")
+    ap.add_argument("--skip-darktable", action="store_true", help="skip (c)")
+    args = ap.parse_args()
+
+    cache = Path(args.cache)
+    files, origin = build_dngs(args.files, cache, args.photos, args.jobs)
+    work = tempfile.mkdtemp(prefix="throughput-")
+    try:
+        try:
+            import exposure_batch.sidecars.writer  # noqa: F401
+
+            sidecars = "darktable"
+        except ImportError:
+            sidecars = "none"
+        a_s, a_rss, shape = decode_floor(files, args.jobs)
+        b_s, b_rss, results = our_pipeline(files, args.jobs, os.path.join(work, "ours"), sidecars)
+        failed = [r for r in results if r.status != "done"]
+        n = len(files)
+        a_tp, b_tp = n / a_s, n / b_s
+        print(f"files: {n} DNGs, {shape[1]}x{shape[0]} ({shape[0] * shape[1] / 1e6:.1f} MP) from {origin}; "
+              f"jobs {args.jobs}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end")
+        print(_line("(a) rawpy decode only", n, a_s, a_rss))
+        print(_line("(b) exposure-batch", n, b_s, b_rss) +
+              f"  [{n - len(failed)} done, {len(failed)} failed; JPEG q95 + sidecar {sidecars}]")
+        if failed:
+            print(f"    first failure: {failed[0].path}: {failed[0].reason}")
+        print(f"(b)/(a) = {b_tp / a_tp:.2f} wall-clock, {a_rss.cpu / b_rss.cpu:.2f} by CPU seconds   (target >= 0.8)")
+        if not args.skip_darktable and shutil.which("darktable-cli"):
+            sidecar_dir = os.path.join(work, "ours") if sidecars != "none" else None
+            c_s, c_rss, c_fail = darktable(files, sidecar_dir, args.jobs, os.path.join(work, "darktable"))
+            c_tp = (n - c_fail) / c_s
+            how = "with our darktable sidecars" if sidecar_dir else "default develop, NO sidecar (writer missing)"
+            print(_line("(c) darktable-cli", n - c_fail, c_s, c_rss) + f"  [{how}; {args.jobs} at a time; "
+                  f"{c_fail} failed]")
+            print(f"(b)/(c) = {b_tp / c_tp:.2f} wall-clock, {(c_rss.cpu / max(n - c_fail, 1)) / (b_rss.cpu / n):.2f} "
+                  f"by CPU seconds   (target >= 3)")
+        else:
+            print("(c) darktable-cli         : skipped")
+        print(f"peak RSS of (b) = {b_rss.peak / 2**30:.2f} GiB   (target < 2 GiB)")
+        for line in stage_breakdown(files[0], sidecars):
+            print(line)
+        for line in agent_timing(files, args.model):
+            print(line)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
