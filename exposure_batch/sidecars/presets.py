@@ -36,6 +36,10 @@ Files
                  sRGB); also Resolve, Photoshop (Color Lookup), Affinity, ffmpeg lut3d.
 {name}_hald.png  16-bit Hald CLUT (level 8, 64^3), same transform: RawTherapee Film Simulation (put it in the
                  CLUT folder), darktable lut 3D, G'MIC.
+{name}_profile.xmp  Lightroom / Camera Raw creative profile: the same look as a 32^3 RGB table (sRGB), with an
+                 Amount slider. Import like a preset (Import Profiles & Presets); it appears in the Profile
+                 browser under "exposure-batch". Encoded like Adobe's DNG SDK; not yet confirmed in Lightroom
+                 itself: check it once before relying on it. For rendered (sRGB) photos with neutral sliders.
 
 Notes
 -----
@@ -102,6 +106,9 @@ def export_look(recipe, name: str, outdir: str | os.PathLike, lut_size: int = 65
     written.append(xmp.write_xmp(style, base + ".dtstyle"))
     written.append(cube.write_cube(cube.bake(recipe, lut_size), base + ".cube", title=name))
     written.append(cube.write_hald(recipe, base + "_hald.png"))
+    from .profile import profile_xmp  # noqa: PLC0415
+
+    written.append(xmp.write_xmp(profile_xmp(recipe, name), base + "_profile.xmp"))
     notes = [f"Lightroom: {n}" for n in settings.notes] + [f"darktable style: {n}" for n in hist.notes]
     notes.append("The .cube and Hald CLUT reproduce exposure-batch's sRGB render of sRGB sources "
                  "(measured mean CIEDE2000 < 0.1 for the .cube; see README, sidecar section).")

@@ -22,7 +22,8 @@ def test_export_look_files(tmp_path):
     assert res.exit_code == 0, res.output
     files = sorted(os.listdir(tmp_path / "out"))
     base = "Warm _café_ & _1_"
-    assert files == sorted([f"{base}.xmp", f"{base}.dtstyle", f"{base}.cube", f"{base}_hald.png", "README.txt"])
+    assert files == sorted([f"{base}.xmp", f"{base}.dtstyle", f"{base}.cube", f"{base}_hald.png",
+                            f"{base}_profile.xmp", "README.txt"])
     crs = "{http://ns.adobe.com/camera-raw-settings/1.0/}"
     preset = etree.parse(str(tmp_path / "out" / f"{base}.xmp")).find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")
     assert preset.get(crs + "PresetType") == "Normal" and len(preset.get(crs + "UUID")) == 32
@@ -46,6 +47,7 @@ def test_export_look_preset_validates(tmp_path):
 
     paths = presets.export_look(cases.recipe("look"), "look", tmp_path, lut_size=5)
     validate(paths[0])
+    validate(tmp_path / "look_profile.xmp")
 
 
 def test_export_look_bad_recipe(tmp_path):
