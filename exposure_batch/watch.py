@@ -389,8 +389,11 @@ class Daemon:
         """Identical content was seen before: never process it twice."""
         if twin.state == "quarantined":
             reason = f"identical to quarantined {twin.rel}: {twin.reason}"
-            row_id = self.journal.add(path, rel, st.st_size, st.st_mtime_ns, sha, None, "processing")
-            self._quarantine(self.journal.get(row_id), reason)
+            row_id = self.journal.add(path, rel, st.st_size, st.st_mtime_ns, sha, None, "quarantined", reason)
+            row = self.journal.get(row_id)
+            self.stats["quarantined"] += 1
+            self._emit("quarantined", row, reason=reason)
+            self._move_to_quarantine(row, reason)
             return
         reason = f"identical to {twin.rel} (already {'queued' if twin.state in ('queued', 'processing') else 'done'})"
         row_id = self.journal.add(path, rel, st.st_size, st.st_mtime_ns, sha, twin.out_path, "duplicate", reason)
@@ -547,9 +550,12 @@ class Daemon:
     def _quarantine(self, row: Row, reason: str, seconds: float = 0.0) -> None:
         """Journal first, then NAME.error.txt and the original into the quarantine folder (a crash in between leaves
         the original in the inbox, known as quarantined, never reprocessed)."""
+        self._finish(row, "quarantined", reason, seconds=seconds)
+        self._move_to_quarantine(row, reason)
+
+    def _move_to_quarantine(self, row: Row, reason: str) -> None:
         from .io.write import atomic_write  # noqa: PLC0415
 
-        self._finish(row, "quarantined", reason, seconds=seconds)
         dest = _free_name(os.path.join(self.cfg.quarantine_dir, row.rel))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         moved = self._unchanged(row) and _move(row.path, dest)

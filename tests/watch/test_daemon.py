@@ -94,9 +94,14 @@ def test_a_redropped_identical_file_is_not_processed_twice(dirs, tmp_path):
         wait_until(lambda: (out / "processed" / "a.jpg").exists(), 60, what="a.jpg moved to processed/")
         (inbox / "a.jpg").write_bytes(data)  # same content, new mtime
         (inbox / "copy of a.jpg").write_bytes(data)
-        wait_until(lambda: len(journal_rows(out)) == 3 and not any(inbox.iterdir()), 60, what="duplicates")
+        (inbox / "bad.jpg").write_text("not a photo")
+        wait_until(lambda: len(journal_rows(out)) == 4 and not any(inbox.iterdir()), 60, what="duplicates")
+        (inbox / "bad again.jpg").write_text("not a photo")  # identical to a quarantined file: not retried
+        wait_until(lambda: len(journal_rows(out)) == 5 and not any(inbox.iterdir()), 60, what="bad twin")
     states = {(r.rel, r.state) for r in journal_rows(out)}
-    assert states == {("a.jpg", "done"), ("a.jpg", "duplicate"), ("copy of a.jpg", "duplicate")}
+    assert states == {("a.jpg", "done"), ("a.jpg", "duplicate"), ("copy of a.jpg", "duplicate"),
+                      ("bad.jpg", "quarantined"), ("bad again.jpg", "quarantined")}
+    assert "identical to quarantined bad.jpg" in (out / "quarantine" / "bad again.jpg.error.txt").read_text()
     assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["a.jpg", "a.recipe.json"]
 
 
