@@ -20,13 +20,13 @@ def test_slow_chunked_write_is_processed_once_after_the_last_write(dirs, tmp_pat
     inbox, out = dirs
     data = photo_bytes(tmp_path, 400, 300, seed=1)
     chunks = [data[i:i + len(data) // 8 + 1] for i in range(0, len(data), len(data) // 8 + 1)]
-    with daemon_thread(config(inbox, out, settle=0.8)):
+    with daemon_thread(config(inbox, out, settle=1.2)):
         target = inbox / "slow.jpg"
         with open(target, "wb") as fh:
             for chunk in chunks:  # ~3 s of writing, a pause shorter than the settle time between chunks
                 fh.write(chunk)
                 fh.flush()
-                time.sleep(0.35)
+                time.sleep(0.3)
         last_write = time.time()
         wait_until(_done(out, 1), 60, what="slow.jpg done")
         time.sleep(1.0)  # nothing else may follow
