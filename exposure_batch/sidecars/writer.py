@@ -12,6 +12,7 @@ Exports: SidecarOptions, write_sidecars, sidecar_notes, KINDS.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -60,6 +61,26 @@ def _ours(path: str) -> bool:
         return False
 
 
+def _steps_key(recipe) -> str:
+    import json  # noqa: PLC0415
+
+    return json.dumps([s.to_dict() for s in recipe.steps], sort_keys=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _baked(steps_json: str, size: int):
+    """Bake once per distinct recipe (a fixed --recipe look is baked once per process, not once per photo)."""
+    import json  # noqa: PLC0415
+
+    from ..recipe import Recipe  # noqa: PLC0415
+    from . import cube  # noqa: PLC0415
+
+    steps = json.loads(steps_json)
+    table = cube.bake(Recipe.from_steps((s["filter"], s["params"]) for s in steps), size)
+    table.setflags(write=False)
+    return table
+
+
 def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOptions) -> list[str]:
     """Write the requested sidecars for one processed file. Returns the paths written (notes go to the log)."""
     from . import adobe, cube, darktable  # noqa: PLC0415
@@ -73,7 +94,8 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
     written: list[str] = []
     cube_path = os.path.join(folder, base + ".cube")
     if "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut"):
-        written.append(cube.write_cube(cube.bake(recipe, options.lut_size), cube_path, title=f"exposure-batch {base}"))
+        table = _baked(_steps_key(recipe), options.lut_size)
+        written.append(cube.write_cube(table, cube_path, title=f"exposure-batch {base}"))
     if "darktable" in options.kinds:
         path = os.path.join(folder, darktable.sidecar_name(source_path))
         if os.path.exists(path) and not _ours(path):
