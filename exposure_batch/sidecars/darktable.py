@@ -175,16 +175,29 @@ class History:
         return not self.notes
 
 
-def base_order() -> list[str]:
-    """darktable 4.2's v3.0 JPEG module order (read from libdarktable's table), one name per module."""
-    return xmp.template_path("darktable_iop_order_v30_jpg.txt").read_text().strip().split(",")
+#: Extensions darktable opens as non-raw (everything else, DNG included, goes through its raw pipeline).
+NON_RAW_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif", ".jxl",
+                      ".exr", ".pfm", ".hdr", ".pnm", ".ppm", ".pgm", ".j2k", ".jp2", ".gif", ".bmp")
 
 
-def custom_order(sequence: Sequence[tuple[str, int]]) -> str:
-    """v3.0 JPEG order with our (operation, instance) sequence placed right after colorin, in recipe order."""
+def is_raw(source_path: str | os.PathLike | None) -> bool:
+    """Whether darktable treats the source as raw (decides the module order version)."""
+    if source_path is None:
+        return False
+    return os.path.splitext(os.fspath(source_path))[1].lower() not in NON_RAW_EXTENSIONS
+
+
+def base_order(raw: bool = False) -> list[str]:
+    """darktable 4.2's v3.0 module order for raw or JPEG input (read from libdarktable's tables)."""
+    name = "darktable_iop_order_v30.txt" if raw else "darktable_iop_order_v30_jpg.txt"
+    return xmp.template_path(name).read_text().strip().split(",")
+
+
+def custom_order(sequence: Sequence[tuple[str, int]], raw: bool = False) -> str:
+    """v3.0 order with our (operation, instance) sequence placed right after colorin, in recipe order."""
     ours = {op for op, _ in sequence}
     out = []
-    for op in base_order():
+    for op in base_order(raw):
         if op == "colorin":
             out += ["colorin,0"] + [f"{o},{i}" for o, i in sequence]
         elif op not in ours:
@@ -198,18 +211,18 @@ def _rec2020_to_working() -> np.ndarray:
     return color.convert_matrix(color.Space.REC2020, color.WORKING_SPACE).astype(np.float64)
 
 
-def lut_history(lut_relpath: str, lutname: str = "") -> History:
+def lut_history(lut_relpath: str, lutname: str = "", raw: bool = False) -> History:
     """One lut3d entry (sRGB colorspace, tetrahedral) reading `lut_relpath` below darktable's LUT folder."""
     entry = DtEntry("lut3d", 3, lut3d_params(lut_relpath, lutname))
-    return History((entry,), ORDER_V30_JPG, None, ())
+    return History((entry,), ORDER_V30 if raw else ORDER_V30_JPG, None, ())
 
 
-def parametric_history(recipe) -> History:
+def parametric_history(recipe, raw: bool = False) -> History:
     """Recipe -> editable modules on linear ProPhoto, wrapped in Rec.2020 <-> ProPhoto colour calibration."""
     from . import mappings  # noqa: PLC0415
 
     if not recipe.steps:
-        return History((), ORDER_V30_JPG, None, ())
+        return History((), ORDER_V30 if raw else ORDER_V30_JPG, None, ())
     counters: dict[str, int] = {}
     entries, notes = [], []
 
@@ -236,18 +249,18 @@ def parametric_history(recipe) -> History:
             else:
                 raise ValueError(f"unknown darktable op {kind!r}")
     add("channelmixerrgb", 3, channelmixer_params(np.linalg.inv(to_pp)), "to Rec.2020 (exposure-batch)")
-    order = custom_order([(e.operation, e.multi_priority) for e in entries])
+    order = custom_order([(e.operation, e.multi_priority) for e in entries], raw)
     return History(tuple(entries), ORDER_CUSTOM, order, tuple(notes))
 
 
-def history_for(recipe, mode: str = "parametric", lut_relpath: str | None = None) -> History:
-    """mode 'parametric' | 'lut' (needs lut_relpath, relative to darktable's LUT folder)."""
+def history_for(recipe, mode: str = "parametric", lut_relpath: str | None = None, raw: bool = False) -> History:
+    """mode 'parametric' | 'lut' (needs lut_relpath, relative to darktable's LUT folder); raw picks the raw order."""
     if mode == "lut":
         if not lut_relpath:
             raise ValueError("darktable lut mode needs the .cube path relative to the LUT folder")
-        return lut_history(lut_relpath)
+        return lut_history(lut_relpath, raw=raw)
     if mode == "parametric":
-        return parametric_history(recipe)
+        return parametric_history(recipe, raw)
     raise ValueError(f"unknown darktable mode {mode!r} (use parametric or lut)")
 
 
@@ -264,9 +277,10 @@ def sidecar_name(source_path: str | os.PathLike) -> str:
 
 
 def write_darktable_xmp(recipe, path: str | os.PathLike, mode: str = "parametric", lut_relpath: str | None = None,
-                        derived_from: str = "", overwrite: bool = True) -> History:
-    """Write a darktable sidecar for `recipe` at `path` atomically; returns the History (with notes)."""
-    hist = history_for(recipe, mode, lut_relpath)
+                        derived_from: str = "", overwrite: bool = True, raw: bool = False) -> History:
+    """Write a darktable sidecar for `recipe` at `path` atomically; returns the History (with notes).
+    raw: the source is a raw file (darktable's v3.0 raw module order instead of the JPEG one)."""
+    hist = history_for(recipe, mode, lut_relpath, raw)
     tree = darktable_xmp(hist.entries, order_version=hist.order_version, order_list=hist.order_list,
                          description=describe_history(recipe, hist), derived_from=derived_from)
     xmp.write_xmp(tree, path, overwrite=overwrite)

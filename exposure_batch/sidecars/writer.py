@@ -102,7 +102,7 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
             log.warning("%s: darktable sidecar exists and was not written by exposure-batch; left alone", path)
         else:
             darktable.write_darktable_xmp(recipe, path, options.darktable_mode, lut_relpath=os.path.basename(cube_path),
-                                          derived_from=base)
+                                          derived_from=base, raw=darktable.is_raw(source_path))
             written.append(path)
     if "adobe" in options.kinds:
         written += _write_adobe(recipe, folder, source_path, options)

@@ -126,3 +126,35 @@ def test_darktable_reports_missing_lut(tmp_path):
     darktable.write_darktable_xmp(cases.recipe("exposure"), side, "lut", lut_relpath="missing.cube")
     with pytest.raises(AssertionError, match="dropped"):
         tools.darktable_render(src, side, tmp_path / "dt", lut_dir=tmp_path)
+
+
+@needs_dt
+@pytest.mark.tool
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["lut", "parametric"])
+def test_darktable_raw_source(mode, tmp_path):
+    """A raw source (our DNG built from real photo data) gets the raw module order (v3.0, or custom on its base) and
+    darktable applies every entry; pixels differ by each program's raw rendering, so only a loose bound."""
+    from tests.helpers import make_dng, sample_srgb8
+
+    from exposure_batch import color
+
+    srgb = sample_srgb8("coffee_p3_16bit.png", size=(96, 64)).astype(np.float32) / 255
+    src = tmp_path / "IMG_0001.dng"
+    make_dng(src, color.srgb_decode(srgb))
+    r = cases.recipe("look")
+    side = tmp_path / darktable.sidecar_name(src)
+    lut_dir = tmp_path / "luts"
+    lut_dir.mkdir()
+    cube.write_cube(cube.bake(r), lut_dir / "look.cube")
+    hist = darktable.write_darktable_xmp(r, side, mode, lut_relpath="look.cube", raw=darktable.is_raw(src))
+    desc = etree.parse(str(side)).find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")
+    assert desc.get("{http://darktable.sf.net/}iop_order_version") == ("2" if mode == "lut" else "0")
+    img, _, out = tools.darktable_render(src, side, tmp_path / "dt", lut_dir=lut_dir)
+    meta = tools.exiftool_json(out, "-XMP-darktable:all")
+    applied = {(h["Operation"], int(h["Multi_priority"])) for h in meta.get("History", [])}
+    assert {(e.operation, e.multi_priority) for e in hist.entries} <= applied
+    ours = tools.our_render_srgb(r, src)
+    assert img.shape == ours.shape
+    de = tools.delta_e(img, ours)
+    assert de.mean() <= 8.0, de.mean()  # measured 4.5 (lut) and 4.7 (parametric)
