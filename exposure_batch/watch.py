@@ -171,6 +171,7 @@ class Daemon:
         self._hints = _Hints()
         self._stable = _Stability(config.settle)
         self._queue: collections.deque[int] = collections.deque()
+        self._to_promote: collections.deque = collections.deque()  # (path, stat) complete, not yet journalled
         self._queued: set[int] = set()
         self._inflight: dict[int, Row] = {}
         self._unsupported_logged: set[str] = set()
@@ -206,14 +207,16 @@ class Daemon:
                 if next_rescan is not None and now >= next_rescan:
                     self._scan(cfg.inbox)
                     next_rescan = now + cfg.rescan
-                for path, st in self._stable.ready(now):
-                    self._promote(path, st)
+                self._to_promote.extend(self._stable.ready(now))
+                budget = time.monotonic() + 0.2  # hashing a big drop must not starve the workers
+                while self._to_promote and time.monotonic() < budget:
+                    self._promote(*self._to_promote.popleft())
                 self._dispatch()
-                for outcome in self.pool.poll(cfg.tick):
+                for outcome in self.pool.poll(0 if self._to_promote else cfg.tick):
                     self._on_outcome(outcome)
                 if self._report_dirty and not self._inflight:
                     self._flush_report()
-                if cfg.once and not (self._stable or self._queue or self._inflight):
+                if cfg.once and not (self._stable or self._to_promote or self._queue or self._inflight):
                     break
             self._shutdown()
         finally:
