@@ -119,7 +119,7 @@ def _print_sidecar_notes(results, sidecars) -> None:
     seen: list[str] = []
     for r in results:
         if r.recipe is not None and r.status == "done":
-            seen += [n for n in sidecar_notes(r.recipe, sidecars) if n not in seen]
+            seen += [n for n in sidecar_notes(r.recipe, sidecars, r.path) if n not in seen]
     for note in seen:
         click.echo(f"  sidecar note: {note}")
 

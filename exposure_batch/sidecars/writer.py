@@ -131,12 +131,18 @@ def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions)
     return [path]
 
 
-def sidecar_notes(recipe, options: SidecarOptions) -> list[str]:
-    """Lines for the CLI: which steps each editor mapping only approximates, and where darktable's LUTs go."""
+def sidecar_notes(recipe, options: SidecarOptions, source_path: str | None = None) -> list[str]:
+    """Lines for the CLI: which steps each editor mapping only approximates, where darktable's LUTs go, and why
+    Adobe settings were skipped for a JPEG/TIFF/PNG/DNG source."""
     from . import darktable  # noqa: PLC0415
-    from .adobe import crs_settings  # noqa: PLC0415
+    from .adobe import crs_settings, needs_embedding  # noqa: PLC0415
 
+    if isinstance(options, str):
+        options = SidecarOptions.parse(options)
     notes: list[str] = []
+    if "adobe" in options.kinds and source_path and needs_embedding(source_path) and not options.beside_source:
+        notes.append("adobe: Lightroom reads no sidecar for JPEG/TIFF/PNG/DNG; settings skipped for those files "
+                     "(--sidecar-beside-source embeds them into the sources; export-look writes a preset)")
     if "darktable" in options.kinds:
         if options.darktable_mode == "lut":
             notes.append("darktable lut mode: set darktable's 3D LUT root folder (preferences > processing) to the "

@@ -71,6 +71,7 @@ def test_process_sidecars_beside_output_and_source(tmp_path):
     names = sorted(os.listdir(out))
     assert "a & <b>.jpg.xmp" in names and "a & <b>.jpg.cube" in names and "a & <b>.jpg" in names
     assert "sidecar note" in res.output and "3D LUT root folder" in res.output
+    assert "Lightroom reads no sidecar for JPEG" in res.output and "a & <b>.xmp" not in names
     side = etree.parse(str(out / "a & <b>.jpg.xmp"))
     assert side.getroot() is not None
     # beside the source: darktable sidecar next to the original, Adobe settings embedded into it
