@@ -168,7 +168,7 @@ def make_dngs(records: list[dict], out: str, every: int = 4) -> int:
         if not os.path.exists(path):
             try:
                 rgb = thumbnail(decode(r["path"]).rgb_lin, 2000)
-                write_dng(path, rgb, seed=i)
+                write_dng(path, rgb, space="prophoto", seed=i)
             except Exception as err:  # noqa: BLE001 - one bad photo must not stop the preparation
                 print(f"warning: {r['key']}: DNG not written ({err})", file=sys.stderr)
                 continue

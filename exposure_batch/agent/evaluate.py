@@ -25,6 +25,9 @@ from .data import Degradation, degrade, display_np, sample_degradation
 
 LUMA = np.array([0.27, 0.67, 0.06], np.float32)
 
+#: The small held-out set CI evaluates the shipped model on: shipped samples/ that no training crop came from.
+CI_SAMPLES = ("coffee_p3_16bit.png", "flower.dng", "casio_qv_r51.jpg")
+
 
 @dataclass
 class EvalCase:

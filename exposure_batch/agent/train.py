@@ -64,6 +64,7 @@ class TrainConfig:
     explore: float = 0.05
     rec_reward: float = 0.0  # weight of the paired reconstruction improvement in the RL reward (0 = paper)
     rec_warm_reuse: float = 5.0  # reuse penalty (in Lab units) for the warm start's REINFORCE cost
+    warm_order: tuple = ()  # filter names: teacher-forced warm start (selector learns this order by cross-entropy)
     checkpoint_every: int = 500
     log_every: int = 25
     seed: int = 0
@@ -71,6 +72,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["net"] = self.net.to_dict()
+        d["warm_order"] = list(self.warm_order)
         return d
 
     @classmethod
@@ -83,15 +85,22 @@ class TrainConfig:
         bad = sorted(set(d) - known)
         if bad:
             raise ValueError(f"unknown training setting(s): {', '.join(bad)}")
+        if "warm_order" in d:
+            d["warm_order"] = tuple(d["warm_order"] or ())
         return dataclasses.replace(base, **d, net=net)
 
 
 def _cpu_preset() -> TrainConfig:
     """Measured on 2 CPU cores: half-width nets, 1 critic step, a paired warm start, a short RL/GAN phase."""
-    return TrainConfig(preset="cpu", net=nets.PRESETS["cpu"], iterations=400, warm_iterations=2000, batch=32, critic_steps=1,
+    return TrainConfig(preset="cpu", net=nets.PRESETS["cpu"], iterations=400, warm_iterations=1200, batch=32, critic_steps=1,
+                       warm_order=WARM_ORDER, lr_warm=5e-4,
                        critic_steps_burst=20, burst_every=500, pool_fill_steps=10, lr_actor=1e-5, lr_value=3e-4,
                        lr_critic=1e-4, rec_reward=1.0, checkpoint_every=250)
 
+
+#: A sensible development order for the teacher-forced warm start: undo the cast, the exposure error, the flattened
+#: tone (gamma about the exposure pivot), the lost saturation, then a residual tone curve.
+WARM_ORDER = ("white_balance", "exposure", "gamma", "saturation", "tone_curve")
 
 PRESETS = {"paper": TrainConfig, "cpu": _cpu_preset}
 
@@ -173,6 +182,8 @@ class Pool:
     def __init__(self, size: int, fresh, rng: random.Random):
         self.size, self.fresh, self.rng = size, fresh, rng  # fresh(n) -> (images, pairs, has_pair)
         self.records: list[tuple] = []
+        self.finished: list[np.ndarray] = []  # terminal images discarded by pops, still served to the critic
+
 
     def top_up(self) -> None:
         n = self.size - len(self.records)
@@ -192,6 +203,8 @@ class Pool:
             rec = self.records.pop()
             if rec[1][1] < 0.5:
                 out.append(rec)
+            else:
+                self.finished = (self.finished + [rec[0]])[-self.size :]
         return [np.stack([r[k] for r in out]) for k in range(4)]
 
     def push(self, images, states, pairs, has_pair) -> None:
@@ -200,8 +213,11 @@ class Pool:
                 self.records.append((images[i], states[i], pairs[i], has_pair[i]))
 
     def terminal(self, n: int):
-        """n terminal images drawn with replacement, without removing them (None if the pool has none)."""
-        term = [r[0] for r in self.records if r[1][1] >= 0.5]
+        """n terminal images drawn with replacement, without removing them (None if there are none yet).
+
+        Terminal records discarded by `pop_nonterminal` stay available here (the last `size` of them), so the critic
+        always has recent finished edits even when the pool is small relative to the batch."""
+        term = [r[0] for r in self.records if r[1][1] >= 0.5] + self.finished
         if not term:
             return None
         return np.stack([term[self.rng.randrange(len(term))] for _ in range(n)])
@@ -235,12 +251,17 @@ class Trainer:
         cfg = self.cfg
         with tf.GradientTape() as tape:
             img, state = x, tf.zeros([tf.shape(x)[0], nets.STATE_DIM])
-            logp, ent, reuse = 0.0, 0.0, 0.0
-            for _ in range(cfg.steps):
+            logp, ent, reuse, ce = 0.0, 0.0, 0.0, 0.0
+            order = [filters.NAMES.index(n) for n in cfg.warm_order]
+            for k in range(cfg.steps):
                 probs, raw = self.actor(img, state, training=True)
                 pi = explore_mix(probs, cfg.explore)
-                a = tf.random.categorical(tf.math.log(pi), 1)[:, 0]
-                onehot = tf.one_hot(a, nets.N_FILTERS)
+                if order:  # teacher forcing: the selector is trained towards the given order
+                    onehot = tf.one_hot(tf.fill([tf.shape(x)[0]], order[k % len(order)]), nets.N_FILTERS)
+                    ce += -tf.math.log(tf.reduce_sum(probs * onehot, axis=-1))
+                else:
+                    a = tf.random.categorical(tf.math.log(pi), 1)[:, 0]
+                    onehot = tf.one_hot(a, nets.N_FILTERS)
                 img, _ = select(img, raw, onehot)
                 reuse += tf.reduce_sum(onehot * state[:, 3:], axis=-1)
                 logp += tf.math.log(tf.reduce_sum(pi * onehot, axis=-1))
@@ -249,7 +270,10 @@ class Trainer:
             rec = rec_error(img, pair) * has_pair
             cost = rec + cfg.rec_warm_reuse * reuse + 100.0 * overexposure(img)
             adv = tf.stop_gradient(cost - tf.reduce_mean(cost))
-            loss = tf.reduce_mean(cost) + tf.reduce_mean(logp * adv) - cfg.entropy_weight * tf.reduce_mean(ent)
+            if order:
+                loss = tf.reduce_mean(cost) + tf.reduce_mean(ce)
+            else:
+                loss = tf.reduce_mean(cost) + tf.reduce_mean(logp * adv) - cfg.entropy_weight * tf.reduce_mean(ent)
         grads = tape.gradient(loss, self.actor.trainable_variables)
         self.opt_warm.apply_gradients(zip(grads, self.actor.trainable_variables))
         return {"warm_loss": loss, "rec": tf.reduce_sum(rec) / tf.maximum(tf.reduce_sum(has_pair), 1.0),
@@ -299,7 +323,7 @@ class Trainer:
 
     def warm_iteration(self) -> dict:
         cfg = self.cfg
-        self.opt_warm.learning_rate.assign(cfg.lr_warm * 0.1 ** (2.0 * self.t_warm / max(cfg.warm_iterations, 1)))
+        self.opt_warm.learning_rate.assign(cfg.lr_warm * 0.1 ** (1.0 * self.t_warm / max(cfg.warm_iterations, 1)))
         x, pair, hp = self.data.inputs(cfg.batch)
         out = self._warm(tf.constant(x), tf.constant(pair), tf.constant(hp))
         self.t_warm += 1

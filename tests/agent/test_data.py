@@ -1,0 +1,53 @@
+"""Degradation sampler, crops cache, pairing (NumPy only)."""
+from __future__ import annotations
+
+import numpy as np
+
+from exposure_batch import color
+from exposure_batch.agent import data as D
+
+
+def test_identity_degradation_is_identity():
+    x = np.random.default_rng(0).uniform(0.01, 1, (8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(D.degrade(x, D.Degradation()), x, rtol=1e-5)
+
+
+def test_exposure_and_white_balance_parts():
+    grey = np.full((2, 2, 3), 0.18, np.float32)
+    out = D.degrade(grey, D.Degradation(ev=-1.0))
+    np.testing.assert_allclose(out, 0.09, rtol=1e-5)
+    warm = D.degrade(grey, D.Degradation(temperature=0.5))
+    assert warm[0, 0, 0] > warm[0, 0, 1] > warm[0, 0, 2]  # red up, blue down
+    assert float(color.luminance(warm[0, 0])) == np.float32(0.18) or abs(float(color.luminance(warm[0, 0])) - 0.18) < 1e-5
+
+
+def test_flatten_and_desaturate():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0.01, 1, (32, 32, 3)).astype(np.float32)
+    flat = D.degrade(x, D.Degradation(tone=0.6))
+    assert np.std(np.log(color.luminance(flat))) < 0.7 * np.std(np.log(color.luminance(x)))
+    des = D.degrade(x, D.Degradation(saturation=0.5))
+    chroma = lambda im: np.mean(im.max(-1) - im.min(-1))  # noqa: E731
+    assert chroma(des) < 0.6 * chroma(x)
+
+
+def test_sampled_ranges_and_seeding():
+    ds = [D.sample_degradation(np.random.default_rng([3, i])) for i in range(200)]
+    evs = np.array([d.ev for d in ds])
+    assert evs.min() >= -3 and evs.max() <= 1.5 and evs.min() < -2.5 and evs.max() > 1.0
+    assert D.sample_degradation(np.random.default_rng([3, 7])) == ds[7]
+
+
+def test_crops_cache_and_pairing(photo_dir, tmp_path):
+    paths = D.list_images(str(photo_dir))
+    out = D.load_crops(paths, n_crops=3, min_frac=0.5, seed=0, cache_dir=str(tmp_path / "cache"))
+    assert out["crops"].shape == (12, 80, 80, 3) and out["crops"].dtype == np.float32
+    assert len(list((tmp_path / "cache").glob("crops-*.npz"))) == 1
+    again = D.load_crops(paths, n_crops=3, min_frac=0.5, seed=0, cache_dir=str(tmp_path / "cache"))
+    np.testing.assert_array_equal(again["crops"], out["crops"])
+    pairs = D.pair_by_stem(["/a/x.dng", "/a/y.dng"], ["/b/x.jpg", "/b/z.jpg"])
+    assert pairs == ["/b/x.jpg", None]
+    rng = np.random.default_rng(0)
+    a, b = D.random_patches(out["crops"], np.array([0, 1]), rng, (out["crops"],))
+    assert a.shape == (2, 64, 64, 3)
+    np.testing.assert_array_equal(a, b)  # pairs get the same crop and flip
