@@ -63,12 +63,10 @@ def apply_np(rgb_lin: np.ndarray, amount: np.float32) -> np.ndarray:
         s2 = s + (np.float32(1.0) - s) * np.float32(0.8) * (np.float32(0.5) - np.abs(v - np.float32(0.5)))
         # y = (1 - p) x + p (v - ratio (v - x)), ratio = s'' v / chroma; neutral pixels (chroma 0) stay x.
         ratio = np.where(chroma > 0, s2 * v / chroma, np.float32(1.0))
-    ratio *= amount
-    ratio = ratio[..., None]
-    shift = (v * amount)[..., None]
-    # (1 - p) x + p v - p ratio (v - x) = x (1 - p + p ratio) + p v (1 - ratio); for neutral pixels x == v.
-    x *= np.float32(1.0) - amount + ratio
-    x += shift - ratio * v[..., None]
+    # y = (1 - p) x + p (v - ratio (v - x)) = x + p (1 - ratio) (v - x). Written this way every term stays bounded
+    # (ratio (v - x) <= s'' v), so near-grey pixels (tiny chroma, huge ratio) do not cancel catastrophically.
+    weight = (amount * (np.float32(1.0) - ratio))[..., None]
+    x += weight * (v[..., None] - x)
     return x
 
 
@@ -91,16 +89,14 @@ def fused_params(amount) -> np.ndarray:
 
 def fused_block(r, g, b, n, p):
     amount = p[0]
-    keep = _ONE - amount
     for i in range(n):
         x0, x1, x2 = min(r[i], _ONE), min(g[i], _ONE), min(b[i], _ONE)
         v = max(max(x0, x1), x2)
         chroma = v - min(min(x0, x1), x2)
         s = chroma / v if v > _ZERO else _ZERO
         s2 = s + (_ONE - s) * _BOOST * (_HALF - abs(v - _HALF))
-        ratio = (s2 * v / chroma if chroma > _ZERO else _ONE) * amount
-        scale = keep + ratio
-        shift = v * amount - ratio * v
-        r[i] = x0 * scale + shift
-        g[i] = x1 * scale + shift
-        b[i] = x2 * scale + shift
+        ratio = s2 * v / chroma if chroma > _ZERO else _ONE
+        weight = amount * (_ONE - ratio)
+        r[i] = x0 + weight * (v - x0)
+        g[i] = x1 + weight * (v - x1)
+        b[i] = x2 + weight * (v - x2)

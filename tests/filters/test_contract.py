@@ -24,6 +24,8 @@ def random_images(rng, batch=4, size=16):
     img = rng.uniform(0, 1.3, size=(batch, size, size, 3)).astype(np.float32) ** 2
     img[:, 0, 0, :] = 0.5  # an exact grey
     img[:, 0, 1, :] = 0.0
+    img[:, 0, 2, :] = [0.3, 0.30000001, 0.29999998]  # near-grey: a few float32 steps of chroma
+    img[:, 0, 3, :] = [0.5, 0.50000006, 0.5]
     return img
 
 
