@@ -33,6 +33,7 @@ setup(
                  "ray[data]>=2.40", "psutil>=5.9"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
         "ray": ["ray[data]>=2.40"],
+        "train": ["tensorboard>=2.16", "matplotlib>=3.7"],  # learned agent: TensorBoard logs, evaluation plots
     },
     entry_points={"console_scripts": ["exposure-batch=exposure_batch.cli:main"]},
 )
