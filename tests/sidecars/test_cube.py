@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from exposure_batch.sidecars import cube
+from exposure_batch.sidecars.writer import _baked, _steps_key
 from tests.helpers import sample_srgb8
 from tests.sidecars import cases, tools
 
@@ -33,7 +34,7 @@ def bounds(recipe):
 def test_lut_matches_render(name, method, photo_srgb):
     r = cases.recipe(name)
     ref = cube.transform_srgb(r, photo_srgb)
-    got = cube.apply_lut(cube.bake(r, 65), photo_srgb, method)
+    got = cube.apply_lut(_baked(_steps_key(r), 65), photo_srgb, method)  # cached bake (same as cube.bake)
     de = tools.delta_e(got, ref)
     mean_max, max_max = bounds(r)
     assert de.mean() <= mean_max and de.max() <= max_max, (de.mean(), de.max())
@@ -49,7 +50,7 @@ def test_lut_on_samples(sample):
     x = cases.sample_small_srgb(sample).reshape(-1, 3)
     for r in (cases.classic_recipe(sample), cases.recipe("look")):
         for rr in (r, Recipe(tuple(s for s in r.steps if s.filter not in SINGULAR))):
-            de = tools.delta_e(cube.apply_lut(cube.bake(rr), x), cube.transform_srgb(rr, x))
+            de = tools.delta_e(cube.apply_lut(_baked(_steps_key(rr), 65), x), cube.transform_srgb(rr, x))
             mean_max, max_max = bounds(rr)
             assert de.mean() <= mean_max and de.max() <= max_max, (sample, [s.filter for s in rr.steps], de.mean(), de.max())
 
@@ -66,6 +67,11 @@ def test_cube_file_round_trip_and_header(tmp_path):
     first = [ln for ln in lines if ln and ln[0].isdigit()][:2]
     np.testing.assert_allclose([float(v) for v in first[1].split()], table[1, 0, 0], atol=1e-6)
     np.testing.assert_allclose(cube.read_cube(path), table, atol=1e-6)
+
+
+def test_cached_bake_is_bake():
+    r = cases.recipe("look")
+    np.testing.assert_array_equal(_baked(_steps_key(r), 9), cube.bake(r, 9))
 
 
 def test_identity_cube_is_identity():
