@@ -158,3 +158,21 @@ def test_darktable_raw_source(mode, tmp_path):
     assert img.shape == ours.shape
     de = tools.delta_e(img, ours)
     assert de.mean() <= 8.0, de.mean()  # measured 4.5 (lut) and 4.7 (parametric)
+
+
+@pytest.mark.tool
+@pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+@pytest.mark.parametrize("mode", ["parametric", "lut"])
+def test_xmp_with_nasty_names_validates(tmp_path, mode):
+    """Names with spaces, unicode, &, <, quotes: valid XMP for exiftool, values read back unchanged."""
+    from tests.sidecars.test_adobe import validate
+
+    nasty = "IMG 1 & <2> \"q\" 'é' ü.tif"
+    path = tmp_path / darktable.sidecar_name(nasty)
+    darktable.write_darktable_xmp(cases.recipe("look"), path, mode, lut_relpath=f"{nasty}.cube", derived_from=nasty)
+    validate(path)
+    meta = tools.exiftool_json(path)
+    assert meta["DerivedFrom"] == nasty
+    if mode == "lut":
+        raw = darktable.decode_params(meta["History"][0]["Params"])
+        assert raw[:512].rstrip(b"\0").decode("utf-8") == f"{nasty}.cube"
