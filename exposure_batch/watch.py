@@ -108,10 +108,18 @@ class _Hints:
 
 
 class _Stability:
-    """Candidates waiting to be complete: path -> (size, mtime_ns, time the pair was first seen)."""
+    """Candidates waiting to be complete: path -> (size, mtime_ns, time the pair was first seen).
 
-    def __init__(self, settle: float):
+    A file is complete when its (size, mtime) pair has been seen unchanged for `settle` seconds. With
+    trust_mtime (local filesystems, where mtime comes from this machine's clock) a file whose mtime is already
+    `settle` seconds old and that is unchanged at the next check is complete too: every write moves mtime to now,
+    so files that were there before the daemon started need not wait out the settle time again.
+    """
+
+    def __init__(self, settle: float, trust_mtime: bool = False, wall: Callable[[], float] = time.time):
         self.settle = settle
+        self.trust_mtime = trust_mtime
+        self.wall = wall
         self._seen: dict[str, tuple[int, int, float]] = {}
 
     def __len__(self) -> int:
@@ -138,10 +146,14 @@ class _Stability:
                 del self._seen[path]
             elif (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
                 self._seen[path] = (st.st_size, st.st_mtime_ns, now)
-            elif now - since >= self.settle and _openable(path):
+            elif (now - since >= self.settle or self._old(mtime_ns, now, since)) and _openable(path):
                 del self._seen[path]
                 done.append((path, st))
         return done
+
+
+    def _old(self, mtime_ns: int, now: float, since: float) -> bool:
+        return self.trust_mtime and now > since and self.wall() - mtime_ns / 1e9 >= self.settle
 
 
 def _openable(path: str) -> bool:
@@ -169,7 +181,7 @@ class Daemon:
         self.journal: Journal | None = None
         self.pool: WorkerPool | None = None
         self._hints = _Hints()
-        self._stable = _Stability(config.settle)
+        self._stable = _Stability(config.settle, trust_mtime=not config.polling)
         self._queue: collections.deque[int] = collections.deque()
         self._to_promote: collections.deque = collections.deque()  # (path, stat) complete, not yet journalled
         self._queued: set[int] = set()
@@ -190,11 +202,11 @@ class Daemon:
         """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts."""
         cfg = self.cfg
         os.makedirs(cfg.opts.outdir, exist_ok=True)
-        self.journal = Journal(cfg.journal_path)
+        self.pool = WorkerPool(cfg.jobs, cfg.spec, cfg.timeout, cfg.memory_limit, cfg.task_ref)  # starts now
         try:
+            self.journal = Journal(cfg.journal_path)
             self._open_report()
             self._recover()
-            self.pool = WorkerPool(cfg.jobs, cfg.spec, cfg.timeout, cfg.memory_limit, cfg.task_ref)
             if not cfg.once:
                 self._start_observer()
             self._scan(cfg.inbox)
@@ -224,7 +236,8 @@ class Daemon:
             if self.pool is not None:
                 self.pool.close()
             self._flush_report()
-            self.journal.close()
+            if self.journal is not None:
+                self.journal.close()
         return self.stats
 
     def _open_report(self) -> None:

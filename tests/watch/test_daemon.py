@@ -125,3 +125,23 @@ def test_is_ignored():
         assert is_ignored(name), name
     for name in ("a.jpg", "sub/IMG_0001.CR2", "shoot 2024/a.dng"):
         assert not is_ignored(name), name
+
+
+def test_stability_settle_time_and_old_mtimes(tmp_path):
+    from exposure_batch.watch import _Stability
+
+    old, fresh = tmp_path / "old.jpg", tmp_path / "fresh.jpg"
+    old.write_bytes(b"x" * 10)
+    fresh.write_bytes(b"y" * 10)
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    for trust in (True, False):
+        st = _Stability(settle=100.0, trust_mtime=trust)
+        for p in (old, fresh):
+            st.note(str(p), os.stat(p), now=0.0)
+        assert st.ready(0.0) == []  # never on first sight
+        ready = [p for p, _ in st.ready(0.5)]
+        assert ready == ([str(old)] if trust else [])  # an hour-old mtime: complete (local clock only)
+        with open(fresh, "ab") as fh:  # a write resets the settle clock
+            fh.write(b"more")
+        assert str(fresh) not in [p for p, _ in st.ready(99.0)]
+        assert str(fresh) in [p for p, _ in st.ready(99.0 + 100.0)]
