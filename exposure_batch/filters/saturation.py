@@ -4,8 +4,10 @@ Space: linear working RGB -> same, but values are clipped to <= 1 first (as in t
 highlights. Paper: filter 3 (S+), p = sigmoid(f):
   x' = min(x, 1); (h, s, v) = HSV(x'); s'' = s + (1 - s) * 0.8 * (0.5 - |v - 0.5|); y = (1 - p) x' + p RGB(h, s'', v).
 RGB(h, s'', v) is computed in closed form, v - (s''/s)(v - x'), which equals the HSV round trip exactly. One
-deliberate deviation: exactly neutral pixels (s = 0, hue undefined) stay neutral; the paper's HSV code gives them
-hue 0 and tints greys red.
+deliberate deviation: the paper's boost is discontinuous at the neutral axis (hue is undefined at s = 0, its HSV code
+tints exact greys red, and a grey with float-rounding chroma of 1e-8 jumps to full boost in a random hue). Here the
+added saturation fades in linearly over s < 0.05 (NEUTRAL_S), so greys stay grey, near-greys change smoothly, and
+the step is continuous (and so representable by a LUT). Above s = 0.05 it is exactly the paper's formula.
 darktable: no exact module (LUT mode is exact) · Adobe: crs:Saturation (approximate).
 """
 from __future__ import annotations
@@ -16,6 +18,8 @@ from .base import FilterSpec, Param
 
 NAME = "saturation"
 VERSION = 1
+#: HSV saturation below which the boost fades in linearly (continuity at the neutral axis).
+NEUTRAL_S = 0.05
 PARAMS = (Param("amount", 0.0, 1.0, 0.0, "", "blend weight of the saturation-boosted image (0 = identity below 1)"),)
 
 
@@ -38,7 +42,8 @@ def apply_tf(rgb_lin, params):
     chroma = v - tf.reduce_min(x, axis=-1, keepdims=True)
     has_v = v > 0
     s = tf.where(has_v, chroma / tf.where(has_v, v, 1.0), 0.0)
-    s2 = s + (1.0 - s) * 0.8 * (0.5 - tf.abs(v - 0.5))
+    fade = tf.minimum(s * (1.0 / NEUTRAL_S), 1.0)
+    s2 = s + (1.0 - s) * 0.8 * (0.5 - tf.abs(v - 0.5)) * fade
     has_chroma = chroma > 0
     ratio = s2 * v / tf.where(has_chroma, chroma, 1.0)
     full = tf.where(has_chroma, v - ratio * (v - x), x)
@@ -60,7 +65,8 @@ def apply_np(rgb_lin: np.ndarray, amount: np.float32) -> np.ndarray:
     chroma = v - np.minimum(np.minimum(r, g), b)
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.where(v > 0, chroma / v, np.float32(0.0))
-        s2 = s + (np.float32(1.0) - s) * np.float32(0.8) * (np.float32(0.5) - np.abs(v - np.float32(0.5)))
+        fade = np.minimum(s * np.float32(1.0 / NEUTRAL_S), np.float32(1.0))
+        s2 = s + (np.float32(1.0) - s) * np.float32(0.8) * (np.float32(0.5) - np.abs(v - np.float32(0.5))) * fade
         # y = (1 - p) x + p (v - ratio (v - x)), ratio = s'' v / chroma; neutral pixels (chroma 0) stay x.
         ratio = np.where(chroma > 0, s2 * v / chroma, np.float32(1.0))
     # y = (1 - p) x + p (v - ratio (v - x)) = x + p (1 - ratio) (v - x). Written this way every term stays bounded
@@ -81,6 +87,7 @@ SPEC = FilterSpec(NAME, VERSION, "Saturation", PARAMS, 1, map_raw_np, map_raw_tf
 # fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
 # n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
 _ZERO, _HALF, _ONE, _BOOST = np.float32(0.0), np.float32(0.5), np.float32(1.0), np.float32(0.8)
+_INV_NEUTRAL = np.float32(1.0 / NEUTRAL_S)
 
 
 def fused_params(amount) -> np.ndarray:
@@ -94,7 +101,8 @@ def fused_block(r, g, b, n, p):
         v = max(max(x0, x1), x2)
         chroma = v - min(min(x0, x1), x2)
         s = chroma / v if v > _ZERO else _ZERO
-        s2 = s + (_ONE - s) * _BOOST * (_HALF - abs(v - _HALF))
+        fade = min(s * _INV_NEUTRAL, _ONE)
+        s2 = s + (_ONE - s) * _BOOST * (_HALF - abs(v - _HALF)) * fade
         ratio = s2 * v / chroma if chroma > _ZERO else _ONE
         weight = amount * (_ONE - ratio)
         r[i] = x0 + weight * (v - x0)

@@ -16,20 +16,11 @@ PER_FILTER = {
 }
 
 
-#: Known bug outside the sidecars (filters/saturation.py): float32 rounding leaves exact greys with ~1e-8 chroma
-#: after sRGB -> ProPhoto, and the saturation boost, which jumps at the neutral axis, turns that into a full
-#: midtone tint (sRGB grey 0.4 -> (0.397, 0.374, 0.390) at amount 0.6). No LUT or editor can follow float noise,
-#: so the per-filter saturation fidelity cases are strict xfails until the filter treats tiny chroma as neutral.
-SATURATION_GREY_BUG = ("saturation filter tints exact greys from float32 rounding noise (filters/saturation.py); "
-                       "strict: remove this mark once the filter treats |chroma| < ~1e-6 as neutral")
-
-
 def param(name: str, *rest):
-    """pytest.param for a PER_FILTER case name, with the strict xfail for the saturation grey bug."""
+    """pytest.param for a PER_FILTER case name, with a readable id."""
     import pytest
 
-    marks = [pytest.mark.xfail(strict=True, reason=SATURATION_GREY_BUG)] if name == "saturation" else []
-    return pytest.param(name, *rest, marks=marks, id="-".join(str(v) for v in (name, *rest)))
+    return pytest.param(name, *rest, id="-".join(str(v) for v in (name, *rest)))
 
 
 def recipe(name: str) -> Recipe:

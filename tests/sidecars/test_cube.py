@@ -17,9 +17,8 @@ def photo_srgb():
     return np.concatenate([img.reshape(-1, 3), tools.test_image_srgb().reshape(-1, 3)])
 
 
-#: Filters whose maths has a kink or jump no 65^3 grid resolves: gamma's 0.001 floor near black and saturation's
-#: boost, which jumps at the neutral axis (s'' -> 0.8 m > 0 as chroma -> 0, exactly neutral stays neutral).
-SINGULAR = ("gamma", "saturation")
+#: Filters whose maths has a kink no 65^3 grid resolves: gamma's 0.001 floor near black.
+SINGULAR = ("gamma",)
 
 
 def bounds(recipe):
