@@ -1,4 +1,6 @@
 """exposure-batch: white-box automatic photo editing (Exposure, Hu et al. 2018) as a batch pipeline."""
+from glob import glob
+
 from setuptools import find_packages, setup
 
 setup(
@@ -12,6 +14,8 @@ setup(
     packages=find_packages(include=["exposure_batch", "exposure_batch.*"]),
     include_package_data=True,
     package_data={"exposure_batch": ["data/*"]},
+    # Top-level folders fixed by the product card, installed for non-editable installs too.
+    data_files=[("share/exposure-batch/xmp_templates", glob("xmp_templates/*"))],
     install_requires=[
         "numpy>=1.24",
         "tensorflow-cpu>=2.16; platform_machine=='x86_64'",

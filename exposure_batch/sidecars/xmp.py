@@ -8,6 +8,7 @@ Exports: NS, q, load_template, serialize, set_lang_alt, template_path.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from lxml import etree
@@ -23,8 +24,16 @@ NS = {
     "crs": "http://ns.adobe.com/camera-raw-settings/1.0/",
 }
 
-#: Folder holding the XMP skeletons (repository root /xmp_templates, beside the package).
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "xmp_templates"
+def _template_dir() -> Path:
+    """The XMP skeletons: the repository's xmp_templates/ (source checkout or editable install), else the copy a
+    wheel install puts under <prefix>/share/exposure-batch/xmp_templates (setup.py data_files)."""
+    checkout = Path(__file__).resolve().parents[2] / "xmp_templates"
+    installed = Path(sys.prefix) / "share" / "exposure-batch" / "xmp_templates"
+    return checkout if checkout.is_dir() or not installed.is_dir() else installed
+
+
+#: Folder holding the XMP skeletons.
+TEMPLATE_DIR = _template_dir()
 
 
 def q(tag: str) -> str:
