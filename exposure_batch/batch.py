@@ -10,7 +10,8 @@ same loop runs in that many worker processes started with the *spawn* method (ra
 deadlock); each builds its recipe source once (one model load per worker). The parent hands each worker at most a
 few jobs at a time, and inside a process a semaphore admits a file to decode only while fewer than `prefetch + 2`
 files are between decode start and written output (one rendering, one decoding, `prefetch` waiting), so memory
-stays bounded whatever the batch size: 3 full-size images per process with the default prefetch of 1. A worker that dies (segfault in LibRaw, OOM kill) is replaced; the files it was decoding or rendering
+stays bounded whatever the batch size: 2 full-size images per process with the default prefetch of 0 (the next
+file decodes while the current one renders). A worker that dies (segfault in LibRaw, OOM kill) is replaced; the files it was decoding or rendering
 are retried once in a fresh worker and fail with a one-line reason if they crash a worker again; its queued files
 are simply handed out again.
 
@@ -36,7 +37,7 @@ from .pipeline import (
 log = logging.getLogger(__name__)
 
 #: Decoded images waiting for the decide/render thread, per process (the bound on full-size images in memory).
-DEFAULT_PREFETCH = 1
+DEFAULT_PREFETCH = 0
 #: Most images one agent call sees in the local engine (the Ray path batches more: images live in its object store).
 DEFAULT_MAX_BATCH = 8
 #: Seconds between liveness checks of worker processes.

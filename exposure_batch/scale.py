@@ -29,6 +29,8 @@ RAY_INSTALL_HINT = "Ray is not installed: pip install 'exposure-batch[ray]'  (or
 DEFAULT_BATCH = 16
 #: CPU share reserved by a CPU-only agent actor (the classic agent is cheap; decode/render need the cores).
 AGENT_ACTOR_CPUS = 0.25
+#: Most input blocks (tasks) for the file list: 100,000 files need no 100,000 scheduler entries.
+MAX_BLOCKS = 1000
 _EMPTY = np.zeros((1, 1, 3), dtype=np.float32)  # image / agent-input placeholder for rows without one
 
 
@@ -186,7 +188,9 @@ def run_ray(
     n_actors = actors or (max(1, int(gpus)) if gpus else 1)
     actor_res = {"num_gpus": 1} if gpus else {"num_cpus": AGENT_ACTOR_CPUS}
     items = [{"index": i, "path": p, "out": o} for i, (p, o) in enumerate(jobs)]
-    ds = ray.data.from_items(items, override_num_blocks=len(items))
+    # One file per block up to MAX_BLOCKS; beyond, blocks of several files (decode tasks then yield ~128 MB output
+    # blocks as they go, so memory stays bounded by Ray Data's streaming backpressure).
+    ds = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_BLOCKS))
     ds = ds.map(decode_row, fn_kwargs={"wants": wants, "opts": opts}, num_cpus=1)
     ds = ds.map_batches(AgentActor, fn_constructor_args=(spec, wants), batch_size=batch_size, batch_format="numpy",
                         compute=ray.data.ActorPoolStrategy(size=n_actors), **actor_res)

@@ -88,7 +88,7 @@ def test_backpressure_bounds_files_in_flight(tmp_path):
         emitted.append(index)
         time.sleep(0.15)  # a slow writer: decoding (fast for these JPEGs) would otherwise race ahead
 
-    for prefetch in (1, 2):
+    for prefetch in (0, 1, 2):
         todo = iter([(i, p, str(tmp_path / f"out{prefetch}" / name)) for i, p, name in jobs])
         emitted.clear()
         peak[0] = 0
