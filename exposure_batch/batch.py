@@ -242,10 +242,12 @@ class _ProcessEngine:
         w = self.workers.get(wid)
         if kind == "fatal":
             raise ModelError(f"worker could not build the recipe source: {msg[2]}")
-        if w is None:  # a message from a worker already replaced
+        index = msg[2]
+        if w is None:  # a worker already replaced: its finished results still count (the retry is then ignored)
+            if kind == "result":
+                self._finish(index, msg[3])
             return
         w.heard_from = True
-        index = msg[2]
         if kind == "decode":
             w.active.add(index)
             if self.on_start:

@@ -109,7 +109,9 @@ def test_killed_worker_is_replaced_and_its_files_retried(photos, tmp_path):
             os.kill(victim.pid, signal.SIGKILL)
             killed.append(victim.pid)
 
-    results = run_batch(jobs, SourceSpec(), OutputOptions(str(tmp_path / "out")), n_workers=2, on_result=on_result)
+    # overwrite: a file the killed worker had already written (but not reported) is redone, not refused
+    opts = OutputOptions(str(tmp_path / "out"), overwrite=True)
+    results = run_batch(jobs, SourceSpec(), opts, n_workers=2, on_result=on_result)
     assert killed
     assert [r.status for r in results] == ["done"] * len(jobs), [r.reason for r in results]
     assert all(os.path.exists(o) for _, o in jobs)
