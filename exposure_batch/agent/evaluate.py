@@ -144,6 +144,18 @@ def evaluate_sources(cases: list[EvalCase], sources: dict, targets_disp: list[np
     return result
 
 
+def ci_evaluation(policy, samples_dir: str, per_photo: int = 3, seed: int = 0, max_side: int = 256) -> dict:
+    """Mean CIEDE2000 of no edit / classic / `policy` on CI_SAMPLES (the numbers CI re-checks, stored in the card)."""
+    import os  # noqa: PLC0415
+
+    from . import get_agent  # noqa: PLC0415
+
+    cases = make_cases([os.path.join(samples_dir, n) for n in CI_SAMPLES], per_photo, seed, max_side)
+    res = evaluate_sources(cases, {"no edit": None, "classic": get_agent("classic"), "learned": policy})
+    return {"samples": list(CI_SAMPLES), "per_photo": per_photo, "seed": seed, "max_side": max_side,
+            "ciede2000_mean": {k: round(v["ciede2000_mean"], 4) for k, v in res["sources"].items()}}
+
+
 def format_table(result: dict) -> str:
     """Plain-text table of evaluate_sources' result."""
     head = f"{'source':<12} {'dE00 mean':>9} {'dE00 med':>9} {'PSNR mean':>9} {'PSNR med':>9} {'HI lum':>7} {'HI con':>7} {'HI sat':>7}"

@@ -35,6 +35,7 @@ class NetConfig:
     fc: int = 128
     dropout: float = 0.5
     preview: int = 64
+    input_encoding: str = "linear"  # actor input: "linear" (paper) or "log" (log2 of linear light, see encode_input)
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
@@ -48,7 +49,7 @@ class NetConfig:
 
 PRESETS = {
     "paper": NetConfig((32, 64, 128, 256), 128, 0.5),
-    "cpu": NetConfig((16, 32, 64, 128), 64, 0.2),
+    "cpu": NetConfig((16, 32, 64, 128), 64, 0.2, input_encoding="log"),
 }
 
 
@@ -66,6 +67,14 @@ def _mlp(hidden: int, out: int, name: str) -> keras.Sequential:
     return keras.Sequential([keras.layers.Dense(hidden, kernel_initializer="glorot_uniform", name=f"{name}_fc1"),
                              keras.layers.LeakyReLU(0.2),
                              keras.layers.Dense(out, kernel_initializer="glorot_uniform", name=f"{name}_fc2")], name=name)
+
+
+def encode_input(images, encoding: str):
+    """Actor input encoding. "linear": as is (paper). "log": log2(max(x, 2^-12)) / 12 + 1, so exposure errors are
+    shifts and colour casts per-channel offsets (much faster to learn on a CPU budget); 2^-12 -> 0, 1.0 -> 1."""
+    if encoding == "log":
+        return tf.math.log(tf.maximum(images, 2.0**-12)) / (12.0 * np.log(2.0)) + 1.0
+    return images
 
 
 def state_planes(images, state):
@@ -132,7 +141,7 @@ class Actor(keras.Model):
         return feat
 
     def call(self, images, state, training=False, dropout_seed=None):
-        x = state_planes(images, state) - 0.5
+        x = state_planes(encode_input(images, self.cfg.input_encoding), state) - 0.5
         pf = self._dropout(self.param_trunk(x), training, dropout_seed, 1)
         raw = [h(pf)[:, : spec.n_raw] for h, spec in zip(self.heads, filters.REGISTRY)]
         sf = self._dropout(self.select_trunk(x), training, dropout_seed, 2)

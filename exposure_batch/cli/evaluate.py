@@ -39,7 +39,10 @@ def check_targets(result: dict, learned: str = "learned") -> dict:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), help="Write evaluation.json + evaluation.png here.")
 @click.option("--update-card", is_flag=True, help="Store the numbers in the model's model.json.")
-def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, seed, out_dir, update_card) -> None:
+@click.option("--record-ci", "samples_dir", type=click.Path(exists=True, file_okay=False),
+              help="With --update-card: also store the CI check numbers measured on this samples folder.")
+def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, seed, out_dir, update_card,
+             samples_dir=None) -> None:
     """Restoration (CIEDE2000, PSNR vs the originals of seeded degradations) and style (histogram intersection)."""
     from ..agent import get_agent  # noqa: PLC0415
     from ..agent.data import display_np, list_images  # noqa: PLC0415
@@ -88,6 +91,11 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
         with open(card_path, encoding="utf-8") as fh:
             card = json.load(fh)
         card["evaluation"] = {k: result[k] for k in ("setup", "sources", "targets_met", "n_images") if k in result}
+        if samples_dir:
+            from ..agent.evaluate import ci_evaluation  # noqa: PLC0415
+
+            card["ci_evaluation"] = ci_evaluation(sources["learned"], samples_dir)
+            click.echo(f"CI check numbers: {card['ci_evaluation']['ciede2000_mean']}")
         with open(card_path, "w", encoding="utf-8") as fh:
             json.dump(card, fh, indent=2)
         click.echo(f"updated {card_path}")

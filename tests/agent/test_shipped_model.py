@@ -1,0 +1,59 @@
+"""The shipped model (models/auto): loads, gives valid recipes on the sample photos, and its evaluation numbers on
+a small held-out set (made from shipped samples only) match the model card within a tolerance."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from exposure_batch.agent import get_agent  # noqa: E402
+from exposure_batch.agent.evaluate import CI_SAMPLES, evaluate_sources, make_cases  # noqa: E402
+from exposure_batch.agent.policy import DEFAULT_MODEL_DIR, load_policy  # noqa: E402
+from exposure_batch.io import decode  # noqa: E402
+from exposure_batch.preview import make_preview  # noqa: E402
+from exposure_batch.recipe import Recipe  # noqa: E402
+from exposure_batch.render import render  # noqa: E402
+
+from ..helpers import SAMPLES_DIR  # noqa: E402
+
+TOLERANCE_DE = 0.35  # CIEDE2000 units: TF/oneDNN numeric noise across machines is far below this
+
+
+def test_shipped_model_is_small_and_documented():
+    files = os.listdir(DEFAULT_MODEL_DIR)
+    assert {"actor.npz", "model.json"} <= set(files)
+    size = sum(os.path.getsize(os.path.join(DEFAULT_MODEL_DIR, f)) for f in files)
+    assert size < 30 * 2**20
+    card = json.loads(open(os.path.join(DEFAULT_MODEL_DIR, "model.json"), encoding="utf-8").read())
+    for key in ("filters", "preview_size", "colour_space", "training", "evaluation", "ci_evaluation"):
+        assert key in card, key
+
+
+def test_shipped_model_recipes_on_samples():
+    policy = get_agent("learned")
+    assert policy.wants == "preview" and policy.model_id == "auto"
+    names = sorted(n for n in os.listdir(SAMPLES_DIR) if not n.endswith(".md"))
+    images = [decode(SAMPLES_DIR / n).rgb_lin for n in names]
+    recipes = policy.decide([make_preview(im) for im in images])
+    assert len(recipes) == len(names)
+    for img, r in zip(images, recipes):
+        assert len(r.steps) == 5
+        Recipe.from_json(r.to_json())
+        out = render(r, img[:64, :64].copy())
+        assert np.isfinite(out).all()
+
+
+@pytest.mark.slow
+def test_shipped_model_ci_evaluation_numbers():
+    card = json.loads(open(os.path.join(DEFAULT_MODEL_DIR, "model.json"), encoding="utf-8").read())
+    ref = card["ci_evaluation"]
+    cases = make_cases([str(SAMPLES_DIR / n) for n in CI_SAMPLES], ref["per_photo"], ref["seed"], ref["max_side"])
+    result = evaluate_sources(cases, {"no edit": None, "classic": get_agent("classic"), "learned": load_policy()})
+    got = {k: v["ciede2000_mean"] for k, v in result["sources"].items()}
+    for name, value in ref["ciede2000_mean"].items():
+        assert got[name] == pytest.approx(value, abs=TOLERANCE_DE), (name, got)
+    assert got["learned"] < got["no edit"]
