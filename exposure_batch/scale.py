@@ -51,7 +51,8 @@ def connect(address: str | None):
     if ray.is_initialized():
         return ray
     kwargs = {"log_to_driver": False, "include_dashboard": False, "logging_level": logging.WARNING}
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    for name in ("ray", "ray.data"):  # keep the CLI's output to our summary and one line per failed file
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:
         if address in (None, "local"):
             ray.init(**kwargs)
