@@ -192,18 +192,23 @@ def source_identity(info) -> dict:
 
 
 def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) -> list[str]:
-    """Render full resolution in place and write the image (and recipe) atomically. Returns paths written."""
-    from .io import write_image  # noqa: PLC0415
-    from .render import render  # noqa: PLC0415
+    """Render full resolution straight to the output encoding (one fused pass: recipe on linear ProPhoto, then
+    output space, clip, transfer curve, quantise; only the integer image is allocated) and write the image (and
+    recipe, sidecars) atomically. Returns the paths written."""
+    from .io.write import bits_for, check_output, write_encoded  # noqa: PLC0415
+    from .render import render_encoded  # noqa: PLC0415
 
-    rgb_lin = render(recipe, decoded.rgb_lin, out=decoded.rgb_lin)  # in place: no second full-size copy
+    fmt, space = check_output(out_path, fmt=opts.fmt, quality=opts.quality, space=opts.space, linear=opts.linear,
+                              overwrite=opts.overwrite)
+    encoded = render_encoded(recipe, decoded.rgb_lin, space, linear=opts.linear, bits=bits_for(fmt))
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     written = [
-        write_image(
-            rgb_lin, out_path, fmt=opts.fmt, quality=opts.quality, space=opts.space, linear=opts.linear,
+        write_encoded(
+            encoded, out_path, fmt=fmt, quality=opts.quality, space=space, linear=opts.linear,
             source_path=decoded.info.path, overwrite=opts.overwrite,
         )
     ]
+    del encoded
     if opts.save_recipe:
         written.append(recipe.save(recipe_path_for(out_path), overwrite=True))
     if opts.sidecars and opts.sidecars != "none":
@@ -286,7 +291,7 @@ def decide_prepared(source, items: Sequence[Prepared]) -> list[Recipe | Result]:
 def finish_stage(item: Prepared, recipe: Recipe, opts: OutputOptions) -> Result:
     """Stage 3 (CPU): full-resolution render, encode and atomic writes (render_stage). Never raises."""
     try:
-        thumb = _thumbnail(item.decoded.rgb_lin, opts.thumbnail)  # before render_stage edits the image in place
+        thumb = _thumbnail(item.decoded.rgb_lin, opts.thumbnail)
         outputs = render_stage(item.decoded, recipe, item.out_path, opts)
         return Result(item.path, "done", outputs=outputs, seconds=time.perf_counter() - item.start, recipe=recipe,
                       thumb_lin=thumb)

@@ -206,15 +206,29 @@ def write_image(rgb_lin: np.ndarray, path: str | os.PathLike, *, fmt: str | None
 
     Returns: the path written (str). Raises OutputError (exists, bad format/space, write failure).
     """
+    arr = np.asarray(rgb_lin)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype.kind != "f" or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"rgb_lin must be a non-empty (H, W, 3) float array, got {arr.shape} {arr.dtype}")
+    fmt, sp = check_output(path, fmt=fmt, quality=quality, space=space, linear=linear, overwrite=overwrite)
+    encoded = encode_to_int(arr, sp, linear=linear, bits=bits_for(fmt))
+    return write_encoded(encoded, path, fmt=fmt, quality=quality, space=sp, linear=linear, source_path=source_path,
+                         overwrite=overwrite)
+
+
+def bits_for(fmt: str) -> int:
+    """Bits per channel we write for a format: 8 for JPEG, 16 for TIFF and PNG."""
+    return 8 if fmt == "jpeg" else 16
+
+
+def check_output(path, *, fmt: str | None = None, quality: int = 95, space: str | Space = "srgb",
+                 linear: bool = False, overwrite: bool = False) -> tuple[str, Space]:
+    """Validate output settings before any pixel work; returns (format, Space). Raises OutputError (one line)."""
     path = os.fspath(path)
     fmt = (fmt or format_from_path(path)).lower()
     fmt = {"jpg": "jpeg", "tif": "tiff"}.get(fmt, fmt)
     if fmt not in FORMATS:
         raise OutputError(f"{path}: unknown output format {fmt!r} (use one of {', '.join(FORMATS)})")
     sp = _parse_space(space)
-    arr = np.asarray(rgb_lin)
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype.kind != "f" or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"rgb_lin must be a non-empty (H, W, 3) float array, got {arr.shape} {arr.dtype}")
     if fmt == "jpeg":
         if linear:
             raise OutputError(f"{path}: JPEG is 8-bit; write linear output as 16-bit TIFF or PNG")
@@ -225,6 +239,23 @@ def write_image(rgb_lin: np.ndarray, path: str | os.PathLike, *, fmt: str | None
             raise OutputError(f"{path}: JPEG quality must be 1..100, got {quality}")
     if not overwrite and os.path.lexists(path):
         raise OutputError(f"{path}: already exists (pass overwrite to replace it)")
+    return fmt, sp
+
+
+def write_encoded(encoded: np.ndarray, path: str | os.PathLike, *, fmt: str | None = None, quality: int = 95,
+                  space: str | Space = "srgb", linear: bool = False, source_path: str | os.PathLike | None = None,
+                  overwrite: bool = False) -> str:
+    """Write already-encoded pixels (what `encode_to_int` or `render.render_encoded` return) with ICC and EXIF.
+
+    Args:
+        encoded: (H, W, 3) uint8 for JPEG, uint16 for TIFF/PNG, in `space`, transfer-encoded unless `linear`.
+        Other arguments as for `write_image`. Returns the path written; atomic.
+    """
+    path = os.fspath(path)
+    fmt, sp = check_output(path, fmt=fmt, quality=quality, space=space, linear=linear, overwrite=overwrite)
+    want = np.uint8 if bits_for(fmt) == 8 else np.uint16
+    if encoded.ndim != 3 or encoded.shape[2] != 3 or encoded.dtype != want:
+        raise ValueError(f"{fmt} needs (H, W, 3) {np.dtype(want).name} pixels, got {encoded.shape} {encoded.dtype}")
 
     icc_profile = _icc.profile_bytes(sp, linear)
     exif_dict = None
@@ -236,9 +267,7 @@ def write_image(rgb_lin: np.ndarray, path: str | os.PathLike, *, fmt: str | None
     if fmt == "jpeg":
         from PIL import Image  # noqa: PLC0415
 
-        img8 = encode_to_int(arr, sp, linear=False, bits=8)
-        pil = Image.fromarray(img8, "RGB")
-        del img8
+        pil = Image.fromarray(encoded, "RGB")
         buf_kwargs = {"quality": int(quality), "subsampling": 0 if quality >= 90 else 2, "optimize": True,
                       "icc_profile": icc_profile}
         if exif_block:
@@ -247,15 +276,13 @@ def write_image(rgb_lin: np.ndarray, path: str | os.PathLike, *, fmt: str | None
             pil.save(fh, "JPEG", **buf_kwargs)
         return path
 
-    img16 = encode_to_int(arr, sp, linear=linear, bits=16)
     if fmt == "png":
-        data = _png_bytes(img16, icc_profile, _icc.profile_description(sp, linear), exif_block)
-        del img16
+        data = _png_bytes(encoded, icc_profile, _icc.profile_description(sp, linear), exif_block)
         with atomic_write(path, "wb", overwrite=overwrite) as fh:
             fh.write(data)
         return path
     with atomic_write(path, "w+b", overwrite=overwrite) as fh:
-        _write_tiff(fh, img16, icc_profile, exif_dict if exif_block else None)
+        _write_tiff(fh, encoded, icc_profile, exif_dict if exif_block else None)
     return path
 
 
