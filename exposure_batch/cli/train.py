@@ -85,7 +85,8 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
     inp = D.load_crops(inputs, n_crops, min_crop, seed, cache_dir, pair_paths, log=log)
     tgt = inp if degrade_inputs and os.path.samefile(inputs_dir, targets_dir) else \
         D.load_crops(targets, n_crops, min_crop, seed + 1, cache_dir, log=log)
-    log(f"crops: {len(inp['crops'])} inputs ({int(inp['has_pair'].sum())} paired), {len(tgt['crops'])} targets "
+    paired = "all paired: degraded copies" if degrade_inputs else f"{int(inp['has_pair'].sum())} paired"
+    log(f"crops: {len(inp['crops'])} inputs ({paired}), {len(tgt['crops'])} targets "
         f"({time.time() - t0:.0f} s)")
     data = D.TrainData(inp, tgt, degrade_inputs=degrade_inputs, seed=seed)
     trainer = Trainer(cfg, data, out_dir, log=log)
@@ -106,7 +107,8 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
             "config": cfg.to_dict(),
             "data": {"inputs": os.path.abspath(inputs_dir), "targets": os.path.abspath(targets_dir),
                      "input_photos": len(set(inp["source"].tolist())), "input_crops": len(inp["crops"]),
-                     "target_crops": len(tgt["crops"]), "paired_crops": int(inp["has_pair"].sum()),
+                     "target_crops": len(tgt["crops"]),
+                     "paired_crops": len(inp["crops"]) if degrade_inputs else int(inp["has_pair"].sum()),
                      "degraded_inputs": degrade_inputs},
             "warm_iterations": trainer.t_warm, "rl_iterations": trainer.t,
             "wall_time_s": round(trainer.wall, 1),
