@@ -20,7 +20,6 @@ Prints, in one run:
 from __future__ import annotations
 
 import argparse
-import glob
 import multiprocessing as mp
 import os
 import shutil

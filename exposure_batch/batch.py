@@ -48,6 +48,17 @@ _MAX_CRASHES = 2
 _DONE = object()
 
 
+def take_batch(ready: queue.Queue, max_batch: int) -> list:
+    """Block for one item, then take whatever else is already waiting, up to max_batch (one agent call each)."""
+    batch = [ready.get()]
+    while len(batch) < max_batch:
+        try:
+            batch.append(ready.get_nowait())
+        except queue.Empty:
+            break
+    return batch
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     """How to build the recipe source in any process (picklable)."""
@@ -97,12 +108,7 @@ def run_pipeline(
     decoder.start()
     finished = False
     while not finished:
-        batch = [ready.get()]
-        while len(batch) < max_batch:
-            try:
-                batch.append(ready.get_nowait())
-            except queue.Empty:
-                break
+        batch = take_batch(ready, max_batch)
         finished = any(b is _DONE for b in batch)
         _decide_and_finish(source, opts, [b for b in batch if b is not _DONE], emit_and_free, stage)
     decoder.join()

@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
+from .io.write import stale_temp_files
 from .pipeline import OutputOptions, Result, existing_outputs_block, recipe_path_for
 
 MANIFEST_NAME = "manifest.jsonl"
@@ -166,7 +167,9 @@ def plan_resume(state: ManifestState, jobs: Sequence[tuple[str, str]]) -> Resume
             finished.append(Result(path, "skipped", "done in an earlier run", [out_path]))
             continue
         if rec and rec.get("kind") == "start" and rec.get("out") == os.path.abspath(out_path):
-            stale.extend(p for p in (out_path, recipe_path_for(out_path)) if os.path.exists(p))
+            targets = (out_path, recipe_path_for(out_path))
+            stale.extend(p for p in targets if os.path.exists(p))
+            stale.extend(tmp for p in targets for tmp in stale_temp_files(p))  # killed mid-write
         todo.append((path, out_path))
     return ResumePlan(todo, finished, stale)
 

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .errors import ExposureBatchError, InputError, OutputError
+from .errors import ExposureBatchError, InputError
 from .recipe import Recipe, load_recipe
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import glob
 import json
 import logging
 import os
@@ -448,9 +447,10 @@ class Daemon:
     @staticmethod
     def _remove_temps(out_path: str) -> None:
         """atomic_write leaves '.<name>.<random>.tmp' only if killed mid-write."""
+        from .io.write import stale_temp_files  # noqa: PLC0415
+
         for target in (out_path, recipe_path_for(out_path)):
-            folder, name = os.path.split(target)
-            for tmp in glob.glob(os.path.join(glob.escape(folder), "." + glob.escape(name) + ".*.tmp")):
+            for tmp in stale_temp_files(target):
                 try:
                     os.unlink(tmp)
                 except OSError:

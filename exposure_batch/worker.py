@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any
 
-from .batch import SourceSpec
+from .batch import SourceSpec, take_batch
 from .pipeline import OutputOptions, Result, process_one
 
 log = logging.getLogger(__name__)
@@ -176,12 +176,7 @@ def _pipelined_loop(conn, send, source, max_batch: int = 8) -> None:
 
     threading.Thread(target=decode_loop, daemon=True, name="exposure-batch-decode").start()
     while True:
-        batch = [ready.get()]
-        while len(batch) < max_batch:
-            try:
-                batch.append(ready.get_nowait())
-            except queue.Empty:
-                break
+        batch = take_batch(ready, max_batch)
         items = [b for b in batch if b is not done]
         waiting = [(t, o, item) for t, o, item in items if not isinstance(item, Result)]
         for task_id, _, item in items:

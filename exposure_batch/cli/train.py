@@ -59,7 +59,7 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
     snapshots/ (actor weights every checkpoint), history.json (losses) and logs/ (TensorBoard, if installed).
     """
     from ..agent import data as D  # noqa: PLC0415
-    from ..agent.train import PRESETS, Trainer, TrainConfig, save_model  # noqa: PLC0415  (imports TensorFlow)
+    from ..agent.train import Trainer, TrainConfig, save_model  # noqa: PLC0415  (imports TensorFlow)
 
     overrides = {"preset": preset, "seed": seed}
     if config_path:

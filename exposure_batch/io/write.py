@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import glob
 import io
 import os
 import struct
@@ -108,6 +109,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool =
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
             raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
         raise
+
+
+def stale_temp_files(path: str | os.PathLike) -> list[str]:
+    """Temp files `atomic_write` left for `path` ('.<name>.<random>.tmp'): only a process killed mid-write leaves
+    them. Call before redoing an output that a crashed run was writing."""
+    folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+    return glob.glob(os.path.join(glob.escape(folder), "." + glob.escape(name) + ".*.tmp"))
 
 
 def format_from_path(path: str | os.PathLike) -> str:

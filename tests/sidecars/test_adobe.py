@@ -7,7 +7,6 @@ import shutil
 
 import numpy as np
 import pytest
-from lxml import etree
 
 from exposure_batch.recipe import Recipe
 from exposure_batch.sidecars import adobe

@@ -7,7 +7,6 @@ from click.testing import CliRunner
 
 from exposure_batch.cli import main
 from exposure_batch.cli.watch import watch
-from exposure_batch.pipeline import OutputOptions
 from exposure_batch.watch import Daemon
 
 from .conftest import config, make_photo
