@@ -18,7 +18,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -80,7 +80,14 @@ class FixedRecipe:
         return [self.recipe for _ in inputs]
 
 
-RecipeSource = object  # protocol: .wants ('preview' | 'thumbnail' | None) and .decide(inputs, infos) -> list[Recipe]
+class RecipeSource(Protocol):
+    """Whoever decides edits: a fixed recipe, the classic agent or the learned one."""
+
+    #: agent input it needs: 'preview' (64x64 centre crop), 'thumbnail' (whole frame) or None; both linear ProPhoto.
+    wants: str | None
+
+    def decide(self, inputs: Sequence, infos: Sequence | None = None) -> list[Recipe]:
+        """One Recipe per agent input (batched)."""
 
 
 def make_source(agent: str = "classic", recipe_path: str | None = None, model_path: str | None = None):

@@ -13,6 +13,7 @@ Exports: SCHEMA_VERSION, Step, Recipe, load_recipe.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from . import filters
-from .errors import RecipeError
+from .errors import OutputError, RecipeError
 
 SCHEMA = "exposure-batch/recipe"
 SCHEMA_VERSION = 1
@@ -92,7 +93,7 @@ class Recipe:
         return cls(tuple(Step(name, params) for name, params in steps), **kwargs)
 
     def with_source(self, source: Mapping[str, Any] | None) -> "Recipe":
-        return Recipe(self.steps, self.model_id, self.model_version, source, self.working_space, self.schema_version, self.extra)
+        return dataclasses.replace(self, source=source)
 
     # --- serialisation ----------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -159,8 +160,6 @@ class Recipe:
 
         path = os.fspath(path)
         if not overwrite and os.path.exists(path):
-            from .errors import OutputError  # noqa: PLC0415
-
             raise OutputError(f"{path}: exists (use overwrite)")
         with atomic_write(path, "w") as fh:
             fh.write(self.to_json() + "\n")
