@@ -13,6 +13,8 @@ convert_matrix, convert_linear, SPACE_NAMES.
 from __future__ import annotations
 
 import functools
+import json
+import os
 import warnings
 from enum import Enum
 from typing import NewType
@@ -157,12 +159,55 @@ def _derived(space: Space):
     return cs
 
 
+#: Matrices derived with colour-science, stored so that worker processes need not import it (about 1.2 s each,
+#: since it imports matplotlib when installed). Written by tools/make_colour_constants.py; tests/test_color.py
+#: recomputes every entry with colour-science and requires equality. Missing entries are computed on demand.
+CONSTANTS_FILE = os.path.join(os.path.dirname(__file__), "data", "colour_constants.json")
+
+
+@functools.lru_cache(maxsize=1)
+def stored_constants() -> dict:
+    """{name: nested list of float64} from CONSTANTS_FILE ({} when the file is absent or unreadable)."""
+    try:
+        with open(CONSTANTS_FILE, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return {}
+
+
+def stored_or_derived(name: str, derive) -> np.ndarray:
+    """The stored float64 array `name`, else derive() computed now (with colour-science)."""
+    table = stored_constants()
+    if name in table:
+        return np.asarray(table[name], dtype=np.float64)
+    return np.asarray(derive(), dtype=np.float64)
+
+
+def derive_convert_matrix(src: Space, dst: Space) -> np.ndarray:
+    """convert_matrix computed with colour-science (float64), bypassing the stored table."""
+    return np.asarray(_colour().matrix_RGB_to_RGB(_derived(src), _derived(dst), chromatic_adaptation_transform="Bradford"),
+                      dtype=np.float64)
+
+
+def constant_derivations() -> dict:
+    """{stored name: function computing it with colour-science}: every entry of CONSTANTS_FILE."""
+    from .io import icc  # noqa: PLC0415  (icc imports this module)
+
+    out = {f"convert_matrix:{a.name}:{b.name}": functools.partial(derive_convert_matrix, a, b)
+           for a in Space for b in Space if a != b}
+    for s in Space:
+        out[f"bradford_to_d50:{s.name}"] = functools.partial(icc.derive_bradford_to_d50, s)
+        out[f"colorants_d50:{s.name}"] = functools.partial(icc.derive_colorants_d50, s)
+    return out
+
+
 @functools.lru_cache(maxsize=None)
 def convert_matrix(src: Space, dst: Space) -> np.ndarray:
     """3x3 float32 matrix M with rgb_dst_lin = rgb_src_lin @ M.T (Bradford adaptation; white maps to white)."""
-    if Space(src) == Space(dst):
+    src, dst = Space(src), Space(dst)
+    if src == dst:
         return np.eye(3, dtype=np.float32)
-    m = _colour().matrix_RGB_to_RGB(_derived(src), _derived(dst), chromatic_adaptation_transform="Bradford")
+    m = stored_or_derived(f"convert_matrix:{src.name}:{dst.name}", lambda: derive_convert_matrix(src, dst))
     out = np.asarray(m, dtype=np.float32)
     out.setflags(write=False)
     return out

@@ -43,6 +43,7 @@ class OutputOptions:
     overwrite: bool = False
     skip_existing: bool = False
     sidecars: object = "none"  # editor sidecars: 'none' | 'all' | 'darktable,adobe,cube' | sidecars.SidecarOptions
+    jpeg_optimize: bool = False  # optimised Huffman tables: ~4% smaller JPEGs for ~3x the encoding time
     thumbnail: int = 0  # > 0: done Results carry a linear thumbnail of the input, this long side in px (reports)
 
 
@@ -212,7 +213,7 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
     written = [
         write_encoded(
             encoded, out_path, fmt=fmt, quality=opts.quality, space=space, linear=opts.linear,
-            source_path=decoded.info.path, overwrite=opts.overwrite,
+            source_path=decoded.info.path, overwrite=opts.overwrite, optimize=opts.jpeg_optimize,
         )
     ]
     del encoded

@@ -131,3 +131,17 @@ def test_info_prints_what_pipeline_sees():
 def test_console_script_help_runs():
     out = subprocess.run([sys.executable, "-m", "exposure_batch", "process", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--recipe" in out.stdout
+
+
+def test_jpeg_optimize_flag_writes_smaller_identical_jpegs(tmp_path, small_photos):
+    sizes = {}
+    for flag in ([], ["--jpeg-optimize"]):
+        out = tmp_path / ("opt" if flag else "plain")
+        code, text = run(["process", str(small_photos), "-o", str(out), "--no-progress", *flag])
+        assert code == 0, text
+        sizes[bool(flag)] = {p.name: p.stat().st_size for p in out.glob("*.jpg")}
+    assert sizes[True].keys() == sizes[False].keys() and sizes[True]
+    for name in sizes[True]:
+        assert sizes[True][name] < sizes[False][name]
+        with Image.open(tmp_path / "opt" / name) as a, Image.open(tmp_path / "plain" / name) as b:
+            assert np.array_equal(np.asarray(a), np.asarray(b))

@@ -1,8 +1,9 @@
-"""Rendering, recipes and `--help` must not import TensorFlow (it costs seconds)."""
+"""Rendering, recipes and `--help` must not import TensorFlow (it costs seconds), nor processing colour-science."""
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,4 +19,23 @@ import pytest
 def test_no_tensorflow_import(code):
     check = code + "\nimport sys\nassert 'tensorflow' not in sys.modules, 'tensorflow was imported'\nprint('ok')"
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+def test_processing_a_photo_does_not_import_colour_science(tmp_path):
+    """Worker processes read the stored colour matrices: importing colour-science costs ~1.2 s per process."""
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    code = f"""
+import sys
+from exposure_batch.pipeline import OutputOptions, make_source, process_one
+r = process_one(r'{samples}/flower.dng', r'{tmp_path}/f.jpg', make_source('classic'),
+                OutputOptions(r'{tmp_path}', sidecars='darktable'))
+assert r.status == 'done', r.reason
+r = process_one(r'{samples}/coffee_p3_16bit.png', r'{tmp_path}/c.tif', make_source('classic'),
+                OutputOptions(r'{tmp_path}', fmt='tiff', space='prophoto'))
+assert r.status == 'done', r.reason
+assert 'colour' not in sys.modules, 'colour-science was imported'
+print('ok')
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]

@@ -257,12 +257,15 @@ class Trainer:
                 probs, raw = self.actor(img, state, training=True)
                 pi = explore_mix(probs, cfg.explore)
                 if order:  # teacher forcing: the selector is trained towards the given order
-                    onehot = tf.one_hot(tf.fill([tf.shape(x)[0]], order[k % len(order)]), nets.N_FILTERS)
+                    forced = order[k % len(order)]
+                    onehot = tf.one_hot(tf.fill([tf.shape(x)[0]], forced), nets.N_FILTERS)
                     ce += -tf.math.log(tf.reduce_sum(probs * onehot, axis=-1))
+                    spec = filters.REGISTRY[forced]  # only the forced filter runs (the others get no gradient)
+                    img = spec.apply_tf(img, spec.map_raw_tf(raw[forced]))
                 else:
                     a = tf.random.categorical(tf.math.log(pi), 1)[:, 0]
                     onehot = tf.one_hot(a, nets.N_FILTERS)
-                img, _ = select(img, raw, onehot)
+                    img, _ = select(img, raw, onehot)
                 reuse += tf.reduce_sum(onehot * state[:, 3:], axis=-1)
                 logp += tf.math.log(tf.reduce_sum(pi * onehot, axis=-1))
                 ent += entropy(pi)

@@ -18,6 +18,8 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 @click.option("-f", "--format", "fmt", type=click.Choice(["jpeg", "tiff", "png"]), default="jpeg", show_default=True,
               help="Output format (JPEG 8-bit sRGB; TIFF/PNG 16-bit).")
 @click.option("-q", "--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
+@click.option("--jpeg-optimize", is_flag=True,
+              help="Optimised JPEG Huffman tables: about 4% smaller files, about 3x the encoding time.")
 @click.option("--space", type=click.Choice(["srgb", "prophoto", "adobergb", "p3", "rec2020"]), default="srgb",
               show_default=True, help="Output colour space (JPEG is always sRGB).")
 @click.option("--linear", is_flag=True, help="Write linear values (TIFF/PNG) instead of the space's transfer curve.")
@@ -48,7 +50,7 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
               help="darktable sidecar: editable modules, or one lut3d entry reading the baked .cube.")
 @click.option("--sidecar-beside-source", is_flag=True,
               help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs.")
-def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path, agent, model_path, save_recipe,
+def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linear, recipe_path, agent, model_path, save_recipe,
             skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
             dry_run=False, sidecars="none", darktable_mode="parametric", sidecar_beside_source=False) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
@@ -63,7 +65,8 @@ def process(inputs, outdir, recursive, fmt, quality, space, linear, recipe_path,
     if not pairs:
         raise click.UsageError("no input photos found")
     opts = OutputOptions(os.path.abspath(outdir), fmt, quality, space, linear, save_recipe, overwrite, skip_existing,
-                         sidecars=_sidecar_options(sidecars, darktable_mode, sidecar_beside_source))
+                         sidecars=_sidecar_options(sidecars, darktable_mode, sidecar_beside_source),
+                         jpeg_optimize=jpeg_optimize)
     out_map = plan_outputs(pairs, opts)
     spec = SourceSpec(agent, recipe_path, model_path)
     job_list = [(p, out_map[p]) for p, _ in pairs]

@@ -86,6 +86,11 @@ def _para_tag(ftype: int, params) -> bytes:
 @functools.lru_cache(maxsize=None)
 def _bradford_to_d50(space: Space) -> np.ndarray:
     """3x3 Bradford chromatic adaptation matrix from `space`'s white to the ICC D50 PCS white (float64)."""
+    return color.stored_or_derived(f"bradford_to_d50:{space.name}", lambda: derive_bradford_to_d50(space))
+
+
+def derive_bradford_to_d50(space: Space) -> np.ndarray:
+    """_bradford_to_d50 computed with colour-science (bypassing the stored table)."""
     colour = color._colour()  # noqa: SLF001  (shared lazy import of colour-science)
     cs = colour.RGB_COLOURSPACES[space.value]
     white_xyz = colour.xy_to_XYZ(cs.whitepoint)
@@ -96,9 +101,17 @@ def _bradford_to_d50(space: Space) -> np.ndarray:
 @functools.lru_cache(maxsize=None)
 def colorants_d50(space: Space) -> np.ndarray:
     """3x3 float64 matrix whose columns are the D50-adapted XYZ of R, G, B (the ICC rXYZ/gXYZ/bXYZ tags)."""
+    space = _as_space(space)
+    out = color.stored_or_derived(f"colorants_d50:{space.name}", lambda: derive_colorants_d50(space)).copy()
+    out.setflags(write=False)
+    return out
+
+
+def derive_colorants_d50(space: Space) -> np.ndarray:
+    """colorants_d50 computed with colour-science (bypassing the stored table)."""
     colour = color._colour()  # noqa: SLF001
-    cs = colour.RGB_COLOURSPACES[_as_space(space).value]
-    m = _bradford_to_d50(_as_space(space)) @ np.asarray(cs.matrix_RGB_to_XYZ, dtype=np.float64)
+    cs = colour.RGB_COLOURSPACES[space.value]
+    m = derive_bradford_to_d50(space) @ np.asarray(cs.matrix_RGB_to_XYZ, dtype=np.float64)
     out = m.copy()
     out.setflags(write=False)
     return out

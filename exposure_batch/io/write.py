@@ -252,11 +252,12 @@ def check_output(path, *, fmt: str | None = None, quality: int = 95, space: str 
 
 def write_encoded(encoded: np.ndarray, path: str | os.PathLike, *, fmt: str | None = None, quality: int = 95,
                   space: str | Space = "srgb", linear: bool = False, source_path: str | os.PathLike | None = None,
-                  overwrite: bool = False) -> str:
+                  overwrite: bool = False, optimize: bool = False) -> str:
     """Write already-encoded pixels (what `encode_to_int` or `render.render_encoded` return) with ICC and EXIF.
 
     Args:
         encoded: (H, W, 3) uint8 for JPEG, uint16 for TIFF/PNG, in `space`, transfer-encoded unless `linear`.
+        optimize: JPEG only: optimised Huffman tables (about 4% smaller files, about 3x the encoding time).
         Other arguments as for `write_image`. Returns the path written; atomic.
     """
     path = os.fspath(path)
@@ -276,7 +277,7 @@ def write_encoded(encoded: np.ndarray, path: str | os.PathLike, *, fmt: str | No
         from PIL import Image  # noqa: PLC0415
 
         pil = Image.fromarray(encoded, "RGB")
-        buf_kwargs = {"quality": int(quality), "subsampling": 0 if quality >= 90 else 2, "optimize": True,
+        buf_kwargs = {"quality": int(quality), "subsampling": 0 if quality >= 90 else 2, "optimize": bool(optimize),
                       "icc_profile": icc_profile}
         if exif_block:
             buf_kwargs["exif"] = exif_block

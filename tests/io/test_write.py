@@ -169,3 +169,14 @@ def test_tall_image_is_written_in_bands(tmp_path):
     ramp = np.linspace(0, 1, 1000, dtype=np.float32)[:, None, None] * np.ones((1, 3, 3), np.float32)
     rgb = decode(write_image(ramp, tmp_path / "tall.png", space="prophoto", linear=True)).rgb_lin
     assert np.abs(rgb - ramp).max() < 1e-4
+
+
+def test_jpeg_optimize_gives_the_same_pixels_in_a_smaller_file(tmp_path, photo_lin):
+    from exposure_batch.io.write import write_encoded
+
+    encoded = encode_to_int(photo_lin, Space.SRGB, linear=False, bits=8)
+    plain = write_encoded(encoded, tmp_path / "plain.jpg", quality=95)
+    small = write_encoded(encoded, tmp_path / "small.jpg", quality=95, optimize=True)
+    assert os.path.getsize(small) < os.path.getsize(plain)
+    with Image.open(plain) as a, Image.open(small) as b:
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # Huffman tables only: lossless difference
