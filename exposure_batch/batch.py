@@ -340,7 +340,9 @@ def run_batch(
         on_start: called with the input path when its decode starts (resumable manifests).
         prefetch: decoded full-size images allowed to wait per process (memory bound, see module doc).
         max_batch: most images per agent call.
-        omp_threads: OMP_NUM_THREADS for worker processes (LibRaw's demosaic); None = leave the default.
+        omp_threads: OMP_NUM_THREADS for worker processes (LibRaw's demosaic); None = cores // n_workers (at least
+            1) unless OMP_NUM_THREADS is set: N workers with a full OpenMP team each would oversubscribe the cores
+            (measured on 2 cores, 2 workers: 7% fewer CPU seconds per file with 1 thread each).
     Raises:
         ModelError when a worker cannot build the recipe source.
     """
@@ -350,6 +352,8 @@ def run_batch(
     if n_workers <= 1 or len(jobs) == 1:
         results = _run_in_process(jobs, spec, opts, on_result, source, on_start, prefetch, max_batch)
     else:
+        if omp_threads is None and not os.environ.get("OMP_NUM_THREADS"):
+            omp_threads = max(1, (os.cpu_count() or 1) // n_workers)
         engine = _ProcessEngine(jobs, spec, opts, n_workers, prefetch, max_batch, on_result, on_start, omp_threads)
         results = engine.run()
     return [results[i] for i in range(len(jobs))]

@@ -16,7 +16,7 @@ import logging
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Protocol, Sequence
 
@@ -314,6 +314,36 @@ def _thumbnail(rgb_lin: np.ndarray, max_side: int) -> np.ndarray | None:
     from .preview import thumbnail  # noqa: PLC0415
 
     return thumbnail(rgb_lin, max_side)
+
+
+def variation_path(out_path: str, k: int) -> str:
+    """Output path of variation k (from 1): NAME.jpg -> NAME_v1.jpg (sidecars and recipes follow that name)."""
+    stem, ext = os.path.splitext(out_path)
+    return f"{stem}_v{k}{ext}"
+
+
+def process_variations(path: str, out_path: str, source, n: int, opts: OutputOptions) -> list[Result]:
+    """`n` alternative edits of one photo: decoded once, `source.variations(agent_input, n)` (the learned agent's
+    seeded dropout sampling: same photo, same alternatives), each rendered to variation_path(out_path, k).
+    Never raises: failures come back as failed Results (one per variation that could not be written)."""
+    item = prepare_stage(source, path, variation_path(out_path, 1), opts)
+    if isinstance(item, Result):
+        return [item]
+    try:
+        identity = source_identity(item.decoded.info)
+        recipes = [r.with_source(identity) for r in source.variations(item.agent_in, n)]
+    except Exception as err:  # noqa: BLE001  (catch boundary)
+        return [failed_result(path, err, item.start)]
+    results = []
+    for k, recipe in enumerate(recipes, 1):
+        target = variation_path(out_path, k)
+        blocked = existing_outputs_block(target, opts) if k > 1 else None
+        if blocked is not None:
+            blocked.path = path
+            results.append(blocked)
+            continue
+        results.append(finish_stage(replace(item, out_path=target), recipe, opts))
+    return results
 
 
 def process_one(path: str, out_path: str, source, opts: OutputOptions) -> Result:

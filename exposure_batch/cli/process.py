@@ -28,6 +28,9 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 @click.option("--agent", type=click.Choice(["classic", "learned"]), default="classic", show_default=True,
               help="Who decides the edit when no --recipe is given.")
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False), help="Model folder for --agent learned.")
+@click.option("--variations", type=click.IntRange(1, 64), metavar="N",
+              help="With --agent learned: N alternative edits per photo (the paper's dropout sampling, seeded by the "
+                   "photo: same photo, same N edits), written as NAME_v1 .. NAME_vN. Runs in this process.")
 @click.option("--save-recipe", is_flag=True, help="Write NAME.recipe.json beside each output.")
 @click.option("--skip-existing", is_flag=True, help="Leave outputs that already exist alone.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
@@ -52,7 +55,8 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
               help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs.")
 def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linear, recipe_path, agent, model_path, save_recipe,
             skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
-            dry_run=False, sidecars="none", darktable_mode="parametric", sidecar_beside_source=False) -> None:
+            dry_run=False, sidecars="none", darktable_mode="parametric", sidecar_beside_source=False,
+            variations=None) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
 
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
@@ -70,6 +74,9 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     out_map = plan_outputs(pairs, opts)
     spec = SourceSpec(agent, recipe_path, model_path)
     job_list = [(p, out_map[p]) for p, _ in pairs]
+    if variations:
+        _run_variations(job_list, spec, opts, variations, ray_address, resume, dry_run, report_dir)
+        return
     if dry_run:
         _dry_run(job_list, opts, spec, resume)
         return
@@ -96,6 +103,31 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     _print_sidecar_notes(results, opts.sidecars)
     if report is not None:
         click.echo(f"report: {report.flush()}")
+    if any(r.status == "failed" for r in results):
+        sys.exit(1)
+
+
+def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, report_dir) -> None:
+    """--variations N: each photo decoded once and rendered N times (NAME_v1 .. NAME_vN), one line per photo."""
+    if spec.agent != "learned" or spec.recipe_path:
+        raise click.UsageError("--variations needs --agent learned (and no --recipe): only the learned agent samples")
+    if ray_address or resume or dry_run or report_dir:
+        raise click.UsageError("--variations runs in this process: not with --ray, --resume, --dry-run or --report")
+    from ..pipeline import process_variations  # noqa: PLC0415
+
+    try:
+        source = spec.build()
+    except Exception as err:  # noqa: BLE001
+        raise click.ClickException(str(err)) from None
+    results = []
+    for path, out_path in job_list:
+        batch = process_variations(path, out_path, source, n, opts)
+        done = sum(r.status == "done" for r in batch)
+        click.echo(f"{os.path.basename(path)}: {done}/{n} variations" +
+                   "".join(f"; {r.status}: {r.reason}" for r in batch if r.status != "done"))
+        results += batch
+    _print_summary(results)
+    _print_sidecar_notes(results, opts.sidecars)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
 

@@ -7,6 +7,7 @@ import sys
 import time
 
 import click
+import numpy as np
 
 
 def _parse_sets(items) -> dict:
@@ -51,8 +52,11 @@ def _parse_sets(items) -> dict:
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Crop cache folder (default OUT/cache).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.npz.")
+@click.option("--init-model", "init_model", type=click.Path(exists=True, file_okay=False),
+              help="Start from this model folder's actor weights (fine-tune e.g. models/auto on your own photos); "
+                   "its network sizes replace the preset's.")
 def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iterations, warm_iterations, pairs_csv,
-          degrade_inputs, n_crops, min_crop, cache_dir, seed, resume) -> None:
+          degrade_inputs, n_crops, min_crop, cache_dir, seed, resume, init_model=None) -> None:
     """Train the Exposure agent (RL + WGAN, reference sections 3-5) and write a model folder.
 
     The folder gets actor.npz (inference weights), model.json (model card), checkpoint.npz (resume),
@@ -65,6 +69,8 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
     if config_path:
         with open(config_path, encoding="utf-8") as fh:
             overrides |= json.load(fh)
+    if init_model:
+        overrides["net"] = _model_card(init_model).get("net", {})
     overrides |= _parse_sets(sets)
     if iterations is not None:
         overrides["iterations"] = iterations
@@ -81,15 +87,24 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
     cache_dir = cache_dir or os.path.join(out_dir, "cache")
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     t0 = time.time()
-    pair_paths = None if degrade_inputs else D.pair_by_stem(inputs, targets, pairs_csv)
+    pair_paths = D.pair_by_stem(inputs, targets, pairs_csv)
+    if degrade_inputs:  # a file paired with itself is just a degraded photo: no second decode
+        pair_paths = [None if p and os.path.samefile(p, i) else p for i, p in zip(inputs, pair_paths)]
     inp = D.load_crops(inputs, n_crops, min_crop, seed, cache_dir, pair_paths, log=log)
     tgt = inp if degrade_inputs and os.path.samefile(inputs_dir, targets_dir) else \
         D.load_crops(targets, n_crops, min_crop, seed + 1, cache_dir, log=log)
-    paired = "all paired: degraded copies" if degrade_inputs else f"{int(inp['has_pair'].sum())} paired"
+    paired = (f"all paired: degraded copies, {int(inp['has_pair'].sum())} restored towards a paired target"
+              if degrade_inputs else f"{int(inp['has_pair'].sum())} paired")
     log(f"crops: {len(inp['crops'])} inputs ({paired}), {len(tgt['crops'])} targets "
         f"({time.time() - t0:.0f} s)")
     data = D.TrainData(inp, tgt, degrade_inputs=degrade_inputs, seed=seed)
     trainer = Trainer(cfg, data, out_dir, log=log)
+    if init_model and not resume:
+        from ..agent import networks as nets  # noqa: PLC0415
+
+        with np.load(os.path.join(init_model, "actor.npz")) as z:
+            nets.load_weights_dict(trainer.actor, {k: z[k] for k in z.files})
+        log(f"actor initialised from {init_model}")
     ckpt = os.path.join(out_dir, "checkpoint.npz")
     if resume:
         if not os.path.exists(ckpt):
@@ -102,6 +117,9 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
     card = {
         "id": os.path.basename(os.path.normpath(out_dir)), "version": time.strftime("%Y%m%d"),
         "training": {
+            "initialised_from": ({"path": os.path.abspath(init_model), **{k: _model_card(init_model).get(k)
+                                                                          for k in ("id", "version")}}
+                                 if init_model else None),
             "command": "exposure-batch " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("exposure-batch") else
                        " ".join(["exposure-batch", "train"] + sys.argv[2:]),
             "config": cfg.to_dict(),
@@ -119,6 +137,15 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
         json.dump(trainer.history, fh)
     save_model(trainer.actor, out_dir, card)
     click.echo(f"model written to {out_dir} ({trainer.t_warm} warm + {trainer.t} RL iterations, {trainer.wall:.0f} s)")
+
+
+def _model_card(model_dir: str) -> dict:
+    """The model.json of a model folder (UsageError when missing or unreadable)."""
+    try:
+        with open(os.path.join(model_dir, "model.json"), encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as err:
+        raise click.UsageError(f"--init-model {model_dir}: no readable model.json ({err})") from None
 
 
 def _printer(log):

@@ -51,3 +51,18 @@ def test_crops_cache_and_pairing(photo_dir, tmp_path):
     a, b = D.random_patches(out["crops"], np.array([0, 1]), rng, (out["crops"],))
     assert a.shape == (2, 64, 64, 3)
     np.testing.assert_array_equal(a, b)  # pairs get the same crop and flip
+
+
+def test_degraded_inputs_restore_towards_their_paired_target_else_themselves():
+    rng = np.random.default_rng(0)
+    n = 6
+    crops = rng.random((n, D.CROP_SIZE, D.CROP_SIZE, 3)).astype(np.float32) * 0.5
+    has_pair = np.array([True, False] * (n // 2))
+    pairs = np.where(has_pair[:, None, None, None], np.float32(0.9), np.float32(0.0)) * np.ones_like(crops)
+    inp = {"crops": crops, "pairs": pairs.astype(np.float32), "has_pair": has_pair, "source": np.arange(n)}
+    data = D.TrainData(inp, inp, degrade_inputs=True, seed=3)
+    x, truth, weight = data.inputs(64)
+    assert x.shape == truth.shape == (64, D.PATCH_SIZE, D.PATCH_SIZE, 3) and np.all(weight == 1)
+    paired = np.all(truth == np.float32(0.9), axis=(1, 2, 3))
+    assert paired.any() and (~paired).any()
+    assert np.all(truth[~paired] <= 0.5)  # unpaired: the clean input crop itself

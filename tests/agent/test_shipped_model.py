@@ -57,3 +57,31 @@ def test_shipped_model_ci_evaluation_numbers():
     for name, value in ref["ciede2000_mean"].items():
         assert got[name] == pytest.approx(value, abs=TOLERANCE_DE), (name, got)
     assert got["learned"] < got["no edit"]
+
+
+def test_process_variations_writes_n_distinct_reproducible_edits(tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from exposure_batch.cli import main
+    from exposure_batch.recipe import load_recipe
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    shutil.copy(SAMPLES_DIR / "flower.dng", inbox)
+    runs = []
+    for name in ("a", "b"):
+        res = CliRunner().invoke(main, ["process", str(inbox), "-o", str(tmp_path / name), "--agent", "learned",
+                                        "--variations", "3", "--save-recipe"], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        assert "flower.dng: 3/3 variations" in res.output
+        runs.append([np.asarray(Image.open(tmp_path / name / f"flower_v{k}.jpg")) for k in (1, 2, 3)])
+    for k in range(3):
+        np.testing.assert_array_equal(runs[0][k], runs[1][k])  # seeded by the photo: same edits every run
+    assert not np.array_equal(runs[0][0], runs[0][1]) and not np.array_equal(runs[0][1], runs[0][2])
+    recipe = load_recipe(str(tmp_path / "a" / "flower_v2.recipe.json"))
+    assert recipe.extra["variation"] == 1 and recipe.source["name"] == "flower.dng"
+    res = CliRunner().invoke(main, ["process", str(inbox), "-o", str(tmp_path / "c"), "--variations", "2"])
+    assert res.exit_code == 2 and "--agent learned" in res.output

@@ -75,3 +75,30 @@ def test_train_cli_writes_a_loadable_model(photo_dir, tmp_path):
     policy = load_policy(str(out))
     recipes = policy.decide([np.full((64, 64, 3), 0.2, np.float32)])
     assert len(recipes[0].steps) == 5 and recipes[0].model_id == "m"
+
+
+def test_train_cli_fine_tunes_from_a_model_folder(photo_dir, tmp_path):
+    """--init-model: the actor starts from the given weights (its net sizes win over the preset's)."""
+    from click.testing import CliRunner
+
+    from exposure_batch.cli import main
+
+    args = ["train", "--inputs", str(photo_dir), "--targets", str(photo_dir), "--degrade-inputs", "--crops", "2",
+            "--iterations", "0", "--set", "batch=4", "--set", "lr_warm=0"]
+    base = tmp_path / "base"
+    res = CliRunner().invoke(main, [*args, "-o", str(base), "--warm-iterations", "1",
+                                    "--set", f"net={json.dumps(TINY_NET)}", "--seed", "1"])
+    assert res.exit_code == 0, res.output
+    tuned = tmp_path / "tuned"
+    res = CliRunner().invoke(main, [*args, "-o", str(tuned), "--warm-iterations", "1", "--init-model", str(base),
+                                    "--seed", "2"])
+    assert res.exit_code == 0, res.output
+    card = json.loads((tuned / "model.json").read_text())
+    assert card["net"]["channels"] == TINY_NET["channels"]
+    assert card["training"]["initialised_from"]["id"] == "base"
+    with np.load(base / "actor.npz") as a, np.load(tuned / "actor.npz") as b:  # lr 0: weights unchanged
+        assert set(a.files) == set(b.files)
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k])
+    res = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "x"), "--init-model", str(tmp_path)])
+    assert res.exit_code == 2 and "model.json" in res.output
