@@ -250,9 +250,10 @@ def _pow01(x, e):
     return np.float32(p * scale) if x > np.float32(1.2e-38) else _ZERO
 
 
-def _encode_block(buf, m, dst, start, mat, use_mat, tp, maxv):
+def _encode_block(buf, m, dst, start, mat, use_mat, tp, maxv, lut_base, lut_step, use_lut):
     """buf (3, BLOCK) working RGB -> pixels start..start+m of dst (3N,) uint8/uint16, as io.write.encode_to_int:
     working -> output matrix, nan -> 0, clip [0, 1], transfer curve (tp, see transfer_params), * maxv + 0.5, floor.
+    With use_lut the last three steps are the 8-bit table (see encode_lut), which gives the same codes.
     Simple loops, one job each, so that LLVM vectorises every one of them."""
     r, g, b = buf[0], buf[1], buf[2]
     if use_mat:
@@ -265,7 +266,14 @@ def _encode_block(buf, m, dst, start, mat, use_mat, tp, maxv):
             b[i] = x0 * m20 + x1 * m21 + x2 * m22
     power, thr, slope, scale, expo, offset = tp[0] != _ZERO, tp[1], tp[2], tp[3], np.float64(tp[4]), tp[5]
     inclusive = tp[6] != _ZERO
-    for c in range(3):
+    for c in range(3 if use_lut else 0):
+        row = buf[c]
+        for i in range(m):
+            x = row[i]
+            bits = _F32_AS_I32(min(max(x, _ZERO), _ONE) if x == x else _ZERO) & 0x7FFFFFFF  # -0.0 -> 0.0
+            k = bits >> LUT_SHIFT
+            row[i] = np.float32(lut_base[k] + np.int32(bits >= lut_step[k]))
+    for c in range(0 if use_lut else 3):
         row = buf[c]
         for i in range(m):
             x = row[i]
@@ -301,7 +309,7 @@ def _make_kernels(numba, key: str):
                 _STORE(dst, start, m, buf)
 
     @numba.njit(**opts)
-    def encode_kernel(src, dst, ops, params, offsets, mat, use_mat, tp, maxv):
+    def encode_kernel(src, dst, ops, params, offsets, mat, use_mat, tp, maxv, lut_base, lut_step, use_lut):
         """src (3N,) float32 working RGB; dst (3N,) uint8/uint16; mat (3, 3) float32 working -> output."""
         assert len(key) > 0
         n = src.shape[0] // 3
@@ -311,7 +319,7 @@ def _make_kernels(numba, key: str):
             for start in range(chunk * CHUNK, stop, BLOCK):
                 m = min(BLOCK, stop - start)
                 _RUN_STEPS(src, start, m, buf, ops, params, offsets)
-                _ENCODE_BLOCK(buf, m, dst, start, mat, use_mat, tp, maxv)
+                _ENCODE_BLOCK(buf, m, dst, start, mat, use_mat, tp, maxv, lut_base, lut_step, use_lut)
 
     return render_kernel, encode_kernel
 
@@ -360,14 +368,63 @@ def run_render(src_flat: np.ndarray, out_flat: np.ndarray, packed, threads: int 
 
 
 def run_encode(src_flat: np.ndarray, out_flat: np.ndarray, packed, matrix: np.ndarray | None, tparams: np.ndarray,
-               threads: int | None = None) -> None:
+               threads: int | None = None, use_lut: bool = True) -> None:
     """Render (N, 3) float32 src_flat and encode into (N, 3) uint8/uint16 out_flat.
 
     matrix: (3, 3) working -> output linear RGB (row-vector convention of color.convert_matrix: y = M @ x),
-    None for the working space itself; tparams from `transfer_params`.
+    None for the working space itself; tparams from `transfer_params`. 8-bit output through a transfer curve uses
+    the exact table of `encode_lut` (use_lut=False forces the direct evaluation; both give the same codes).
     """
     ops, params, offsets = packed
     maxv = np.float32(np.iinfo(out_flat.dtype).max)
     use_mat = matrix is not None
     mat = np.ascontiguousarray(matrix if use_mat else np.eye(3), dtype=np.float32)
-    _with_threads(threads, 1, src_flat.reshape(-1), out_flat.reshape(-1), ops, params, offsets, mat, use_mat, tparams, maxv)
+    lut = encode_lut(tuple(float(v) for v in tparams)) if use_lut and out_flat.dtype == np.uint8 else None
+    base, step = lut if lut is not None else (_NO_LUT, _NO_LUT)
+    _with_threads(threads, 1, src_flat.reshape(-1), out_flat.reshape(-1), ops, params, offsets, mat, use_mat, tparams,
+                  maxv, base, step, lut is not None)
+
+
+#: 8-bit encoding by table. A clipped value's float32 bit pattern >> LUT_SHIFT picks a bucket of 2^16 consecutive
+#: floats; across one bucket (a relative step of at most 2^-7) the 8-bit code of every transfer curve here rises by
+#: at most 1 (the steepest relative slope, x f'(x) / f(x), stays below 1), so code = base[bucket] + (bits >=
+#: step[bucket]). The table is built by running the direct kernel itself on the bucket ends and bisecting each
+#: rise, so it reproduces the direct codes; tests compare every value of every rising bucket.
+LUT_SHIFT = 16
+_LUT_SIZE = (0x3F800000 >> LUT_SHIFT) + 1  # up to the bucket of 1.0
+_NO_LUT = np.zeros(1, dtype=np.int32)
+_EMPTY_STEPS = (np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(1, np.int64))
+
+
+def direct_codes(x: np.ndarray, tparams: np.ndarray) -> np.ndarray:
+    """8-bit codes of float32 values x (any shape) through the direct (table-free) encode path, as int32."""
+    src = np.repeat(np.asarray(x, dtype=np.float32).reshape(-1), 3)
+    out = np.empty(src.shape, dtype=np.uint8)
+    run_encode(src, out, _EMPTY_STEPS, None, np.asarray(tparams, dtype=np.float32), use_lut=False)
+    return out[::3].astype(np.int32).reshape(np.shape(x))
+
+
+@functools.lru_cache(maxsize=16)
+def encode_lut(tparams: tuple) -> tuple[np.ndarray, np.ndarray] | None:
+    """(base, step) int32 tables of the 8-bit encoding for transfer parameters `tparams`, or None (no transfer
+    curve: the linear encoding needs no table; or a curve too steep for one rise per bucket)."""
+    tp = np.asarray(tparams, dtype=np.float32)
+    if tp[0] == 0:
+        return None
+    first = (np.arange(_LUT_SIZE, dtype=np.int64) << LUT_SHIFT).astype(np.int32)
+    last = np.minimum(first.astype(np.int64) | ((1 << LUT_SHIFT) - 1), 0x3F800000).astype(np.int32)
+    q0, q1 = direct_codes(first.view(np.float32), tp), direct_codes(last.view(np.float32), tp)
+    rise = q1 - q0
+    if np.any((rise < 0) | (rise > 1)):
+        return None
+    idx = np.nonzero(rise)[0]
+    lo, hi = first[idx].astype(np.int64), last[idx].astype(np.int64)  # code(lo) = q0, code(hi) = q0 + 1
+    while np.any(hi - lo > 1):
+        mid = (lo + hi) // 2
+        up = direct_codes(mid.astype(np.int32).view(np.float32), tp) > q0[idx]
+        hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
+    step = np.full(_LUT_SIZE, np.iinfo(np.int32).max, dtype=np.int32)
+    step[idx] = hi
+    for table in (q0, step):
+        table.setflags(write=False)
+    return q0.astype(np.int32), step

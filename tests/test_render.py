@@ -220,3 +220,27 @@ def test_warm_up_then_render_on_two_python_threads():
         outs = list(pool.map(lambda im: render(recipe, im, fused=True, threads=1), imgs))
     for im, out in zip(imgs, outs):
         np.testing.assert_array_equal(out, render(recipe, im, fused=True, threads=1))
+
+
+@needs_numba
+@pytest.mark.slow
+@pytest.mark.parametrize("space", [color.Space.SRGB, color.Space.ADOBE_RGB, color.Space.PROPHOTO, color.Space.REC2020])
+def test_8bit_encode_table_gives_the_direct_codes(space):
+    """Every float of every bucket where the 8-bit code rises (and its neighbours), plus random, negative, > 1,
+    -0.0, NaN and infinite values: the table path gives exactly the direct path's codes."""
+    tp = fast_kernels.transfer_params(space)
+    base, step = fast_kernels.encode_lut(tuple(float(v) for v in tp))
+    rising = np.nonzero(step != np.iinfo(np.int32).max)[0]
+    assert len(rising) == 255  # one rise per code
+    buckets = np.unique(np.clip(np.concatenate([rising - 1, rising, rising + 1]), 0, len(step) - 1))
+    bits = (buckets[:, None].astype(np.int64) << fast_kernels.LUT_SHIFT | np.arange(1 << fast_kernels.LUT_SHIFT)).ravel()
+    rng = np.random.default_rng(5)
+    x = np.concatenate([bits[bits <= 0x3F800000].astype(np.int32).view(np.float32),
+                        rng.normal(0.5, 0.6, 500_000).astype(np.float32),
+                        np.float32([0.0, -0.0, 1.0, np.nan, 2.0, -1.0, 1e-40, -1e-40, np.inf, -np.inf])])
+    src = np.repeat(x, 3)
+    with_table, direct = np.empty(src.shape, np.uint8), np.empty(src.shape, np.uint8)
+    fast_kernels.run_encode(src, with_table, fast_kernels._EMPTY_STEPS, None, tp, use_lut=True)
+    fast_kernels.run_encode(src, direct, fast_kernels._EMPTY_STEPS, None, tp, use_lut=False)
+    np.testing.assert_array_equal(with_table, direct)
+    assert base[0] == 0 and base[-1] == 255
