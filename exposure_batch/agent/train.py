@@ -278,7 +278,8 @@ class Trainer:
             else:
                 loss = tf.reduce_mean(cost) + tf.reduce_mean(logp * adv) - cfg.entropy_weight * tf.reduce_mean(ent)
         grads = tape.gradient(loss, self.actor.trainable_variables)
-        self.opt_warm.apply_gradients(zip(grads, self.actor.trainable_variables))
+        # Teacher forcing leaves the heads of filters outside warm_order without a gradient (None): skip them.
+        self.opt_warm.apply_gradients([(g, v) for g, v in zip(grads, self.actor.trainable_variables) if g is not None])
         return {"warm_loss": loss, "rec": tf.reduce_sum(rec) / tf.maximum(tf.reduce_sum(has_pair), 1.0),
                 "reuse": tf.reduce_mean(reuse), "entropy": tf.reduce_mean(ent) / cfg.steps}
 
