@@ -113,6 +113,9 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
         raise click.UsageError("--variations needs --agent learned (and no --recipe): only the learned agent samples")
     if ray_address or resume or dry_run or report_dir:
         raise click.UsageError("--variations runs in this process: not with --ray, --resume, --dry-run or --report")
+    if getattr(opts.sidecars, "beside_source", False):
+        raise click.UsageError("--variations writes one sidecar per variation, beside its output: not with "
+                               "--sidecar-beside-source (all N would share the source's sidecar)")
     from ..pipeline import process_variations  # noqa: PLC0415
 
     try:

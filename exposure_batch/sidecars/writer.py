@@ -81,8 +81,22 @@ def _baked(steps_json: str, size: int):
     return table
 
 
+def duplicate_name(source_path: str, version: int) -> str:
+    """darktable's name for duplicate `version` of a source (0 = the image itself): IMG_0001.CR2 ->
+    IMG_0001_01.CR2 for version 1. Variations of one photo (`process --variations`) become such duplicates."""
+    base = os.path.basename(source_path)
+    if not version:
+        return base
+    stem, ext = os.path.splitext(base)
+    return f"{stem}_{version:02d}{ext}"
+
+
 def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOptions) -> list[str]:
-    """Write the requested sidecars for one processed file. Returns the paths written (notes go to the log)."""
+    """Write the requested sidecars for one processed file. Returns the paths written (notes go to the log).
+
+    A recipe with extra["variation"] = k > 0 (k-th alternative edit of the source) gets darktable's duplicate
+    names (IMG_0001_0k.CR2.xmp, IMG_0001_0k.CR2.cube); Lightroom keeps virtual copies in its catalogue, so no Adobe
+    sidecar is written for it (noted in the log)."""
     from . import adobe, cube, darktable  # noqa: PLC0415
 
     if isinstance(options, str):
@@ -90,21 +104,25 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
     if not options.kinds:
         return []
     folder = _target_dir(image_path, source_path, options)
-    base = os.path.basename(source_path)
+    version = int((getattr(recipe, "extra", None) or {}).get("variation", 0) or 0)
+    base = duplicate_name(source_path, version)
     written: list[str] = []
     cube_path = os.path.join(folder, base + ".cube")
     if "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut"):
         table = _baked(_steps_key(recipe), options.lut_size)
         written.append(cube.write_cube(table, cube_path, title=f"exposure-batch {base}"))
     if "darktable" in options.kinds:
-        path = os.path.join(folder, darktable.sidecar_name(source_path))
+        path = os.path.join(folder, darktable.sidecar_name(base))
         if os.path.exists(path) and not _ours(path):
             log.warning("%s: darktable sidecar exists and was not written by exposure-batch; left alone", path)
         else:
             darktable.write_darktable_xmp(recipe, path, options.darktable_mode, lut_relpath=os.path.basename(cube_path),
-                                          derived_from=base, raw=darktable.is_raw(source_path))
+                                          derived_from=os.path.basename(source_path), raw=darktable.is_raw(source_path))
             written.append(path)
-    if "adobe" in options.kinds:
+    if "adobe" in options.kinds and version:
+        log.warning("%s: no Adobe sidecar for variation %d (Lightroom keeps virtual copies in its catalogue)",
+                    source_path, version + 1)
+    elif "adobe" in options.kinds:
         written += _write_adobe(recipe, folder, source_path, options)
     return written
 

@@ -85,3 +85,13 @@ def test_process_variations_writes_n_distinct_reproducible_edits(tmp_path):
     assert recipe.extra["variation"] == 1 and recipe.source["name"] == "flower.dng"
     res = CliRunner().invoke(main, ["process", str(inbox), "-o", str(tmp_path / "c"), "--variations", "2"])
     assert res.exit_code == 2 and "--agent learned" in res.output
+    res = CliRunner().invoke(main, ["process", str(inbox), "-o", str(tmp_path / "c"), "--variations", "2", "--agent",
+                                    "learned", "--sidecar", "darktable", "--sidecar-beside-source"])
+    assert res.exit_code == 2 and "beside-source" in res.output
+    res = CliRunner().invoke(main, ["process", str(inbox), "-o", str(tmp_path / "d"), "--variations", "2", "--agent",
+                                    "learned", "--sidecar", "darktable"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "d" / "flower_v1.jpg").exists() and (tmp_path / "d" / "flower_v2.jpg").exists()
+    # variation 2 is darktable's first duplicate of the source: flower_01.dng.xmp beside flower.dng.xmp
+    assert sorted(p.name for p in (tmp_path / "d").glob("*.xmp")) == ["flower.dng.xmp", "flower_01.dng.xmp"]
+    assert (tmp_path / "d" / "flower.dng.xmp").read_bytes() != (tmp_path / "d" / "flower_01.dng.xmp").read_bytes()
