@@ -10,8 +10,8 @@ import click
 @click.argument("photo", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False),
               help="Strip image to write (.jpg, .png, .webp) [default: NAME.steps.jpg in the current folder].")
-@click.option("--agent", type=click.Choice(["classic", "learned"]), default="classic", show_default=True,
-              help="Who decides the edit when no --recipe is given.")
+@click.option("--agent", type=click.Choice(["classic", "learned"]), default="learned", show_default=True,
+              help="Who decides the edit when no --recipe is given: learned = the shipped Exposure model (models/auto, or --model), classic = image statistics.")
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False),
               help="Explain this saved recipe (JSON) applied to PHOTO instead of an agent's edit.")
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False), help="Model folder for --agent learned.")

@@ -25,8 +25,8 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 @click.option("--linear", is_flag=True, help="Write linear values (TIFF/PNG) instead of the space's transfer curve.")
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False),
               help="Apply this saved recipe (JSON) to every photo instead of an agent.")
-@click.option("--agent", type=click.Choice(["classic", "learned"]), default="classic", show_default=True,
-              help="Who decides the edit when no --recipe is given.")
+@click.option("--agent", type=click.Choice(["classic", "learned"]), default="learned", show_default=True,
+              help="Who decides the edit when no --recipe is given: learned = the shipped Exposure model (models/auto, or --model), classic = image statistics.")
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False), help="Model folder for --agent learned.")
 @click.option("--variations", type=click.IntRange(1, 64), metavar="N",
               help="With --agent learned: N alternative edits per photo (the paper's dropout sampling, seeded by the "

@@ -13,13 +13,15 @@ from .options import check_output_options, output_options_from, shared_options, 
 from .process import process as _process_cmd
 
 
-def _memory_default(jobs: int) -> int:
-    """Auto memory cap per worker: 80 % of RAM shared by the workers, at least 2 GiB."""
+def _memory_default(jobs: int, agent: str = "classic") -> int:
+    """Auto memory cap (address space) per worker: 80 % of RAM shared by the workers, at least 2 GiB, or 4 GiB with
+    the learned agent (TensorFlow and the model take about 1.7 GB of address space before the first photo)."""
+    floor = (4 if agent == "learned" else 2) << 30
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
-        return 8 << 30
-    return max(2 << 30, int(total * 0.8 / max(1, jobs)))
+        return max(floor, 8 << 30)
+    return max(floor, int(total * 0.8 / max(1, jobs)))
 
 
 @with_params(shared_options(_process_cmd))
@@ -76,7 +78,8 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
     opts = output_options_from(_sidecars_from(kwargs))
     jobs = kwargs.get("jobs") or 1
     try:
-        cap = _memory_default(jobs) if str(memory_limit).lower() == "auto" else parse_size(memory_limit)
+        cap = (_memory_default(jobs, "classic" if kwargs.get("recipe_path") else kwargs["agent"])
+               if str(memory_limit).lower() == "auto" else parse_size(memory_limit))
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--memory-limit") from None
     cfg = WatchConfig(

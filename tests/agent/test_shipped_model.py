@@ -83,7 +83,8 @@ def test_process_variations_writes_n_distinct_reproducible_edits(tmp_path):
     assert not np.array_equal(runs[0][0], runs[0][1]) and not np.array_equal(runs[0][1], runs[0][2])
     recipe = load_recipe(str(tmp_path / "a" / "flower_v2.recipe.json"))
     assert recipe.extra["variation"] == 1 and recipe.source["name"] == "flower.dng"
-    res = CliRunner().invoke(main, ["process", str(inbox), "-o", str(tmp_path / "c"), "--variations", "2"])
+    res = CliRunner().invoke(main, ["process", str(inbox), "-o", str(tmp_path / "c"), "--variations", "2",
+                                    "--agent", "classic"])
     assert res.exit_code == 2 and "--agent learned" in res.output
     res = CliRunner().invoke(main, ["process", str(inbox), "-o", str(tmp_path / "c"), "--variations", "2", "--agent",
                                     "learned", "--sidecar", "darktable", "--sidecar-beside-source"])

@@ -23,12 +23,12 @@ def test_explain_writes_strip_and_prints_table(tmp_path, photo_dir, recipe):
         assert im.format == "PNG" and im.width > 4 * 160  # input + 5 steps + output, 6 per row at most
 
 
-def test_explain_classic_default_output_name(tmp_path, photo_dir, monkeypatch):
+def test_explain_default_agent_and_output_name(tmp_path, photo_dir, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = CliRunner().invoke(main, ["explain", str(photo_dir / "astronaut_orientation6.jpg")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "astronaut_orientation6.steps.jpg").is_file()
-    assert "recipe by classic" in res.output
+    assert "recipe by auto" in res.output  # the shipped learned model is the default agent
 
 
 def test_explain_bad_input_is_one_line(tmp_path, photo_dir):

@@ -27,7 +27,7 @@ def test_cli_beats_config_beats_defaults(tmp_path):
     assert p["quality"] == 80  # CLI
     assert p["fmt"] == "png" and p["settle"] == 2.5 and p["save_recipe"] and p["jobs"] == 2  # config
     assert p["hash_files"] is False and p["inbox"] == str(inbox) and p["outdir"] == str(tmp_path / "out")
-    assert p["rescan"] == 60.0 and p["timeout"] == 600.0 and p["agent"] == "classic"  # defaults
+    assert p["rescan"] == 60.0 and p["timeout"] == 600.0 and p["agent"] == "learned"  # defaults
 
 
 def test_unknown_config_key_is_a_one_line_error(tmp_path):
