@@ -22,11 +22,13 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import pickle
 import queue
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from typing import Callable, Sequence
 
 from .errors import ExposureBatchError, ModelError
@@ -153,35 +155,57 @@ def _decide_and_finish(source, opts: OutputOptions, batch: list, emit, stage) ->
 # ---------------------------------------------------------------------------------------------------------------
 # Worker processes
 # ---------------------------------------------------------------------------------------------------------------
-def _worker_main(wid: int, spec: SourceSpec, opts: OutputOptions, task_q, result_q, prefetch: int,
+def _worker_main(wid: int, spec: SourceSpec, opts: OutputOptions, task_q, result_conn, prefetch: int,
                  max_batch: int, omp_threads: int | None) -> None:
-    """Entry point of a spawned worker: build the source once, then run the pipeline on jobs from task_q."""
+    """Entry point of a spawned worker: build the source once, then run the pipeline on jobs from task_q.
+
+    Messages go back on this worker's own pipe (`result_conn`), never on a queue shared with other workers: a
+    worker killed while sending (OOM killer, segfault) would leave a shared queue's write lock taken forever and
+    every other worker's results stuck behind it."""
     if omp_threads:
         os.environ["OMP_NUM_THREADS"] = str(omp_threads)  # before LibRaw's OpenMP runtime starts
         os.environ.setdefault("NUMBA_NUM_THREADS", str(omp_threads))  # the renderer's threads, before numba loads
+    lock = threading.Lock()  # the decode thread and the main thread both send
+
+    def send(msg: tuple) -> None:
+        with lock:
+            result_conn.send(msg)
+
     try:
         source = spec.build()
     except Exception as err:  # noqa: BLE001
-        result_q.put(("fatal", wid, " ".join(str(err).split()) or type(err).__name__))
+        send(("fatal", wid, " ".join(str(err).split()) or type(err).__name__))
         return
     run_pipeline(
-        source, opts, task_q.get, lambda i, r: result_q.put(("result", wid, i, r)),
-        prefetch=prefetch, max_batch=max_batch, on_stage=lambda i, s: result_q.put((s, wid, i)),
+        source, opts, task_q.get, lambda i, r: send(("result", wid, i, r)),
+        prefetch=prefetch, max_batch=max_batch, on_stage=lambda i, s: send((s, wid, i)),
     )
 
 
 class _Worker:
     """Parent-side handle: the process, its task queue, the jobs it holds and the ones in an active stage."""
 
-    def __init__(self, ctx, wid: int, args: tuple, result_q):
+    def __init__(self, ctx, wid: int, args: tuple):
         self.wid = wid
         self.task_q = ctx.Queue()
+        self.results, sender = ctx.Pipe(duplex=False)  # this worker's own result channel
         self.held: set[int] = set()
         self.active: set[int] = set()
         self.heard_from = False
-        self.process = ctx.Process(target=_worker_main, args=(wid, *args[:2], self.task_q, result_q, *args[2:]),
+        self.process = ctx.Process(target=_worker_main, args=(wid, *args[:2], self.task_q, sender, *args[2:]),
                                    daemon=True, name=f"exposure-batch-{wid}")
         self.process.start()
+        sender.close()  # only the worker writes: its death then reads as EOF here
+
+    def receive(self) -> list[tuple]:
+        """Every complete message waiting on this worker's pipe (none once it is closed or broken)."""
+        out = []
+        try:
+            while self.results.poll(0):
+                out.append(self.results.recv())
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+            pass  # a worker killed mid-message: what it sent completely was kept
+        return out
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.is_alive():
@@ -195,6 +219,7 @@ class _Worker:
             self.process.join(2)
         self.task_q.close()
         self.task_q.cancel_join_thread()
+        self.results.close()
 
 
 class _ProcessEngine:
@@ -203,7 +228,6 @@ class _ProcessEngine:
     def __init__(self, jobs, spec, opts, n_workers, prefetch, max_batch, on_result, on_start, omp_threads):
         self.jobs = jobs
         self.ctx = mp.get_context("spawn")
-        self.result_q = self.ctx.Queue()
         self.args = (spec, opts, prefetch, max_batch, omp_threads)
         self.capacity = prefetch + 3  # held per worker: the prefetch + 2 in flight and one path queued
         self.n_workers = n_workers
@@ -221,20 +245,18 @@ class _ProcessEngine:
                 self._spawn()
             while len(self.results) < len(self.jobs):
                 self._dispatch()
-                try:
-                    self._handle(self.result_q.get(timeout=_POLL_S))
-                except queue.Empty:
-                    pass
+                by_pipe = {w.results: w for w in self.workers.values()}
+                for pipe in wait(list(by_pipe), timeout=_POLL_S):
+                    for msg in by_pipe[pipe].receive():
+                        self._handle(msg)
                 self._reap()
         finally:
             for w in self.workers.values():
                 w.stop()
-            self.result_q.close()
-            self.result_q.cancel_join_thread()
         return self.results
 
     def _spawn(self) -> None:
-        self.workers[self.next_wid] = _Worker(self.ctx, self.next_wid, self.args, self.result_q)
+        self.workers[self.next_wid] = _Worker(self.ctx, self.next_wid, self.args)
         self.next_wid += 1
 
     def _dispatch(self) -> None:
@@ -278,6 +300,8 @@ class _ProcessEngine:
         for wid, w in list(self.workers.items()):
             if w.process.is_alive():
                 continue
+            for msg in w.receive():  # what it finished before dying still counts
+                self._handle(msg)
             code = w.process.exitcode
             del self.workers[wid]
             w.stop(0)

@@ -176,7 +176,8 @@ def run_ray(
         spec: batch.SourceSpec (picklable) for the agent actors.
         address: see `connect`.
         batch_size: previews per agent call.
-        actors: agent actors (default: one per GPU when the cluster has GPUs, else 1).
+        actors: agent actors (default: one per GPU when the agent runs in TensorFlow -- the learned agent with
+            EXPOSURE_BATCH_AGENT_BACKEND=tf -- and the cluster has GPUs, else 1).
     """
     given = [str(p) for p, _ in jobs]
     jobs = [(os.path.abspath(p), os.path.abspath(o)) for p, o in jobs]
@@ -185,7 +186,10 @@ def run_ray(
     ray = connect(address)
     ray.data.DataContext.get_current().enable_progress_bars = False
     wants = agent_wants(spec)
-    gpus = float(ray.cluster_resources().get("GPU", 0))
+    from .agent.policy import BACKEND_ENV  # noqa: PLC0415
+
+    uses_gpu = spec.agent == "learned" and not spec.recipe_path and os.environ.get(BACKEND_ENV, "").lower() == "tf"
+    gpus = float(ray.cluster_resources().get("GPU", 0)) if uses_gpu else 0.0
     n_actors = actors or (max(1, int(gpus)) if gpus else 1)
     actor_res = {"num_gpus": 1} if gpus else {"num_cpus": AGENT_ACTOR_CPUS}
     items = [{"index": i, "path": p, "out": o} for i, (p, o) in enumerate(jobs)]

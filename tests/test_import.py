@@ -14,6 +14,9 @@ import pytest
         "import exposure_batch.render, exposure_batch.recipe, exposure_batch.pipeline, exposure_batch.agent.classic",
         "from exposure_batch.cli import main; import sys; sys.argv=['x','--help']\ntry:\n main()\nexcept SystemExit: pass",
         "from exposure_batch.cli import main; import sys; sys.argv=['x','process','--help']\ntry:\n main()\nexcept SystemExit: pass",
+        # the learned agent infers in NumPy: TensorFlow is for training only
+        "import numpy as np\nfrom exposure_batch.pipeline import make_source\n"
+        "r = make_source('learned').decide([np.full((64, 64, 3), 0.1, np.float32)])\nassert len(r[0].steps) == 5",
     ],
 )
 def test_no_tensorflow_import(code):

@@ -1,5 +1,5 @@
-"""Recipe sources ("agents"): the classic automatic edit (NumPy only) and the learned Exposure agent (TensorFlow,
-imported lazily). Every agent maps linear previews to Recipes; nothing downstream sees a model.
+"""Recipe sources ("agents"): the classic automatic edit and the learned Exposure agent (both NumPy at inference;
+TensorFlow only trains). Every agent maps linear previews to Recipes; nothing downstream sees a model.
 
 Exports: get_agent.
 """
@@ -15,7 +15,7 @@ def get_agent(name: str, model_path: str | None = None):
 
         return ClassicAgent()
     if name == "learned":
-        from .policy import load_policy  # noqa: PLC0415  (imports TensorFlow)
+        from .policy import load_policy  # noqa: PLC0415
 
         return load_policy(model_path)
     raise ModelError(f"unknown agent {name!r}; choose 'classic' or 'learned'")

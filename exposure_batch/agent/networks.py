@@ -10,47 +10,15 @@ initial_state, apply_filters_tf, N_FILTERS, STATE_DIM, param_count.
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-
 import numpy as np
 import tensorflow as tf
 import keras
 
 from .. import color, filters
 from .data import display_np  # noqa: F401  (NumPy twin of display_tf)
+from .netconfig import MASK_PARAMS, N_FILTERS, PRESETS, STATE_DIM, NetConfig  # noqa: F401  (re-exported)
 
-N_FILTERS = len(filters.REGISTRY)
-STATE_DIM = 3 + N_FILTERS
-MASK_PARAMS = 6  # the paper's (unused) mask outputs, kept for parameter-count parity
 LUMA = color.LUMA_WEIGHTS
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    """Network sizes. `channels`: the 4 conv widths; `fc`: hidden width of every FC head; `dropout`: rate on the
-    actor's flattened trunk features (the paper keeps 0.5, always on while training)."""
-
-    channels: tuple = (32, 64, 128, 256)
-    fc: int = 128
-    dropout: float = 0.5
-    preview: int = 64
-    input_encoding: str = "linear"  # actor input: "linear" (paper) or "log" (log2 of linear light, see encode_input)
-
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "NetConfig":
-        d = dict(d)
-        d["channels"] = tuple(d.get("channels", cls.channels))
-        return cls(**{k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}})
-
-
-PRESETS = {
-    "paper": NetConfig((32, 64, 128, 256), 128, 0.5),
-    "cpu": NetConfig((16, 32, 64, 128), 64, 0.2, input_encoding="log"),
-}
 
 
 def _conv_trunk(channels, name: str) -> keras.Sequential:

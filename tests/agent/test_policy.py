@@ -41,10 +41,39 @@ def test_save_load_identical_recipes(tiny_model):
     for r in a:
         assert len(r.steps) == 5 and r.model_id == "tiny"
         Recipe.from_json(r.to_json())  # valid, round-trips
-    # the loaded weights are exactly the saved ones
+    # the NumPy actor computes what the Keras actor computes, with the weights it saved
     loaded = load_policy(str(path)).actor
-    for v1, v2 in zip(actor.variables, loaded.variables):
-        np.testing.assert_array_equal(v1.numpy(), v2.numpy())
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0.0, 1.5, (3, 64, 64, 3)).astype(np.float32)
+    state = np.zeros((3, nets.STATE_DIM), np.float32)
+    state[:, 2] = [0, 2, 4]
+    state[1, 3 + 2] = 1.0
+    probs_np, raw_np = loaded(x, state)
+    probs_tf, raw_tf = actor(tf.constant(x), tf.constant(state))
+    np.testing.assert_allclose(probs_np, probs_tf.numpy(), atol=1e-5)
+    for a_np, a_tf in zip(raw_np, raw_tf):
+        np.testing.assert_allclose(a_np, a_tf.numpy(), atol=1e-4)
+
+
+def test_numpy_actor_equals_keras_actor_for_the_shipped_model():
+    """The shipped model's weights in both implementations, log input encoding, odd preview values."""
+    from exposure_batch.agent.policy import DEFAULT_MODEL_DIR
+
+    policy = load_policy(DEFAULT_MODEL_DIR)
+    keras_actor = nets.Actor(policy.cfg, name="actor")
+    keras_actor(tf.zeros((1, 64, 64, 3)), tf.zeros((1, nets.STATE_DIM)))
+    with np.load(f"{DEFAULT_MODEL_DIR}/actor.npz") as z:
+        nets.load_weights_dict(keras_actor, {k: z[k] for k in z.files})
+    rng = np.random.default_rng(2)
+    x = (rng.uniform(0.0, 1.0, (4, 64, 64, 3)) ** 3).astype(np.float32)
+    x[0, :5] = 0.0  # below the log floor
+    state = np.zeros((4, nets.STATE_DIM), np.float32)
+    state[:, 2] = [0, 1, 3, 4]
+    probs_np, raw_np = policy.actor(x, state)
+    probs_tf, raw_tf = keras_actor(tf.constant(x), tf.constant(state))
+    np.testing.assert_allclose(probs_np, probs_tf.numpy(), atol=1e-5)
+    for a_np, a_tf in zip(raw_np, raw_tf):
+        np.testing.assert_allclose(a_np, a_tf.numpy(), atol=1e-4)
 
 
 def test_batched_equals_one_by_one(tiny_model):
@@ -107,3 +136,18 @@ def test_bad_model_folders(tmp_path, tiny_model):
     policy = load_policy(str(tiny_model[0]))
     with pytest.raises(ModelError, match="previews"):
         policy.decide([np.zeros((32, 32, 3), np.float32)])
+
+
+def test_tensorflow_backend_makes_the_same_decisions(tiny_model):
+    """EXPOSURE_BATCH_AGENT_BACKEND=tf (GPU-capable) and the default NumPy backend agree on the recipes."""
+    path = str(tiny_model[0])
+    numpy_policy, tf_policy = load_policy(path), load_policy(path, backend="tf")
+    assert numpy_policy.backend == "numpy" and tf_policy.backend == "tf"
+    for r1, r2 in zip(numpy_policy.decide(_previews(6, seed=4)), tf_policy.decide(_previews(6, seed=4))):
+        assert [s.filter for s in r1.steps] == [s.filter for s in r2.steps]
+        for s1, s2 in zip(r1.steps, r2.steps):
+            np.testing.assert_allclose(s1.spec.vector(s1.params), s2.spec.vector(s2.params), atol=2e-4)
+    v = tf_policy.variations(_previews(1)[0], 2)
+    assert [r.to_json() for r in v] == [r.to_json() for r in tf_policy.variations(_previews(1)[0], 2)]
+    with pytest.raises(ModelError, match="backend"):
+        load_policy(path, backend="cuda")

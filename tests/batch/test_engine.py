@@ -117,6 +117,27 @@ def test_killed_worker_is_replaced_and_its_files_retried(photos, tmp_path):
     assert all(os.path.exists(o) for _, o in jobs)
 
 
+@pytest.mark.timeout(240)
+def test_workers_killed_while_sending_never_block_the_others(photos, tmp_path):
+    """Each worker has its own result pipe: SIGKILL at any moment (even mid-send, which with a shared queue left its
+    write lock taken and hung the run) costs only that worker's files, which are retried."""
+    good = [(p, o) for p, o in _jobs(photos, tmp_path / "out")[0] if Path(p).name not in BAD]
+    jobs = [(p, str(tmp_path / "out" / f"{i}_{Path(o).name}")) for i, (p, o) in enumerate(good * 3)]
+    kills = []
+
+    def on_result(r):
+        if len(kills) < 3 and mp.active_children():  # kill on each of the first three results
+            victim = mp.active_children()[-1]
+            os.kill(victim.pid, signal.SIGKILL)
+            kills.append(victim.pid)
+
+    results = run_batch(jobs, SourceSpec(), OutputOptions(str(tmp_path / "out"), overwrite=True), n_workers=2,
+                        on_result=on_result)
+    assert len(kills) == 3 and len(results) == len(jobs)
+    assert all(r.status == "done" or "crashed" in r.reason for r in results), [r.reason for r in results]
+    assert sum(r.status == "done" for r in results) >= len(jobs) - 3
+
+
 def test_worker_that_cannot_build_its_source_stops_the_run(photos, tmp_path):
     jobs, opts = _jobs(photos, tmp_path / "out")
     spec = SourceSpec(recipe_path=str(tmp_path / "missing.recipe.json"))
