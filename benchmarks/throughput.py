@@ -192,8 +192,8 @@ def decode_floor(files: list[str], jobs: int) -> tuple[float, PeakRSS, tuple, fl
     return seconds, rss, shape, steady_rate(done_at, jobs)
 
 
-def our_pipeline(files: list[str], jobs: int, outdir: str, sidecars: str, omp: int | None, prefetch: int | None
-                 ) -> tuple[float, PeakRSS, list, float]:
+def our_pipeline(files: list[str], jobs: int, outdir: str, sidecars: str, omp: int | None, prefetch: int | None,
+                 agent: str = "classic") -> tuple[float, PeakRSS, list, float]:
     from exposure_batch.batch import SourceSpec, run_batch
     from exposure_batch.pipeline import OutputOptions
 
@@ -203,7 +203,7 @@ def our_pipeline(files: list[str], jobs: int, outdir: str, sidecars: str, omp: i
         t0 = time.perf_counter()
         done_at: list[float] = []
         extra = {} if prefetch is None else {"prefetch": prefetch}
-        results = run_batch(job_list, SourceSpec("classic"), opts, n_workers=jobs, omp_threads=omp, **extra,
+        results = run_batch(job_list, SourceSpec(agent), opts, n_workers=jobs, omp_threads=omp, **extra,
                             on_result=lambda r: done_at.append(time.perf_counter()))
         seconds = time.perf_counter() - t0
     return seconds, rss, results, steady_rate(done_at, jobs)
@@ -328,6 +328,8 @@ def main() -> None:
     ap.add_argument("--photos", help="folder of JPEG/PNG photos to build the DNGs from (default: Debian package)")
     ap.add_argument("--model", help="model folder for the learned agent's timing (default: the shipped one)")
     ap.add_argument("--skip-darktable", action="store_true", help="skip (c)")
+    ap.add_argument("--agent", choices=("classic", "learned"), default="classic",
+                    help="agent of (b) (default classic: the learned one adds ~5 s of TensorFlow start-up per worker)")
     ap.add_argument("--prefetch", type=int, help="decoded files waiting per worker; default: the engine's")
     ap.add_argument("--omp", type=int, help="OpenMP threads per process in every phase (default: cores // jobs)")
     args = ap.parse_args()
@@ -348,7 +350,7 @@ def main() -> None:
             sidecars = "none"
         a_s, a_rss, shape, a_steady = decode_floor(files, args.jobs)
         b_s, b_rss, results, b_steady = our_pipeline(files, args.jobs, os.path.join(work, "ours"), sidecars, omp,
-                                                      args.prefetch)
+                                                      args.prefetch, args.agent)
         failed = [r for r in results if r.status != "done"]
         n = len(files)
         a_tp, b_tp = n / a_s, n / b_s
@@ -357,7 +359,7 @@ def main() -> None:
               f"load average {os.getloadavg()[0]:.1f} at the end")
         print(_line("(a) rawpy decode only", n, a_s, a_rss))
         print(_line("(b) exposure-batch", n, b_s, b_rss) +
-              f"  [{n - len(failed)} done, {len(failed)} failed; JPEG q95 + sidecar {sidecars}]")
+              f"  [{n - len(failed)} done, {len(failed)} failed; agent {args.agent}; JPEG q95 + sidecar {sidecars}]")
         if failed:
             print(f"    first failure: {failed[0].path}: {failed[0].reason}")
         steady = (f"{b_steady / a_steady:.2f} steady-state ({b_steady:.3f} vs {a_steady:.3f} files/s)"
