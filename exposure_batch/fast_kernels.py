@@ -166,18 +166,21 @@ def _kernels():
     numba = _numba()
     jit = numba.njit(**_JIT_OPTS)
     _F32_AS_I32, _I32_AS_F32, _I64_AS_F64 = _bitcasts(numba)
+    _POW01 = numba.njit(**dict(_JIT_OPTS, fastmath={"contract"}))(_pow01)  # float64 inside: FMA is harmless
     blocks = []
     for spec in filters.REGISTRY:
         funcs = _kernel_funcs(spec)
         if funcs is None:
             blocks.append(None)
             continue
-        fma = getattr(sys.modules[spec.apply_np.__module__], "FUSED_FMA", False)
+        module = sys.modules[spec.apply_np.__module__]
+        if hasattr(module, "fast_pow"):  # a filter's fused block may call the vectorisable power (see gamma)
+            module.fast_pow = _POW01
+        fma = getattr(module, "FUSED_FMA", False)
         blocks.append(numba.njit(**dict(_JIT_OPTS, fastmath={"contract"}) if fma else _JIT_OPTS)(funcs[1]))
     _DISPATCH = _chain(numba, blocks, 0)
     _RUN_STEPS = jit(_run_steps)
     _STORE = jit(_store)
-    _POW01 = numba.njit(**dict(_JIT_OPTS, fastmath={"contract"}))(_pow01)  # float64 inside: FMA is harmless
     _ENCODE_BLOCK = jit(_encode_block)
     return _make_kernels(numba, _source_key())
 
@@ -230,8 +233,10 @@ def _bitcasts(numba):
 
 
 def _pow01(x, e):
-    """x^e for float32 x in [0, 1] (normal or 0) and e > 0, computed in float64 as exp(e ln x) with polynomials so
-    that LLVM vectorises it (libm's powf does not); the float32 result is the correctly rounded one almost always."""
+    """x^e for finite float32 x >= 0 (normal or 0) and e > 0 with e ln x within +-700, computed in float64 as
+    exp(e ln x) with polynomials so that LLVM vectorises it (libm's powf does not); the float32 result is the
+    correctly rounded one almost always. Used by the output encoding (x in [0, 1]) and bound into filter modules
+    that declare `fast_pow` (gamma)."""
     bits = _F32_AS_I32(x)
     k = (bits >> 23) - 127
     m = np.float64(_I32_AS_F32((bits & 0x7FFFFF) | 0x3F800000))  # x = m 2^k, m in [1, 2)

@@ -244,3 +244,20 @@ def test_8bit_encode_table_gives_the_direct_codes(space):
     fast_kernels.run_encode(src, direct, fast_kernels._EMPTY_STEPS, None, tp, use_lut=False)
     np.testing.assert_array_equal(with_table, direct)
     assert base[0] == 0 and base[-1] == 255
+
+
+@needs_numba
+@pytest.mark.parametrize("gamma", [1 / 3, 0.45, 1.0, 2.2, 3.0])
+def test_fused_gamma_vectorised_power_matches_numpy(gamma):
+    """gamma's fused block uses fast_kernels' polynomial power: same values as NumPy's power, NaN kept."""
+    from exposure_batch.recipe import Step
+
+    rng = np.random.default_rng(int(gamma * 100))
+    img = (rng.random((50, 80, 3)) ** 3 * 8).astype(np.float32)
+    img[0, :6] = [[0.0, -1.0, 1e-30], [0.001, 0.0010001, 1.0], [7e3, 1.0e-3, np.nan], [1, 1, 1], [2, 3, 4],
+                  [0.5, 0.25, 0.125]]
+    recipe = Recipe((Step("gamma", {"gamma": gamma}),))
+    fused = render(recipe, img, fused=True)
+    ref = render(recipe, img, fused=False)
+    assert np.array_equal(np.isnan(fused), np.isnan(ref))
+    np.testing.assert_allclose(fused, ref, rtol=2e-6, atol=1e-6, equal_nan=True)

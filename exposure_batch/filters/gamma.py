@@ -62,9 +62,17 @@ def fused_params(gamma) -> np.ndarray:
     return np.array([gamma], dtype=np.float32)
 
 
+#: x^e for finite float32 x > 0, bound by exposure_batch.fast_kernels to its compiled power (polynomials that LLVM
+#: vectorises) before fused_block compiles: a plain `**` calls libm's powf per value, about 10x the cost of any
+#: other step. Values above _BIG are clamped to it (inputs this large do not occur); NaN stays NaN.
+fast_pow = None
+_BIG = np.float32(1e30)
+
+
 def fused_block(r, g, b, n, p):
-    gamma = p[0]
-    for i in range(n):
-        r[i] = max(r[i], FLOOR) ** gamma
-        g[i] = max(g[i], FLOOR) ** gamma
-        b[i] = max(b[i], FLOOR) ** gamma
+    gamma = np.float64(p[0])
+    for c in (r, g, b):
+        for i in range(n):
+            x = max(c[i], FLOOR)
+            y = fast_pow(min(x, _BIG), gamma)
+            c[i] = y if x == x else x
