@@ -10,8 +10,8 @@ or --photos DIR, or as a last resort the repository's samples/ upscaled. The DNG
 Prints, in one run:
   (a) decode floor: rawpy.imread + postprocess (our develop settings: linear 16-bit ProPhoto, camera WB) over the
       files in --jobs spawned processes, nothing else;
-  (b) our pipeline: batch.run_batch (decode -> agent -> render -> JPEG q95 + darktable sidecar, atomic writes) with
-      --jobs workers; (b)/(a) (target >= 0.8);
+  (b) our pipeline: batch.run_batch (decode -> agent (--agent, default learned) -> render -> JPEG q95 + darktable
+      sidecar, atomic writes) with --jobs workers; (b)/(a) (target >= 0.8);
   (c) darktable-cli rendering the same DNGs (the first --darktable-files of them: it is ~5x slower and starts
       afresh for every file, so its rate is steady from the first file) with the darktable sidecars (b) wrote
       (--jobs invocations at a time, fresh config dir, JPEG q95); (b)/(c) (target >= 3);
@@ -193,7 +193,7 @@ def decode_floor(files: list[str], jobs: int) -> tuple[float, PeakRSS, tuple, fl
 
 
 def our_pipeline(files: list[str], jobs: int, outdir: str, sidecars: str, omp: int | None, prefetch: int | None,
-                 agent: str = "classic") -> tuple[float, PeakRSS, list, float]:
+                 agent: str = "learned") -> tuple[float, PeakRSS, list, float]:
     from exposure_batch.batch import SourceSpec, run_batch
     from exposure_batch.pipeline import OutputOptions
 
@@ -328,8 +328,8 @@ def main() -> None:
     ap.add_argument("--photos", help="folder of JPEG/PNG photos to build the DNGs from (default: Debian package)")
     ap.add_argument("--model", help="model folder for the learned agent's timing (default: the shipped one)")
     ap.add_argument("--skip-darktable", action="store_true", help="skip (c)")
-    ap.add_argument("--agent", choices=("classic", "learned"), default="classic",
-                    help="agent of (b) (default classic: the learned one adds ~5 s of TensorFlow start-up per worker)")
+    ap.add_argument("--agent", choices=("classic", "learned"), default="learned",
+                    help="agent of (b) (default: learned, the default of `process`)")
     ap.add_argument("--prefetch", type=int, help="decoded files waiting per worker; default: the engine's")
     ap.add_argument("--omp", type=int, help="OpenMP threads per process in every phase (default: cores // jobs)")
     args = ap.parse_args()
