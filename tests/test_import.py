@@ -34,10 +34,11 @@ from exposure_batch.pipeline import OutputOptions, make_source, process_one
 r = process_one(r'{samples}/flower.dng', r'{tmp_path}/f.jpg', make_source('classic'),
                 OutputOptions(r'{tmp_path}', sidecars='darktable'))
 assert r.status == 'done', r.reason
-r = process_one(r'{samples}/coffee_p3_16bit.png', r'{tmp_path}/c.tif', make_source('classic'),
+r = process_one(r'{samples}/coffee_p3_16bit.png', r'{tmp_path}/c.tif', make_source('learned'),
                 OutputOptions(r'{tmp_path}', fmt='tiff', space='prophoto'))
 assert r.status == 'done', r.reason
 assert 'colour' not in sys.modules, 'colour-science was imported'
+assert 'tensorflow' not in sys.modules, 'tensorflow was imported'
 print('ok')
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
