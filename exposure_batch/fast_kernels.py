@@ -430,6 +430,6 @@ def encode_lut(tparams: tuple) -> tuple[np.ndarray, np.ndarray] | None:
         hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
     step = np.full(_LUT_SIZE, np.iinfo(np.int32).max, dtype=np.int32)
     step[idx] = hi
-    for table in (q0, step):
+    for table in (q0, step):  # shared by every caller (lru_cache)
         table.setflags(write=False)
-    return q0.astype(np.int32), step
+    return q0, step

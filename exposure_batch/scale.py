@@ -186,9 +186,9 @@ def run_ray(
     ray = connect(address)
     ray.data.DataContext.get_current().enable_progress_bars = False
     wants = agent_wants(spec)
-    from .agent.policy import BACKEND_ENV  # noqa: PLC0415
+    from .agent.policy import default_backend  # noqa: PLC0415
 
-    uses_gpu = spec.agent == "learned" and not spec.recipe_path and os.environ.get(BACKEND_ENV, "").lower() == "tf"
+    uses_gpu = spec.agent == "learned" and not spec.recipe_path and default_backend() == "tf"
     gpus = float(ray.cluster_resources().get("GPU", 0)) if uses_gpu else 0.0
     n_actors = actors or (max(1, int(gpus)) if gpus else 1)
     actor_res = {"num_gpus": 1} if gpus else {"num_cpus": AGENT_ACTOR_CPUS}

@@ -13,7 +13,7 @@ Determinism: by default dropout is off, so the same preview gives the same recip
 from the preview's content hash and the variation index (same photo -> same n alternatives, every run).
 Batched (chunks of 64).
 
-Exports: DEFAULT_MODEL_DIR, BACKEND_ENV, LearnedPolicy, load_policy, content_seed.
+Exports: DEFAULT_MODEL_DIR, BACKEND_ENV, default_backend, LearnedPolicy, load_policy, content_seed.
 """
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ CHUNK = 64
 BACKEND_ENV = "EXPOSURE_BATCH_AGENT_BACKEND"
 
 
+def default_backend() -> str:
+    """The inference backend when none is given: $EXPOSURE_BATCH_AGENT_BACKEND ('numpy' or 'tf'), else 'numpy'."""
+    return (os.environ.get(BACKEND_ENV) or "numpy").strip().lower()
+
+
 def _default_dir() -> str:
     return os.environ.get("EXPOSURE_BATCH_MODEL") or DEFAULT_MODEL_DIR
 
@@ -52,7 +57,7 @@ class LearnedPolicy:
 
     def __init__(self, model_dir: str, backend: str | None = None):
         self.model_dir = model_dir
-        self.backend = (backend or os.environ.get(BACKEND_ENV) or "numpy").strip().lower()
+        self.backend = (backend or default_backend()).strip().lower()
         if self.backend not in ("numpy", "tf"):
             raise ModelError(f"agent backend {self.backend!r}: choose 'numpy' or 'tf' ({BACKEND_ENV})")
         card_path, weights = os.path.join(model_dir, CARD_FILE), os.path.join(model_dir, MODEL_FILE)

@@ -17,7 +17,8 @@ from . import networks as nets
 
 
 class TFEpisode:
-    """TFEpisode(cfg, weights, steps)(images (B,S,S,3), dropout_seed=None | (a, b)) -> per image its Steps."""
+    """TFEpisode(cfg, weights, steps)(images (B,S,S,3) float32 linear ProPhoto previews, dropout_seed=None | (a, b))
+    -> per image its Steps."""
 
     def __init__(self, cfg, weights: dict, steps: int):
         self.steps = steps

@@ -69,8 +69,9 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
     if config_path:
         with open(config_path, encoding="utf-8") as fh:
             overrides |= json.load(fh)
-    if init_model:
-        overrides["net"] = _model_card(init_model).get("net", {})
+    init_card = _model_card(init_model) if init_model else None
+    if init_card is not None:
+        overrides["net"] = init_card.get("net", {})
     overrides |= _parse_sets(sets)
     if iterations is not None:
         overrides["iterations"] = iterations
@@ -117,9 +118,8 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
     card = {
         "id": os.path.basename(os.path.normpath(out_dir)), "version": time.strftime("%Y%m%d"),
         "training": {
-            "initialised_from": ({"path": os.path.abspath(init_model), **{k: _model_card(init_model).get(k)
-                                                                          for k in ("id", "version")}}
-                                 if init_model else None),
+            "initialised_from": ({"path": os.path.abspath(init_model), "id": init_card.get("id"),
+                                  "version": init_card.get("version")} if init_card is not None else None),
             "command": "exposure-batch " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("exposure-batch") else
                        " ".join(["exposure-batch", "train"] + sys.argv[2:]),
             "config": cfg.to_dict(),

@@ -17,8 +17,9 @@ def _memory_default(jobs: int, agent: str = "classic") -> int:
     """Auto memory cap (address space) per worker: 80 % of RAM shared by the workers, at least 2 GiB, or 4 GiB when
     the learned agent runs in TensorFlow (EXPOSURE_BATCH_AGENT_BACKEND=tf: about 1.7 GB of address space before the
     first photo)."""
-    tf_backend = os.environ.get("EXPOSURE_BATCH_AGENT_BACKEND", "").strip().lower() == "tf"
-    floor = (4 if agent == "learned" and tf_backend else 2) << 30
+    from ..agent.policy import default_backend  # noqa: PLC0415
+
+    floor = (4 if agent == "learned" and default_backend() == "tf" else 2) << 30
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):

@@ -104,7 +104,7 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
     if not options.kinds:
         return []
     folder = _target_dir(image_path, source_path, options)
-    version = int((getattr(recipe, "extra", None) or {}).get("variation", 0) or 0)
+    version = int(recipe.extra.get("variation", 0))
     base = duplicate_name(source_path, version)
     written: list[str] = []
     cube_path = os.path.join(folder, base + ".cube")
