@@ -13,7 +13,14 @@ Compiled code is cached on disk (numba `cache=True`: next to this file, or in th
 read-only); the key includes a hash of the filter modules' sources, so an edited kernel never runs stale.
 Set EXPOSURE_BATCH_NO_NUMBA=1 to turn the fused path off.
 
-Exports: ENV_DISABLE, BLOCK, enabled, pack_steps, run_render, run_encode, transfer_params, warm_up.
+16-bit sources (LibRaw's linear output, value = code / 65535): a filter module may also declare `fused_separable`
+(True, or a function of its prepared parameters) when each output channel depends only on the same input channel.
+`run_encode16` then runs the recipe's longest separable prefix once over all 65536 codes (a (3, 65536) table, made
+by the same compiled steps) and, per pixel, looks the codes up in it and runs the remaining steps and the encoding,
+so the float image is never made and the codes equal those of decoding to float32 first and `run_encode`.
+
+Exports: ENV_DISABLE, BLOCK, enabled, pack_steps, run_render, run_encode, run_encode16, separable_prefix,
+code_table, transfer_params, warm_up.
 """
 from __future__ import annotations
 
@@ -69,6 +76,22 @@ def _kernel_funcs(spec):
     module = sys.modules.get(spec.apply_np.__module__)
     fparams, fblock = getattr(module, "fused_params", None), getattr(module, "fused_block", None)
     return (fparams, fblock) if callable(fparams) and callable(fblock) else None
+
+
+def is_separable(step) -> bool:
+    """True when the step's filter declares (module attribute `fused_separable`: a bool, or a function of the
+    prepared parameters) that with these parameters each output channel depends only on the same input channel."""
+    module = sys.modules.get(step.spec.apply_np.__module__)
+    flag = getattr(module, "fused_separable", False)
+    return bool(flag(step.spec.prepare(step.params)) if callable(flag) else flag)
+
+
+def separable_prefix(steps: Sequence) -> int:
+    """Number of leading steps that are separable (see is_separable): they can be tabulated per channel."""
+    for k, step in enumerate(steps):
+        if not is_separable(step):
+            return k
+    return len(steps)
 
 
 def pack_steps(steps: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -151,6 +174,7 @@ _ONE, _ZERO, _HALF = np.float32(1.0), np.float32(0.0), np.float32(0.5)
 # Compiled helpers, set by _kernels() before the parallel kernels compile. They are module globals, not closure
 # cells, because numba's on-disk cache key hashes closure cells and a compiled function pickles with a random id.
 _RUN_STEPS = None
+_LOAD_CODES = None
 _STORE = None
 _ENCODE_BLOCK = None
 _POW01 = None
@@ -162,7 +186,7 @@ _SQRT2, _LN2 = np.sqrt(2.0), np.log(2.0)
 @functools.lru_cache(maxsize=1)
 def _kernels():
     """Compile (lazily, once per process) the dispatcher and the two parallel kernels; returns (render, encode)."""
-    global _DISPATCH, _RUN_STEPS, _STORE, _ENCODE_BLOCK, _POW01, _F32_AS_I32, _I32_AS_F32, _I64_AS_F64
+    global _DISPATCH, _RUN_STEPS, _LOAD_CODES, _STORE, _ENCODE_BLOCK, _POW01, _F32_AS_I32, _I32_AS_F32, _I64_AS_F64
     numba = _numba()
     jit = numba.njit(**_JIT_OPTS)
     _F32_AS_I32, _I32_AS_F32, _I64_AS_F64 = _bitcasts(numba)
@@ -180,6 +204,7 @@ def _kernels():
         blocks.append(numba.njit(**dict(_JIT_OPTS, fastmath={"contract"}) if fma else _JIT_OPTS)(funcs[1]))
     _DISPATCH = _chain(numba, blocks, 0)
     _RUN_STEPS = jit(_run_steps)
+    _LOAD_CODES = jit(_load_codes)
     _STORE = jit(_store)
     _ENCODE_BLOCK = jit(_encode_block)
     return _make_kernels(numba, _source_key())
@@ -197,6 +222,21 @@ def _run_steps(src, start, m, buf, ops, params, offsets):
         r[i] = base[j]
         g[i] = base[j + _U64(1)]
         b[i] = base[j + _U64(2)]
+    for s in range(ops.shape[0]):
+        _DISPATCH(ops[s], r, g, b, m, params[offsets[s]:offsets[s + 1]])
+
+
+def _load_codes(src, start, m, buf, table, ops, params, offsets):
+    """Look pixels start..start+m of src (3N,) interleaved uint16 codes up in table (3, 65536) float32 (the
+    separable prefix already applied) into buf (3, BLOCK), then run the remaining steps on them."""
+    r, g, b = buf[0], buf[1], buf[2]
+    t0, t1, t2 = table[0], table[1], table[2]
+    base = src[3 * start:3 * (start + m)]
+    for i in range(_U64(m)):
+        j = _U64(3) * i
+        r[i] = t0[base[j]]
+        g[i] = t1[base[j + _U64(1)]]
+        b[i] = t2[base[j + _U64(2)]]
     for s in range(ops.shape[0]):
         _DISPATCH(ops[s], r, g, b, m, params[offsets[s]:offsets[s + 1]])
 
@@ -326,7 +366,20 @@ def _make_kernels(numba, key: str):
                 _RUN_STEPS(src, start, m, buf, ops, params, offsets)
                 _ENCODE_BLOCK(buf, m, dst, start, mat, use_mat, tp, maxv, lut_base, lut_step, use_lut)
 
-    return render_kernel, encode_kernel
+    @numba.njit(**opts)
+    def encode16_kernel(src, dst, table, ops, params, offsets, mat, use_mat, tp, maxv, lut_base, lut_step, use_lut):
+        """src (3N,) uint16 codes; table (3, 65536) float32: the separable prefix of every code; then as encode."""
+        assert len(key) > 0
+        n = src.shape[0] // 3
+        for chunk in prange((n + CHUNK - 1) // CHUNK):
+            buf = np.empty((3, BLOCK), dtype=np.float32)
+            stop = min(n, (chunk + 1) * CHUNK)
+            for start in range(chunk * CHUNK, stop, BLOCK):
+                m = min(BLOCK, stop - start)
+                _LOAD_CODES(src, start, m, buf, table, ops, params, offsets)
+                _ENCODE_BLOCK(buf, m, dst, start, mat, use_mat, tp, maxv, lut_base, lut_step, use_lut)
+
+    return render_kernel, encode_kernel, encode16_kernel
 
 
 def _serialise(numba) -> bool:
@@ -339,7 +392,7 @@ def _serialise(numba) -> bool:
 
 
 def _with_threads(threads: int | None, which: int, *args) -> None:
-    """Run kernel `which` (0 render, 1 encode) with `threads` worker threads (None: numba's default, all cores)."""
+    """Run kernel `which` (0 render, 1 encode, 2 encode from 16-bit codes) with `threads` worker threads (None: numba's default, all cores)."""
     numba = _numba()
     with _LOCK:
         kernel = _kernels()[which]
@@ -381,13 +434,50 @@ def run_encode(src_flat: np.ndarray, out_flat: np.ndarray, packed, matrix: np.nd
     the exact table of `encode_lut` (use_lut=False forces the direct evaluation; both give the same codes).
     """
     ops, params, offsets = packed
+    _with_threads(threads, 1, src_flat.reshape(-1), out_flat.reshape(-1), ops, params, offsets,
+                  *_encode_args(out_flat, matrix, tparams, use_lut))
+
+
+def code_table(steps: Sequence) -> np.ndarray | None:
+    """(3, 65536) float32: separable `steps` applied to every 16-bit code's value float32(code) * CODE_SCALE, by the
+    fused kernels themselves (so a lookup gives the same float as running the steps per pixel). CODE_SCALE is
+    io.raw's: the codes are LibRaw's linear 16-bit output. None when a step has no fused kernel."""
+    from .io.raw import CODE_SCALE  # noqa: PLC0415
+
+    packed = pack_steps(steps)
+    if packed is None:
+        return None
+    values = np.arange(65536, dtype=np.float32) * CODE_SCALE
+    pixels = np.repeat(values, 3)
+    if len(steps):
+        run_render(pixels, pixels, packed, 1)
+    return np.ascontiguousarray(pixels.reshape(-1, 3).T)
+
+
+def _encode_args(out_flat: np.ndarray, matrix: np.ndarray | None, tparams: np.ndarray, use_lut: bool) -> tuple:
     maxv = np.float32(np.iinfo(out_flat.dtype).max)
     use_mat = matrix is not None
     mat = np.ascontiguousarray(matrix if use_mat else np.eye(3), dtype=np.float32)
     lut = encode_lut(tuple(float(v) for v in tparams)) if use_lut and out_flat.dtype == np.uint8 else None
     base, step = lut if lut is not None else (_NO_LUT, _NO_LUT)
-    _with_threads(threads, 1, src_flat.reshape(-1), out_flat.reshape(-1), ops, params, offsets, mat, use_mat, tparams,
-                  maxv, base, step, lut is not None)
+    return mat, use_mat, tparams, maxv, base, step, lut is not None
+
+
+def run_encode16(codes_flat: np.ndarray, out_flat: np.ndarray, steps: Sequence, matrix: np.ndarray | None,
+                 tparams: np.ndarray, threads: int | None = None, use_lut: bool = True) -> bool:
+    """Render (N, 3) uint16 linear codes (value = code / 65535, linear working RGB) and encode into (N, 3)
+    uint8/uint16 out_flat, as `run_encode` would on the float32 values. Returns False (nothing done) when a step has
+    no fused kernel. The separable prefix (separable_prefix) is tabulated once (code_table); the rest runs per
+    pixel."""
+    k = separable_prefix(steps)
+    table = code_table(steps[:k])
+    packed = pack_steps(steps[k:])
+    if table is None or packed is None:
+        return False
+    ops, params, offsets = packed
+    _with_threads(threads, 2, codes_flat.reshape(-1), out_flat.reshape(-1), table, ops, params, offsets,
+                  *_encode_args(out_flat, matrix, tparams, use_lut))
+    return True
 
 
 #: 8-bit encoding by table. A clipped value's float32 bit pattern >> LUT_SHIFT picks a bucket of 2^16 consecutive
@@ -433,3 +523,4 @@ def encode_lut(tparams: tuple) -> tuple[np.ndarray, np.ndarray] | None:
     for table in (q0, step):  # shared by every caller (lru_cache)
         table.setflags(write=False)
     return q0, step
+

@@ -101,7 +101,8 @@ def make_source(agent: str = "classic", recipe_path: str | None = None, model_pa
 
 
 def agent_input(source, rgb_lin: np.ndarray):
-    """What the source looks at: the 64x64 centre preview, a whole-frame thumbnail, or nothing."""
+    """What the source looks at: the 64x64 centre preview, a whole-frame thumbnail, or nothing (float32 linear
+    ProPhoto; rgb_lin may be float32 values or uint16 linear codes, see io.Decoded.pixels)."""
     from . import preview  # noqa: PLC0415
 
     if source.wants == "preview":
@@ -179,7 +180,7 @@ def decode_stage(path: str):
 
 def decide_stage(source, decoded_items: Sequence) -> list[Recipe]:
     """Batched decision: one Recipe per decoded image, with the source file's identity attached."""
-    inputs = [agent_input(source, d.rgb_lin) for d in decoded_items]
+    inputs = [agent_input(source, d.pixels) for d in decoded_items]
     return decide_inputs(source, inputs, [d.info for d in decoded_items])
 
 
@@ -208,7 +209,7 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
 
     fmt, space = check_output(out_path, fmt=opts.fmt, quality=opts.quality, space=opts.space, linear=opts.linear,
                               overwrite=opts.overwrite)
-    encoded = render_encoded(recipe, decoded.rgb_lin, space, linear=opts.linear, bits=bits_for(fmt))
+    encoded = render_encoded(recipe, decoded.pixels, space, linear=opts.linear, bits=bits_for(fmt))
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     written = [
         write_encoded(
@@ -241,7 +242,8 @@ def existing_outputs_block(out_path: str, opts: OutputOptions) -> Result | None:
 class Prepared:
     """A decoded file waiting for its recipe: the full image plus the small agent input made from it.
 
-    decoded: io.Decoded (rgb_lin (H, W, 3) float32 linear ProPhoto); agent_in: what `source.wants` (a 64x64 preview,
+    decoded: io.Decoded (pixels (H, W, 3) linear ProPhoto, float32 or uint16 codes); agent_in: what `source.wants`
+    (a 64x64 preview,
     a <=256 px thumbnail, both linear ProPhoto float32) or None; start: perf_counter() when the file was picked up.
     """
 
@@ -275,7 +277,7 @@ def prepare_stage(source, path: str, out_path: str, opts: OutputOptions) -> Prep
         return blocked
     try:
         decoded = decode_stage(path)
-        return Prepared(path, out_path, decoded, agent_input(source, decoded.rgb_lin), start)
+        return Prepared(path, out_path, decoded, agent_input(source, decoded.pixels), start)
     except Exception as err:  # noqa: BLE001  (catch boundary)
         return failed_result(path, err, start)
 
@@ -299,7 +301,7 @@ def decide_prepared(source, items: Sequence[Prepared]) -> list[Recipe | Result]:
 def finish_stage(item: Prepared, recipe: Recipe, opts: OutputOptions) -> Result:
     """Stage 3 (CPU): full-resolution render, encode and atomic writes (render_stage). Never raises."""
     try:
-        thumb = _thumbnail(item.decoded.rgb_lin, opts.thumbnail)
+        thumb = _thumbnail(item.decoded.pixels, opts.thumbnail)
         outputs = render_stage(item.decoded, recipe, item.out_path, opts)
         return Result(item.path, "done", outputs=outputs, seconds=time.perf_counter() - item.start, recipe=recipe,
                       thumb_lin=thumb)

@@ -159,7 +159,9 @@ def render_encoded(
 
     Args:
         recipe: a Recipe (or a sequence of Steps).
-        rgb_lin: (H, W, 3) float32 linear ProPhoto RGB; not modified.
+        rgb_lin: (H, W, 3) linear ProPhoto RGB, not modified: float32 values, or uint16 codes meaning
+            float32(code) * (1 / 65535) (LibRaw's 16-bit output, see io.raw). Codes give the same result as their
+            float32 values, without making the float image: the recipe's separable prefix is tabulated per code.
         space: output colour space (color.Space or a short name: 'srgb', 'prophoto', 'adobergb', 'p3', 'rec2020').
         linear: keep linear values (no transfer curve).
         bits: 8 -> uint8, 16 -> uint16.
@@ -174,15 +176,36 @@ def render_encoded(
         raise ValueError(f"bits must be 8 or 16, got {bits}")
     sp = space if isinstance(space, color.Space) else color.space_from_name(str(space))
     steps = _steps_of(recipe)
-    src = _source(rgb_lin)
+    codes = _codes(rgb_lin)
+    src = None if codes is not None else _source(rgb_lin)
     packed = _packed(steps, fused)
     if packed is None:
         from .io.write import encode_to_int  # noqa: PLC0415
 
+        if src is None:
+            from .io.raw import codes_to_linear  # noqa: PLC0415
+
+            src = codes_to_linear(codes)
         return encode_to_int(render(steps, src, fused=False, threads=threads), sp, linear=linear, bits=bits)
-    out = np.empty(src.shape, dtype=np.uint8 if bits == 8 else np.uint16)
+    shape = (codes if codes is not None else src).shape
+    out = np.empty(shape, dtype=np.uint8 if bits == 8 else np.uint16)
     matrix = None if sp == color.WORKING_SPACE else color.convert_matrix(color.WORKING_SPACE, sp)
-    if src.size:
-        fast_kernels.run_encode(src.reshape(-1, 3), out.reshape(-1, 3), packed, matrix,
-                                fast_kernels.transfer_params(sp, linear), threads)
+    tparams = fast_kernels.transfer_params(sp, linear)
+    if out.size == 0:
+        return out
+    if codes is not None:
+        fast_kernels.run_encode16(codes.reshape(-1, 3), out.reshape(-1, 3), steps, matrix, tparams, threads)
+    else:
+        fast_kernels.run_encode(src.reshape(-1, 3), out.reshape(-1, 3), packed, matrix, tparams, threads)
     return out
+
+
+def _codes(image: np.ndarray) -> np.ndarray | None:
+    """A uint16 (H, W, 3) image as C-contiguous codes, or None for any other dtype."""
+    arr = np.asarray(image)
+    if arr.dtype != np.uint16:
+        return None
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ValueError(f"expected an (H, W, 3) image, got shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+

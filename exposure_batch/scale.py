@@ -3,8 +3,9 @@
     from_items(jobs) -> map(decode: prepare_stage, CPU) -> map_batches(_AgentActor: decide_inputs, one model load
     per actor, a GPU when the cluster has one) -> map(render + write: finish_stage, CPU) -> Results streamed back
 
-Rows carry the decoded full-size image (float32 linear ProPhoto) as a tensor column, the small agent input, and the
-image info / recipe / Result pickled. Every stage catches per-file errors (pipeline.failed_result), so one bad file
+Rows carry the decoded full-size image as a tensor column (linear ProPhoto: float32 values in `image`, or a RAW's
+uint16 linear codes in `codes`, half the bytes; a column keeps one dtype), the small agent input, and the image
+info / recipe / Result pickled. Every stage catches per-file errors (pipeline.failed_result), so one bad file
 becomes a failed Result and never aborts the run; Ray Data's streaming executor bounds how many images are in flight
 (object store backpressure, spilled to disk beyond it). Ray is an optional extra: `pip install 'exposure-batch[ray]'`.
 
@@ -32,6 +33,7 @@ AGENT_ACTOR_CPUS = 0.25
 #: Most input blocks (tasks) for the file list: 100,000 files need no 100,000 scheduler entries.
 MAX_BLOCKS = 1000
 _EMPTY = np.zeros((1, 1, 3), dtype=np.float32)  # image / agent-input placeholder for rows without one
+_EMPTY_CODES = np.zeros((1, 1, 3), dtype=np.uint16)  # codes placeholder: a tensor column keeps one dtype
 
 
 def _ray():
@@ -85,8 +87,10 @@ def agent_wants(spec) -> str | None:
 # ---------------------------------------------------------------------------------------------------------------
 # Stage functions run on the cluster (module level: importable by Ray workers)
 # ---------------------------------------------------------------------------------------------------------------
-def _row(index, path, out, status, *, image=_EMPTY, agent_in=_EMPTY, info=b"", recipe=b"", result=b"") -> dict:
-    return {"index": int(index), "path": path, "out": out, "status": status, "image": image, "agent_in": agent_in,
+def _row(index, path, out, status, *, image=_EMPTY, codes=_EMPTY_CODES, agent_in=_EMPTY, info=b"", recipe=b"",
+         result=b"") -> dict:
+    return {"index": int(index), "path": path, "out": out, "status": status, "image": image, "codes": codes,
+            "coded": codes is not _EMPTY_CODES, "agent_in": agent_in,
             "info": info, "recipe": recipe, "result": result}
 
 
@@ -96,7 +100,9 @@ def decode_row(row: dict, wants: str | None, opts: OutputOptions) -> dict:
     if isinstance(item, Result):
         return _row(row["index"], row["path"], row["out"], "finished", result=pickle.dumps(item))
     agent_in = _EMPTY if item.agent_in is None else np.ascontiguousarray(item.agent_in, dtype=np.float32)
-    return _row(row["index"], row["path"], row["out"], "decoded", image=item.decoded.rgb_lin, agent_in=agent_in,
+    pixels = item.decoded.pixels  # RAWs: uint16 linear codes (half the bytes through the object store)
+    image = {"codes": pixels} if pixels.dtype == np.uint16 else {"image": pixels}
+    return _row(row["index"], row["path"], row["out"], "decoded", **image, agent_in=agent_in,
                 info=pickle.dumps(item.decoded.info))
 
 
@@ -141,8 +147,8 @@ def render_row(row: dict, opts: OutputOptions) -> dict:
     from .io.decode import Decoded  # noqa: PLC0415
 
     if row["status"] == "decoded":
-        image = np.array(row["image"], dtype=np.float32, copy=True)  # object-store arrays are read-only
-        decoded = Decoded(image, pickle.loads(row["info"]))
+        pixels = np.asarray(row["codes"] if row["coded"] else row["image"])  # not modified: read-only is fine
+        decoded = Decoded(pixels, pickle.loads(row["info"]))
         item = Prepared(row["path"], row["out"], decoded, None, _now())
         result = finish_stage(item, pickle.loads(row["recipe"]), opts)
     else:

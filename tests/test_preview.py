@@ -34,3 +34,16 @@ def test_without_numba_pillow_is_used(monkeypatch):
     monkeypatch.setenv(fast_kernels.ENV_DISABLE, "1")
     img = np.random.default_rng(1).random((90, 120, 3)).astype(np.float32)
     np.testing.assert_array_equal(preview._resize_area(img, 40, 30), preview._resize_area_pillow(img, 40, 30))
+
+
+def test_raw_codes_give_the_same_preview_and_thumbnail_as_their_values():
+    """A RAW decodes to LibRaw's uint16 codes; the preview and thumbnail made straight from them equal those made
+    from the float32 values (so the agent decides the same edit either way)."""
+    decoded = decode(str(SAMPLES / "flower.dng"))
+    assert decoded.pixels.dtype == np.uint16
+    values = decoded.rgb_lin
+    assert values.dtype == np.float32 and values.shape == decoded.pixels.shape
+    np.testing.assert_array_equal(preview.make_preview(decoded.pixels), preview.make_preview(values))
+    np.testing.assert_array_equal(preview.thumbnail(decoded.pixels, 200), preview.thumbnail(values, 200))
+    small = decoded.pixels[:50, :70]
+    np.testing.assert_array_equal(preview.thumbnail(small, 256), preview.thumbnail(values[:50, :70], 256))

@@ -261,3 +261,90 @@ def test_fused_gamma_vectorised_power_matches_numpy(gamma):
     ref = render(recipe, img, fused=False)
     assert np.array_equal(np.isnan(fused), np.isnan(ref))
     np.testing.assert_allclose(fused, ref, rtol=2e-6, atol=1e-6, equal_nan=True)
+
+
+# --- 16-bit linear codes (LibRaw's output): tabulated separable prefix, same codes as the float32 values ----------
+def random_codes(rng, h=61, w=83):
+    """uint16 linear codes with the ends (0, 65535), exact greys and single-channel zeros."""
+    codes = rng.integers(0, 65536, (h, w, 3), dtype=np.uint16)
+    codes[::4] = (codes[::4].astype(np.float64) ** 2 / 65535).astype(np.uint16)  # dark values, as in photos
+    codes[::5] = codes[::5, :, :1]
+    codes[1::7, ::3, 2] = 0
+    codes[2, :3] = [[0, 0, 0], [65535, 65535, 65535], [65535, 0, 1]]
+    return codes
+
+
+def random_separable_step(rng):
+    """A random step whose filter declares itself per-channel with those parameters."""
+    while True:
+        name = str(rng.choice(filters.NAMES))
+        step = Step(name, random_params(filters.get(name), rng))
+        if rng.random() < 0.5 and "amount" in step.params:
+            step = Step(name, {"amount": 0.0})
+        if fast_kernels.is_separable(step):
+            return step
+
+
+@needs_numba
+@pytest.mark.parametrize("seed", range(6))
+def test_declared_separable_steps_treat_each_channel_alone(seed):
+    """The claim behind the table: output channel c of pixel (a, b, c) equals channel c of the grey pixel made of
+    that channel's value, exactly (the fused kernel, on a random image with greys, zeros and values > 1)."""
+    rng = np.random.default_rng(100 + seed)
+    step = random_separable_step(rng)
+    img = random_image(rng).reshape(-1, 3)
+    out = render([step], img.reshape(1, -1, 3), fused=True).reshape(-1, 3)
+    for c in range(3):
+        grey = np.repeat(img[:, c:c + 1], 3, axis=1)
+        np.testing.assert_array_equal(out[:, c], render([step], grey.reshape(1, -1, 3), fused=True)[0, :, c],
+                                      err_msg=f"{step.spec.name} {step.params}")
+
+
+@needs_numba
+def test_non_separable_steps_are_not_declared_separable():
+    assert not fast_kernels.is_separable(Step("saturation", {"amount": 0.3}))
+    assert not fast_kernels.is_separable(Step("contrast", {"amount": -0.2}))
+    assert not fast_kernels.is_separable(Step("black_and_white", {"amount": 1.0}))
+    steps = [Step("exposure", {"ev": 0.5}), Step("saturation", {"amount": 0.0}), Step("contrast", {"amount": 0.4}),
+             Step("gamma", {"gamma": 1.2})]
+    assert fast_kernels.separable_prefix(steps) == 2
+
+
+@needs_numba
+@pytest.mark.parametrize("seed, space, linear, bits", [
+    (0, "srgb", False, 8), (1, "srgb", False, 8), (2, "p3", False, 8), (3, "adobergb", False, 16),
+    (4, "prophoto", False, 16), (5, "rec2020", False, 16), (6, "prophoto", True, 16), (7, "srgb", False, 8),
+])
+def test_render_encoded_from_codes_equals_from_their_values(seed, space, linear, bits):
+    """uint16 codes give exactly the codes of their float32 values (io.raw.codes_to_linear), whatever mix of
+    separable (tabulated) and non-separable (per pixel) steps, on 1 or 2 threads; the NumPy path agrees too."""
+    from exposure_batch.io.raw import codes_to_linear
+
+    rng = np.random.default_rng(200 + seed)
+    steps = [random_separable_step(rng) for _ in range(int(rng.integers(0, 4)))]
+    steps += list(random_recipe(rng, n_steps=int(rng.integers(1, 4))).steps) if seed % 4 else []
+    codes = random_codes(rng)
+    keep = codes.copy()
+    values = codes_to_linear(codes)
+    sp = color.space_from_name(space)
+    for threads in (1, 2):
+        got = render_encoded(steps, codes, sp, linear=linear, bits=bits, threads=threads)
+        assert got.dtype == (np.uint8 if bits == 8 else np.uint16) and got.shape == codes.shape
+        np.testing.assert_array_equal(got, render_encoded(steps, values, sp, linear=linear, bits=bits,
+                                                          threads=threads))
+    np.testing.assert_array_equal(codes, keep)
+    np.testing.assert_array_equal(render_encoded(steps, codes, sp, linear=linear, bits=bits, fused=False),
+                                  render_encoded(steps, values, sp, linear=linear, bits=bits, fused=False))
+
+
+@needs_numba
+def test_code_table_is_the_steps_on_every_code():
+    from exposure_batch.io.raw import CODE_SCALE
+
+    steps = [Step("white_balance", {"red": 1.3, "green": 1.0, "blue": 0.8}), Step("gamma", {"gamma": 0.8})]
+    table = fast_kernels.code_table(steps)
+    assert table.shape == (3, 65536) and table.dtype == np.float32
+    values = np.arange(65536, dtype=np.float32) * CODE_SCALE
+    img = np.stack([values] * 3, axis=-1).reshape(1, -1, 3)
+    np.testing.assert_array_equal(table.T, render(steps, img, fused=True)[0])
+    assert np.array_equal(fast_kernels.code_table([])[1], values)

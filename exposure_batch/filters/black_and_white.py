@@ -69,6 +69,11 @@ _ONE = np.float32(1.0)
 _LR, _LG, _LB = LUMA[0], LUMA[1], LUMA[2]
 
 
+def fused_separable(amount) -> bool:
+    """Per-channel (tabulated per 16-bit code by fast_kernels.run_encode16) only when amount 0 is the identity."""
+    return amount == 0
+
+
 def fused_params(amount) -> np.ndarray:
     return np.array([amount], dtype=np.float32)
 

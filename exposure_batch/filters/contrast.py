@@ -75,6 +75,11 @@ _S7, _S9 = np.float32(-0.5980440974235535), np.float32(0.07721816748380661)
 FUSED_FMA = True  # no cancelling terms: fused multiply-add keeps the kernel within 1e-5 of apply_np
 
 
+def fused_separable(amount) -> bool:
+    """Per-channel (tabulated per 16-bit code by fast_kernels.run_encode16) only when amount 0 is the identity."""
+    return amount == 0
+
+
 def fused_params(amount) -> np.ndarray:
     return np.array([amount], dtype=np.float32)
 

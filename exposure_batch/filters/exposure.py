@@ -57,6 +57,11 @@ SPEC = FilterSpec(NAME, VERSION, "Exposure", PARAMS, 1, map_raw_np, map_raw_tf, 
 # n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
 
 
+#: Each output channel depends only on the same input channel (a per-channel gain): tabulated per 16-bit code by
+#: fast_kernels.run_encode16.
+fused_separable = True
+
+
 def fused_params(gain) -> np.ndarray:
     return np.array([gain], dtype=np.float32)
 

@@ -90,6 +90,11 @@ _ZERO, _HALF, _ONE, _BOOST = np.float32(0.0), np.float32(0.5), np.float32(1.0), 
 _INV_NEUTRAL = np.float32(1.0 / NEUTRAL_S)
 
 
+def fused_separable(amount) -> bool:
+    """Per-channel (tabulated per 16-bit code by fast_kernels.run_encode16) only when amount 0 only clips each channel to <= 1."""
+    return amount == 0
+
+
 def fused_params(amount) -> np.ndarray:
     return np.array([amount], dtype=np.float32)
 

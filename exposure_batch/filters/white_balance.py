@@ -64,6 +64,11 @@ SPEC = FilterSpec(NAME, VERSION, "White balance", PARAMS, 3, map_raw_np, map_raw
 # n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
 
 
+#: Each output channel depends only on the same input channel (per-channel gains): tabulated per 16-bit code by
+#: fast_kernels.run_encode16.
+fused_separable = True
+
+
 def fused_params(gains) -> np.ndarray:
     return np.asarray(gains, dtype=np.float32).reshape(3)
 

@@ -11,6 +11,7 @@ RASTER_EXTENSIONS, file_sha256.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import stat
@@ -50,10 +51,23 @@ class ImageInfo:
 
 @dataclasses.dataclass
 class Decoded:
-    """A decoded photo. rgb_lin: (H, W, 3) float32, linear ProPhoto RGB, orientation applied, [0, inf)."""
+    """A decoded photo, linear ProPhoto RGB, orientation applied.
 
-    rgb_lin: np.ndarray
+    pixels: what the decoder made, (H, W, 3): float32 values in [0, inf), or for camera RAWs LibRaw's uint16 codes,
+    value = float32(code) * io.raw.CODE_SCALE (half the memory; `render.render_encoded` and `preview` read them
+    directly and give the same results as for the values). rgb_lin: always the float32 values (made from the codes
+    on first use, then kept).
+    """
+
+    pixels: np.ndarray
     info: ImageInfo
+
+    @functools.cached_property
+    def rgb_lin(self) -> np.ndarray:
+        """(H, W, 3) float32 linear ProPhoto RGB."""
+        if self.pixels.dtype == np.uint16:
+            return _raw.codes_to_linear(self.pixels)
+        return self.pixels
 
 
 def is_supported(path: str | os.PathLike) -> bool:
@@ -163,15 +177,16 @@ def decode(path: str | os.PathLike, *, half_size: bool = False) -> Decoded:
         half_size: fast preview path: LibRaw half_size for RAWs, libjpeg 1/2 scaling for JPEGs, 2x2 averaging in
             linear light for PNG/TIFF. `info.width/height` still give the full size.
 
-    Returns: Decoded with rgb_lin (H, W, 3) float32, linear ProPhoto RGB, orientation applied, [0, inf).
+    Returns: Decoded (pixels: uint16 linear codes for RAWs, float32 otherwise; rgb_lin: (H, W, 3) float32 linear
+    ProPhoto RGB, orientation applied, [0, inf)).
     Raises: InputError / DecodeError / UnsupportedFile, one line naming the file.
     """
     path = os.fspath(path)
     kind, size = _route(path)
     if kind == "raw":
-        rgb_lin, p = _raw.decode_raw(path, half_size=half_size)
+        codes, p = _raw.decode_raw_codes(path, half_size=half_size)
         info = _info(path, size, _raw_format(path), p.width, p.height, p.bit_depth, "camera", None)
-        return Decoded(rgb_lin, info)
+        return Decoded(codes, info)
     rgb_lin, p = raster.decode_raster(path, kind, half_size=half_size)
     w, h = p.oriented_size
     info = _info(path, size, kind, w, h, p.bit_depth, p.transfer.name, p.icc_description)

@@ -5,7 +5,11 @@ ProPhoto (LibRaw applies the camera matrix), orientation applied by LibRaw (user
 preview path. Output / 65535 -> float32, so values are in [0, 1] (scene-referred; exposure is whatever LibRaw's
 scaling gives, which is about 1.25x the nominal scene value, see docs/data.md).
 
-Exports: RAW_EXTENSIONS, decode_raw(path, half_size) -> (rgb_lin, RawProbe), probe_raw(path) -> RawProbe.
+The developed image is kept as LibRaw's uint16 codes (half the memory of float32; the renderer and the preview read
+them directly); their meaning is value = float32(code) * CODE_SCALE, in float32 arithmetic (`codes_to_linear`).
+
+Exports: RAW_EXTENSIONS, CODE_SCALE, decode_raw(path, half_size) -> (rgb_lin, RawProbe), decode_raw_codes(path,
+half_size) -> (codes, RawProbe), codes_to_linear(codes), probe_raw(path) -> RawProbe.
 LibRaw errors become DecodeError / UnsupportedFile with a one-line reason.
 """
 from __future__ import annotations
@@ -27,6 +31,8 @@ RAW_EXTENSIONS = frozenset({
 })
 
 _BAND_ROWS = 512
+#: Linear value of a 16-bit code: float32(code) * CODE_SCALE (float32 multiply), so code 65535 -> 1.0.
+CODE_SCALE = np.float32(1 / 65535)
 
 
 @dataclasses.dataclass
@@ -94,26 +100,40 @@ def probe_raw(path: str) -> RawProbe:
     return RawProbe(w, h, _bits(white) if white else 0, int(s.flip))
 
 
-def decode_raw(path: str, half_size: bool = False) -> tuple[np.ndarray, RawProbe]:
-    """Develop a camera RAW to linear ProPhoto.
+def decode_raw_codes(path: str, half_size: bool = False) -> tuple[np.ndarray, RawProbe]:
+    """Develop a camera RAW to linear ProPhoto, as LibRaw's 16-bit codes.
 
-    Returns: (rgb_lin, probe) with rgb_lin (H, W, 3) float32, linear ProPhoto RGB, orientation applied, [0, 1]
-    (about half size with half_size=True).
+    Returns: (codes, probe) with codes (H, W, 3) uint16, linear ProPhoto RGB, value = code * CODE_SCALE (see
+    codes_to_linear), orientation applied (about half size with half_size=True).
     """
     rawpy = _rawpy()
     with libraw_errors(path):
         with rawpy.imread(path) as raw:
             s = raw.sizes
             white = int(raw.white_level)
-            rgb16 = raw.postprocess(
+            codes = raw.postprocess(
                 gamma=(1, 1), no_auto_bright=True, output_bps=16, use_camera_wb=True,
                 output_color=rawpy.ColorSpace.ProPhoto, user_flip=None, half_size=half_size,
             )
     w, h = int(s.width), int(s.height)
     if s.flip in (5, 6):
         w, h = h, w
-    out = np.empty(rgb16.shape, dtype=np.float32)
-    inv = np.float32(1 / 65535)
-    for r0 in range(0, rgb16.shape[0], _BAND_ROWS):
-        np.multiply(rgb16[r0:r0 + _BAND_ROWS], inv, out=out[r0:r0 + _BAND_ROWS], dtype=np.float32)
-    return out, RawProbe(w, h, _bits(white), int(s.flip))
+    return codes, RawProbe(w, h, _bits(white), int(s.flip))
+
+
+def codes_to_linear(codes: np.ndarray) -> np.ndarray:
+    """uint16 linear codes -> float32 values float32(code) * CODE_SCALE, in bands of rows (no float64 temporary)."""
+    out = np.empty(codes.shape, dtype=np.float32)
+    for r0 in range(0, codes.shape[0], _BAND_ROWS):
+        np.multiply(codes[r0:r0 + _BAND_ROWS], CODE_SCALE, out=out[r0:r0 + _BAND_ROWS], dtype=np.float32)
+    return out
+
+
+def decode_raw(path: str, half_size: bool = False) -> tuple[np.ndarray, RawProbe]:
+    """Develop a camera RAW to linear ProPhoto.
+
+    Returns: (rgb_lin, probe) with rgb_lin (H, W, 3) float32, linear ProPhoto RGB, orientation applied, [0, 1]
+    (about half size with half_size=True).
+    """
+    codes, probe = decode_raw_codes(path, half_size)
+    return codes_to_linear(codes), probe

@@ -120,3 +120,22 @@ def test_sample_dng():
     assert info.format == "raw:DNG" and (info.width, info.height) == (1536, 1024) and info.bit_depth == 14
     assert info.exif["camera_make"] == "Canon" and info.exif["camera_model"] == "Canon EOS 5D Mark II"
     assert info.exif["iso"] == 200 and info.exif["exposure_time"] == "1/250"
+
+
+def test_raw_pixels_are_libraws_codes_and_values_are_code_over_65535():
+    """A RAW is kept as LibRaw's 16-bit linear codes (half the memory of float32); rgb_lin is float32(code) times
+    float32(1 / 65535), made once on first use."""
+    import rawpy
+
+    from exposure_batch.io.raw import decode_raw_codes
+
+    path = sample_path("flower.dng")
+    d = decode(path)
+    assert d.pixels.dtype == np.uint16 and d.pixels.shape == (1024, 1536, 3)
+    with rawpy.imread(str(path)) as raw:
+        direct = raw.postprocess(gamma=(1, 1), no_auto_bright=True, output_bps=16, use_camera_wb=True,
+                                 output_color=rawpy.ColorSpace.ProPhoto, user_flip=None)
+    np.testing.assert_array_equal(d.pixels, direct)
+    np.testing.assert_array_equal(decode_raw_codes(str(path))[0], direct)
+    assert d.rgb_lin is d.rgb_lin  # computed once
+    np.testing.assert_array_equal(d.rgb_lin, direct.astype(np.float32) * np.float32(1 / 65535))
