@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 
 import numpy as np
@@ -180,3 +181,28 @@ def test_jpeg_optimize_gives_the_same_pixels_in_a_smaller_file(tmp_path, photo_l
     assert os.path.getsize(small) < os.path.getsize(plain)
     with Image.open(plain) as a, Image.open(small) as b:
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # Huffman tables only: lossless difference
+
+
+def test_jpeg_carries_exif_and_an_icc_profile_split_over_app2_segments(tmp_path):
+    """The JPEG is encoded straight from the array (imagecodecs) and our APP segments are spliced in after JFIF:
+    Pillow and exiftool read the EXIF and the whole ICC profile back, also one that needs three APP2 segments."""
+    import subprocess
+
+    from exposure_batch.io.write import _jpeg_bytes
+
+    rng = np.random.default_rng(4)
+    encoded = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    big_icc = rng.integers(0, 256, 140_000, dtype=np.uint8).tobytes()
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "EOS Test"
+    path = tmp_path / "meta.jpg"
+    path.write_bytes(_jpeg_bytes(encoded, 95, False, big_icc, exif.tobytes()))
+    with Image.open(path) as im:
+        assert im.info["icc_profile"] == big_icc
+        assert im.getexif()[0x010F] == "Canon" and im.getexif()[0x0110] == "EOS Test"
+        assert JpegImagePlugin.get_sampling(im) == 0 and im.info["jfif"]
+        assert np.abs(np.asarray(im).astype(int) - encoded).mean() < 8
+    if shutil.which("exiftool"):
+        out = subprocess.run(["exiftool", "-s", "-s", "-s", "-Make", "-Model", str(path)], capture_output=True,
+                             text=True, check=True).stdout.split()
+        assert out[:1] == ["Canon"]
