@@ -9,7 +9,8 @@ or --photos DIR, or as a last resort the repository's samples/ upscaled. The DNG
 
 Prints, in one run:
   (a) decode floor: rawpy.imread + postprocess (our develop settings: linear 16-bit ProPhoto, camera WB) over the
-      files in --jobs spawned processes, nothing else;
+      files in --jobs spawned processes, nothing else; (a') the same with the allocator setting our workers use
+      (batch.keep_freed_memory: freed buffers reused, no page faults), so both ratios can be read;
   (b) our pipeline: batch.run_batch (decode -> agent (--agent, default learned) -> render -> JPEG q95 + darktable
       sidecar, atomic writes) with --jobs workers; (b)/(a) (target >= 0.8);
   (c) darktable-cli rendering the same DNGs (the first --darktable-files of them: it is ~5x slower and starts
@@ -175,14 +176,18 @@ def steady_rate(done_at: list[float], jobs: int) -> float:
     return (len(done_at) - k) / span if span > 0 else float("nan")
 
 
-def decode_floor(files: list[str], jobs: int) -> tuple[float, PeakRSS, tuple, float]:
-    """Seconds, memory/CPU and steady-state rate for rawpy decoding every file in `jobs` spawned processes."""
+def decode_floor(files: list[str], jobs: int, keep_memory: bool = False) -> tuple[float, PeakRSS, tuple, float]:
+    """Seconds, memory/CPU and steady-state rate for rawpy decoding every file in `jobs` spawned processes
+    (keep_memory: with the allocator setting our workers use, batch.keep_freed_memory)."""
     from concurrent.futures import as_completed
+
+    from exposure_batch.batch import keep_freed_memory
 
     done_at = []
     with PeakRSS() as rss:
         t0 = time.perf_counter()
-        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        init = keep_freed_memory if keep_memory else None
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=init) as pool:
             futures = [pool.submit(_rawpy_decode, f) for f in files]
             for fut in as_completed(futures):
                 fut.result()
@@ -349,6 +354,7 @@ def main() -> None:
         except ImportError:
             sidecars = "none"
         a_s, a_rss, shape, a_steady = decode_floor(files, args.jobs)
+        t_s, t_rss, _, t_steady = decode_floor(files, args.jobs, keep_memory=True)
         b_s, b_rss, results, b_steady = our_pipeline(files, args.jobs, os.path.join(work, "ours"), sidecars, omp,
                                                       args.prefetch, args.agent)
         failed = [r for r in results if r.status != "done"]
@@ -358,6 +364,8 @@ def main() -> None:
               f"jobs {args.jobs}; OpenMP threads {omp} per process; {os.cpu_count()} CPUs; "
               f"load average {os.getloadavg()[0]:.1f} at the end")
         print(_line("(a) rawpy decode only", n, a_s, a_rss))
+        print(_line("(a') same, memory kept", n, t_s, t_rss) + "  [the allocator setting of our workers: "
+              "batch.keep_freed_memory]")
         print(_line("(b) exposure-batch", n, b_s, b_rss) +
               f"  [{n - len(failed)} done, {len(failed)} failed; agent {args.agent}; JPEG q95 + sidecar {sidecars}]")
         if failed:
@@ -366,6 +374,8 @@ def main() -> None:
                   if n >= 8 * args.jobs else "steady-state n/a (needs --files >= 8 x jobs)")
         print(f"(b)/(a) = {b_tp / a_tp:.2f} wall-clock, {steady}, {a_rss.cpu / b_rss.cpu:.2f} by CPU seconds   "
               "(target >= 0.8)")
+        print(f"(b)/(a') = {b_tp / (n / t_s):.2f} wall-clock, {b_steady / t_steady:.2f} steady-state, "
+              f"{t_rss.cpu / b_rss.cpu:.2f} by CPU seconds   (against the floor with the same allocator setting)")
         if not args.skip_darktable and shutil.which("darktable-cli"):
             sidecar_dir = os.path.join(work, "ours") if sidecars != "none" else None
             dt_files = files[: max(1, min(args.darktable_files, n))]

@@ -15,7 +15,9 @@ file decodes while the current one renders). A worker that dies (segfault in Lib
 are retried once in a fresh worker and fail with a one-line reason if they crash a worker again; its queued files
 are simply handed out again.
 
-Exports: SourceSpec, run_batch, run_pipeline, DEFAULT_PREFETCH.
+Workers keep freed memory for reuse (`keep_freed_memory`: no page faults for the next file's buffers).
+
+Exports: SourceSpec, run_batch, run_pipeline, keep_freed_memory, DEFAULT_PREFETCH.
 """
 from __future__ import annotations
 
@@ -165,6 +167,7 @@ def _worker_main(wid: int, spec: SourceSpec, opts: OutputOptions, task_q, result
     if omp_threads:
         os.environ["OMP_NUM_THREADS"] = str(omp_threads)  # before LibRaw's OpenMP runtime starts
         os.environ.setdefault("NUMBA_NUM_THREADS", str(omp_threads))  # the renderer's threads, before numba loads
+    keep_freed_memory()
     lock = threading.Lock()  # the decode thread and the main thread both send
 
     def send(msg: tuple) -> None:
@@ -180,6 +183,33 @@ def _worker_main(wid: int, spec: SourceSpec, opts: OutputOptions, task_q, result
         source, opts, task_q.get, lambda i, r: send(("result", wid, i, r)),
         prefetch=prefetch, max_batch=max_batch, on_stage=lambda i, s: send((s, wid, i)),
     )
+
+
+#: glibc mallopt parameters (malloc.h) and the values a batch worker sets.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
+_KEEP_BYTES = 1 << 30
+
+
+def keep_freed_memory() -> bool:
+    """Let this process reuse the memory of one file's buffers for the next file (glibc only; False elsewhere).
+
+    By default glibc serves every allocation above 32 MiB (LibRaw's buffers, the decoded and encoded images) with a
+    fresh mmap and unmaps it on free, so each 12 MP file costs ~42,000 page faults and the kernel zeroing ~170 MB:
+    ~0.09 CPU-s per file, 10% of the decode. With allocations up to 1 GiB kept on the heap (and not trimmed) they
+    are reused instead. One arena for all threads: a thread arena's heap is at most 64 MiB, so the decode thread's
+    big buffers would be mmapped whatever the threshold. Peak memory is unchanged (the same buffers are live at once); the process just keeps its
+    high-water mark until it exits, which suits short-lived batch workers (not the watch daemon)."""
+    import ctypes  # noqa: PLC0415
+    import platform  # noqa: PLC0415
+
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES) and libc.mallopt(_M_TRIM_THRESHOLD, 2 * _KEEP_BYTES)
+                    and libc.mallopt(_M_ARENA_MAX, 1))
+    except (OSError, AttributeError):
+        return False
 
 
 class _Worker:
