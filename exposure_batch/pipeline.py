@@ -215,6 +215,7 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
         write_encoded(
             encoded, out_path, fmt=fmt, quality=opts.quality, space=space, linear=opts.linear,
             source_path=decoded.info.path, overwrite=opts.overwrite, optimize=opts.jpeg_optimize,
+            source_exif=decoded.info.exif,
         )
     ]
     del encoded

@@ -252,12 +252,14 @@ def check_output(path, *, fmt: str | None = None, quality: int = 95, space: str 
 
 def write_encoded(encoded: np.ndarray, path: str | os.PathLike, *, fmt: str | None = None, quality: int = 95,
                   space: str | Space = "srgb", linear: bool = False, source_path: str | os.PathLike | None = None,
-                  overwrite: bool = False, optimize: bool = False) -> str:
+                  overwrite: bool = False, optimize: bool = False, source_exif: dict | None = None) -> str:
     """Write already-encoded pixels (what `encode_to_int` or `render.render_encoded` return) with ICC and EXIF.
 
     Args:
         encoded: (H, W, 3) uint8 for JPEG, uint16 for TIFF/PNG, in `space`, transfer-encoded unless `linear`.
         optimize: JPEG only: optimised Huffman tables (about 4% smaller files, about 3x the encoding time).
+        source_exif: the source's EXIF as io.metadata.read_exif gives it (e.g. io.ImageInfo.exif), so the file is
+            not parsed again; otherwise it is read from source_path.
         Other arguments as for `write_image`. Returns the path written; atomic.
     """
     path = os.fspath(path)
@@ -268,8 +270,8 @@ def write_encoded(encoded: np.ndarray, path: str | os.PathLike, *, fmt: str | No
 
     icc_profile = _icc.profile_bytes(sp, linear)
     exif_dict = None
-    if source_path is not None:
-        exif_dict = metadata.read_exif(source_path)
+    if source_exif is not None or source_path is not None:
+        exif_dict = dict(source_exif) if source_exif is not None else metadata.read_exif(source_path)
         exif_dict.pop("orientation", None)
     exif_block = metadata.build_exif(exif_dict) if exif_dict else None
 
