@@ -110,6 +110,7 @@ def main(argv=None) -> int:
     print(f"{'(for reference: img.copy() into a new array)':45s}    {t_copy * 1e3:8.1f} ms {t_copy / base:5.2f}x   "
           f"{c_copy * 1e3:8.1f} ms {c_copy / base_cpu:5.2f}x")
 
+    codes = np.clip(np.rint(img * 65535), 0, 65535).astype(np.uint16)  # the same image as LibRaw's 16-bit codes
     rss0 = maxrss_bytes()
     rows = []
     for th in [int(t) for t in args.threads.split(",") if t.strip()]:
@@ -117,6 +118,8 @@ def main(argv=None) -> int:
         rows.append((f"render in place, {th} thread(s)", t_r))
         t_e = best_of(lambda: render_encoded(recipe, img, "srgb", bits=8, threads=th), args.repeats)
         rows.append((f"render_encoded sRGB 8-bit, {th} thread(s)", t_e))
+        t_c = best_of(lambda: render_encoded(recipe, codes, "srgb", bits=8, threads=th), args.repeats)
+        rows.append((f"  the same from uint16 codes (RAWs), {th} thr", t_c))
         if args.numpy and fused:
             t_n = best_of(lambda: render(recipe, img, out=img, threads=th, fused=False), 1)
             rows.append((f"numpy path in place, {th} thread(s)", t_n))

@@ -15,12 +15,13 @@ Set EXPOSURE_BATCH_NO_NUMBA=1 to turn the fused path off.
 
 16-bit sources (LibRaw's linear output, value = code / 65535): a filter module may also declare `fused_separable`
 (True, or a function of its prepared parameters) when each output channel depends only on the same input channel.
-`run_encode16` then runs the recipe's longest separable prefix once over all 65536 codes (a (3, 65536) table, made
-by the same compiled steps) and, per pixel, looks the codes up in it and runs the remaining steps and the encoding,
-so the float image is never made and the codes equal those of decoding to float32 first and `run_encode`.
+`run_encode16` reads the codes directly (the float image is never made) and gives the codes `run_encode` gives for
+their float32 values. When the recipe's longest separable prefix holds a step that is costly per pixel (module
+attribute `fused_tabulate`: gamma's power), that prefix runs once over all 65536 codes (a (3, 65536) table made by
+the same compiled steps) and each pixel looks its codes up, then runs the remaining steps and the encoding.
 
-Exports: ENV_DISABLE, BLOCK, enabled, pack_steps, run_render, run_encode, run_encode16, separable_prefix,
-code_table, transfer_params, warm_up.
+Exports: ENV_DISABLE, BLOCK, enabled, pack_steps, run_render, run_encode, run_encode16, is_separable,
+separable_prefix, worth_tabulating, code_table, transfer_params, warm_up.
 """
 from __future__ import annotations
 
@@ -226,17 +227,25 @@ def _run_steps(src, start, m, buf, ops, params, offsets):
         _DISPATCH(ops[s], r, g, b, m, params[offsets[s]:offsets[s + 1]])
 
 
-def _load_codes(src, start, m, buf, table, ops, params, offsets):
-    """Look pixels start..start+m of src (3N,) interleaved uint16 codes up in table (3, 65536) float32 (the
-    separable prefix already applied) into buf (3, BLOCK), then run the remaining steps on them."""
+def _load_codes(src, start, m, buf, table, tabulated, scale, ops, params, offsets):
+    """Pixels start..start+m of src (3N,) interleaved uint16 codes into buf (3, BLOCK) as float32: looked up in
+    table (3, 65536) (the separable prefix already applied) when tabulated, else converted, float32(code) * scale;
+    then run the remaining steps (ops) on them."""
     r, g, b = buf[0], buf[1], buf[2]
-    t0, t1, t2 = table[0], table[1], table[2]
     base = src[3 * start:3 * (start + m)]
-    for i in range(_U64(m)):
-        j = _U64(3) * i
-        r[i] = t0[base[j]]
-        g[i] = t1[base[j + _U64(1)]]
-        b[i] = t2[base[j + _U64(2)]]
+    if tabulated:
+        t0, t1, t2 = table[0], table[1], table[2]
+        for i in range(_U64(m)):
+            j = _U64(3) * i
+            r[i] = t0[base[j]]
+            g[i] = t1[base[j + _U64(1)]]
+            b[i] = t2[base[j + _U64(2)]]
+    else:
+        for i in range(_U64(m)):
+            j = _U64(3) * i
+            r[i] = np.float32(base[j]) * scale
+            g[i] = np.float32(base[j + _U64(1)]) * scale
+            b[i] = np.float32(base[j + _U64(2)]) * scale
     for s in range(ops.shape[0]):
         _DISPATCH(ops[s], r, g, b, m, params[offsets[s]:offsets[s + 1]])
 
@@ -367,8 +376,10 @@ def _make_kernels(numba, key: str):
                 _ENCODE_BLOCK(buf, m, dst, start, mat, use_mat, tp, maxv, lut_base, lut_step, use_lut)
 
     @numba.njit(**opts)
-    def encode16_kernel(src, dst, table, ops, params, offsets, mat, use_mat, tp, maxv, lut_base, lut_step, use_lut):
-        """src (3N,) uint16 codes; table (3, 65536) float32: the separable prefix of every code; then as encode."""
+    def encode16_kernel(src, dst, table, tabulated, scale, ops, params, offsets, mat, use_mat, tp, maxv, lut_base,
+                        lut_step, use_lut):
+        """src (3N,) uint16 codes; table (3, 65536) float32: the separable prefix of every code (when tabulated);
+        then as encode."""
         assert len(key) > 0
         n = src.shape[0] // 3
         for chunk in prange((n + CHUNK - 1) // CHUNK):
@@ -376,7 +387,7 @@ def _make_kernels(numba, key: str):
             stop = min(n, (chunk + 1) * CHUNK)
             for start in range(chunk * CHUNK, stop, BLOCK):
                 m = min(BLOCK, stop - start)
-                _LOAD_CODES(src, start, m, buf, table, ops, params, offsets)
+                _LOAD_CODES(src, start, m, buf, table, tabulated, scale, ops, params, offsets)
                 _ENCODE_BLOCK(buf, m, dst, start, mat, use_mat, tp, maxv, lut_base, lut_step, use_lut)
 
     return render_kernel, encode_kernel, encode16_kernel
@@ -463,21 +474,40 @@ def _encode_args(out_flat: np.ndarray, matrix: np.ndarray | None, tparams: np.nd
     return mat, use_mat, tparams, maxv, base, step, lut is not None
 
 
+def worth_tabulating(steps: Sequence) -> bool:
+    """True when a step declares (module attribute `fused_tabulate`) that evaluating it per pixel costs more than a
+    table lookup (gamma's power): only then does a separable prefix go through code_table."""
+    return any(getattr(sys.modules.get(s.spec.apply_np.__module__), "fused_tabulate", False) for s in steps)
+
+
 def run_encode16(codes_flat: np.ndarray, out_flat: np.ndarray, steps: Sequence, matrix: np.ndarray | None,
-                 tparams: np.ndarray, threads: int | None = None, use_lut: bool = True) -> bool:
-    """Render (N, 3) uint16 linear codes (value = code / 65535, linear working RGB) and encode into (N, 3)
-    uint8/uint16 out_flat, as `run_encode` would on the float32 values. Returns False (nothing done) when a step has
-    no fused kernel. The separable prefix (separable_prefix) is tabulated once (code_table); the rest runs per
-    pixel."""
+                 tparams: np.ndarray, threads: int | None = None, use_lut: bool = True,
+                 tabulate: bool | None = None) -> bool:
+    """Render (N, 3) uint16 linear codes (value = float32(code) * io.raw.CODE_SCALE, linear working RGB) and encode
+    into (N, 3) uint8/uint16 out_flat, as `run_encode` would on the float32 values (the same codes). Returns False
+    (nothing done) when a step has no fused kernel.
+
+    The separable prefix (separable_prefix) is tabulated once over all 65536 codes (code_table) when that is
+    cheaper than evaluating it per pixel (worth_tabulating; tabulate=True/False forces it); the rest runs per
+    pixel on the looked-up values, or every step on the converted codes."""
+    from .io.raw import CODE_SCALE  # noqa: PLC0415
+
     k = separable_prefix(steps)
-    table = code_table(steps[:k])
+    if tabulate is None:
+        tabulate = worth_tabulating(steps[:k])
+    if not tabulate:
+        k = 0
+    table = code_table(steps[:k]) if k else _NO_TABLE
     packed = pack_steps(steps[k:])
     if table is None or packed is None:
         return False
     ops, params, offsets = packed
-    _with_threads(threads, 2, codes_flat.reshape(-1), out_flat.reshape(-1), table, ops, params, offsets,
-                  *_encode_args(out_flat, matrix, tparams, use_lut))
+    _with_threads(threads, 2, codes_flat.reshape(-1), out_flat.reshape(-1), table, k > 0, CODE_SCALE, ops, params,
+                  offsets, *_encode_args(out_flat, matrix, tparams, use_lut))
     return True
+
+
+_NO_TABLE = np.zeros((3, 1), dtype=np.float32)
 
 
 #: 8-bit encoding by table. A clipped value's float32 bit pattern >> LUT_SHIFT picks a bucket of 2^16 consecutive

@@ -308,6 +308,8 @@ def test_non_separable_steps_are_not_declared_separable():
     steps = [Step("exposure", {"ev": 0.5}), Step("saturation", {"amount": 0.0}), Step("contrast", {"amount": 0.4}),
              Step("gamma", {"gamma": 1.2})]
     assert fast_kernels.separable_prefix(steps) == 2
+    assert fast_kernels.worth_tabulating([Step("gamma", {"gamma": 1.2})])  # a power per value: tabulate it
+    assert not fast_kernels.worth_tabulating(steps[:2])  # a gain and a clip: cheaper per pixel than a lookup
 
 
 @needs_numba
@@ -333,6 +335,13 @@ def test_render_encoded_from_codes_equals_from_their_values(seed, space, linear,
         np.testing.assert_array_equal(got, render_encoded(steps, values, sp, linear=linear, bits=bits,
                                                           threads=threads))
     np.testing.assert_array_equal(codes, keep)
+    matrix = None if sp == color.WORKING_SPACE else color.convert_matrix(color.WORKING_SPACE, sp)
+    want = render_encoded(steps, values, sp, linear=linear, bits=bits)
+    for tabulate in (True, False):  # the prefix looked up in a table, or every step run on the converted codes
+        got = np.empty_like(want)
+        assert fast_kernels.run_encode16(codes.reshape(-1, 3), got.reshape(-1, 3), steps, matrix,
+                                         fast_kernels.transfer_params(sp, linear), tabulate=tabulate)
+        np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(render_encoded(steps, codes, sp, linear=linear, bits=bits, fused=False),
                                   render_encoded(steps, values, sp, linear=linear, bits=bits, fused=False))
 

@@ -61,6 +61,8 @@ SPEC = FilterSpec(NAME, VERSION, "Gamma", PARAMS, 1, map_raw_np, map_raw_tf, app
 #: Each output channel depends only on the same input channel (the same power on each channel): tabulated per 16-bit code by
 #: fast_kernels.run_encode16.
 fused_separable = True
+#: A power per value costs more than a table lookup: a separable prefix holding gamma is tabulated over 16-bit codes.
+fused_tabulate = True
 
 
 def fused_params(gamma) -> np.ndarray:
