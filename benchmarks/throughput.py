@@ -282,8 +282,9 @@ def _line(name: str, n: int, seconds: float, rss: PeakRSS) -> str:
             f"peak RSS {rss.peak / 2**30:5.2f} GiB")
 
 
-def stage_breakdown(path: str, sidecars: str, agent: str) -> list[str]:
-    """CPU seconds of each stage for one file in this process (where the time goes), after one warm-up pass."""
+def stage_breakdown(path: str, sidecars: str, agent: str, threads: int) -> list[str]:
+    """CPU seconds of each stage for one file in this process (where the time goes), after one warm-up pass;
+    the renderer gets `threads` threads, as in a worker."""
     from exposure_batch.batch import keep_freed_memory
     from exposure_batch.color import Space
     from exposure_batch.io import decode
@@ -307,7 +308,8 @@ def stage_breakdown(path: str, sidecars: str, agent: str) -> list[str]:
             decoded = timed("decode (io)", lambda: decode(path))
             x = timed("agent input", lambda: agent_input(source, decoded.pixels))
             recipe = timed("decide", lambda: source.decide([x])[0])
-            enc = timed("render+encode", lambda: render_encoded(recipe, decoded.pixels, Space.SRGB, bits=8))
+            enc = timed("render+encode", lambda: render_encoded(recipe, decoded.pixels, Space.SRGB, bits=8,
+                                                                threads=threads))
             jpg = os.path.join(out, "x.jpg")
             timed("JPEG write", lambda: write_encoded(enc, jpg, fmt="jpeg", quality=95, space="srgb",
                                                       source_path=path, overwrite=True,
@@ -392,7 +394,7 @@ def main() -> None:
         else:
             print("(c) darktable-cli         : skipped")
         print(f"peak RSS of (b) = {b_rss.peak / 2**30:.2f} GiB   (target < 2 GiB)")
-        for line in stage_breakdown(files[0], sidecars, args.agent):
+        for line in stage_breakdown(files[0], sidecars, args.agent, omp):
             print(line)
         for line in agent_timing(files, args.model):
             print(line)
