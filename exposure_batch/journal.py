@@ -84,7 +84,19 @@ class Journal:
             if not os.path.exists(self.path):
                 raise FileNotFoundError(f"{self.path}: no journal here")
             self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
-            if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name='files'").fetchone():
+            try:
+                initialised = self.db.execute("SELECT 1 FROM sqlite_master WHERE name='files'").fetchone()
+            except sqlite3.OperationalError as err:
+                if "readonly" not in str(err):
+                    raise
+                # SQLITE_READONLY_RECOVERY: the daemon was killed mid-write and the WAL index must be rebuilt, which
+                # a read-only connection may not do. A read-write connection rebuilds it (the same recovery the
+                # daemon runs on restart; no data changes), and query_only keeps this reader from writing.
+                self.db.close()
+                self.db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, timeout=10)
+                self.db.execute("PRAGMA query_only=ON")
+                initialised = self.db.execute("SELECT 1 FROM sqlite_master WHERE name='files'").fetchone()
+            if not initialised:
                 self.db.close()
                 raise FileNotFoundError(f"{self.path}: journal not initialised yet")
         else:
