@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..batch import SourceSpec, run_batch
+from ..batch import SourceSpec, keep_freed_memory, run_batch
 from ..errors import ExposureBatchError
 from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 
@@ -195,6 +195,8 @@ def _run_with_progress(jobs, spec, opts, n_workers, source, show, report=None, r
 
             return run_ray(jobs, spec, opts, ray_address, on_result)
         on_start = (lambda path: manifest.start(path, out_of[path])) if manifest is not None else None
+        if n_workers <= 1:
+            keep_freed_memory()  # this process decodes and renders itself: reuse buffers like a worker does
         return run_batch(jobs, spec, opts, n_workers, on_result, source, on_start=on_start)
 
 
