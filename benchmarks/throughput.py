@@ -284,7 +284,8 @@ def _line(name: str, n: int, seconds: float, rss: PeakRSS) -> str:
 
 def stage_breakdown(path: str, sidecars: str, agent: str, threads: int) -> list[str]:
     """CPU seconds of each stage for one file in this process (where the time goes), after one warm-up pass;
-    the renderer gets `threads` threads, as in a worker."""
+    the renderer gets `threads` threads, as in a worker (run it in a process spawned with the workers' thread
+    limits)."""
     from exposure_batch.batch import keep_freed_memory
     from exposure_batch.color import Space
     from exposure_batch.io import decode
@@ -345,8 +346,11 @@ def main() -> None:
 
     # The same OpenMP team size for every phase: the engine's default, cores // jobs (LibRaw and darktable use
     # OpenMP; `jobs` processes with a full team each would oversubscribe the cores). --omp overrides it.
+    # Phases (a), (a'), (c) and the stage breakdown run in child processes given that many threads; (b) runs as a
+    # user's `process --jobs N` does (the engine sets its workers' thread counts itself).
+    from exposure_batch.batch import child_thread_limits
+
     omp = args.omp or int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // args.jobs))
-    os.environ["OMP_NUM_THREADS"] = str(omp)
     cache = Path(args.cache)
     files, origin = build_dngs(args.files, cache, args.photos, args.jobs)
     work = tempfile.mkdtemp(prefix="throughput-")
@@ -357,8 +361,9 @@ def main() -> None:
             sidecars = "darktable"
         except ImportError:
             sidecars = "none"
-        a_s, a_rss, shape, a_steady = decode_floor(files, args.jobs)
-        t_s, t_rss, _, t_steady = decode_floor(files, args.jobs, keep_memory=True)
+        with child_thread_limits(omp):
+            a_s, a_rss, shape, a_steady = decode_floor(files, args.jobs)
+            t_s, t_rss, _, t_steady = decode_floor(files, args.jobs, keep_memory=True)
         b_s, b_rss, results, b_steady = our_pipeline(files, args.jobs, os.path.join(work, "ours"), sidecars, omp,
                                                       args.prefetch, args.agent)
         failed = [r for r in results if r.status != "done"]
@@ -383,7 +388,8 @@ def main() -> None:
         if not args.skip_darktable and shutil.which("darktable-cli"):
             sidecar_dir = os.path.join(work, "ours") if sidecars != "none" else None
             dt_files = files[: max(1, min(args.darktable_files, n))]
-            c_s, c_rss, c_fail = darktable(dt_files, sidecar_dir, args.jobs, os.path.join(work, "darktable"))
+            with child_thread_limits(omp):
+                c_s, c_rss, c_fail = darktable(dt_files, sidecar_dir, args.jobs, os.path.join(work, "darktable"))
             n_c = len(dt_files)
             c_tp = max(n_c - c_fail, 1e-9) / c_s
             how = "with our darktable sidecars" if sidecar_dir else "default develop, NO sidecar (writer missing)"
@@ -394,8 +400,9 @@ def main() -> None:
         else:
             print("(c) darktable-cli         : skipped")
         print(f"peak RSS of (b) = {b_rss.peak / 2**30:.2f} GiB   (target < 2 GiB)")
-        for line in stage_breakdown(files[0], sidecars, args.agent, omp):
-            print(line)
+        with child_thread_limits(omp), ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+            for line in pool.submit(stage_breakdown, files[0], sidecars, args.agent, omp).result():
+                print(line)
         for line in agent_timing(files, args.model):
             print(line)
     finally:

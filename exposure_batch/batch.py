@@ -17,10 +17,11 @@ are simply handed out again.
 
 Workers keep freed memory for reuse (`keep_freed_memory`: no page faults for the next file's buffers).
 
-Exports: SourceSpec, run_batch, run_pipeline, keep_freed_memory, DEFAULT_PREFETCH.
+Exports: SourceSpec, run_batch, run_pipeline, keep_freed_memory, child_thread_limits, DEFAULT_PREFETCH.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -212,6 +213,26 @@ def keep_freed_memory() -> bool:
         return False
 
 
+#: Thread-count variables a worker must see when its Python starts: OpenBLAS (NumPy's matrix products, the learned
+#: agent) reads them when NumPy is imported, which happens while the worker unpickles its arguments.
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def child_thread_limits(threads: int | None):
+    """Set the _THREAD_VARS the user has not set to `threads` while a worker is spawned (it copies this process's
+    environment), then restore them. Without this each worker's OpenBLAS starts one thread per core: the agent's
+    matrix products then cost twice the CPU for no gain, and the idle threads spin into the other stages' time."""
+    added = [name for name in _THREAD_VARS if threads and name not in os.environ]
+    for name in added:
+        os.environ[name] = str(threads)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 class _Worker:
     """Parent-side handle: the process, its task queue, the jobs it holds and the ones in an active stage."""
 
@@ -224,7 +245,8 @@ class _Worker:
         self.heard_from = False
         self.process = ctx.Process(target=_worker_main, args=(wid, *args[:2], self.task_q, sender, *args[2:]),
                                    daemon=True, name=f"exposure-batch-{wid}")
-        self.process.start()
+        with child_thread_limits(args[-1]):
+            self.process.start()
         sender.close()  # only the worker writes: its death then reads as EOF here
 
     def receive(self) -> list[tuple]:

@@ -185,3 +185,26 @@ def test_workers_reuse_freed_memory_without_page_faults():
     _, without = faults("plain")
     assert kept
     assert without > 40_000 and with_keep < 2_000, (with_keep, without)  # 2 x 24,576 pages of 4 KiB each round
+
+
+def test_workers_start_with_thread_limits_in_their_environment(monkeypatch):
+    """child_thread_limits (around every worker's start): a spawned child sees OMP/OpenBLAS/MKL/numba thread
+    counts from the moment its Python starts (NumPy's OpenBLAS reads them at import), a variable the user set is
+    left alone, and this process's environment is restored afterwards."""
+    import subprocess
+    import sys
+
+    from exposure_batch.batch import child_thread_limits
+
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    probe = ("import os, numpy; print(*[os.environ.get(k) for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', "
+             "'MKL_NUM_THREADS', 'NUMBA_NUM_THREADS')])")
+    with child_thread_limits(1):
+        seen = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert seen.split() == ["1", "1", "3", "1"]
+    assert "OMP_NUM_THREADS" not in os.environ and "OPENBLAS_NUM_THREADS" not in os.environ
+    assert os.environ["MKL_NUM_THREADS"] == "3"
+    with child_thread_limits(None):
+        assert "OMP_NUM_THREADS" not in os.environ
