@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any
 
-from .batch import SourceSpec, take_batch
+from .batch import SourceSpec, child_thread_limits, take_batch
 from .pipeline import OutputOptions, Result, process_one
 
 log = logging.getLogger(__name__)
@@ -199,11 +199,12 @@ class WorkerInitError(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, ctx, spec, memory_limit, task_ref):
+    def __init__(self, ctx, spec, memory_limit, task_ref, threads: int):
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_child_main, args=(child, spec, memory_limit, task_ref, os.getpid()),
                                 daemon=True, name="exposure-batch-worker")
-        self.proc.start()
+        with child_thread_limits(threads):  # n workers share the cores: LibRaw, OpenBLAS, numba get cores // n
+            self.proc.start()
         child.close()
         self.ready = False
         self.held: dict = {}  # task_id -> monotonic start time of its stage (None: waiting in the pipe)
@@ -240,7 +241,8 @@ class WorkerPool:
         self._workers = [self._spawn() for _ in range(n)]
 
     def _spawn(self) -> _Worker:
-        return _Worker(self._ctx, self.spec, self.memory_limit, self.task_ref)
+        return _Worker(self._ctx, self.spec, self.memory_limit, self.task_ref,
+                       max(1, (os.cpu_count() or 1) // max(1, self.n)))
 
     # -- state --------------------------------------------------------------------------------------------------
     def _free(self, solo: bool) -> list[_Worker]:
