@@ -1,6 +1,6 @@
 """Batch throughput on real-ish 12 MP RAW files: rawpy decode floor vs our pipeline vs darktable-cli.
 
-    python benchmarks/throughput.py --files 32 --jobs 2
+    python benchmarks/throughput.py --files 32 --jobs 2 [--rounds 3]
 
 Input: DNGs of >= 12 MP built from real photos with exposure_batch.io.dng.write_dng (RGGB mosaic through a real
 camera's colour matrix, shot + read noise, lossless-JPEG tiles like a camera's DNG). Photos come from the Debian
@@ -342,6 +342,9 @@ def main() -> None:
                     help="agent of (b) (default: learned, the default of `process`)")
     ap.add_argument("--prefetch", type=int, help="decoded files waiting per worker; default: the engine's")
     ap.add_argument("--omp", type=int, help="OpenMP threads per process in every phase (default: cores // jobs)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run (a), (a') and (b) back to back this many times and report the median round (a shared, "
+                         "noisy machine: consecutive phases vary by up to 10%%)")
     args = ap.parse_args()
 
     # The same OpenMP team size for every phase: the engine's default, cores // jobs (LibRaw and darktable use
@@ -361,17 +364,26 @@ def main() -> None:
             sidecars = "darktable"
         except ImportError:
             sidecars = "none"
-        with child_thread_limits(omp):
-            a_s, a_rss, shape, a_steady = decode_floor(files, args.jobs)
-            t_s, t_rss, _, t_steady = decode_floor(files, args.jobs, keep_memory=True)
-        b_s, b_rss, results, b_steady = our_pipeline(files, args.jobs, os.path.join(work, "ours"), sidecars, omp,
-                                                      args.prefetch, args.agent)
-        failed = [r for r in results if r.status != "done"]
         n = len(files)
+        rounds = []
+        for k in range(max(1, args.rounds)):  # (a), (a'), (b) back to back, `rounds` times
+            with child_thread_limits(omp):
+                a = decode_floor(files, args.jobs)
+                t = decode_floor(files, args.jobs, keep_memory=True)
+            b = our_pipeline(files, args.jobs, os.path.join(work, "ours"), sidecars, omp, args.prefetch, args.agent)
+            rounds.append((a, t, b))
+            if args.rounds > 1:
+                print(f"round {k + 1}: (a) {n / a[0]:.3f}, (a') {n / t[0]:.3f}, (b) {n / b[0]:.3f} files/s; (b)/(a) "
+                      f"{a[0] / b[0]:.2f} wall-clock, {b[3] / a[3]:.2f} steady-state; (b)/(a') {t[0] / b[0]:.2f}, "
+                      f"{b[3] / t[3]:.2f}")
+        median = sorted(rounds, key=lambda r: r[0][0] / r[2][0])[len(rounds) // 2]  # by (b)/(a) wall-clock
+        (a_s, a_rss, shape, a_steady), (t_s, t_rss, _, t_steady), (b_s, b_rss, results, b_steady) = median
+        failed = [r for r in results if r.status != "done"]
         a_tp, b_tp = n / a_s, n / b_s
         print(f"files: {n} DNGs, {shape[1]}x{shape[0]} ({shape[0] * shape[1] / 1e6:.1f} MP) from {origin}; "
               f"jobs {args.jobs}; OpenMP threads {omp} per process; {os.cpu_count()} CPUs; "
-              f"load average {os.getloadavg()[0]:.1f} at the end")
+              f"load average {os.getloadavg()[0]:.1f} at the end"
+              + (f"; figures of the median round of {len(rounds)} by (b)/(a)" if len(rounds) > 1 else ""))
         print(_line("(a) rawpy decode only", n, a_s, a_rss))
         print(_line("(a') same, memory kept", n, t_s, t_rss) + "  [the allocator setting of our workers: "
               "batch.keep_freed_memory]")
