@@ -281,7 +281,10 @@ class _ProcessEngine:
         self.jobs = jobs
         self.ctx = mp.get_context("spawn")
         self.args = (spec, opts, prefetch, max_batch, omp_threads)
-        self.capacity = prefetch + 3  # held per worker: the prefetch + 2 in flight and one path queued
+        # Held per worker: the prefetch + 2 in flight, no more. A path queued beyond them would save the decode thread
+        # a millisecond round trip, but at the end of a run it leaves one worker with a file more to do while the
+        # others are idle.
+        self.capacity = prefetch + 2
         self.n_workers = n_workers
         self.on_result, self.on_start = on_result, on_start
         self.pending: deque[int] = deque(range(len(jobs)))
