@@ -186,7 +186,8 @@ _SQRT2, _LN2 = np.sqrt(2.0), np.log(2.0)
 
 @functools.lru_cache(maxsize=1)
 def _kernels():
-    """Compile (lazily, once per process) the dispatcher and the two parallel kernels; returns (render, encode)."""
+    """Compile (lazily, once per process) the dispatcher and the parallel kernels; returns (render, encode,
+    encode16)."""
     global _DISPATCH, _RUN_STEPS, _LOAD_CODES, _STORE, _ENCODE_BLOCK, _POW01, _F32_AS_I32, _I32_AS_F32, _I64_AS_F64
     numba = _numba()
     jit = numba.njit(**_JIT_OPTS)
@@ -403,7 +404,8 @@ def _serialise(numba) -> bool:
 
 
 def _with_threads(threads: int | None, which: int, *args) -> None:
-    """Run kernel `which` (0 render, 1 encode, 2 encode from 16-bit codes) with `threads` worker threads (None: numba's default, all cores)."""
+    """Run kernel `which` (0 render, 1 encode, 2 encode from 16-bit codes) with `threads` worker threads (None:
+    numba's default, all cores)."""
     numba = _numba()
     with _LOCK:
         kernel = _kernels()[which]

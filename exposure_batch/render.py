@@ -161,7 +161,8 @@ def render_encoded(
         recipe: a Recipe (or a sequence of Steps).
         rgb_lin: (H, W, 3) linear ProPhoto RGB, not modified: float32 values, or uint16 codes meaning
             float32(code) * (1 / 65535) (LibRaw's 16-bit output, see io.raw). Codes give the same result as their
-            float32 values, without making the float image: the recipe's separable prefix is tabulated per code.
+            float32 values, without making the float image (fast_kernels.run_encode16: a separable prefix holding a
+            power is tabulated over the 65536 codes).
         space: output colour space (color.Space or a short name: 'srgb', 'prophoto', 'adobergb', 'p3', 'rec2020').
         linear: keep linear values (no transfer curve).
         bits: 8 -> uint8, 16 -> uint16.
@@ -208,4 +209,3 @@ def _codes(image: np.ndarray) -> np.ndarray | None:
     if arr.ndim != 3 or arr.shape[-1] != 3:
         raise ValueError(f"expected an (H, W, 3) image, got shape {arr.shape}")
     return np.ascontiguousarray(arr)
-
