@@ -11,9 +11,9 @@ deadlock); each builds its recipe source once (one model load per worker). The p
 few jobs at a time, and inside a process a semaphore admits a file to decode only while fewer than `prefetch + 2`
 files are between decode start and written output (one rendering, one decoding, `prefetch` waiting), so memory
 stays bounded whatever the batch size: 2 full-size images per process with the default prefetch of 0 (the next
-file decodes while the current one renders). A worker that dies (segfault in LibRaw, OOM kill) is replaced; the files it was decoding or rendering
-are retried once in a fresh worker and fail with a one-line reason if they crash a worker again; its queued files
-are simply handed out again.
+file decodes while the current one renders). A worker that dies (segfault in LibRaw, OOM kill) is replaced; the
+files it was decoding or rendering are retried once in a fresh worker and fail with a one-line reason if they crash
+a worker again; its queued files are simply handed out again.
 
 Workers keep freed memory for reuse (`keep_freed_memory`: no page faults for the next file's buffers).
 
@@ -198,8 +198,9 @@ def keep_freed_memory() -> bool:
     fresh mmap and unmaps it on free, so each 12 MP file costs ~42,000 page faults and the kernel zeroing ~170 MB:
     ~0.09 CPU-s per file, 10% of the decode. With allocations up to 1 GiB kept on the heap (and not trimmed) they
     are reused instead. One arena for all threads: a thread arena's heap is at most 64 MiB, so the decode thread's
-    big buffers would be mmapped whatever the threshold. Peak memory is unchanged (the same buffers are live at once); the process just keeps its
-    high-water mark until it exits, which suits short-lived batch workers (not the watch daemon)."""
+    big buffers would be mmapped whatever the threshold. Peak memory is unchanged (the same buffers are live at
+    once); the process just keeps its high-water mark until it exits, which suits short-lived batch workers (not
+    the watch daemon)."""
     import ctypes  # noqa: PLC0415
     import platform  # noqa: PLC0415
 
@@ -420,10 +421,10 @@ def run_batch(
         on_start: called with the input path when its decode starts (resumable manifests).
         prefetch: decoded full-size images allowed to wait per process (memory bound, see module doc).
         max_batch: most images per agent call.
-        omp_threads: OMP_NUM_THREADS (LibRaw's demosaic) and, unless set, NUMBA_NUM_THREADS (the renderer) for worker
-            processes; None = cores // n_workers (at least
-            1) unless OMP_NUM_THREADS is set: N workers with a full OpenMP team each would oversubscribe the cores
-            (measured on 2 cores, 2 workers: 7% fewer CPU seconds per file with 1 thread each).
+        omp_threads: threads per worker process: OMP_NUM_THREADS (LibRaw's demosaic) and, where the user has not set
+            them, OpenBLAS/MKL/numba's counts (child_thread_limits); None = cores // n_workers (at least 1) unless
+            OMP_NUM_THREADS is set: N workers with a full team each would oversubscribe the cores (measured on 2
+            cores, 2 workers: 7% fewer CPU seconds per file with 1 thread each).
     Raises:
         ModelError when a worker cannot build the recipe source.
     """

@@ -72,9 +72,14 @@ def enabled() -> bool:
     return _numba() is not None
 
 
+def _filter_module(spec):
+    """The module of a filter (where its fused kernel and its declarations live)."""
+    return sys.modules.get(spec.apply_np.__module__)
+
+
 def _kernel_funcs(spec):
     """(fused_params, fused_block) from the filter's module, or None when it has no fused kernel."""
-    module = sys.modules.get(spec.apply_np.__module__)
+    module = _filter_module(spec)
     fparams, fblock = getattr(module, "fused_params", None), getattr(module, "fused_block", None)
     return (fparams, fblock) if callable(fparams) and callable(fblock) else None
 
@@ -82,8 +87,7 @@ def _kernel_funcs(spec):
 def is_separable(step) -> bool:
     """True when the step's filter declares (module attribute `fused_separable`: a bool, or a function of the
     prepared parameters) that with these parameters each output channel depends only on the same input channel."""
-    module = sys.modules.get(step.spec.apply_np.__module__)
-    flag = getattr(module, "fused_separable", False)
+    flag = getattr(_filter_module(step.spec), "fused_separable", False)
     return bool(flag(step.spec.prepare(step.params)) if callable(flag) else flag)
 
 
@@ -139,7 +143,7 @@ def _source_key() -> str:
     """Hash of every filter module's source: part of the on-disk cache key of the fused kernels."""
     digest = hashlib.sha256()
     for spec in filters.REGISTRY:
-        path = inspect.getsourcefile(sys.modules[spec.apply_np.__module__])
+        path = inspect.getsourcefile(_filter_module(spec))
         digest.update(spec.name.encode())
         if path and os.path.exists(path):
             with open(path, "rb") as fh:
@@ -199,7 +203,7 @@ def _kernels():
         if funcs is None:
             blocks.append(None)
             continue
-        module = sys.modules[spec.apply_np.__module__]
+        module = _filter_module(spec)
         if hasattr(module, "fast_pow"):  # a filter's fused block may call the vectorisable power (see gamma)
             module.fast_pow = _POW01
         fma = getattr(module, "FUSED_FMA", False)
@@ -455,13 +459,12 @@ def code_table(steps: Sequence) -> np.ndarray | None:
     """(3, 65536) float32: separable `steps` applied to every 16-bit code's value float32(code) * CODE_SCALE, by the
     fused kernels themselves (so a lookup gives the same float as running the steps per pixel). CODE_SCALE is
     io.raw's: the codes are LibRaw's linear 16-bit output. None when a step has no fused kernel."""
-    from .io.raw import CODE_SCALE  # noqa: PLC0415
+    from .io.raw import code_values  # noqa: PLC0415
 
     packed = pack_steps(steps)
     if packed is None:
         return None
-    values = np.arange(65536, dtype=np.float32) * CODE_SCALE
-    pixels = np.repeat(values, 3)
+    pixels = np.repeat(code_values(), 3)
     if len(steps):
         run_render(pixels, pixels, packed, 1)
     return np.ascontiguousarray(pixels.reshape(-1, 3).T)
@@ -479,7 +482,7 @@ def _encode_args(out_flat: np.ndarray, matrix: np.ndarray | None, tparams: np.nd
 def worth_tabulating(steps: Sequence) -> bool:
     """True when a step declares (module attribute `fused_tabulate`) that evaluating it per pixel costs more than a
     table lookup (gamma's power): only then does a separable prefix go through code_table."""
-    return any(getattr(sys.modules.get(s.spec.apply_np.__module__), "fused_tabulate", False) for s in steps)
+    return any(getattr(_filter_module(s.spec), "fused_tabulate", False) for s in steps)
 
 
 def run_encode16(codes_flat: np.ndarray, out_flat: np.ndarray, steps: Sequence, matrix: np.ndarray | None,

@@ -121,29 +121,14 @@ def _resize_area_pillow(rgb_lin: np.ndarray, width: int, height: int) -> np.ndar
 _NO_VALUES = np.zeros(1, dtype=np.float32)
 
 
-@functools.lru_cache(maxsize=1)
-def _code_values() -> np.ndarray:
-    """(65536,) float32: the linear value of every 16-bit code (io.raw.codes_to_linear)."""
-    from .io.raw import codes_to_linear  # noqa: PLC0415
-
-    return codes_to_linear(np.arange(65536, dtype=np.uint16).reshape(1, -1, 1))[0, :, 0]
-
-
-def _as_values(rgb_lin: np.ndarray) -> np.ndarray:
-    """float32 values of an image given as values or as uint16 linear codes (io.raw.codes_to_linear)."""
-    if rgb_lin.dtype == np.uint16:
-        from .io.raw import codes_to_linear  # noqa: PLC0415
-
-        return codes_to_linear(rgb_lin)
-    return np.asarray(rgb_lin, dtype=np.float32)
-
-
 def _resize_area(rgb_lin: np.ndarray, width: int, height: int) -> np.ndarray:
     """Area-average (BOX) resize of an (H, W, 3) linear image (float32 values or uint16 linear codes) to
     (height, width, 3) float32 values (same space)."""
+    from .io.raw import code_values, linear_values  # noqa: PLC0415
+
     rgb_lin = np.asarray(rgb_lin)
     if not fast_kernels.enabled() or rgb_lin.ndim != 3 or rgb_lin.shape[2] != 3:
-        return _resize_area_pillow(_as_values(rgb_lin), width, height)
+        return _resize_area_pillow(linear_values(rgb_lin), width, height)
     coded = rgb_lin.dtype == np.uint16
     if not coded:
         rgb_lin = np.asarray(rgb_lin, dtype=np.float32)
@@ -152,7 +137,7 @@ def _resize_area(rgb_lin: np.ndarray, width: int, height: int) -> np.ndarray:
     y0, yn, yw = _box_coefficients(h, height)
     tmp = np.empty((h, width, 3), np.float32)
     out = np.empty((height, width, 3), np.float32)
-    values = _code_values() if coded else _NO_VALUES
+    values = code_values() if coded else _NO_VALUES
     _compiled_box_kernel()(rgb_lin, values, coded, x0, xn, xw, y0, yn, yw, tmp, out)
     return out
 
@@ -165,23 +150,20 @@ def center_square(rgb_lin: np.ndarray) -> np.ndarray:
     return rgb_lin[top : top + side, left : left + side]
 
 
-def _image(rgb_lin) -> np.ndarray:
-    arr = np.asarray(rgb_lin)
-    return arr if arr.dtype == np.uint16 else np.asarray(arr, dtype=np.float32)
-
-
 def make_preview(rgb_lin: np.ndarray, size: int = PREVIEW_SIZE) -> np.ndarray:
     """(H, W, 3) linear ProPhoto (float32 values or uint16 linear codes) -> (size, size, 3) float32 linear ProPhoto
     agent input."""
-    return _resize_area(center_square(_image(rgb_lin)), size, size)
+    return _resize_area(center_square(np.asarray(rgb_lin)), size, size)
 
 
 def thumbnail(rgb_lin: np.ndarray, max_side: int = 256) -> np.ndarray:
     """Whole-frame area-averaged thumbnail, (h, w, 3) float32 linear, long side <= max_side (for statistics).
     rgb_lin: float32 values or uint16 linear codes."""
-    rgb_lin = _image(rgb_lin)
+    from .io.raw import linear_values  # noqa: PLC0415
+
+    rgb_lin = np.asarray(rgb_lin)
     h, w = rgb_lin.shape[:2]
     scale = min(1.0, max_side / max(h, w))
     if scale >= 1.0:
-        return _as_values(rgb_lin).copy()
+        return linear_values(rgb_lin).copy()
     return _resize_area(rgb_lin, max(1, round(w * scale)), max(1, round(h * scale)))

@@ -184,9 +184,9 @@ def render_encoded(
         from .io.write import encode_to_int  # noqa: PLC0415
 
         if src is None:
-            from .io.raw import codes_to_linear  # noqa: PLC0415
+            from .io.raw import linear_values  # noqa: PLC0415
 
-            src = codes_to_linear(codes)
+            src = linear_values(codes)
         return encode_to_int(render(steps, src, fused=False, threads=threads), sp, linear=linear, bits=bits)
     shape = (codes if codes is not None else src).shape
     out = np.empty(shape, dtype=np.uint8 if bits == 8 else np.uint16)

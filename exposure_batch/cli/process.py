@@ -26,7 +26,8 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False),
               help="Apply this saved recipe (JSON) to every photo instead of an agent.")
 @click.option("--agent", type=click.Choice(["classic", "learned"]), default="learned", show_default=True,
-              help="Who decides the edit when no --recipe is given: learned = the shipped Exposure model (models/auto, or --model), classic = image statistics.")
+              help="Who decides the edit when no --recipe is given: learned = the shipped Exposure model "
+                   "(models/auto, or --model), classic = image statistics.")
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False), help="Model folder for --agent learned.")
 @click.option("--variations", type=click.IntRange(1, 64), metavar="N",
               help="With --agent learned: N alternative edits per photo (the paper's dropout sampling, seeded by the "
@@ -53,8 +54,8 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
               help="darktable sidecar: editable modules, or one lut3d entry reading the baked .cube.")
 @click.option("--sidecar-beside-source", is_flag=True,
               help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs.")
-def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linear, recipe_path, agent, model_path, save_recipe,
-            skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
+def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linear, recipe_path, agent, model_path,
+            save_recipe, skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
             dry_run=False, sidecars="none", darktable_mode="parametric", sidecar_beside_source=False,
             variations=None) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.

@@ -65,9 +65,7 @@ class Decoded:
     @functools.cached_property
     def rgb_lin(self) -> np.ndarray:
         """(H, W, 3) float32 linear ProPhoto RGB."""
-        if self.pixels.dtype == np.uint16:
-            return _raw.codes_to_linear(self.pixels)
-        return self.pixels
+        return _raw.linear_values(self.pixels)
 
 
 def is_supported(path: str | os.PathLike) -> bool:

@@ -2,20 +2,21 @@
 
 Develop settings: gamma=(1, 1), no_auto_bright, 16-bit output, camera (as-shot) white balance, output colour space
 ProPhoto (LibRaw applies the camera matrix), orientation applied by LibRaw (user_flip=None), half_size for the fast
-preview path. Output / 65535 -> float32, so values are in [0, 1] (scene-referred; exposure is whatever LibRaw's
-scaling gives, which is about 1.25x the nominal scene value, see docs/data.md).
+preview path. Values are in [0, 1] (scene-referred; exposure is whatever LibRaw's scaling gives, which is about
+1.25x the nominal scene value, see docs/data.md).
 
 The developed image is kept as LibRaw's uint16 codes (half the memory of float32; the renderer and the preview read
 them directly); their meaning is value = float32(code) * CODE_SCALE, in float32 arithmetic (`codes_to_linear`).
 
-Exports: RAW_EXTENSIONS, CODE_SCALE, decode_raw(path, half_size) -> (rgb_lin, RawProbe), decode_raw_codes(path,
-half_size) -> (codes, RawProbe), codes_to_linear(codes), probe_raw(path) -> RawProbe.
+Exports: RAW_EXTENSIONS, CODE_SCALE, decode_raw_codes(path, half_size) -> (codes, RawProbe), codes_to_linear(codes),
+linear_values(pixels), code_values(), probe_raw(path) -> RawProbe.
 LibRaw errors become DecodeError / UnsupportedFile with a one-line reason.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -129,11 +130,16 @@ def codes_to_linear(codes: np.ndarray) -> np.ndarray:
     return out
 
 
-def decode_raw(path: str, half_size: bool = False) -> tuple[np.ndarray, RawProbe]:
-    """Develop a camera RAW to linear ProPhoto.
 
-    Returns: (rgb_lin, probe) with rgb_lin (H, W, 3) float32, linear ProPhoto RGB, orientation applied, [0, 1]
-    (about half size with half_size=True).
-    """
-    codes, probe = decode_raw_codes(path, half_size)
-    return codes_to_linear(codes), probe
+def linear_values(pixels: np.ndarray) -> np.ndarray:
+    """float32 linear values of an image given as float values or as uint16 linear codes (codes_to_linear)."""
+    pixels = np.asarray(pixels)
+    return codes_to_linear(pixels) if pixels.dtype == np.uint16 else np.asarray(pixels, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=1)
+def code_values() -> np.ndarray:
+    """(65536,) float32, read-only: the linear value of every 16-bit code (codes_to_linear), for lookup tables."""
+    values = codes_to_linear(np.arange(65536, dtype=np.uint16))
+    values.setflags(write=False)
+    return values

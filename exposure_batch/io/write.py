@@ -297,9 +297,10 @@ _ICC_CHUNK = 65519
 
 def _jpeg_bytes(encoded: np.ndarray, quality: int, optimize: bool, icc_profile: bytes, exif_block: bytes | None
                 ) -> bytes:
-    """(H, W, 3) uint8 RGB -> JPEG bytes (libjpeg-turbo through imagecodecs, straight from the array: no copy into
-    an image object), 4:4:4 chroma at quality >= 90 and 4:2:0 below, with the EXIF block (APP1) and the ICC
-    profile (APP2 segments, the ICC.1 embedding) placed after the JFIF header."""
+    """(H, W, 3) uint8 RGB, already encoded in the output space (e.g. sRGB-encoded, the profile given) -> JPEG bytes
+    (libjpeg-turbo through imagecodecs, straight from the array: no copy into an image object), 4:4:4 chroma at
+    quality >= 90 and 4:2:0 below, with the EXIF block (APP1) and the ICC profile (APP2 segments, the ICC.1
+    embedding) placed after the JFIF header."""
     import imagecodecs  # noqa: PLC0415
 
     data = imagecodecs.jpeg8_encode(np.ascontiguousarray(encoded), level=quality,
