@@ -7,7 +7,8 @@ curve) is a fixed last stage outside the recipe. JSON layout (schema 1):
 
     {"schema": "exposure-batch/recipe", "schema_version": 1, "working_space": "linear ProPhoto RGB",
      "model": {"id": "classic", "version": "1"}, "source": {...} | null,
-     "steps": [{"filter": "exposure", "version": 1, "params": {"ev": 0.62}}, ...]}
+     "steps": [{"filter": "exposure", "version": 1, "params": {"ev": 0.62}}, ...],
+     "group": {"id": "g001", "frames": 5, ...}}   # optional: the scene group it was harmonised in
 
 Exports: SCHEMA_VERSION, Step, Recipe, load_recipe.
 """
@@ -76,6 +77,8 @@ class Recipe:
     working_space: str = WORKING_SPACE
     schema_version: int = SCHEMA_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: The scene group this frame was harmonised in (shoot.plan): {"id", "frames", ...}; None when not grouped.
+    group: Mapping[str, Any] | None = None
 
     def __post_init__(self):
         steps = tuple(self.steps)
@@ -95,6 +98,9 @@ class Recipe:
     def with_source(self, source: Mapping[str, Any] | None) -> "Recipe":
         return dataclasses.replace(self, source=source)
 
+    def with_group(self, group: Mapping[str, Any] | None) -> "Recipe":
+        return dataclasses.replace(self, group=group)
+
     # --- serialisation ----------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
@@ -105,6 +111,7 @@ class Recipe:
             "source": dict(self.source) if self.source is not None else None,
             "steps": [s.to_dict() for s in self.steps],
             **({"extra": dict(self.extra)} if self.extra else {}),
+            **({"group": dict(self.group)} if self.group is not None else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -144,6 +151,7 @@ class Recipe:
             source=data.get("source"),
             working_space=data.get("working_space", WORKING_SPACE),
             extra=data.get("extra") or {},
+            group=_group_block(data.get("group")),
         )
 
     @classmethod
@@ -191,6 +199,14 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
         return Recipe.from_json(text)
     except RecipeError as err:
         raise RecipeError(f"{path}: {err}") from None
+
+
+def _group_block(value) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not isinstance(value.get("id"), str):
+        raise RecipeError("recipe 'group' must be an object with a string 'id'")
+    return dict(value)
 
 
 def _upgrade(data: dict, version: int) -> dict:

@@ -54,10 +54,20 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
               help="darktable sidecar: editable modules, or one lut3d entry reading the baked .cube.")
 @click.option("--sidecar-beside-source", is_flag=True,
               help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs.")
+@click.option("--group-by", type=click.Choice(["auto", "time", "similarity", "folder", "none"]), default="auto",
+              show_default=True,
+              help="Group photos into scenes and give each scene one consistent edit (exposure and white balance "
+                   "harmonised, tone/colour steps shared; frames that do not belong are split off): auto = capture "
+                   "time, then visual similarity; none = every photo edited alone.")
+@click.option("--group-gap", type=click.FloatRange(0), default=30.0, show_default=True, metavar="SECONDS",
+              help="A gap of more than this between two capture times starts a new scene.")
+@click.option("--groups", "groups_file", type=click.Path(exists=True, dir_okay=False),
+              help="Scene groups given by hand: JSON {\"group\": [\"file\", ...]} or CSV lines 'file,group' "
+                   "(files it does not name are grouped by --group-by).")
 def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linear, recipe_path, agent, model_path,
             save_recipe, skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
             dry_run=False, sidecars="none", darktable_mode="parametric", sidecar_beside_source=False,
-            variations=None) -> None:
+            variations=None, group_by="auto", group_gap=30.0, groups_file=None) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
 
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
@@ -82,9 +92,14 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         _dry_run(job_list, opts, spec, resume)
         return
     manifest, job_list, earlier = _open_manifest(job_list, opts, spec, resume)
+    grouping = grouping_options(group_by, group_gap, groups_file)
     try:
-        source = spec.build() if jobs == 1 and not ray_address else None
+        source = spec.build() if (jobs == 1 and not ray_address) or grouping.enabled else None
+        if grouping.enabled and job_list:
+            spec, source = plan_shoot([p for p, _ in job_list], spec, source, grouping, jobs,
+                                      keep_source=jobs == 1 and not ray_address)
     except Exception as err:  # noqa: BLE001
+        manifest.close()
         raise click.ClickException(str(err)) from None
     report = _open_report(report_dir, inputs)
     if report is not None:  # results then carry the input's thumbnail: the report needs no second decode
@@ -134,6 +149,30 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     _print_sidecar_notes(results, opts.sidecars)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def grouping_options(group_by: str, gap: float, groups_file: str | None):
+    """--group-by / --group-gap / --groups -> shoot.grouping.GroupingOptions."""
+    from ..shoot.grouping import GroupingOptions  # noqa: PLC0415
+
+    by = {"auto": "time+similarity"}.get(group_by or "auto", group_by)
+    return GroupingOptions(by=by, gap=float(gap), groups_file=groups_file)
+
+
+def plan_shoot(paths, spec, source, grouping, jobs: int, keep_source: bool = True):
+    """Survey, group and harmonise `paths` before the engine runs; returns (PlannedSpec, the source for an
+    in-process engine or None). One line on stderr says what was found."""
+    from ..shoot.plan import PlannedSource, PlannedSpec, make_plan  # noqa: PLC0415
+
+    try:
+        plan = make_plan(paths, source, grouping, jobs)
+    except ValueError as err:  # a bad --groups file
+        raise click.UsageError(str(err)) from None
+    shared = sum(1 for g in plan.groups if len(g["files"]) > 1)
+    click.echo(f"groups: {len(plan.entries)} photos in {len(plan.groups)} scenes ({shared} harmonised, "
+               f"{plan.split_count} frames split off) in {plan.seconds:.1f} s", err=True)
+    planned = PlannedSpec(spec.agent, spec.recipe_path, spec.model_path, plan=plan)
+    return planned, (PlannedSource(source, plan) if keep_source else None)
 
 
 def _sidecar_options(sidecar, darktable_mode, beside_source):

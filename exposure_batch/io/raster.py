@@ -279,9 +279,13 @@ def probe_raster(path: str, kind: str) -> RasterProbe:
 # Pixel decode
 # --------------------------------------------------------------------------------------------------------------
 
-def _read_pixels_jpeg(path: str, half_size: bool) -> tuple[np.ndarray, str]:
+def _read_pixels_jpeg(path: str, half_size: bool, reduce_to: int | None = None) -> tuple[np.ndarray, str]:
     with _open_pil(path, "jpeg") as im:
-        if half_size:
+        if reduce_to:  # libjpeg's DCT scaling (1/2 .. 1/8), to no less than reduce_to px on the long side
+            factor = max(1.0, max(im.size) / reduce_to)
+            im.draft(im.mode if im.mode in ("RGB", "L") else None,
+                     (max(1, int(im.size[0] / factor)), max(1, int(im.size[1] / factor))))
+        elif half_size:
             im.draft(im.mode if im.mode in ("RGB", "L") else None, (max(1, im.size[0] // 2), max(1, im.size[1] // 2)))
         try:
             im.load()
@@ -443,17 +447,21 @@ def to_working(src: np.ndarray, transfer: Transfer, *, scale: float, half_size: 
     return out
 
 
-def decode_raster(path: str, kind: str, half_size: bool = False) -> tuple[np.ndarray, RasterProbe]:
+def decode_raster(path: str, kind: str, half_size: bool = False,
+                  reduce_to: int | None = None) -> tuple[np.ndarray, RasterProbe]:
     """Decode a JPEG / PNG / TIFF file.
 
     Returns: (rgb_lin, probe) with rgb_lin (H, W, 3) float32, linear ProPhoto RGB, orientation applied, [0, inf)
-    (half the size in each axis with half_size=True).
+    (half the size in each axis with half_size=True; a JPEG with reduce_to is decoded by libjpeg at 1/2 .. 1/8 of
+    its size, no smaller than reduce_to px on the long side: the shoot survey's cheap decode).
     Raises: DecodeError / UnsupportedFile with one-line reasons.
     """
     probe = probe_raster(path, kind)
     mode = None
     if kind == "jpeg":
-        arr, mode = _read_pixels_jpeg(path, half_size)
+        arr, mode = _read_pixels_jpeg(path, half_size, reduce_to)
+        if reduce_to:
+            half_size = False
         if half_size and arr.shape[0] <= (probe.height + 1) // 2 and arr.shape[1] <= (probe.width + 1) // 2:
             half_size = False  # libjpeg already scaled it by 1/2
     elif kind == "png":

@@ -1,0 +1,247 @@
+"""Grouping a shoot into scenes: capture time, visual similarity, folders, or a user's groups file.
+
+* time: frames sorted by capture time (camera clock, sub-seconds included); a gap of more than `gap` seconds starts
+  a new group. Frames without a capture time are each a group of their own.
+* similarity: a signature of each frame that ignores what harmonising will undo (exposure and white balance) and
+  tolerates a few percent of framing shift: a 12x12 grid of the whole frame's log luminance and log chroma
+  (R/G, B/G), each with its frame mean removed, blurred by one cell. Frames are joined by average-linkage
+  clustering while the mean signature distance stays under `threshold` (RMS in log2 units).
+* time+similarity (the default): time groups, each split by similarity; frames without a capture time are grouped
+  by similarity among themselves. Two cameras shooting the same moments end up in one time group and are
+  separated by what they show.
+* folder: one group per folder.
+* a groups file (`--groups FILE`) overrides all: JSON {"group name": ["file", ...], ...} or CSV/text lines
+  `file,group`; file names match by path or by base name; files it does not name are grouped as `by` says.
+
+Exports: GroupingOptions, Grouping, group_surveys, signature, signature_distance, read_groups_file, GROUP_BY.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+GROUP_BY = ("time+similarity", "time", "similarity", "folder", "none")
+#: Default largest gap (seconds) between consecutive frames of one scene.
+DEFAULT_GAP_S = 30.0
+#: Default largest mean signature distance inside a group (log2 units). Measured on bursts from 20 training photos
+#: (same scene, +/-0.7 EV, +/-8% R/B, 92% crops shifted by up to 8%): median 0.09, 99th percentile 0.23, max 0.27;
+#: between different photos: min 0.24, 1st percentile 0.34, median 0.82.
+DEFAULT_THRESHOLD = 0.3
+_GRID = 16
+
+
+@dataclass(frozen=True)
+class GroupingOptions:
+    by: str = "time+similarity"
+    gap: float = DEFAULT_GAP_S
+    threshold: float = DEFAULT_THRESHOLD
+    groups_file: str | None = None
+
+    def __post_init__(self):
+        if self.by not in GROUP_BY:
+            raise ValueError(f"group-by {self.by!r}: choose one of {', '.join(GROUP_BY)}")
+
+    @property
+    def enabled(self) -> bool:
+        return self.by != "none" or bool(self.groups_file)
+
+
+@dataclass
+class Grouping:
+    """groups: lists of indices into the surveyed files, in capture (or input) order; names: one per group."""
+
+    groups: list[list[int]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+    def group_of(self) -> dict[int, int]:
+        return {i: g for g, members in enumerate(self.groups) for i in members}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Signatures
+# ---------------------------------------------------------------------------------------------------------------
+def signature(image_lin: np.ndarray) -> np.ndarray:
+    """(3, 16, 16) float32 signature of a linear ProPhoto image: log2 luminance and log2 R/G, B/G chroma, each
+    minus its median (exposure and white balance gains drop out), blurred by one cell."""
+    from ..preview import _resize_area  # noqa: PLC0415
+
+    small = _resize_area(np.ascontiguousarray(image_lin, np.float32), _GRID, _GRID).astype(np.float64)
+    small = np.maximum(small, 1e-4)
+    lum = np.log2(small @ np.array([0.27, 0.67, 0.06]))
+    lum = np.clip(lum - np.median(lum), -5.0, 3.0)
+    log_rgb = np.log2(small)
+    chroma = [log_rgb[..., 0] - log_rgb[..., 1], log_rgb[..., 2] - log_rgb[..., 1]]
+    planes = [lum] + [np.clip(c - np.median(c), -2.0, 2.0) for c in chroma]
+    return np.stack([_blur(p) for p in planes]).astype(np.float32)
+
+
+def _blur(plane: np.ndarray) -> np.ndarray:
+    """3x3 box blur with edge replication (framing shifts of a few percent move content by under one cell)."""
+    p = np.pad(plane, 1, mode="edge")
+    h, w = plane.shape
+    return sum(p[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)) / 9.0
+
+
+def signature_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """RMS difference of two signatures (log2 units) at the best of the shifts by up to one cell (framing moves);
+    chroma counts half as much as luminance."""
+    weights = np.array([1.0, 0.5, 0.5])[:, None, None]
+    n = a.shape[1]
+    best = np.inf
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            pa = a[:, max(dy, 0):n + min(dy, 0), max(dx, 0):n + min(dx, 0)]
+            pb = b[:, max(-dy, 0):n + min(-dy, 0), max(-dx, 0):n + min(-dx, 0)]
+            best = min(best, float(np.mean(weights * (pa - pb) ** 2) / weights.mean()))
+    return float(np.sqrt(best))
+
+
+def _cluster(signatures: Sequence[np.ndarray], threshold: float) -> list[list[int]]:
+    """Average-linkage clusters with mean distance <= threshold; each cluster in index order, clusters by first
+    member."""
+    n = len(signatures)
+    if n <= 1:
+        return [list(range(n))]
+    from scipy.cluster.hierarchy import fcluster, linkage  # noqa: PLC0415
+
+    dist = [signature_distance(signatures[i], signatures[j]) for i in range(n) for j in range(i + 1, n)]
+    labels = fcluster(linkage(np.asarray(dist), method="average"), t=threshold, criterion="distance")
+    clusters: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        clusters.setdefault(int(label), []).append(i)
+    return sorted(clusters.values(), key=lambda c: c[0])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Grouping
+# ---------------------------------------------------------------------------------------------------------------
+def group_surveys(surveys: Sequence, options: GroupingOptions = GroupingOptions()) -> Grouping:
+    """Group surveyed frames (shoot.survey.Survey: .path, .time, .folder, .image) into scenes."""
+    n = len(surveys)
+    fixed: dict[int, str] = {}
+    if options.groups_file:
+        fixed = _assign_from_file(read_groups_file(options.groups_file), [s.path for s in surveys])
+    rest = [i for i in range(n) if i not in fixed]
+    groups: list[list[int]] = []
+    names: list[str] = []
+    by_name: dict[str, list[int]] = {}
+    for i, name in fixed.items():
+        by_name.setdefault(name, []).append(i)
+    for name, members in by_name.items():
+        groups.append(sorted(members))
+        names.append(name)
+    for members in _group_rest(surveys, rest, options):
+        groups.append(members)
+        names.append("")
+    order = sorted(range(len(groups)), key=lambda g: _sort_key(surveys, groups[g]))
+    groups = [groups[g] for g in order]
+    names = [names[g] or f"g{k + 1:03d}" for k, g in enumerate(order)]
+    return Grouping(groups, names)
+
+
+def _sort_key(surveys, members):
+    first = min(members, key=lambda i: (surveys[i].time is None, surveys[i].time or 0.0, i))
+    return (surveys[first].time is None, surveys[first].time or 0.0, first)
+
+
+def _group_rest(surveys, indices: list[int], options: GroupingOptions) -> list[list[int]]:
+    if not indices:
+        return []
+    by = options.by
+    if by == "none":
+        return [[i] for i in indices]
+    if by == "folder":
+        folders: dict[str, list[int]] = {}
+        for i in indices:
+            folders.setdefault(surveys[i].folder, []).append(i)
+        return [_by_time(surveys, m) for m in folders.values()]
+    if by == "similarity":
+        return _by_similarity(surveys, indices, options.threshold)
+    timed = [i for i in indices if surveys[i].time is not None]
+    untimed = [i for i in indices if surveys[i].time is None]
+    out = []
+    for run in _time_runs(surveys, timed, options.gap):
+        out += [run] if by == "time" else _by_similarity(surveys, run, options.threshold)
+    if by == "time":
+        out += [[i] for i in untimed]
+    else:
+        out += _by_similarity(surveys, untimed, options.threshold)
+    return out
+
+
+def _by_time(surveys, members: list[int]) -> list[int]:
+    return sorted(members, key=lambda i: (surveys[i].time is None, surveys[i].time or 0.0, i))
+
+
+def _time_runs(surveys, indices: list[int], gap: float) -> list[list[int]]:
+    """Consecutive frames (by capture time) closer than `gap` seconds."""
+    runs: list[list[int]] = []
+    last = None
+    for i in _by_time(surveys, indices):
+        t = surveys[i].time
+        if last is None or t - last > gap:
+            runs.append([])
+        runs[-1].append(i)
+        last = t
+    return runs
+
+
+def _by_similarity(surveys, indices: list[int], threshold: float) -> list[list[int]]:
+    if len(indices) <= 1:
+        return [list(indices)] if indices else []
+    sigs = [signature(surveys[i].image) for i in indices]
+    return [[indices[k] for k in cluster] for cluster in _cluster(sigs, threshold)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Groups file
+# ---------------------------------------------------------------------------------------------------------------
+def read_groups_file(path: str) -> dict[str, str]:
+    """{file (as written in the file): group name} from JSON {"group": [files]} / {"file": "group"} or CSV lines
+    `file,group` (a header line `file,group` is skipped; '#' comments allowed). Raises ValueError naming the file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read groups file ({err.strerror})") from None
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+        out: dict[str, str] = {}
+        for key, value in data.items():
+            if isinstance(value, list):
+                out.update({str(f): str(key) for f in value})
+            elif isinstance(value, str):
+                out[str(key)] = value
+            else:
+                raise ValueError(f"{path}: group {key!r} must list files")
+        return out
+    out = {}
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    for row in csv.reader(lines):
+        if len(row) < 2 or not row[0].strip():
+            raise ValueError(f"{path}: line {row!r} is not 'file,group'")
+        if (row[0].strip().lower(), row[1].strip().lower()) == ("file", "group"):
+            continue
+        out[row[0].strip()] = row[1].strip()
+    return out
+
+
+def _assign_from_file(mapping: dict[str, str], paths: Sequence[str]) -> dict[int, str]:
+    """Index -> group name for the paths the mapping names (by absolute path, relative path or base name)."""
+    by_abs = {os.path.abspath(k): v for k, v in mapping.items()}
+    by_base = {os.path.basename(k): v for k, v in mapping.items()}
+    out = {}
+    for i, p in enumerate(paths):
+        name = mapping.get(p) or by_abs.get(os.path.abspath(p)) or by_base.get(os.path.basename(p))
+        if name:
+            out[i] = name
+    return out

@@ -1,0 +1,257 @@
+"""Harmonising a group: one look for one scene, each frame's own capture error still undone.
+
+For the frames of one group (survey images, linear ProPhoto):
+
+1. Capture deviation. Each frame is aligned to the first (phase correlation) and compared with it on the area
+   both show: log2 ratio of the per-channel means over pixels unclipped in both, centred so the median frame has
+   none: d_i (log2, R G B). Auto-exposure drift and auto white balance drift are exactly such per-channel gains.
+2. Frames that do not belong are split off (flagged, not forced): a frame whose deviation is beyond what capture
+   drift does (|exposure| > MAX_EV_DEVIATION EV, or a chroma shift > MAX_CHROMA_DEVIATION log2 units), or whose
+   picture differs from the group's (signature distance, shoot.grouping, to the group's medoid above the grouping
+   threshold: a flash frame's light fall-off, another room).
+3. Consensus edit. The recipe source decides on every frame's normalised input (preview * 2^-d_i: the scene as the
+   median frame captured it); each of those recipes is applied to its input and the frame whose result is the
+   medoid of the results (sRGB, 16x16) gives the shared steps. Its exposure and white balance are then moved to the
+   per-channel median of all results (a gain before the shared steps, found in three fixed-point iterations), so
+   the group's exposure / white balance is the median of what the source decided for each frame.
+4. Per-frame recipes: gain G * 2^-d_i (frame compensation + consensus) folded into the shared recipe's leading
+   exposure / white balance steps (white balance keeping grey's luminance, then exposure), then the shared steps.
+   Every frame keeps its own recipe; `recipe.group` names the group.
+
+Exports: Harmonised, harmonise_group, MAX_EV_DEVIATION, MAX_CHROMA_DEVIATION, consistency.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .. import filters
+from ..recipe import Recipe, Step
+
+#: Largest exposure deviation (EV) from the group's median frame that is still capture drift.
+MAX_EV_DEVIATION = 1.5
+#: Largest chroma deviation (log2 of R/G or B/G against the median frame) that is still white balance drift.
+MAX_CHROMA_DEVIATION = 0.3
+#: A frame is split off when its signature distance to the group's medoid exceeds this times the grouping
+#: threshold (grouping already joined frames by average distance; the split looks for the clear misfits).
+SPLIT_FACTOR = 1.5
+_LUMA = np.array([0.27, 0.67, 0.06])
+
+
+@dataclass
+class Harmonised:
+    """members: indices (into the frames given) that keep the group; split: indices split off, with reasons;
+    recipes: index -> the frame's harmonised Recipe (members only); deviation: index -> d_i (log2 R, G, B);
+    reference: index of the frame whose decision gave the shared steps; consistency: mean frame-to-frame
+    CIEDE2000 of the members' edited survey images (see `consistency`)."""
+
+    members: list[int]
+    split: dict[int, str] = field(default_factory=dict)
+    recipes: dict[int, Recipe] = field(default_factory=dict)
+    deviation: dict[int, np.ndarray] = field(default_factory=dict)
+    reference: int | None = None
+    consistency: float | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1. capture deviation
+# ---------------------------------------------------------------------------------------------------------------
+_ALIGN_SIDE = 192
+
+
+def _working(image_lin: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Area-resized float64 copy, long side _ALIGN_SIDE (or exactly `shape`)."""
+    from ..preview import _resize_area  # noqa: PLC0415
+
+    h, w = image_lin.shape[:2]
+    if shape is None:
+        scale = _ALIGN_SIDE / max(h, w)
+        shape = (max(8, round(h * scale)), max(8, round(w * scale)))
+    return _resize_area(np.ascontiguousarray(image_lin, np.float32), shape[1], shape[0]).astype(np.float64)
+
+
+def _shift(ref_log: np.ndarray, img_log: np.ndarray) -> tuple[int, int]:
+    """Integer translation (dy, dx) with img[y, x] ~ ref[y + dy, x + dx], by phase correlation of log luminance."""
+    a = ref_log - ref_log.mean()
+    b = img_log - img_log.mean()
+    window = np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1]))
+    cross = np.fft.fft2(a * window) * np.conj(np.fft.fft2(b * window))
+    corr = np.fft.ifft2(cross / np.maximum(np.abs(cross), 1e-9)).real
+    dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    h, w = corr.shape
+    return (int(dy - h) if dy > h // 2 else int(dy)), (int(dx - w) if dx > w // 2 else int(dx))
+
+
+def _overlap(ref: np.ndarray, img: np.ndarray, dy: int, dx: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels both show: (ref part, img part), img[y, x] ~ ref[y + dy, x + dx]."""
+    h, w = ref.shape[:2]
+    ys, xs = slice(max(0, -dy), min(h, h - dy)), slice(max(0, -dx), min(w, w - dx))
+    yr, xr = slice(max(0, dy), min(h, h + dy)), slice(max(0, dx), min(w, w + dx))
+    return ref[yr, xr], img[ys, xs]
+
+
+def capture_deviations(images: Sequence[np.ndarray]) -> np.ndarray:
+    """(n, 3) log2 per-channel gains of each frame against the group's median frame.
+
+    Every frame is aligned to the first (phase correlation, whole pixels at 192 px), and compared with it on the
+    area both show, over pixels unclipped and above noise in both: log2 of the ratio of the channel means. The
+    result is centred on the median frame."""
+    first = _working(images[0])
+    works = [first] + [_working(im, first.shape[:2]) for im in images[1:]]
+    lum = [np.log2(np.maximum(w @ _LUMA, 1e-4)) for w in works]
+    dev = np.zeros((len(images), 3))
+    for i in range(1, len(images)):
+        ref, img = _overlap(works[0], works[i], *_shift(lum[0], lum[i]))
+        ok = (ref.max(axis=-1) < 0.95) & (img.max(axis=-1) < 0.95) & (ref.min(axis=-1) > 1e-3) & (img.min(axis=-1) > 1e-3)
+        if ok.sum() < 16:
+            ok = np.ones(ok.shape, bool)
+        dev[i] = np.log2(np.maximum(img[ok].mean(axis=0), 1e-9) / np.maximum(ref[ok].mean(axis=0), 1e-9))
+    return dev - np.median(dev, axis=0)
+
+
+def _split_ev_chroma(d: np.ndarray) -> tuple[float, float]:
+    """(exposure EV, largest chroma shift) of a log2 gain triple."""
+    ev = float(np.log2(np.exp2(d) @ _LUMA))
+    return ev, float(max(abs(d[0] - d[1]), abs(d[2] - d[1])))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4. recipes
+# ---------------------------------------------------------------------------------------------------------------
+def _clamp(name: str, param: str, value: float) -> float:
+    p = next(p for p in filters.get(name).params if p.name == param)
+    return float(np.clip(value, p.low, p.high))
+
+
+def fold_gains(recipe: Recipe, gains: np.ndarray) -> Recipe:
+    """`gains` (linear, R G B) applied before `recipe`, merged with its leading exposure / white balance steps:
+    white balance (grey keeps its luminance, unless the exposure step's range is exceeded: the gains then carry
+    the rest) then exposure, then the rest of the recipe."""
+    total = np.asarray(gains, np.float64).copy()
+    steps = list(recipe.steps)
+    while steps and steps[0].filter in ("exposure", "white_balance"):
+        s = steps.pop(0)
+        if s.filter == "exposure":
+            total *= 2.0 ** float(s.params["ev"])
+        else:
+            total *= np.array([s.params["red"], s.params["green"], s.params["blue"]], np.float64)
+    grey = float(total @ _LUMA)
+    ev = float(np.log2(max(grey, 1e-6)))
+    wb = total / max(grey, 1e-6)
+    overflow = ev - _clamp("exposure", "ev", ev)  # beyond the exposure step's range: carried by the gains
+    ev -= overflow
+    wb = wb * 2.0 ** overflow
+    head = []
+    if np.max(np.abs(np.log2(wb))) > 1e-4:
+        head.append(Step("white_balance", {c: _clamp("white_balance", c, float(g))
+                                           for c, g in zip(("red", "green", "blue"), wb)}))
+    if abs(ev) > 1e-4:
+        head.append(Step("exposure", {"ev": _clamp("exposure", "ev", ev)}))
+    return dataclasses.replace(recipe, steps=tuple(head + steps))
+
+
+def _display(rgb_lin: np.ndarray) -> np.ndarray:
+    from ..agent.data import display_np  # noqa: PLC0415
+
+    return display_np(rgb_lin)
+
+
+def _small_display(rgb_lin: np.ndarray, side: int = 16) -> np.ndarray:
+    """sRGB display values of a side x side area average of a linear image (for comparing results)."""
+    from ..preview import _resize_area  # noqa: PLC0415
+
+    return _display(_resize_area(np.ascontiguousarray(rgb_lin, np.float32), side, side))
+
+
+def _blocks(image: np.ndarray, k: int = 8) -> np.ndarray:
+    """k x k block means (whole-pixel alignment of resampled frames leaves sub-pixel offsets: compare coarser)."""
+    h, w = image.shape[0] // k * k, image.shape[1] // k * k
+    return image[:h, :w].reshape(h // k, k, w // k, k, 3).mean(axis=(1, 3))
+
+
+def consistency(recipes: Sequence[Recipe], images: Sequence[np.ndarray]) -> float:
+    """Mean CIEDE2000 between the frames' edited images (sRGB, 192 px survey images, aligned, on the area both
+    show, in 8x8 blocks): every pair up to 8 frames, consecutive frames beyond."""
+    from ..agent.evaluate import ciede2000  # noqa: PLC0415
+    from ..render import render  # noqa: PLC0415
+
+    first = _working(images[0])
+    works = [first] + [_working(im, first.shape[:2]) for im in images[1:]]
+    lum = [np.log2(np.maximum(w @ _LUMA, 1e-4)) for w in works]
+    shown = [_display(render(r, w.astype(np.float32))) for r, w in zip(recipes, works)]
+    n = len(works)
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)] if n <= 8 else [(a, a + 1) for a in range(n - 1)]
+    scores = []
+    for a, b in pairs:
+        ref, img = _overlap(shown[a], shown[b], *_shift(lum[a], lum[b]))
+        scores.append(ciede2000(_blocks(ref), _blocks(img)))
+    return float(np.mean(scores)) if scores else 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The group
+# ---------------------------------------------------------------------------------------------------------------
+def harmonise_group(source, surveys: Sequence, threshold: float | None = None, median_gain: bool = True
+                    ) -> Harmonised:
+    """Harmonise the frames `surveys` (shoot.survey.Survey, one group) with recipe source `source`."""
+    from .grouping import DEFAULT_THRESHOLD, signature, signature_distance  # noqa: PLC0415
+
+    threshold = SPLIT_FACTOR * DEFAULT_THRESHOLD if threshold is None else threshold
+    n = len(surveys)
+    out = Harmonised(list(range(n)))
+    if n < 2:
+        return out
+    # 2. outliers: pictures that differ, then deviations beyond capture drift (against the remaining frames)
+    sigs = [signature(s.image) for s in surveys]
+    dist = np.array([[signature_distance(a, b) for b in sigs] for a in sigs])
+    medoid = int(np.argmin(dist.sum(axis=1)))
+    for i in range(n):
+        if dist[i, medoid] > threshold:
+            out.split[i] = f"looks different from the rest of the group (signature distance {dist[i, medoid]:.2f})"
+    members = [i for i in range(n) if i not in out.split]
+    if len(members) >= 2:
+        dev = capture_deviations([surveys[i].image for i in members])
+        for k, i in enumerate(members):
+            ev, chroma = _split_ev_chroma(dev[k])
+            if abs(ev) > MAX_EV_DEVIATION:
+                out.split[i] = f"exposure {ev:+.1f} EV away from the group (more than capture drift)"
+            elif chroma > MAX_CHROMA_DEVIATION:
+                out.split[i] = f"colour {100 * (2 ** chroma - 1):.0f}% away from the group (different light)"
+    out.members = [i for i in range(n) if i not in out.split]
+    if len(out.members) < 2:
+        out.members = [i for i in range(n) if i not in out.split]
+        return out
+    dev = capture_deviations([surveys[i].image for i in out.members])
+    out.deviation = {i: dev[k] for k, i in enumerate(out.members)}
+    # 3. consensus
+    norm = {i: np.exp2(-out.deviation[i]).astype(np.float32) for i in out.members}
+    inputs = [surveys[i].agent_input(source.wants) for i in out.members]
+    inputs = [None if x is None else (x * norm[i]).astype(np.float32) for x, i in zip(inputs, out.members)]
+    decided = source.decide(inputs, None)
+    from ..render import render  # noqa: PLC0415
+
+    views = {i: (surveys[i].preview * norm[i]).astype(np.float32) for i in out.members}
+    results = {i: render(r, views[i]) for i, r in zip(out.members, decided)}
+    shown = {i: _small_display(results[i]) for i in out.members}
+    cost = {i: sum(float(np.mean(np.abs(shown[i] - shown[j]))) for j in out.members) for i in out.members}
+    ref = min(out.members, key=lambda i: cost[i])
+    out.reference = ref
+    shared = decided[out.members.index(ref)]
+    gain = np.ones(3)
+    if median_gain:
+        target = np.median([_log_means(results[i]) for i in out.members], axis=0)
+        for _ in range(3):
+            now = _log_means(render(fold_gains(shared, gain), views[ref]))
+            gain = np.clip(gain * np.exp2(target - now), 0.5, 2.0)
+    for i in out.members:
+        out.recipes[i] = fold_gains(shared, gain * np.exp2(-out.deviation[i]))
+    out.consistency = consistency([out.recipes[i] for i in out.members], [surveys[i].image for i in out.members])
+    return out
+
+
+def _log_means(rgb_lin: np.ndarray) -> np.ndarray:
+    """log2 of the per-channel mean of a linear image (clipped at 1: what is shown)."""
+    return np.log2(np.maximum(np.clip(rgb_lin, 0, 1).reshape(-1, 3).mean(axis=0), 1e-6))

@@ -1,0 +1,185 @@
+"""The shoot plan: survey -> groups -> harmonised recipes, made before the engine renders anything.
+
+    plan = make_plan(paths, source, GroupingOptions())   # survey (cheap decode + EXIF), group, harmonise
+    spec = PlannedSpec(agent, recipe_path, model_path, plan=plan)   # what the engine builds its source from
+
+The engine then runs as always; its recipe source is a `PlannedSource`: for a frame of a harmonised group it
+returns the planned recipe (the agent's own decision for that frame is not needed), for any other file it asks the
+wrapped source as before and only adds `recipe.group`. So a singleton (or `--group-by none`, which makes no plan
+at all) gets exactly today's per-photo recipe.
+
+Plans live in memory (`Plan`, pickled into worker processes with the spec) or, for the watch daemon, in a folder
+(`PlanStore`: one JSON file per input, written before the file is handed to a worker, so a restarted daemon keeps
+the decisions).
+
+Exports: PlanEntry, Plan, PlanStore, PlannedSource, PlannedSpec, make_plan, plan_entries.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from ..batch import SourceSpec
+from ..recipe import Recipe
+from .grouping import GroupingOptions, group_surveys
+from .harmonise import harmonise_group
+from .survey import survey_files
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PlanEntry:
+    """recipe: the frame's harmonised recipe (group attached), or None when the source decides alone;
+    group: the recipe's `group` block; sha256: of the file planned (checked when the engine knows it)."""
+
+    recipe: Recipe | None
+    group: Mapping[str, Any]
+    sha256: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"recipe": self.recipe.to_dict() if self.recipe else None, "group": dict(self.group),
+                           "sha256": self.sha256})
+
+    @classmethod
+    def from_json(cls, text: str) -> "PlanEntry":
+        data = json.loads(text)
+        recipe = Recipe.from_dict(data["recipe"]) if data.get("recipe") else None
+        return cls(recipe, data["group"], data.get("sha256"))
+
+
+@dataclass
+class Plan:
+    """In-memory plan: absolute input path -> PlanEntry; groups: one summary dict per group (id, files,
+    consistency, split_from / reason for frames split off); seconds: what planning took."""
+
+    entries: dict[str, PlanEntry] = field(default_factory=dict)
+    groups: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def lookup(self, path: str) -> PlanEntry | None:
+        return self.entries.get(os.path.abspath(path))
+
+    @property
+    def split_count(self) -> int:
+        return sum(1 for g in self.groups if g.get("split_from"))
+
+
+class PlanStore:
+    """Plan entries as files in `folder` (NAME = SHA-1 of the input's absolute path): shared with worker
+    processes and kept across restarts."""
+
+    def __init__(self, folder: str):
+        self.folder = os.path.abspath(folder)
+
+    def _file(self, path: str) -> str:
+        return os.path.join(self.folder, hashlib.sha1(os.path.abspath(path).encode()).hexdigest() + ".json")
+
+    def put(self, path: str, entry: PlanEntry) -> None:
+        from ..io.write import atomic_write  # noqa: PLC0415
+
+        os.makedirs(self.folder, exist_ok=True)
+        with atomic_write(self._file(path), "w") as fh:
+            fh.write(entry.to_json())
+
+    def lookup(self, path: str) -> PlanEntry | None:
+        try:
+            with open(self._file(path), encoding="utf-8") as fh:
+                return PlanEntry.from_json(fh.read())
+        except (OSError, ValueError, KeyError):
+            return None
+
+
+class PlannedSource:
+    """A recipe source that returns planned recipes for planned frames and asks `inner` for the rest."""
+
+    def __init__(self, inner, plan):
+        self.inner = inner
+        self.plan = plan
+        self.wants = inner.wants
+
+    def __getattr__(self, name):  # model_id, model_dir, variations, ... of the wrapped source
+        return getattr(self.inner, name)
+
+    def _entry(self, info) -> PlanEntry | None:
+        if info is None or self.plan is None:
+            return None
+        entry = self.plan.lookup(info.path)
+        if entry is not None and entry.sha256 and getattr(info, "sha256", None) and entry.sha256 != info.sha256:
+            return None  # the file changed since it was planned
+        return entry
+
+    def decide(self, inputs: Sequence, infos: Sequence | None = None) -> list[Recipe]:
+        infos = list(infos) if infos is not None else [None] * len(inputs)
+        entries = [self._entry(i) for i in infos]
+        out: list[Recipe | None] = [e.recipe if e is not None else None for e in entries]
+        todo = [k for k, r in enumerate(out) if r is None]
+        if todo:
+            decided = self.inner.decide([inputs[k] for k in todo], [infos[k] for k in todo])
+            for k, recipe in zip(todo, decided):
+                out[k] = recipe.with_group(entries[k].group) if entries[k] is not None else recipe
+        return out
+
+
+@dataclass(frozen=True)
+class PlannedSpec(SourceSpec):
+    """SourceSpec whose built source follows `plan` (a Plan or a PlanStore)."""
+
+    plan: Any = None
+
+    def build(self):
+        inner = SourceSpec.build(self)
+        return PlannedSource(inner, self.plan) if self.plan is not None else inner
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Making a plan
+# ---------------------------------------------------------------------------------------------------------------
+def plan_entries(surveys: Sequence, source, options: GroupingOptions) -> tuple[list[tuple[int, PlanEntry]], list[dict]]:
+    """Group and harmonise surveyed frames: ([(index, PlanEntry)], group summaries). Indices into `surveys`."""
+    grouping = group_surveys(surveys, options)
+    entries: list[tuple[int, PlanEntry]] = []
+    summaries: list[dict] = []
+    for name, members in zip(grouping.names, grouping.groups):
+        frames = [surveys[i] for i in members]
+        h = harmonise_group(source, frames) if len(members) >= 2 else None
+        kept = [members[k] for k in (h.members if h else range(len(members)))]
+        summary = {"id": name, "files": [surveys[i].path for i in kept],
+                   "consistency": None if h is None or h.consistency is None else round(h.consistency, 2)}
+        if h is not None and h.reference is not None:
+            summary["reference"] = os.path.basename(frames[h.reference].path)
+        summaries.append(summary)
+        for pos, i in enumerate(kept, 1):
+            block = {"id": name, "frames": len(kept), "index": pos}
+            recipe = None
+            if h is not None and members.index(i) in h.recipes:
+                k = members.index(i)
+                block.update({"consistency": summary["consistency"], "reference": summary.get("reference"),
+                              "capture_deviation_log2": [round(float(v), 3) for v in h.deviation[k]]})
+                recipe = h.recipes[k].with_group(block)
+            entries.append((i, PlanEntry(recipe, block)))
+        if h is not None:
+            for n, (k, reason) in enumerate(sorted(h.split.items()), 1):
+                split_id = f"{name}-split{n}"
+                block = {"id": split_id, "frames": 1, "index": 1, "split_from": name, "reason": reason}
+                summaries.append({"id": split_id, "files": [frames[k].path], "consistency": None,
+                                  "split_from": name, "reason": reason})
+                entries.append((members[k], PlanEntry(None, block)))
+    return entries, summaries
+
+
+def make_plan(paths: Sequence[str], source, options: GroupingOptions = GroupingOptions(), jobs: int = 1) -> Plan:
+    """Survey `paths` (`jobs` at a time), group them and harmonise each group with `source` (a built recipe
+    source). Files the survey cannot read are left out (the engine reports them)."""
+    t0 = time.perf_counter()
+    surveys = survey_files(list(paths), jobs)
+    ok = [s for s in surveys if s is not None]
+    entries, groups = plan_entries(ok, source, options)
+    plan = Plan({os.path.abspath(ok[i].path): e for i, e in entries}, groups)
+    plan.seconds = time.perf_counter() - t0
+    return plan
