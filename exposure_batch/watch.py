@@ -73,6 +73,8 @@ class WatchConfig:
     log_json: bool = False
     report_dir: str | None = None  # keep a static HTML report (report.ReportWriter) of every outcome here
     task_ref: str = DEFAULT_TASK
+    grouping: object = None  # shoot.grouping.GroupingOptions: scenes arriving together are harmonised (None: off)
+    group_wait: float = 30.0  # seconds a complete file may be held for its group, at most
 
     def __post_init__(self):
         self.inbox = os.path.abspath(self.inbox)
@@ -190,6 +192,13 @@ class Daemon:
         self.report = None
         self._report_dirty = False
         self.stats = collections.Counter()
+        self._groups = None  # shoot.holding.GroupHolder when grouping is on
+        if config.grouping is not None and config.grouping.enabled:
+            from .shoot.holding import GroupHolder  # noqa: PLC0415
+
+            self._groups = GroupHolder(config.spec, config.grouping,
+                                       os.path.join(os.path.dirname(config.journal_path), "groups"),
+                                       window=max(config.settle, 0.5), wait=config.group_wait)
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -201,7 +210,8 @@ class Daemon:
         """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts."""
         cfg = self.cfg
         os.makedirs(cfg.opts.outdir, exist_ok=True)
-        self.pool = WorkerPool(cfg.jobs, cfg.spec, cfg.timeout, cfg.memory_limit, cfg.task_ref)  # starts now
+        spec = self._groups.worker_spec() if self._groups is not None else cfg.spec
+        self.pool = WorkerPool(cfg.jobs, spec, cfg.timeout, cfg.memory_limit, cfg.task_ref)  # starts now
         try:
             self.journal = Journal(cfg.journal_path)
             self._open_report()
@@ -222,12 +232,15 @@ class Daemon:
                 budget = time.monotonic() + 0.2  # hashing a big drop must not starve the workers
                 while self._to_promote and time.monotonic() < budget:
                     self._promote(*self._to_promote.popleft())
+                if self._groups is not None:
+                    self._release_groups(now)
                 self._dispatch()
                 for outcome in self.pool.poll(0 if self._to_promote else cfg.tick):
                     self._on_outcome(outcome)
                 if self._report_dirty and not self._inflight:
                     self._flush_report()
-                if cfg.once and not (self._stable or self._to_promote or self._queue or self._inflight):
+                if cfg.once and not (self._stable or self._to_promote or self._queue or self._inflight
+                                     or (self._groups is not None and self._groups.pending)):
                     break
             self._shutdown()
         finally:
@@ -398,7 +411,20 @@ class Daemon:
                 return
         out_path = self._plan_out(path, rel)
         row_id = self.journal.add(path, rel, st.st_size, st.st_mtime_ns, sha, out_path)
-        self._enqueue(row_id)
+        if self._groups is not None:
+            self._groups.hold(row_id, path, sha, self.clock())  # queued once its group is planned
+        else:
+            self._enqueue(row_id)
+
+    def _release_groups(self, now: float) -> None:
+        """Queue held files once their group is planned (quiet inbox for the settle window, or --group-wait)."""
+        quiet = self.cfg.once and not (self._stable or self._to_promote)
+        rows, groups = self._groups.release(now, quiet=quiet)
+        for g in groups:
+            self._emit("group", group=g["id"], files=len(g["files"]), consistency=g.get("consistency"),
+                       split_from=g.get("split_from"), reason=g.get("reason"))
+        for row_id in rows:
+            self._enqueue(row_id)
 
     def _twin(self, path: str, rel: str, st, sha: str, twin: Row) -> None:
         """Identical content was seen before: never process it twice."""

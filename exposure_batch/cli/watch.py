@@ -10,6 +10,7 @@ import click
 
 from ..config import config_option
 from .options import check_output_options, output_options_from, shared_options, with_params
+from .process import grouping_options
 from .process import process as _process_cmd
 
 
@@ -60,8 +61,12 @@ def _memory_default(jobs: int, agent: str = "classic") -> int:
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Keep a static HTML report (before/after, steps, failures) of every file in this folder.")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line instead of key=value lines.")
+@click.option("--group-wait", type=click.FloatRange(0), default=30.0, show_default=True,
+              help="Seconds a complete file may be held so that the frames of a scene arriving together are "
+                   "edited as one group (they are released once no new file came for --settle seconds).")
 def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive, move_processed, processed_dir,
-          quarantine_dir, journal_path, hash_files, timeout, memory_limit, retries, grace, report_dir, log_json, **kwargs) -> None:
+          quarantine_dir, journal_path, hash_files, timeout, memory_limit, retries, grace, report_dir, log_json,
+          group_wait=30.0, **kwargs) -> None:
     """Watch INBOX and edit every photo that lands there into OUTDIR (-o), exactly once.
 
     A file is processed once it is complete (size and mtime unchanged for --settle seconds); temp names (*.part,
@@ -91,6 +96,9 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
         recursive=recursive, hash_files=hash_files, move_processed=move_processed, processed_dir=processed_dir,
         quarantine_dir=quarantine_dir, journal_path=journal_path, timeout=timeout or None, memory_limit=cap,
         retries=retries, grace=grace, log_json=log_json, report_dir=report_dir,
+        grouping=grouping_options(kwargs.get("group_by", "auto"), kwargs.get("group_gap", 30.0),
+                                  kwargs.get("groups_file")),
+        group_wait=group_wait,
     )
     _setup_logging()
     daemon = Daemon(cfg)

@@ -1,0 +1,96 @@
+"""Grouping for the watch daemon: complete files are held briefly so that the frames of a scene that arrive
+together are planned together.
+
+A file promoted by the daemon (complete, journalled) is held here instead of being queued. The held files are
+planned (survey, group, harmonise: shoot.plan) and released to the queue when no new file has arrived for `window`
+seconds (the daemon's settle window: a card being copied keeps delivering files), or when the oldest has waited
+`wait` seconds (`--group-wait`: nothing is held back longer). Plan entries go to a PlanStore folder that the
+workers' PlannedSource reads, keyed by the file's path and checked against its SHA-256.
+
+Exports: GroupHolder.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Held:
+    row_id: int
+    path: str
+    sha256: str | None
+    since: float
+
+
+@dataclass
+class GroupHolder:
+    """spec: batch.SourceSpec of the daemon; grouping: shoot.grouping.GroupingOptions; store_dir: PlanStore folder;
+    window / wait: seconds (see the module docstring)."""
+
+    spec: object
+    grouping: object
+    store_dir: str
+    window: float = 5.0
+    wait: float = 30.0
+    held: list[_Held] = field(default_factory=list)
+    last_arrival: float = 0.0
+    _source: object = None
+
+    @property
+    def pending(self) -> int:
+        return len(self.held)
+
+    def worker_spec(self):
+        """The spec the workers build their source from: the daemon's, following the plan store."""
+        from .plan import PlanStore, PlannedSpec  # noqa: PLC0415
+
+        s = self.spec
+        return PlannedSpec(s.agent, s.recipe_path, s.model_path, plan=PlanStore(self.store_dir))
+
+    def hold(self, row_id: int, path: str, sha256: str | None, now: float) -> None:
+        self.held.append(_Held(row_id, path, sha256, now))
+        self.last_arrival = now
+
+    def due(self, now: float, quiet: bool = False) -> bool:
+        """True when the held files should be planned now (`quiet`: nothing else is on its way, e.g. --once)."""
+        if not self.held:
+            return False
+        return quiet or now - self.last_arrival >= self.window or now - self.held[0].since >= self.wait
+
+    def release(self, now: float, quiet: bool = False) -> tuple[list[int], list[dict]]:
+        """When due: plan the held files, write their plan entries, and return (row ids in group order, group
+        summaries); else ([], [])."""
+        if not self.due(now, quiet):
+            return [], []
+        batch, self.held = self.held, []
+        try:
+            return self._plan(batch)
+        except Exception as err:  # noqa: BLE001  (planning never stops the daemon: the files go on alone)
+            log.warning("grouping failed (%s); %d files are edited one by one", err, len(batch))
+            return [h.row_id for h in batch], []
+
+    def _plan(self, batch: list[_Held]) -> tuple[list[int], list[dict]]:
+        from .plan import PlanStore, plan_entries  # noqa: PLC0415
+        from .survey import survey_files  # noqa: PLC0415
+
+        t0 = time.perf_counter()
+        if self._source is None:
+            self._source = self.spec.build()
+        surveys = survey_files([h.path for h in batch])
+        readable = [k for k, s in enumerate(surveys) if s is not None]
+        entries, groups = plan_entries([surveys[k] for k in readable], self._source, self.grouping)
+        store = PlanStore(self.store_dir)
+        order = []
+        for i, entry in entries:
+            held = batch[readable[i]]
+            entry.sha256 = held.sha256
+            store.put(held.path, entry)
+            order.append(held.row_id)
+        order += [h.row_id for k, h in enumerate(batch) if k not in set(readable)]
+        for g in groups:
+            g["seconds"] = round(time.perf_counter() - t0, 3)
+        return order, groups
