@@ -3,7 +3,7 @@
 For the frames of one group (survey images, linear ProPhoto):
 
 1. Capture deviation. Each frame is aligned to the first (phase correlation) and compared with it on the area
-   both show: log2 ratio of the per-channel means over pixels unclipped in both, centred so the median frame has
+   both show: per-channel median of the pixels' log2 ratios (unclipped in both), centred so the median frame has
    none: d_i (log2, R G B). Auto-exposure drift and auto white balance drift are exactly such per-channel gains.
 2. Frames that do not belong are split off (flagged, not forced): a frame whose deviation is beyond what capture
    drift does (|exposure| > MAX_EV_DEVIATION EV, or a chroma shift > MAX_CHROMA_DEVIATION log2 units), or whose
@@ -97,8 +97,9 @@ def capture_deviations(images: Sequence[np.ndarray]) -> np.ndarray:
     """(n, 3) log2 per-channel gains of each frame against the group's median frame.
 
     Every frame is aligned to the first (phase correlation, whole pixels at 192 px), and compared with it on the
-    area both show, over pixels unclipped and above noise in both: log2 of the ratio of the channel means. The
-    result is centred on the median frame."""
+    area both show, over pixels unclipped and above noise in both: the per-channel median of the pixels' log2
+    ratios (robust to what a gain does not explain: clipped colours, moving subjects). The result is centred on
+    the median frame."""
     first = _working(images[0])
     works = [first] + [_working(im, first.shape[:2]) for im in images[1:]]
     lum = [np.log2(np.maximum(w @ _LUMA, 1e-4)) for w in works]
@@ -108,7 +109,7 @@ def capture_deviations(images: Sequence[np.ndarray]) -> np.ndarray:
         ok = (ref.max(axis=-1) < 0.95) & (img.max(axis=-1) < 0.95) & (ref.min(axis=-1) > 1e-3) & (img.min(axis=-1) > 1e-3)
         if ok.sum() < 16:
             ok = np.ones(ok.shape, bool)
-        dev[i] = np.log2(np.maximum(img[ok].mean(axis=0), 1e-9) / np.maximum(ref[ok].mean(axis=0), 1e-9))
+        dev[i] = np.median(np.log2(np.maximum(img[ok], 1e-9) / np.maximum(ref[ok], 1e-9)), axis=0)
     return dev - np.median(dev, axis=0)
 
 

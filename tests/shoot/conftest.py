@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from exposure_batch.agent.data import Degradation
 from exposure_batch.io import decode
 from exposure_batch.io.write import bits_for, encode_to_int, write_encoded
 from exposure_batch.color import Space
@@ -25,17 +26,26 @@ def scene_photo(name: str, side: int = 192) -> np.ndarray:
     return thumbnail(decode(str(sample_path(name))).rgb_lin, side)
 
 
-def burst(scene: int, frames: int = 4, seed: int = 0):
-    return make_burst(scene_photo(SCENES[scene]), np.random.default_rng([seed, scene]), frames)
+#: A shared lighting error that leaves headroom for +0.7 EV of drift: an 8-bit file clips what is above white,
+#: and a clipped highlight cannot be brought back to match the other frames.
+UNDER = Degradation(tone=0.8, saturation=0.8, temperature=0.25, tint=-0.1, ev=-1.2)
+
+
+def burst(scene: int, frames: int = 4, seed: int = 0, shared: Degradation | None = None):
+    """`frames` drifting captures of sample scene `scene` (seeded shared error unless `shared` is given)."""
+    return make_burst(scene_photo(SCENES[scene]), np.random.default_rng([seed, scene]), frames, shared=shared)
 
 
 def write_frame(path, rgb_lin: np.ndarray, when: dt.datetime | None = None) -> str:
-    """One frame as an sRGB JPEG (q95), with EXIF DateTimeOriginal + SubSecTimeOriginal when `when` is given."""
+    """One frame as a file named by `path`: .jpg = sRGB JPEG q95, .png = 16-bit sRGB PNG (lossless: a JPEG's own
+    compression noise, about 1 CIEDE2000 on these small detailed frames, differs from frame to frame); with EXIF
+    DateTimeOriginal + SubSecTimeOriginal when `when` is given."""
     exif = {"camera_make": "Test", "camera_model": "Burst"}
     if when is not None:
         exif["capture_time"] = when.isoformat(timespec="milliseconds")
-    encoded = encode_to_int(np.asarray(rgb_lin, np.float32), Space.SRGB, linear=False, bits=bits_for("jpeg"))
-    return write_encoded(encoded, str(path), fmt="jpeg", quality=95, space=Space.SRGB, linear=False,
+    fmt = "png" if str(path).lower().endswith(".png") else "jpeg"
+    encoded = encode_to_int(np.asarray(rgb_lin, np.float32), Space.SRGB, linear=False, bits=bits_for(fmt))
+    return write_encoded(encoded, str(path), fmt=fmt, quality=95, space=Space.SRGB, linear=False,
                          source_path=None, overwrite=True, source_exif=exif)
 
 

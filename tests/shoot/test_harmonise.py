@@ -35,7 +35,7 @@ def test_capture_deviations_recover_the_drift():
     truth = np.log2([[r * 2 ** ev, 2 ** ev, bl * 2 ** ev] for ev, r, bl in b.drift])
     est = capture_deviations(b.frames)
     err = (est - truth) - np.mean(est - truth, axis=0)  # the common offset is the group's, not a frame's
-    assert np.abs(err).max() < 0.03  # measured 0.004-0.015
+    assert np.abs(err).max() < 0.045  # measured 0.003-0.023 on the four sample scenes
 
 
 def test_fold_gains_is_exact_and_merges_leading_steps():

@@ -1,0 +1,76 @@
+"""`exposure-batch process` with grouping on (the default) and off, end to end on real files."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+
+import numpy as np
+from click.testing import CliRunner
+
+from exposure_batch.agent import get_agent
+from exposure_batch.agent.data import display_np
+from exposure_batch.agent.evaluate import ciede2000
+from exposure_batch.cli import main
+from exposure_batch.io import decode
+from exposure_batch.pipeline import decide_stage
+from exposure_batch.recipe import load_recipe
+from tests.helpers import sample_path
+
+from .conftest import T0, UNDER, burst, write_frame
+
+
+def _run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+def test_a_burst_gets_one_look_and_an_intruder_is_split_off(tmp_path):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    b = burst(2, 5, seed=21, shared=UNDER)
+    for k, frame in enumerate(b.frames):
+        write_frame(shoot / f"IMG_{k:02d}.png", frame, T0 + dt.timedelta(seconds=2 * k))
+    intruder = burst(0, 1, seed=21).frames[0]  # another room, shot in the middle of the burst
+    write_frame(shoot / "IMG_02b.png", intruder, T0 + dt.timedelta(seconds=5))
+    out = tmp_path / "out"
+    res = _run("process", shoot, "-o", out, "-f", "png", "--save-recipe", "--sidecar", "darktable", "--group-by", "time",
+               "--report", tmp_path / "report", "--no-progress")
+    assert "6 photos in 2 scenes (1 harmonised, 1 frames split off)" in res.stderr
+    recipes = {k: load_recipe(out / f"IMG_{k:02d}.recipe.json") for k in range(5)}
+    groups = {r.group["id"] for r in recipes.values()}
+    assert len(groups) == 1 and all(r.group["frames"] == 5 for r in recipes.values())
+    assert len({json.dumps([s.to_dict() for s in r.steps[2:]]) for r in recipes.values()}) == 1  # shared steps
+    split = load_recipe(out / "IMG_02b.recipe.json").group
+    assert split["split_from"] == groups.pop() and split["reason"]
+    for k in range(5):  # every frame's sidecar is written from its own (harmonised) recipe
+        xmp = (out / f"IMG_{k:02d}.png.xmp").read_text()
+        assert "exposure" in xmp
+    shown = [b.common(k, display_np(decode(str(out / f"IMG_{k:02d}.png")).rgb_lin)) for k in range(5)]
+    f2f = np.mean([ciede2000(shown[i], shown[j]) for i in range(5) for j in range(i + 1, 5)])
+    assert f2f <= 1.0  # the issue's target, on the written files
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert '<b>1</b><span>split off</span>' in page and '<b>1</b><span>harmonised groups</span>' in page
+    entries = {p["name"]: p for p in json.loads((tmp_path / "report" / "report.json").read_text())["photos"]}
+    assert entries["IMG_02b.png"]["group"]["split_from"] == entries["IMG_00.png"]["group"]["id"]
+
+
+def test_group_by_none_reproduces_per_photo_recipes(tmp_path):
+    names = ("casio_qv_r51.jpg", "coffee_p3_16bit.png", "flower.dng")
+    src = tmp_path / "src"
+    src.mkdir()
+    for n in names:
+        shutil.copy(sample_path(n), src / n)
+    agent = get_agent("learned")
+    expected = {n: decide_stage(agent, [decode(str(src / n))])[0] for n in names}
+    for mode in ("none", "auto"):
+        out = tmp_path / mode
+        _run("process", src, "-o", out, "--save-recipe", "--group-by", mode, "--no-progress")
+        for n in names:
+            got = load_recipe(out / (os.path.splitext(n)[0] + ".recipe.json"))
+            assert [s.to_dict() for s in got.steps] == [s.to_dict() for s in expected[n].steps], (mode, n)
+            assert (got.group is None) == (mode == "none")
+            if mode == "auto":
+                assert got.group["frames"] == 1  # distinct photos: distinct groups
