@@ -9,6 +9,8 @@ import click
 #: Targets from issue 3 for the shipped model.
 MAX_RATIO_NO_EDIT = 0.40
 MAX_RATIO_CLASSIC = 0.75
+#: Where tools/prepare_training_data.py puts the held-out photos.
+DEFAULT_HELDOUT = os.path.join("data", "cache", "training", "photos", "heldout")
 
 
 def check_targets(result: dict, learned: str = "learned") -> dict:
@@ -26,8 +28,9 @@ def check_targets(result: dict, learned: str = "learned") -> dict:
 
 
 @click.command()
-@click.option("--heldout", "heldout_dir", required=True, type=click.Path(exists=True, file_okay=False),
-              help="Folder of well-edited held-out photos (never trained on).")
+@click.option("--heldout", "heldout_dir", type=click.Path(exists=True, file_okay=False),
+              help="Folder of well-edited held-out photos (never trained on) [default: "
+                   "data/cache/training/photos/heldout when it exists].")
 @click.option("--targets", "targets_dir", type=click.Path(exists=True, file_okay=False),
               help="Target-style photos for the histogram intersection (default: the held-out originals).")
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False),
@@ -41,16 +44,28 @@ def check_targets(result: dict, learned: str = "learned") -> dict:
 @click.option("--update-card", is_flag=True, help="Store the numbers in the model's model.json.")
 @click.option("--record-ci", "samples_dir", type=click.Path(exists=True, file_okay=False),
               help="With --update-card: also store the CI check numbers measured on this samples folder.")
+@click.option("--bursts", is_flag=True,
+              help="Shoot consistency instead: per held-out photo a burst of --frames drifting captures (one shared "
+                   "lighting error, +/-0.7 EV and +/-8%% red/blue per frame, shifted crops); prints frame-to-frame "
+                   "CIEDE2000 within scenes and restoration vs the originals for each agent alone and harmonised.")
+@click.option("--frames", type=click.IntRange(2, 50), default=5, show_default=True, help="Frames per burst.")
 def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, seed, out_dir, update_card,
-             samples_dir=None) -> None:
-    """Restoration (CIEDE2000, PSNR vs the originals of seeded degradations) and style (histogram intersection)."""
+             samples_dir=None, bursts=False, frames=5) -> None:
+    """Restoration (CIEDE2000, PSNR vs the originals of seeded degradations) and style (histogram intersection);
+    with --bursts, frame-to-frame consistency of bursts edited alone and harmonised."""
     from ..agent import get_agent  # noqa: PLC0415
     from ..agent.data import display_np, list_images  # noqa: PLC0415
     from ..agent.evaluate import evaluate_sources, format_table, make_cases, write_plot  # noqa: PLC0415
     from ..preview import thumbnail  # noqa: PLC0415
 
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    heldout_dir = heldout_dir or (DEFAULT_HELDOUT if os.path.isdir(DEFAULT_HELDOUT) else None)
+    if not heldout_dir:
+        raise click.UsageError("give --heldout DIR (a folder of well-edited photos)")
     paths = list_images(heldout_dir)
+    if bursts:
+        _evaluate_bursts(paths, agents, model_path, frames, max_side, seed, out_dir, log)
+        return
     cases = make_cases(paths, per_photo, seed, max_side, log=log)
     if not cases:
         raise click.ClickException(f"{heldout_dir}: no readable photos")
@@ -99,3 +114,33 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
         with open(card_path, "w", encoding="utf-8") as fh:
             json.dump(card, fh, indent=2)
         click.echo(f"updated {card_path}")
+
+
+def _evaluate_bursts(paths, agents, model_path, frames, max_side, seed, out_dir, log) -> None:
+    """evaluate --bursts: each agent alone and harmonised (shoot.evaluate), as a table (and JSON with -o)."""
+    from ..agent import get_agent  # noqa: PLC0415
+    from ..shoot.evaluate import evaluate_bursts, format_burst_table  # noqa: PLC0415
+
+    sources: dict = {}
+    harmonised: dict = {}
+    for name in [a.strip() for a in agents.split(",") if a.strip()]:
+        if name in ("none", "no edit"):
+            sources["no edit"] = None
+        elif name in ("classic", "learned"):
+            try:
+                agent = get_agent(name, model_path if name == "learned" else None)
+            except Exception as err:  # noqa: BLE001
+                raise click.ClickException(str(err)) from None
+            sources[name] = agent
+            harmonised[f"{name} + harmonised"] = ("group", agent)
+        else:
+            raise click.UsageError(f"unknown agent {name!r}")
+    result = evaluate_bursts(paths, {**sources, **harmonised}, frames=frames, max_side=max_side, seed=seed, log=log)
+    if not result["setup"]["photos"]:
+        raise click.ClickException("no readable photos")
+    click.echo(format_burst_table(result))
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "bursts.json"), "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=1)
+        click.echo(f"wrote {out_dir}/bursts.json")
