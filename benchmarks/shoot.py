@@ -113,6 +113,27 @@ def run(files, outdir, jobs: int, grouped: bool, agent: str) -> dict:
             "groups": groups}
 
 
+def warm_marginal(files, jobs: int, agent: str) -> tuple[float, float]:
+    """CPU seconds per file of a second plan over the same files (imports, model, compiled kernels warm), and of the
+    agent's own decisions on the same previews (which grouping moves from the workers into the plan)."""
+    from exposure_batch.batch import SourceSpec
+    from exposure_batch.shoot.grouping import GroupingOptions
+    from exposure_batch.shoot.plan import make_plan
+    from exposure_batch.shoot.survey import survey_files
+
+    source = SourceSpec(agent).build()
+    make_plan(files, source, GroupingOptions(), jobs)
+    me = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])  # noqa: E731
+    c0 = me()
+    make_plan(files, source, GroupingOptions(), jobs)
+    plan = me() - c0
+    surveys = survey_files(files)
+    inputs = [s.agent_input(source.wants) for s in surveys]
+    c0 = me()
+    source.decide(inputs, None)
+    return plan / len(files), (me() - c0) / len(files)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=24)
@@ -134,15 +155,24 @@ def main() -> None:
                 print(f"round {r + 1} {kind:8s} {got['seconds']:7.2f} s wall, {got['cpu']:7.2f} CPU s"
                       + (f" (plan {got['plan_seconds']:.2f} s wall, {got['plan_cpu']:.2f} CPU s, "
                          f"{got['groups']} groups)" if kind == "grouped" else ""), flush=True)
-    ratios = [g["seconds"] / n["seconds"] for n, g in zip(rows["none"], rows["grouped"])]
-    med = statistics.median(ratios)
-    plan_share = statistics.median(g["plan_seconds"] / n["seconds"] for n, g in zip(rows["none"], rows["grouped"]))
-    plan_cpu = statistics.median(g["plan_cpu"] / n["cpu"] for n, g in zip(rows["none"], rows["grouped"]))
-    print(f"\n{len(files)} DNGs of 12 MP ({args.frames} frames per scene), --jobs {args.jobs}, agent {args.agent}")
-    print(f"(b) grouped / (a) --group-by none, wall clock: median {med:.3f} "
+    n = len(files)
+    ratios = [g["seconds"] / a["seconds"] for a, g in zip(rows["none"], rows["grouped"])]
+    cpu_ratios = [g["cpu"] / a["cpu"] for a, g in zip(rows["none"], rows["grouped"])]
+    engine_cpu = statistics.median(a["cpu"] for a in rows["none"]) / n
+    plan_file, agent_file = warm_marginal(files, args.jobs, args.agent)
+    fixed = statistics.median(g["plan_cpu"] for g in rows["grouped"]) - n * plan_file
+    print(f"\n{n} DNGs of 12 MP ({args.frames} frames per scene), --jobs {args.jobs}, agent {args.agent}")
+    print(f"(b) grouped / (a) --group-by none, wall clock: median {statistics.median(ratios):.3f} "
           f"(rounds {', '.join(f'{x:.3f}' for x in ratios)}); target < 1.05")
-    print(f"plan (survey + grouping + harmonising): {100 * plan_share:.1f}% of (a)'s wall clock, "
-          f"{100 * plan_cpu:.1f}% of its CPU seconds")
+    print(f"(b) / (a) by CPU seconds (this process + workers): median {statistics.median(cpu_ratios):.3f} "
+          f"(rounds {', '.join(f'{x:.3f}' for x in cpu_ratios)})")
+    print(f"per file, warm: plan {plan_file:.3f} CPU s, of which the agent's own decision {agent_file:.3f} "
+          f"(moved from the workers); added {plan_file - agent_file:.3f} CPU s = "
+          f"{100 * (plan_file - agent_file) / engine_cpu:.1f}% of the engine's {engine_cpu:.3f} CPU s per file")
+    print(f"once per run: {fixed:.2f} CPU s (imports: colour-science, scipy; model load; kernels)")
+    for size in (n, 100, 1000):
+        added = fixed + size * (plan_file - agent_file)
+        print(f"  projected added CPU for {size:5d} files: {100 * added / (size * engine_cpu):.1f}%")
 
 
 if __name__ == "__main__":

@@ -182,7 +182,7 @@ def consistency(recipes: Sequence[Recipe], images: Sequence[np.ndarray]) -> floa
     first = _working(images[0])
     works = [first] + [_working(im, first.shape[:2]) for im in images[1:]]
     lum = [np.log2(np.maximum(w @ _LUMA, 1e-4)) for w in works]
-    shown = [_display(render(r, w.astype(np.float32))) for r, w in zip(recipes, works)]
+    shown = [_display(render(r, w.astype(np.float32), threads=1)) for r, w in zip(recipes, works)]
     n = len(works)
     pairs = [(a, b) for a in range(n) for b in range(a + 1, n)] if n <= 8 else [(a, a + 1) for a in range(n - 1)]
     scores = []
@@ -235,7 +235,7 @@ def harmonise_group(source, surveys: Sequence, threshold: float | None = None, m
     from ..render import render  # noqa: PLC0415
 
     views = {i: (surveys[i].preview * norm[i]).astype(np.float32) for i in out.members}
-    results = {i: render(r, views[i]) for i, r in zip(out.members, decided)}
+    results = {i: render(r, views[i], threads=1) for i, r in zip(out.members, decided)}
     shown = {i: _small_display(results[i]) for i in out.members}
     cost = {i: sum(float(np.mean(np.abs(shown[i] - shown[j]))) for j in out.members) for i in out.members}
     ref = min(out.members, key=lambda i: cost[i])
@@ -245,7 +245,7 @@ def harmonise_group(source, surveys: Sequence, threshold: float | None = None, m
     if median_gain:
         target = np.median([_log_means(results[i]) for i in out.members], axis=0)
         for _ in range(3):
-            now = _log_means(render(fold_gains(shared, gain), views[ref]))
+            now = _log_means(render(fold_gains(shared, gain), views[ref], threads=1))
             gain = np.clip(gain * np.exp2(target - now), 0.5, 2.0)
     for i in out.members:
         out.recipes[i] = fold_gains(shared, gain * np.exp2(-out.deviation[i]))

@@ -74,3 +74,19 @@ def test_group_by_none_reproduces_per_photo_recipes(tmp_path):
             assert (got.group is None) == (mode == "none")
             if mode == "auto":
                 assert got.group["frames"] == 1  # distinct photos: distinct groups
+
+
+def test_evaluate_bursts_prints_both_figures_for_each_source(tmp_path):
+    photos = tmp_path / "heldout"
+    photos.mkdir()
+    for n in ("coffee_p3_16bit.png", "chelsea_adobergb_16bit.tif"):
+        shutil.copy(sample_path(n), photos / n)
+    res = _run("evaluate", "--bursts", "--heldout", photos, "--agents", "none,learned", "--frames", "3",
+               "--max-side", "96", "-o", tmp_path / "eval")
+    cells = [[c.strip() for c in line.split("|")[1:4]] for line in res.stdout.splitlines() if line.startswith("| ")]
+    rows = {c[0]: [float(c[1]), float(c[2])] for c in cells if c[1].replace(".", "").isdigit()}
+    assert set(rows) == {"no edit", "learned", "learned + harmonised"}
+    assert rows["learned + harmonised"][0] < 0.5 * rows["learned"][0]
+    assert rows["learned + harmonised"][0] <= 1.0
+    data = json.loads((tmp_path / "eval" / "bursts.json").read_text())
+    assert data["setup"]["photos"] == 2 and len(data["per_scene"]["learned"]) == 2
