@@ -31,6 +31,8 @@ setup(
         "colour-science>=0.4.4",
         "rich>=13.0",
         "numba>=0.59",
+        "scipy>=1.10",  # shoot grouping: average-linkage clustering
+        "threadpoolctl>=3.1",  # shoot plan: the agent's BLAS on one thread
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10",

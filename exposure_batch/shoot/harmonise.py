@@ -18,7 +18,7 @@ For the frames of one group (survey images, linear ProPhoto):
    exposure / white balance steps (white balance keeping grey's luminance, then exposure), then the shared steps.
    Every frame keeps its own recipe; `recipe.group` names the group.
 
-Exports: Harmonised, harmonise_group, MAX_EV_DEVIATION, MAX_CHROMA_DEVIATION, consistency.
+Exports: Harmonised, harmonise_group, harmonise_groups, MAX_EV_DEVIATION, MAX_CHROMA_DEVIATION, consistency.
 """
 from __future__ import annotations
 
@@ -198,6 +198,42 @@ def consistency(recipes: Sequence[Recipe], images: Sequence[np.ndarray]) -> floa
 def harmonise_group(source, surveys: Sequence, threshold: float | None = None, median_gain: bool = True
                     ) -> Harmonised:
     """Harmonise the frames `surveys` (shoot.survey.Survey, one group) with recipe source `source`."""
+    return harmonise_groups(source, [surveys], threshold, median_gain)[0]
+
+
+def harmonise_groups(source, groups: Sequence[Sequence], threshold: float | None = None, median_gain: bool = True
+                     ) -> list[Harmonised]:
+    """Harmonise several groups of surveyed frames; the recipe source decides for all of them in one batched
+    call (the agent costs least per image in big batches)."""
+    prepared = [_prepare(list(g), threshold) for g in groups]
+    inputs, owners = [], []
+    for k, (group, out) in enumerate(zip(groups, prepared)):
+        if len(out.members) < 2:
+            continue
+        for i in out.members:
+            x = group[i].agent_input(source.wants)
+            inputs.append(None if x is None else (x * np.exp2(-out.deviation[i])).astype(np.float32))
+            owners.append((k, i))
+    decided = _decide_single_threaded(source, inputs) if inputs else []
+    per_group: dict[int, dict[int, Recipe]] = {}
+    for (k, i), recipe in zip(owners, decided):
+        per_group.setdefault(k, {})[i] = recipe
+    for k, recipes in per_group.items():
+        _consensus(list(groups[k]), prepared[k], recipes, median_gain)
+    return prepared
+
+
+def _decide_single_threaded(source, inputs: list) -> list[Recipe]:
+    """source.decide with BLAS on one thread (as in the engine's workers: small matrices gain nothing from more,
+    and idle BLAS threads spin on a busy machine)."""
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return source.decide(inputs, None)
+
+
+def _prepare(surveys: list, threshold: float | None) -> Harmonised:
+    """Steps 1-2: split off the frames that do not belong, measure the rest's capture deviations."""
     from .grouping import DEFAULT_THRESHOLD, signature, signature_distance  # noqa: PLC0415
 
     threshold = SPLIT_FACTOR * DEFAULT_THRESHOLD if threshold is None else threshold
@@ -205,7 +241,6 @@ def harmonise_group(source, surveys: Sequence, threshold: float | None = None, m
     out = Harmonised(list(range(n)))
     if n < 2:
         return out
-    # 2. outliers: pictures that differ, then deviations beyond capture drift (against the remaining frames)
     sigs = [signature(s.image) for s in surveys]
     dist = np.array([[signature_distance(a, b) for b in sigs] for a in sigs])
     medoid = int(np.argmin(dist.sum(axis=1)))
@@ -213,34 +248,33 @@ def harmonise_group(source, surveys: Sequence, threshold: float | None = None, m
         if dist[i, medoid] > threshold:
             out.split[i] = f"looks different from the rest of the group (signature distance {dist[i, medoid]:.2f})"
     members = [i for i in range(n) if i not in out.split]
-    if len(members) >= 2:
-        dev = capture_deviations([surveys[i].image for i in members])
-        for k, i in enumerate(members):
-            ev, chroma = _split_ev_chroma(dev[k])
-            if abs(ev) > MAX_EV_DEVIATION:
-                out.split[i] = f"exposure {ev:+.1f} EV away from the group (more than capture drift)"
-            elif chroma > MAX_CHROMA_DEVIATION:
-                out.split[i] = f"colour {100 * (2 ** chroma - 1):.0f}% away from the group (different light)"
+    dev = capture_deviations([surveys[i].image for i in members]) if len(members) >= 2 else None
+    for k, i in enumerate(members if dev is not None else []):
+        ev, chroma = _split_ev_chroma(dev[k])
+        if abs(ev) > MAX_EV_DEVIATION:
+            out.split[i] = f"exposure {ev:+.1f} EV away from the group (more than capture drift)"
+        elif chroma > MAX_CHROMA_DEVIATION:
+            out.split[i] = f"colour {100 * (2 ** chroma - 1):.0f}% away from the group (different light)"
     out.members = [i for i in range(n) if i not in out.split]
     if len(out.members) < 2:
-        out.members = [i for i in range(n) if i not in out.split]
         return out
-    dev = capture_deviations([surveys[i].image for i in out.members])
+    if out.members != members:  # measured again without the frames split off
+        dev = capture_deviations([surveys[i].image for i in out.members])
     out.deviation = {i: dev[k] for k, i in enumerate(out.members)}
-    # 3. consensus
-    norm = {i: np.exp2(-out.deviation[i]).astype(np.float32) for i in out.members}
-    inputs = [surveys[i].agent_input(source.wants) for i in out.members]
-    inputs = [None if x is None else (x * norm[i]).astype(np.float32) for x, i in zip(inputs, out.members)]
-    decided = source.decide(inputs, None)
+    return out
+
+
+def _consensus(surveys: list, out: Harmonised, decided: dict[int, Recipe], median_gain: bool) -> None:
+    """Steps 3-4: the shared steps (medoid of the results), the median exposure / white balance, the recipes."""
     from ..render import render  # noqa: PLC0415
 
-    views = {i: (surveys[i].preview * norm[i]).astype(np.float32) for i in out.members}
-    results = {i: render(r, views[i], threads=1) for i, r in zip(out.members, decided)}
+    views = {i: (surveys[i].preview * np.exp2(-out.deviation[i])).astype(np.float32) for i in out.members}
+    results = {i: render(decided[i], views[i], threads=1) for i in out.members}
     shown = {i: _small_display(results[i]) for i in out.members}
     cost = {i: sum(float(np.mean(np.abs(shown[i] - shown[j]))) for j in out.members) for i in out.members}
     ref = min(out.members, key=lambda i: cost[i])
     out.reference = ref
-    shared = decided[out.members.index(ref)]
+    shared = decided[ref]
     gain = np.ones(3)
     if median_gain:
         target = np.median([_log_means(results[i]) for i in out.members], axis=0)
@@ -250,7 +284,6 @@ def harmonise_group(source, surveys: Sequence, threshold: float | None = None, m
     for i in out.members:
         out.recipes[i] = fold_gains(shared, gain * np.exp2(-out.deviation[i]))
     out.consistency = consistency([out.recipes[i] for i in out.members], [surveys[i].image for i in out.members])
-    return out
 
 
 def _log_means(rgb_lin: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 from ..batch import SourceSpec
 from ..recipe import Recipe
 from .grouping import GroupingOptions, group_surveys
-from .harmonise import harmonise_group
+from .harmonise import harmonise_groups
 from .survey import survey_files
 
 log = logging.getLogger(__name__)
@@ -145,9 +145,10 @@ def plan_entries(surveys: Sequence, source, options: GroupingOptions) -> tuple[l
     grouping = group_surveys(surveys, options)
     entries: list[tuple[int, PlanEntry]] = []
     summaries: list[dict] = []
-    for name, members in zip(grouping.names, grouping.groups):
+    harmonised = harmonise_groups(source, [[surveys[i] for i in members] for members in grouping.groups])
+    for name, members, h in zip(grouping.names, grouping.groups, harmonised):
         frames = [surveys[i] for i in members]
-        h = harmonise_group(source, frames) if len(members) >= 2 else None
+        h = h if len(members) >= 2 else None
         kept = [members[k] for k in (h.members if h else range(len(members)))]
         summary = {"id": name, "files": [surveys[i].path for i in kept],
                    "consistency": None if h is None or h.consistency is None else round(h.consistency, 2)}
