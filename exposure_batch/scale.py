@@ -16,11 +16,13 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import time
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .errors import ExposureBatchError
+from .failures import Failure, Kind
 from .pipeline import OutputOptions, Prepared, Result, decide_inputs, failed_result, finish_stage, prepare_stage
 
 log = logging.getLogger(__name__)
@@ -126,7 +128,7 @@ class AgentActor:
             decided = [self._decide_one(x, info) for x, info in zip(inputs, infos)]
         for i, recipe in zip(todo, decided):
             if isinstance(recipe, BaseException):
-                results[i] = pickle.dumps(failed_result(str(batch["path"][i]), recipe, _now()))
+                results[i] = pickle.dumps(failed_result(str(batch["path"][i]), recipe, time.perf_counter(), "agent"))
                 status[i] = "finished"
             else:
                 recipes[i] = pickle.dumps(recipe)
@@ -149,17 +151,11 @@ def render_row(row: dict, opts: OutputOptions) -> dict:
     if row["status"] == "decoded":
         pixels = np.asarray(row["codes"] if row["coded"] else row["image"])  # not modified: read-only is fine
         decoded = Decoded(pixels, pickle.loads(row["info"]))
-        item = Prepared(row["path"], row["out"], decoded, None, _now())
+        item = Prepared(row["path"], row["out"], decoded, None, time.perf_counter())
         result = finish_stage(item, pickle.loads(row["recipe"]), opts)
     else:
         result = pickle.loads(row["result"])
     return {"index": int(row["index"]), "result": pickle.dumps(result)}
-
-
-def _now() -> float:
-    import time  # noqa: PLC0415
-
-    return time.perf_counter()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -179,7 +175,7 @@ def run_ray(
 
     Args:
         jobs: (input_path, output_path) pairs; paths must be readable/writable on every node (shared storage).
-        spec: batch.SourceSpec (picklable) for the agent actors.
+        spec: engine.SourceSpec (picklable) for the agent actors.
         address: see `connect`.
         batch_size: previews per agent call.
         actors: agent actors (default: one per GPU when the agent runs in TensorFlow -- the learned agent with
@@ -215,5 +211,5 @@ def run_ray(
             on_result(result)
     for i, (path, _) in enumerate(jobs):  # a row lost by the cluster still gets a line in the summary
         if i not in results:
-            results[i] = Result(given[i], "failed", "lost by the Ray pipeline (no result came back)")
+            results[i] = Result.failed(given[i], Failure(Kind.CRASH, "ray", "lost by the Ray pipeline (no result came back)"))
     return [results[i] for i in range(len(jobs))]

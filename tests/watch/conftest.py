@@ -59,7 +59,7 @@ def journal_rows(out_dir):
     except FileNotFoundError:
         return []
     try:
-        return j._rows("SELECT * FROM files ORDER BY id")
+        return j.rows()
     finally:
         j.close()
 

@@ -9,8 +9,9 @@ import sys
 from click.testing import CliRunner
 
 from exposure_batch.cli import main
+from exposure_batch.engine import WorkerPool, parse_size
+from exposure_batch.failures import Kind
 from exposure_batch.watch import Daemon
-from exposure_batch.worker import WorkerPool, parse_size
 
 from .conftest import REPO, config, journal_rows, make_photo, photo_bytes
 
@@ -34,15 +35,16 @@ def test_a_crashing_or_hanging_worker_fails_only_its_task():
     try:
         pool.wait_ready()
         got = _run_all(pool, [("a", (1,))])
-        assert got["a"].kind == "crash" and "SIGSEGV" in got["a"].reason
+        failure = got["a"].failure
+        assert failure.kind is Kind.CRASH and failure.message == "worker crashed (SIGSEGV)" and got["a"].result is None
     finally:
         pool.close()
     pool = WorkerPool(2, None, timeout=1.5, task_ref="tests.watch.tasks:hang")
     try:
         pool.wait_ready()
         got = _run_all(pool, [("h1", (1,)), ("h2", (2,))])
-        assert {o.kind for o in got.values()} == {"timeout"}
-        assert all("timed out after 1.5 s" in o.reason for o in got.values())
+        assert {o.failure.kind for o in got.values()} == {Kind.TIMEOUT}
+        assert all(o.failure.message == "timed out after 1.5 s (worker killed)" for o in got.values())
     finally:
         pool.close()
 
@@ -52,8 +54,8 @@ def test_memory_cap_turns_a_runaway_allocation_into_a_failed_file():
     try:
         pool.wait_ready()
         got = _run_all(pool, [("big", (4 << 30,)), ("small", (10 << 20,))])
-        assert got["big"].kind == "result" and got["big"].result.reason == "out of memory while processing"
-        assert got["small"].kind == "result" and got["small"].result.status == "done"  # same worker survives
+        assert got["big"].failure.kind is Kind.LIMIT and got["big"].result.reason == "out of memory while processing"
+        assert got["small"].failure is None and got["small"].result.status == "done"  # same worker survives
     finally:
         pool.close()
 
