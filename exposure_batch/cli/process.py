@@ -108,7 +108,7 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         raise click.ClickException(str(err)) from None
     finally:
         manifest.close()
-    _print_summary(results, time.perf_counter() - start, listed=True)
+    _print_summary(results, time.perf_counter() - start, listed=True, hint=not skip_existing)
     _print_sidecar_notes(results, opts.sidecars)
     if report is not None:
         click.echo(f"report: {report.flush()}")
@@ -138,7 +138,7 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
         click.echo(f"{os.path.basename(path)}: {done}/{n} variations" +
                    "".join(f"; {r.status}: {r.reason}" for r in batch if r.status != "done"))
         results += batch
-    _print_summary(results, time.perf_counter() - start)
+    _print_summary(results, time.perf_counter() - start, hint=not opts.skip_existing)
     _print_sidecar_notes(results, opts.sidecars)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
@@ -208,9 +208,9 @@ def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, r
         return run_batch(jobs, spec, opts, n_workers, on_result, on_start=on_start, **limits)
 
 
-def _print_summary(results: list[Result], seconds: float, listed: bool = False) -> None:
-    """Counts, wall time and photos per second; failures (unless `listed` already as they happened); a hint when
-    existing outputs were skipped."""
+def _print_summary(results: list[Result], seconds: float, listed: bool = False, hint: bool = True) -> None:
+    """Counts, wall time and photos per second; failures (unless `listed` already as they happened); with `hint`,
+    how to redo outputs that were skipped because they existed."""
     count = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
     rate = f", {count['done'] / seconds:.2f} photos/s" if count["done"] and seconds > 0 else ""
     click.echo(f"done {count['done']}, skipped {count['skipped']}, failed {count['failed']} "
@@ -219,7 +219,7 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False) 
         if r.status == "failed":
             click.echo(f"  failed: {r.path}: {r.reason}")
     existed = sum(r.status == "skipped" and r.reason == EXISTS_REASON for r in results)
-    if existed:
+    if existed and hint:
         click.echo(f"  {existed} output(s) existed already and were skipped; --overwrite redoes them")
 
 

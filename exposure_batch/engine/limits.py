@@ -15,16 +15,18 @@ import signal
 #: Thread-count variables a worker must see when its Python starts: OpenBLAS (NumPy's matrix products, the learned
 #: agent) reads them when NumPy is imported, which happens while the worker unpickles its arguments.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+_BLAS_VARS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @contextlib.contextmanager
 def child_thread_limits(threads: int | None):
-    """Set the THREAD_VARS the user has not set to `threads` while a worker is spawned (it copies this process's
-    environment), then restore them. Without this each worker's OpenBLAS starts one thread per core: the agent's
-    matrix products then cost twice the CPU for no gain, and the idle threads spin into the other stages' time."""
+    """While a worker is spawned (it copies this process's environment), set the THREAD_VARS the user has not set:
+    LibRaw's OpenMP and numba get `threads`, BLAS gets one. The agent's matrix products are small: more BLAS threads
+    cost CPU for no gain (idle threads spin into the other stages' time), and with one the learned agent's floats
+    do not depend on --jobs. Restores the environment afterwards; `threads` None sets nothing."""
     added = [name for name in THREAD_VARS if threads and name not in os.environ]
     for name in added:
-        os.environ[name] = str(threads)
+        os.environ[name] = "1" if name in _BLAS_VARS else str(threads)
     try:
         yield
     finally:
