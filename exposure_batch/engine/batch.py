@@ -16,12 +16,14 @@ from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, SourceSpec
 def run_batch(jobs: Sequence[tuple[str, str]], spec: SourceSpec, opts: OutputOptions, workers: int = 1,
               on_result: Callable[[Result], None] | None = None, *, on_start: Callable[[str], None] | None = None,
               timeout: float | None = None, memory_limit: int | None = None, prefetch: int = DEFAULT_PREFETCH,
-              max_batch: int = DEFAULT_MAX_BATCH, threads: int | None = None) -> list[Result]:
+              max_batch: int = DEFAULT_MAX_BATCH, threads: int | None = None, task_ref: str | None = None
+              ) -> list[Result]:
     """Process (input_path, output_path) pairs in `workers` spawned processes; return Results in input order.
 
     A file whose worker crashed is retried once alone in a fresh worker, then fails (CRASH); a file past `timeout`
     seconds fails (TIMEOUT); files a dead worker had not started are handed out again. on_result gets each Result
-    as it finishes, on_start each input path as its decode starts. threads: per worker (default cores // workers).
+    as it finishes, on_start each input path as its decode starts. threads: per worker (default cores // workers);
+    task_ref: another task for the workers (WorkerPool), called with (input_path, output_path, opts).
     Raises WorkerInitError (an ExposureBatchError) when workers cannot build the recipe source.
     """
     jobs = [(str(p), str(o)) for p, o in jobs]
@@ -30,7 +32,7 @@ def run_batch(jobs: Sequence[tuple[str, str]], spec: SourceSpec, opts: OutputOpt
     if not jobs:
         return []
     pool = WorkerPool(min(workers, len(jobs)), spec, timeout=timeout, memory_limit=memory_limit,
-                      prefetch=prefetch, max_batch=max_batch, threads=threads, keep_memory=True,
+                      prefetch=prefetch, max_batch=max_batch, threads=threads, keep_memory=True, task_ref=task_ref,
                       on_start=(lambda i: on_start(jobs[i][0])) if on_start else None)
     try:
         while len(results) < len(jobs):

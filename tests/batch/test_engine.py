@@ -150,6 +150,25 @@ def test_workers_killed_while_sending_never_block_the_others(photos, tmp_path):
     assert sum(r.status == "done" for r in results) >= len(jobs) - 3
 
 
+def test_a_hostile_file_costs_one_worker_never_the_batch(tmp_path):
+    """process's engine with a per-file timeout: a file that segfaults its worker is retried once alone, then fails
+    as a CRASH; a file that hangs fails as a TIMEOUT; every other file is done."""
+    names = ["a.jpg", "b_segv.jpg", "c_hang.jpg", "d.jpg", "e.jpg"]
+    jobs = [(str(tmp_path / n), str(tmp_path / "out" / n)) for n in names]
+    starts = []
+    t0 = time.monotonic()
+    results = run_batch(jobs, SourceSpec(), OutputOptions(str(tmp_path / "out")), 2, timeout=4,
+                        task_ref="tests.watch.tasks:hostile", on_start=starts.append)
+    by_name = {Path(r.path).name: r for r in results}
+    assert [by_name[n].status for n in ("a.jpg", "d.jpg", "e.jpg")] == ["done"] * 3, [r.reason for r in results]
+    segv, hang = by_name["b_segv.jpg"], by_name["c_hang.jpg"]
+    assert segv.status == "failed" and segv.failure.kind is Kind.CRASH and segv.reason == "worker crashed (SIGSEGV)"
+    assert starts.count(segv.path) == 2  # the retry ran alone and crashed again
+    assert hang.failure.kind is Kind.TIMEOUT and hang.reason == "timed out after 4 s (worker killed)"
+    assert time.monotonic() - t0 < 90
+    assert not mp.active_children()
+
+
 def test_worker_that_cannot_build_its_source_stops_the_run(photos, tmp_path):
     jobs, opts = _jobs(photos, tmp_path / "out")
     spec = SourceSpec(recipe_path=str(tmp_path / "missing.recipe.json"))

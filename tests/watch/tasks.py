@@ -36,3 +36,13 @@ def crash_on_name(source, path, out_path, opts):
     if "segv" in os.path.basename(path):
         os.kill(os.getpid(), signal.SIGSEGV)
     return process_one(path, out_path, source, opts)
+
+
+def hostile(source, path, out_path, opts):
+    """'segv' in a file's name kills its worker, 'hang' hangs it; other files are done at once (no rendering: the
+    first render of a worker compiles the kernels, seconds a short timeout must not count)."""
+    if "hang" in os.path.basename(path):
+        time.sleep(3600)
+    if "segv" in os.path.basename(path):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return Result(path, "done")
