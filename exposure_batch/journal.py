@@ -153,10 +153,6 @@ class Journal:
             "SELECT 1 FROM files WHERE out_path=? AND path=? AND id<>? AND state IN ('done','processing','failed')",
             (row.out_path, row.path, row.id)).fetchone() is not None
 
-    def retryable(self) -> list[Row]:
-        """Rows waiting to be run again (queued with a reason: a retry, deferred or abandoned), in id order."""
-        return self._rows("SELECT * FROM files WHERE state='queued' AND reason<>'' ORDER BY id")
-
     def counts(self) -> dict[str, int]:
         got = dict(self.db.execute("SELECT state, COUNT(*) FROM files GROUP BY state").fetchall())
         return {s: int(got.get(s, 0)) for s in STATES}

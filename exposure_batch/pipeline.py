@@ -22,7 +22,7 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import ExposureBatchError
+from .errors import ExposureBatchError, OutputError
 from .failures import Failure, classify
 from .recipe import Recipe, load_recipe
 
@@ -217,7 +217,10 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
     fmt, space = check_output(out_path, fmt=opts.fmt, quality=opts.quality, space=opts.space, linear=opts.linear,
                               overwrite=opts.overwrite)
     encoded = render_encoded(recipe, decoded.pixels, space, linear=opts.linear, bits=bits_for(fmt))
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{out_path}: cannot create its folder ({err.strerror or err})") from err
     written = [
         write_encoded(
             encoded, out_path, fmt=fmt, quality=opts.quality, space=space, linear=opts.linear,

@@ -115,3 +115,24 @@ def test_bad_inputs_are_quarantined_with_reasons_while_good_files_continue(dirs,
     res = CliRunner().invoke(main, ["status", str(out)])
     assert res.exit_code == 0, res.output
     assert "done 2" in res.output and "quarantined 5" in res.output and "zero.png: empty file (0 bytes)" in res.output
+
+
+def test_an_environment_failure_is_deferred_to_the_next_start_never_quarantined(dirs):
+    """The output folder cannot be created (a file is in the way): an ENVIRONMENT failure. The original stays in the
+    inbox, the row stays queued without counting a failure, and the next start (folder fixed) does it."""
+    inbox, out = dirs
+    (inbox / "shoot").mkdir()
+    make_photo(inbox / "shoot" / "a.jpg", seed=1)
+    make_photo(inbox / "b.jpg", seed=2)
+    out.mkdir()
+    (out / "shoot").write_text("a file where the output folder should be")
+    stats = Daemon(config(inbox, out, once=True)).run()
+    assert stats["deferred"] == 1 and stats["done"] == 1 and not stats["quarantined"], stats
+    rows = {r.rel: r for r in journal_rows(out)}
+    assert rows["shoot/a.jpg"].state == "queued" and rows["shoot/a.jpg"].failures == 0
+    assert "cannot create its folder" in rows["shoot/a.jpg"].reason
+    assert (inbox / "shoot" / "a.jpg").exists() and not (out / "quarantine").exists()
+    (out / "shoot").unlink()
+    stats = Daemon(config(inbox, out, once=True)).run()
+    assert stats["done"] == 1 and (out / "shoot" / "a.jpg").exists()
+    assert {r.rel: r.state for r in journal_rows(out)} == {"shoot/a.jpg": "done", "b.jpg": "done"}
