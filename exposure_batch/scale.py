@@ -1,6 +1,6 @@
 """Past one machine: the same per-file stages as a Ray Data pipeline (`exposure-batch process --ray ADDRESS`).
 
-    from_items(jobs) -> map(decode: prepare_stage, CPU) -> map_batches(_AgentActor: decide_inputs, one model load
+    from_items(jobs) -> map(decode: prepare_stage, CPU) -> map_batches(AgentActor: decide_prepared, one model load
     per actor, a GPU when the cluster has one) -> map(render + write: finish_stage, CPU) -> Results streamed back
 
 Rows carry the decoded full-size image as a tensor column (linear ProPhoto: float32 values in `image`, or a RAW's
@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import ExposureBatchError
 from .failures import Failure, Kind
-from .pipeline import OutputOptions, Prepared, Result, decide_inputs, failed_result, finish_stage, prepare_stage
+from .pipeline import OutputOptions, Prepared, Result, decide_prepared, finish_stage, prepare_stage
 
 log = logging.getLogger(__name__)
 
@@ -109,39 +109,30 @@ def decode_row(row: dict, wants: str | None, opts: OutputOptions) -> dict:
 
 
 class AgentActor:
-    """map_batches actor: builds the recipe source once (model load per actor), decides a batch of previews."""
+    """map_batches actor: builds the recipe source once (model load per actor), decides a batch of previews with
+    pipeline.decide_prepared (one agent call; if it fails, one by one, so one bad input fails only itself)."""
 
     def __init__(self, spec, wants: str | None):
         self.source = spec.build()
         self.wants = wants
 
     def __call__(self, batch: dict) -> dict:
-        status = list(batch["status"])
+        from .io.decode import Decoded  # noqa: PLC0415
+
+        status, results, recipes = list(batch["status"]), list(batch["result"]), [b""] * len(batch["status"])
         todo = [i for i, s in enumerate(status) if s == "decoded"]
-        recipes = [b""] * len(status)
-        results = list(batch["result"])
-        inputs = [None if self.wants is None else np.asarray(batch["agent_in"][i]) for i in todo]
-        infos = [pickle.loads(batch["info"][i]) for i in todo]
-        try:
-            decided = decide_inputs(self.source, inputs, infos) if todo else []
-        except Exception:  # noqa: BLE001  (retry one by one: one bad input fails only itself)
-            decided = [self._decide_one(x, info) for x, info in zip(inputs, infos)]
-        for i, recipe in zip(todo, decided):
-            if isinstance(recipe, BaseException):
-                results[i] = pickle.dumps(failed_result(str(batch["path"][i]), recipe, time.perf_counter(), "agent"))
-                status[i] = "finished"
+        items = [Prepared(str(batch["path"][i]), "", Decoded(_EMPTY, pickle.loads(batch["info"][i])),
+                          None if self.wants is None else np.asarray(batch["agent_in"][i]), time.perf_counter())
+                 for i in todo]
+        for i, decided in zip(todo, decide_prepared(self.source, items)):
+            if isinstance(decided, Result):
+                results[i], status[i] = pickle.dumps(decided), "finished"
             else:
-                recipes[i] = pickle.dumps(recipe)
+                recipes[i] = pickle.dumps(decided)
         batch["status"] = np.array(status, dtype=object)
         batch["recipe"] = np.array(recipes, dtype=object)
         batch["result"] = np.array(results, dtype=object)
         return batch
-
-    def _decide_one(self, agent_in, info):
-        try:
-            return decide_inputs(self.source, [agent_in], [info])[0]
-        except Exception as err:  # noqa: BLE001
-            return err
 
 
 def render_row(row: dict, opts: OutputOptions) -> dict:
