@@ -64,7 +64,7 @@ def test_pipelined_outputs_equal_the_one_file_path(photos, tmp_path, agent, work
         if agent == "classic":
             assert Path(r.outputs[0]).read_bytes() == Path(ref[name]).read_bytes(), name
         else:  # single-threaded BLAS in the workers: the learned agent's parameters may differ in the 6th decimal
-            assert _max_linear_difference(r.outputs[0], ref[name]) <= 2e-4, name  # 16-bit: 1.5e-5 per code
+            assert _max_linear_difference(r.outputs[0], ref[name]) <= 5e-5, name  # measured 2.8e-5 (2 codes of 16 bit)
         assert r.outputs[1].endswith(".recipe.json") and os.path.exists(r.outputs[1])
         assert r.recipe is not None and r.recipe.source["name"] == name
 
