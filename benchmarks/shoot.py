@@ -87,7 +87,7 @@ def _cpu() -> float:
 
 
 def run(files, outdir, jobs: int, grouped: bool, agent: str) -> dict:
-    from exposure_batch.batch import SourceSpec, run_batch
+    from exposure_batch.engine import SourceSpec, run_batch
     from exposure_batch.pipeline import OutputOptions
     from exposure_batch.shoot.grouping import GroupingOptions
     from exposure_batch.shoot.plan import PlannedSpec, make_plan
@@ -104,7 +104,7 @@ def run(files, outdir, jobs: int, grouped: bool, agent: str) -> dict:
         plan_s, plan_cpu = time.perf_counter() - t0, _cpu() - c0
         groups = sum(1 for g in plan.groups if len(g["files"]) > 1)
         spec = PlannedSpec(agent, plan=plan)
-    results = run_batch(jobs_list, spec, opts, n_workers=jobs)
+    results = run_batch(jobs_list, spec, opts, workers=jobs)
     failed = [r for r in results.values()] if isinstance(results, dict) else results
     bad = [r for r in failed if r.status != "done"]
     if bad:
@@ -116,7 +116,7 @@ def run(files, outdir, jobs: int, grouped: bool, agent: str) -> dict:
 def warm_marginal(files, jobs: int, agent: str) -> tuple[float, float]:
     """CPU seconds per file of a second plan over the same files (imports, model, compiled kernels warm), and of the
     agent's own decisions on the same previews (which grouping moves from the workers into the plan)."""
-    from exposure_batch.batch import SourceSpec
+    from exposure_batch.engine import SourceSpec
     from exposure_batch.shoot.grouping import GroupingOptions
     from exposure_batch.shoot.plan import make_plan
     from exposure_batch.shoot.survey import survey_files

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from ..batch import SourceSpec
+from ..engine import SourceSpec
 from ..recipe import Recipe
 from .grouping import GroupingOptions, group_surveys
 from .harmonise import harmonise_groups
