@@ -64,7 +64,10 @@ def test_group_by_none_reproduces_per_photo_recipes(tmp_path):
     for n in names:
         shutil.copy(sample_path(n), src / n)
     agent = get_agent("learned")
-    expected = {n: decide_stage(agent, [decode(str(src / n))])[0] for n in names}
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # as in the engine's workers (one BLAS thread each)
+        expected = {n: decide_stage(agent, [decode(str(src / n))])[0] for n in names}
     for mode in ("none", "auto"):
         out = tmp_path / mode
         _run("process", src, "-o", out, "--save-recipe", "--group-by", mode, "--no-progress")
