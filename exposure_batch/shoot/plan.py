@@ -104,6 +104,8 @@ class PlannedSource:
         self.wants = inner.wants
 
     def __getattr__(self, name):  # model_id, model_dir, variations, ... of the wrapped source
+        if name == "inner":  # not set yet (copy / unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def _entry(self, info) -> PlanEntry | None:
