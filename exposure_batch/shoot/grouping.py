@@ -66,8 +66,10 @@ class Grouping:
 # Signatures
 # ---------------------------------------------------------------------------------------------------------------
 def signature(image_lin: np.ndarray) -> np.ndarray:
-    """(3, 16, 16) float32 signature of a linear ProPhoto image: log2 luminance and log2 R/G, B/G chroma, each
-    minus its median (exposure and white balance gains drop out), blurred by one cell."""
+    """(5, 16, 16) float32 signature of a linear ProPhoto image: planes 0-2 are log2 luminance and log2 R/G, B/G
+    chroma, each minus its median (exposure and white balance gains drop out), blurred by one cell; planes 3-4
+    hold the medians of log2 R/G and B/G (the frame's overall colour, which white balance drift moves only a
+    little: it tells a brown wood texture from grey blinds)."""
     from ..preview import _resize_area  # noqa: PLC0415
 
     small = _resize_area(np.ascontiguousarray(image_lin, np.float32), _GRID, _GRID).astype(np.float64)
@@ -77,7 +79,8 @@ def signature(image_lin: np.ndarray) -> np.ndarray:
     log_rgb = np.log2(small)
     chroma = [log_rgb[..., 0] - log_rgb[..., 1], log_rgb[..., 2] - log_rgb[..., 1]]
     planes = [lum] + [np.clip(c - np.median(c), -2.0, 2.0) for c in chroma]
-    return np.stack([_blur(p) for p in planes]).astype(np.float32)
+    overall = [np.full(lum.shape, np.median(c)) for c in chroma]
+    return np.stack([_blur(p) for p in planes] + overall).astype(np.float32)
 
 
 def _blur(plane: np.ndarray) -> np.ndarray:
@@ -87,18 +90,24 @@ def _blur(plane: np.ndarray) -> np.ndarray:
     return sum(p[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)) / 9.0
 
 
+#: Overall colour difference (log2 R/G or B/G) that white balance drift within a scene stays under.
+COLOUR_TOLERANCE = 0.2
+
+
 def signature_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """RMS difference of two signatures (log2 units) at the best of the shifts by up to one cell (framing moves);
-    chroma counts half as much as luminance."""
+    """Distance of two signatures (log2 units): RMS difference of the pictures at the best of the shifts by up to
+    one cell (framing moves; chroma counts half as much as luminance), combined with how far the overall colours
+    differ beyond COLOUR_TOLERANCE."""
     weights = np.array([1.0, 0.5, 0.5])[:, None, None]
     n = a.shape[1]
     best = np.inf
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
-            pa = a[:, max(dy, 0):n + min(dy, 0), max(dx, 0):n + min(dx, 0)]
-            pb = b[:, max(-dy, 0):n + min(-dy, 0), max(-dx, 0):n + min(-dx, 0)]
+            pa = a[:3, max(dy, 0):n + min(dy, 0), max(dx, 0):n + min(dx, 0)]
+            pb = b[:3, max(-dy, 0):n + min(-dy, 0), max(-dx, 0):n + min(-dx, 0)]
             best = min(best, float(np.mean(weights * (pa - pb) ** 2) / weights.mean()))
-    return float(np.sqrt(best))
+    colour = max(0.0, float(np.max(np.abs(a[3:, 0, 0] - b[3:, 0, 0]))) - COLOUR_TOLERANCE)
+    return float(np.sqrt(best + colour ** 2))
 
 
 def _cluster(signatures: Sequence[np.ndarray], threshold: float) -> list[list[int]]:
