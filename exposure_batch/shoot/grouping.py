@@ -4,7 +4,7 @@
   a new group. Frames without a capture time are each a group of their own.
 * similarity: a signature of each frame that ignores what harmonising will undo (exposure and white balance drift)
   and tolerates a few percent of framing shift: a 16x16 grid of the whole frame's log luminance and log chroma
-  (R/G, B/G), each with its frame median removed, blurred by one cell, compared at the best one-cell shift, plus
+  (R/G, B/G), with the frame's median / mean removed, blurred by one cell, compared at the best one-cell shift, plus
   the frame's overall colour beyond what white balance drift moves. Frames are joined by average-linkage
   clustering while the mean signature distance stays under `threshold` (log2 units).
 * time+similarity (the default): time groups, each split by similarity; frames without a capture time are grouped
@@ -68,9 +68,9 @@ class Grouping:
 # Signatures
 # ---------------------------------------------------------------------------------------------------------------
 def signature(image_lin: np.ndarray) -> np.ndarray:
-    """(5, 16, 16) float32 signature of a linear ProPhoto image: planes 0-2 are log2 luminance and log2 R/G, B/G
-    chroma, each minus its median (exposure and white balance gains drop out), blurred by one cell; planes 3-4
-    hold the medians of log2 R/G and B/G (the frame's overall colour, which white balance drift moves only a
+    """(5, 16, 16) float32 signature of a linear ProPhoto image: planes 0-2 are log2 luminance minus its median and
+    log2 R/G, B/G chroma minus their means (exposure and white balance gains drop out), blurred by one cell;
+    planes 3-4 hold the means of log2 R/G and B/G (the frame's overall colour, which white balance drift moves only a
     little: it tells a brown wood texture from grey blinds)."""
     from ..preview import _resize_area  # noqa: PLC0415
 
@@ -80,8 +80,11 @@ def signature(image_lin: np.ndarray) -> np.ndarray:
     lum = np.clip(lum - np.median(lum), -5.0, 3.0)
     log_rgb = np.log2(small)
     chroma = [log_rgb[..., 0] - log_rgb[..., 1], log_rgb[..., 2] - log_rgb[..., 1]]
-    planes = [lum] + [np.clip(c - np.median(c), -2.0, 2.0) for c in chroma]
-    overall = [np.full(lum.shape, np.median(c)) for c in chroma]
+    # chroma centred on its mean, not its median: in a half-sky, half-sand frame the median jumps between the two
+    # with a few percent of framing
+    chroma = [np.clip(c, -4.0, 4.0) for c in chroma]
+    planes = [lum] + [np.clip(c - c.mean(), -2.0, 2.0) for c in chroma]
+    overall = [np.full(lum.shape, c.mean()) for c in chroma]
     return np.stack([_blur(p) for p in planes] + overall).astype(np.float32)
 
 
@@ -92,8 +95,9 @@ def _blur(plane: np.ndarray) -> np.ndarray:
     return sum(p[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)) / 9.0
 
 
-#: Overall colour difference (log2 R/G or B/G) that white balance drift within a scene stays under.
-COLOUR_TOLERANCE = 0.2
+#: Overall colour difference (log2 R/G or B/G) that white balance drift within a scene stays under (two frames
+#: +/-8% apart in red or blue differ by up to 0.23, plus what framing changes).
+COLOUR_TOLERANCE = 0.3
 
 
 def signature_distance(a: np.ndarray, b: np.ndarray) -> float:
