@@ -78,6 +78,9 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
     if not inbox:
         raise click.UsageError("missing INBOX (give it on the command line or as 'inbox' in the config file)")
     check_output_options(kwargs["fmt"], kwargs["space"], kwargs["linear"], kwargs["overwrite"], kwargs["skip_existing"])
+    from .process import check_profile_options  # noqa: PLC0415
+
+    check_profile_options(kwargs.get("profile_path"), kwargs.get("recipe_path"), kwargs.get("model_path"))
     opts = output_options_from(_sidecars_from(kwargs))
     jobs = kwargs.get("jobs") or 1
     try:
@@ -86,7 +89,8 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--memory-limit") from None
     cfg = WatchConfig(
-        inbox=inbox, opts=opts, spec=SourceSpec(kwargs["agent"], kwargs["recipe_path"], kwargs["model_path"]),
+        inbox=inbox, opts=opts, spec=SourceSpec(kwargs["agent"], kwargs["recipe_path"], kwargs["model_path"],
+                                            kwargs.get("profile_path")),
         jobs=jobs, settle=settle, rescan=rescan, polling=polling, poll_interval=poll_interval, once=once,
         recursive=recursive, hash_files=hash_files, move_processed=move_processed, processed_dir=processed_dir,
         quarantine_dir=quarantine_dir, journal_path=journal_path, timeout=timeout or None, memory_limit=cap,

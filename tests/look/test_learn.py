@@ -1,0 +1,112 @@
+"""`learn`: a known look is recovered from generated pairs; bad pair sets are refused with one clear line."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from exposure_batch.cli import main
+from exposure_batch.errors import ProfileError
+from exposure_batch.filters import curve_math
+from exposure_batch.look.learn import LearnOptions, learn
+from exposure_batch.look.pairs import same_picture_score
+from tests.look.pairs import KNOWN, make_pairs
+
+FAST = dict(agent="classic", adaptive=False, iterations=12, train_pixels=8000, thumb_side=64)
+
+
+@pytest.fixture(scope="module")
+def learned(tmp_path_factory):
+    """A profile learned (classic agent, fixed look) from 12 generated pairs of 6 scenes with a known look."""
+    folder = tmp_path_factory.mktemp("known")
+    before, after = make_pairs(str(folder))
+    report = learn(before, after, str(folder / "profile"), LearnOptions(**FAST))
+    return report, before, after, str(folder / "profile")
+
+
+@pytest.mark.slow
+def test_known_look_is_recovered(learned):
+    report, *_ = learned
+    steps = {(s.filter, i): s.params for i, s in enumerate(report.profile.steps)}
+    wb = steps[("white_balance", 0)]
+    # gains are known up to a common factor (the exposure and the other white balance share it): compare ratios
+    assert wb["red"] / wb["green"] == pytest.approx(1.10, abs=0.04)
+    assert wb["blue"] / wb["green"] == pytest.approx(0.85, abs=0.04)
+    assert steps[("black_and_white", 3)]["amount"] == pytest.approx(0.25, abs=0.05)
+    assert steps[("contrast", 6)]["amount"] == pytest.approx(0.15, abs=0.05)
+    xs, ys = curve_math.knots(steps[("tone_curve", 5)]["slopes"])
+    _, want = curve_math.knots(KNOWN["tone_curve"]["slopes"])
+    assert np.abs(ys - want).max() < 0.03, (ys, want)
+    v = report.validation  # held-out scenes (measured 0.40 vs agent 7.5)
+    assert v["profile"]["ciede2000"] < 1.0
+    assert v["profile"]["ciede2000"] < 0.2 * v["default_agent"]["ciede2000"]
+    assert v["profile"]["ciede2000"] <= v["reference_3x3"]["ciede2000"]
+
+
+@pytest.mark.slow
+def test_profile_folder_card_and_history(learned):
+    report, _, _, folder = learned
+    assert sorted(os.listdir(folder)) == ["history.jsonl", "look.recipe.json", "profile.json"]
+    card = json.loads(open(os.path.join(folder, "profile.json"), encoding="utf-8").read())
+    assert card["agent"]["kind"] == "classic" and card["validation"]["split"] == "held-out scenes"
+    for key in ("no_edit", "default_agent", "profile", "reference_3x3"):
+        assert {"ciede2000", "psnr"} <= set(card["validation"][key])
+    assert card["training"]["pairs"] + card["validation"]["pairs"] == 12
+    assert not set(card["validation"]["scenes"]) & {"auto"}  # scenes are the sub-folders
+    rows = [json.loads(line) for line in open(os.path.join(folder, "history.jsonl"), encoding="utf-8")]
+    assert [r["iteration"] for r in rows] == list(range(len(rows))) and rows[-1]["train_loss"] < rows[0]["train_loss"]
+
+
+def _tiny_pairs(folder, n, size=(48, 32), after_size=None, swap=None):
+    """n before/after JPEG pairs of smooth random pictures (after = before brightened), optionally one pair whose
+    after has another size or shows another picture."""
+    rng = np.random.default_rng(1)
+    os.makedirs(folder / "b", exist_ok=True)
+    os.makedirs(folder / "a", exist_ok=True)
+    pics = []
+    for i in range(n):
+        base = rng.uniform(0, 255, (4, 6, 3)).astype(np.uint8)
+        pics.append(np.asarray(Image.fromarray(base).resize(size, Image.BICUBIC)))
+    for i, pic in enumerate(pics):
+        Image.fromarray(pic).save(folder / "b" / f"p{i:02d}.jpg", quality=95)
+        after = np.clip(pic.astype(np.float32) * 1.1 + 5, 0, 255).astype(np.uint8)
+        if swap is not None and i == swap:
+            after = pics[(i + 1) % n][:, ::-1]
+        im = Image.fromarray(after)
+        if after_size is not None and i == 0:
+            im = im.resize(after_size)
+        im.save(folder / "a" / f"p{i:02d}.jpg", quality=95)
+    return str(folder / "b"), str(folder / "a")
+
+
+@pytest.mark.parametrize("case, message", [
+    ("few", "at least 10 are needed"),
+    ("size", "sizes cannot be aligned"),
+    ("other", "is not the same picture"),
+])
+def test_refusals(tmp_path, case, message):
+    kwargs = {"few": dict(n=9), "size": dict(n=10, after_size=(48, 48)), "other": dict(n=10, swap=3)}[case]
+    before, after = _tiny_pairs(tmp_path, **kwargs)
+    with pytest.raises(ProfileError, match=message):
+        learn(before, after, str(tmp_path / "profile"), LearnOptions(**FAST))
+    res = CliRunner().invoke(main, ["learn", before, after, "-o", str(tmp_path / "p2"), "--agent", "classic",
+                                    "--no-progress"])
+    assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1, res.output
+    assert not os.path.exists(tmp_path / "profile" / "profile.json")
+
+
+def test_same_picture_score_separates():
+    rng = np.random.default_rng(0)
+    pic = np.asarray(Image.fromarray(rng.uniform(0, 255, (6, 8, 3)).astype(np.uint8)).resize((80, 60), Image.BICUBIC),
+                     np.float32) / 255
+    other = pic[::-1, ::-1].copy()
+    toned = np.clip(pic**1.8 * 1.3, 0, 1) * np.array([1.1, 1.0, 0.8], np.float32)  # a strong global look
+    crop = np.asarray(Image.fromarray((pic[10:50, 15:70] * 255).astype(np.uint8)).resize((80, 60)), np.float32) / 255
+    assert same_picture_score(pic, toned) > 0.9
+    assert same_picture_score(pic, other) < 0.6
+    assert same_picture_score(pic, crop) < 0.6
