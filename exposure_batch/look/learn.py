@@ -76,7 +76,7 @@ def _load_all(specs, source, opts: LearnOptions, progress: Progress, phase: str)
     with ThreadPoolExecutor(max(1, opts.threads)) as pool:
         for k, _ in enumerate(pool.map(one, range(len(specs))), 1):
             progress(phase, k, len(specs), "")
-    return [p for p in loaded if p is not None], errors
+    return [p for p in loaded if p is not None], sorted(errors)
 
 
 def _check_errors(errors: list[str], opts: LearnOptions, notes: list[str]) -> None:

@@ -160,10 +160,10 @@ def test_export_look_needs_one_source(tmp_path, learned_profile):
 
 @needs_dt
 @pytest.mark.tool
-@pytest.mark.parametrize("mode, bound", [("lut", 1.0), ("parametric", 4.0)])
+@pytest.mark.parametrize("mode, bound", [("lut", 1.0), ("parametric", 1.5)])
 def test_darktable_renders_the_look(tmp_path, learned_profile, mode, bound):
     """darktable-cli renders the look's sidecar within mean CIEDE2000 `bound` of our render (lut mode: 1.0, the
-    issue's bound; parametric: darktable's saturation mapping is a fitted matrix, see the README)."""
+    issue's bound; measured 0.014; parametric measured 0.65: darktable's saturation mapping is a fitted matrix)."""
     look = load_profile(learned_profile).look_recipe()
     src = tools.write_test_tiff(tmp_path / "chart.tif", tools.test_image_srgb())
     lut_dir = tmp_path / "luts"

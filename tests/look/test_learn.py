@@ -110,3 +110,16 @@ def test_same_picture_score_separates():
     assert same_picture_score(pic, toned) > 0.9
     assert same_picture_score(pic, other) < 0.6
     assert same_picture_score(pic, crop) < 0.6
+
+
+@pytest.mark.slow
+def test_learn_cli_prints_the_table(learned, tmp_path):
+    _, before, after, _ = learned
+    res = CliRunner().invoke(main, ["learn", before, after, "-o", str(tmp_path / "p"), "--agent", "classic",
+                                    "--iterations", "2", "--no-progress", "--name", "Test look"])
+    assert res.exit_code == 0, res.output
+    for label in ("no edit", "default agent", "profile (agent + look)", "agent + 3x3 least squares"):
+        assert label in res.output
+    assert "profile 'Test look'" in res.output and (tmp_path / "p" / "profile.json").exists()
+    res = CliRunner().invoke(main, ["learn", before, after, "-o", str(tmp_path / "p"), "--agent", "classic"])
+    assert res.exit_code == 1 and "already holds a profile" in res.output
