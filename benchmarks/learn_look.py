@@ -216,7 +216,7 @@ def print_table(results: dict, cost: dict, n_test: int) -> None:
     big, small = max(results), min(results)
     base = results[big]["test"]
     print(f"\nTest pairs: {n_test} from scenes not used for training (mean per-image CIEDE2000 / PSNR, display sRGB)")
-    print(f"| method | CIEDE2000 | PSNR dB | training wall s |")
+    print("| method | CIEDE2000 | PSNR dB | training wall s |")
     print("|---|---|---|---|")
     print(f"| no edit | {base['no_edit']['ciede2000']:.2f} | {base['no_edit']['psnr']:.2f} | |")
     print(f"| default agent | {base['default_agent']['ciede2000']:.2f} | {base['default_agent']['psnr']:.2f} | |")

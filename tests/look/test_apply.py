@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exposure_batch import color
 from exposure_batch.agent import get_agent
 from exposure_batch.cli import main
-from exposure_batch.look.model import LookModel
 from exposure_batch.look.profile import (Profile, ProfileSource, agent_identity, agent_mismatch, load_profile,
                                          make_profile_source)
 from exposure_batch.preview import make_preview
@@ -27,7 +24,6 @@ needs_dt = pytest.mark.skipif(tools.DARKTABLE is None or tools.EXIFTOOL is None,
 
 def _profile(agent, slope=0.3, name="Studio Warm") -> Profile:
     """A profile with the known look plus a saturation boost (exercises the approximate darktable mapping)."""
-    model = LookModel(adaptive=True)
     steps = list(known_steps())
     steps[4] = type(steps[4])("saturation", {"amount": 0.2})
     return Profile(name, agent_identity(agent), tuple(steps), slope, -2.5,
@@ -175,3 +171,18 @@ def test_darktable_renders_the_look(tmp_path, learned_profile, mode, bound):
     de = tools.delta_e(img, tools.our_render_srgb(look, src))
     assert de.mean() <= bound, de.mean()
     print(f"darktable {mode}: mean {de.mean():.3f} max {de.max():.2f}")
+
+
+@pytest.mark.slow
+def test_watch_once_with_profile(tmp_path, learned_profile):
+    """The watch daemon builds the profile source in its isolated workers (SourceSpec.profile_path)."""
+    import shutil
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    shutil.copy(SAMPLES_DIR / "casio_qv_r51.jpg", inbox / "a.jpg")
+    res = CliRunner().invoke(main, ["watch", str(inbox), "-o", str(out), "--once", "--settle", "0", "--profile",
+                                    learned_profile, "--save-recipe"])
+    assert res.exit_code == 0, res.output
+    r = load_recipe(out / "a.recipe.json")
+    assert r.model_id == "profile:Studio Warm" and r.steps[-9:][2:] == load_profile(learned_profile).steps[2:]
