@@ -127,14 +127,14 @@ def subset(rows, n: int, folder: str) -> str:
 
 def score_test(profile_dir: str, test_rows, model_path) -> dict:
     """Test-pair figures for a learned profile and its own 3x3 reference."""
-    from exposure_batch.look.learn import _apply_steps, _corrected, evaluate_pairs  # noqa: PLC0415
+    from exposure_batch.look.learn import apply_steps, agent_corrections, evaluate_pairs  # noqa: PLC0415
     from exposure_batch.look.pairs import PairSpec, load_pair  # noqa: PLC0415
     from exposure_batch.look.profile import make_profile_source  # noqa: PLC0415
 
     source = make_profile_source(profile_dir, model_path)
     pairs = [load_pair(PairSpec(b, a, s), source.agent, 96) for b, a, s in test_rows]
-    recipes, keys = _corrected(pairs, source.agent)
-    corrected = [_apply_steps(p.before_lin, r.steps) for p, r in zip(pairs, recipes)]
+    recipes, keys = agent_corrections(pairs, source.agent)
+    corrected = [apply_steps(p.before_lin, r.steps) for p, r in zip(pairs, recipes)]
     w = np.asarray(source.profile.card["training"]["reference_3x3"])
     return evaluate_pairs(pairs, corrected, keys, source.profile, w)
 

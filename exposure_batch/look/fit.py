@@ -11,7 +11,7 @@ steps before the one it perturbs. The snapshot kept is the one with the lowest v
 Also here: the least-squares 3x3 colour matrix + offset reference (linear light), an initialisation of the look's
 two white balances and black & white mix from that matrix, and the metrics (CIEDE2000, PSNR on display sRGB).
 
-Exports: FitData, FitResult, fit_look, lab_display, fit_matrix_reference, apply_matrix, init_from_matrix,
+Exports: FitData, FitResult, fit_look, cost, lab_display, fit_matrix_reference, apply_matrix, init_from_matrix,
 ciede2000_pixels.
 """
 from __future__ import annotations
@@ -144,6 +144,12 @@ def _robust(r: np.ndarray, n_pix: int, scale: float) -> tuple[float, np.ndarray]
     w = np.ones_like(r)
     w[: 3 * n_pix] = np.repeat(1.0 / np.sqrt(root), 3)
     return cost, w
+
+
+def cost(model: LookModel, data: FitData, theta: np.ndarray, ridge: float = DEFAULT_RIDGE) -> float:
+    """The fit's objective at theta (robust CIELAB term + ridge + curve roughness): to compare starting points."""
+    scale = 1.0 / np.sqrt(len(data.x_lin))
+    return _robust(_residuals(model, data, theta, ridge, scale), len(data.x_lin), scale)[0]
 
 
 def fit_look(model: LookModel, train: FitData, theta0: np.ndarray, *, val: FitData | None = None,

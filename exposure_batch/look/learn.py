@@ -5,7 +5,7 @@
     -> look fitted (fit.fit_look) from the better of "no look" and the reference's projection -> best snapshot on
     the held-out pairs -> figures (no edit / default agent / profile / 3x3 reference) -> profile folder
 
-Exports: LearnOptions, LearnReport, learn, evaluate_pairs.
+Exports: LearnOptions, LearnReport, learn, evaluate_pairs, agent_corrections, apply_steps.
 """
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def _check_errors(errors: list[str], opts: LearnOptions, notes: list[str]) -> No
     notes += [f"left out: {e}" for e in errors]
 
 
-def _corrected(pairs: list[PairData], agent) -> tuple[list, np.ndarray]:
+def agent_corrections(pairs: list[PairData], agent) -> tuple[list, np.ndarray]:
     """Agent recipes (batched, as `process` decides) and each pair's agent-corrected key."""
     recipes = []
     for i in range(0, len(pairs), 64):
@@ -99,7 +99,8 @@ def _corrected(pairs: list[PairData], agent) -> tuple[list, np.ndarray]:
     return recipes, keys
 
 
-def _apply_steps(lin: np.ndarray, steps) -> np.ndarray:
+def apply_steps(lin: np.ndarray, steps) -> np.ndarray:
+    """Recipe steps applied with their exact NumPy ops to a copy of (..., 3) float32 linear ProPhoto pixels."""
     out = np.array(lin, np.float32, copy=True)
     for s in steps:
         out = s.spec.apply_np(out, s.spec.prepare(s.params))
@@ -129,7 +130,7 @@ def evaluate_pairs(pairs: list[PairData], corrected: list[np.ndarray], keys: np.
         target = display_np(p.after_lin)
         outs = {"no_edit": p.before_lin, "default_agent": c}
         if profile is not None:
-            outs["profile"] = _apply_steps(c, profile.look_steps(k))
+            outs["profile"] = apply_steps(c, profile.look_steps(k))
         if reference_w is not None:
             outs["reference_3x3"] = np.maximum(fitting.apply_matrix(reference_w, c), 0.0)
         for name, lin in outs.items():
@@ -174,10 +175,10 @@ def learn(before_dir: str, after_dir: str, out_dir: str, opts: LearnOptions | No
         split = "held-out scenes"
     t_loaded = time.perf_counter()
     progress("agent", 0, 1, "")
-    tr_recipes, tr_keys = _corrected(train, agent)
-    va_recipes, va_keys = _corrected(val, agent)
-    tr_corr = [_apply_steps(p.before_lin, r.steps) for p, r in zip(train, tr_recipes)]
-    va_corr = [_apply_steps(p.before_lin, r.steps) for p, r in zip(val, va_recipes)]
+    tr_recipes, tr_keys = agent_corrections(train, agent)
+    va_recipes, va_keys = agent_corrections(val, agent)
+    tr_corr = [apply_steps(p.before_lin, r.steps) for p, r in zip(train, tr_recipes)]
+    va_corr = [apply_steps(p.before_lin, r.steps) for p, r in zip(val, va_recipes)]
     key_ref = float(np.mean(tr_keys))
     progress("agent", 1, 1, "")
     rng = np.random.default_rng(opts.seed)
@@ -187,9 +188,7 @@ def learn(before_dir: str, after_dir: str, out_dir: str, opts: LearnOptions | No
 
     model = LookModel(adaptive=opts.adaptive)
     starts = {"no look": model.identity, "3x3 reference": fitting.init_from_matrix(model, reference_w)}
-    scale = 1.0 / np.sqrt(len(train_fd.x_lin))
-    losses = {k: fitting._robust(fitting._residuals(model, train_fd, t, fitting.DEFAULT_RIDGE, scale),
-                                 len(train_fd.x_lin), scale)[0] for k, t in starts.items()}
+    losses = {k: fitting.cost(model, train_fd, t) for k, t in starts.items()}
     init = min(losses, key=losses.get)
     os.makedirs(out_dir, exist_ok=True)
     history_path = os.path.join(out_dir, HISTORY_FILE)

@@ -123,3 +123,22 @@ def test_learn_cli_prints_the_table(learned, tmp_path):
     assert "profile 'Test look'" in res.output and (tmp_path / "p" / "profile.json").exists()
     res = CliRunner().invoke(main, ["learn", before, after, "-o", str(tmp_path / "p"), "--agent", "classic"])
     assert res.exit_code == 1 and "already holds a profile" in res.output
+
+
+@pytest.mark.parametrize("space, fmt", [("adobergb", "tiff"), ("p3", "jpeg"), ("srgb", "png")])
+def test_raw_before_and_icc_tagged_after_align(tmp_path, space, fmt):
+    """A DNG before (decoded at half size) and an after exported in another space with its ICC profile land on the
+    same grid in linear ProPhoto: the after reads back as the before x 1.3 (the ICC profile honoured)."""
+    from exposure_batch.agent import get_agent
+    from exposure_batch.io import decode
+    from exposure_batch.io.write import write_image
+    from exposure_batch.look.pairs import PairSpec, load_pair
+    from tests.helpers import sample_path
+
+    dng = sample_path("flower.dng")
+    after = str(tmp_path / f"after.{ {'tiff': 'tif', 'jpeg': 'jpg', 'png': 'png'}[fmt] }")
+    write_image(np.minimum(decode(dng).rgb_lin * 1.3, 0.7), after, fmt=fmt, space=space, overwrite=True)
+    pair = load_pair(PairSpec(str(dng), after), get_agent("classic"), 96)
+    assert pair.before_lin.shape == pair.after_lin.shape and pair.similarity > 0.95
+    ratio = np.median(pair.after_lin[pair.before_lin > 0.05] / pair.before_lin[pair.before_lin > 0.05])
+    assert ratio == pytest.approx(1.3, rel=0.05)
