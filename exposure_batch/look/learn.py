@@ -141,6 +141,61 @@ def evaluate_pairs(pairs: list[PairData], corrected: list[np.ndarray], keys: np.
             for name, v in rows.items() if v}
 
 
+@dataclass
+class _Set:
+    """Pairs with the agent's decisions: corrected[i] is pair i's before thumbnail after its agent recipe, keys[i]
+    its agent-corrected brightness key."""
+
+    pairs: list
+    corrected: list
+    keys: np.ndarray
+
+    @classmethod
+    def decide(cls, pairs: list[PairData], agent) -> "_Set":
+        recipes, keys = agent_corrections(pairs, agent)
+        return cls(pairs, [apply_steps(p.before_lin, r.steps) for p, r in zip(pairs, recipes)], keys)
+
+    @property
+    def scenes(self) -> list[str]:
+        return sorted({p.scene for p in self.pairs})
+
+
+def _load_sets(before_dir, after_dir, agent, opts: LearnOptions, progress, notes) -> tuple[list, list, str]:
+    """(train pairs, validation pairs, split description); refusals raise ProfileError."""
+    specs, pair_notes = find_pairs(before_dir, after_dir, opts.csv_path)
+    notes += pair_notes
+    if len(specs) < MIN_PAIRS:
+        raise ProfileError(f"{before_dir}: {len(specs)} before/after pair(s) found, at least {MIN_PAIRS} are needed "
+                           "(pairs match by file name stem, or list them with --pairs CSV)")
+    pairs, errors = _load_all(specs, agent, opts, progress, "loading pairs")
+    _check_errors(errors, opts, notes)
+    if len(pairs) < MIN_PAIRS:
+        raise ProfileError(f"{before_dir}: only {len(pairs)} usable pair(s) left, at least {MIN_PAIRS} are needed")
+    if not opts.val_dirs:
+        train, val, split_notes = split_by_scene(assign_scenes(pairs), opts.val_share, opts.seed)
+        notes += split_notes
+        return train, val, "held-out scenes"
+    vspecs, vnotes = find_pairs(opts.val_dirs[0], opts.val_dirs[1])
+    notes += vnotes
+    if not vspecs:
+        raise ProfileError(f"{opts.val_dirs[0]}: no validation pairs found")
+    val, verrors = _load_all(vspecs, agent, opts, progress, "loading validation pairs")
+    _check_errors(verrors, opts, notes)
+    return pairs, val, "validation folder"
+
+
+def _fit(model: LookModel, train_fd, val_fd, theta0, opts: LearnOptions, hist, progress, label: str):
+    def on_iteration(row):
+        hist.write(json.dumps({"start": label, **{k: (round(v, 6) if isinstance(v, float) else v)
+                                                  for k, v in row.items()}}) + "\n")
+        hist.flush()
+        progress(f"fitting look ({label})", row["iteration"], opts.iterations,
+                 f"train loss {row['train_loss']:.3f}  val CIEDE2000 {row['val_ciede2000']:.2f}")
+
+    return fitting.fit_look(model, train_fd, theta0, val=val_fd, iterations=opts.iterations,
+                            on_iteration=on_iteration)
+
+
 def learn(before_dir: str, after_dir: str, out_dir: str, opts: LearnOptions | None = None,
           progress: Progress = _no_progress, log: Callable[[str], None] = lambda s: None) -> LearnReport:
     """Learn a profile from BEFORE_DIR/AFTER_DIR pairs into out_dir. Raises ProfileError (one line) on refusal."""
@@ -151,79 +206,57 @@ def learn(before_dir: str, after_dir: str, out_dir: str, opts: LearnOptions | No
     notes: list[str] = []
     if os.path.exists(os.path.join(out_dir, CARD_FILE)) and not opts.overwrite:
         raise ProfileError(f"{out_dir}: already holds a profile (use --overwrite)")
-    specs, pair_notes = find_pairs(before_dir, after_dir, opts.csv_path)
-    notes += pair_notes
-    if len(specs) < MIN_PAIRS:
-        raise ProfileError(f"{before_dir}: {len(specs)} before/after pair(s) found, at least {MIN_PAIRS} are needed "
-                           "(pairs match by file name stem, or list them with --pairs CSV)")
     agent = get_agent(opts.agent, opts.model_path)
-    pairs, errors = _load_all(specs, agent, opts, progress, "loading pairs")
-    _check_errors(errors, opts, notes)
-    if len(pairs) < MIN_PAIRS:
-        raise ProfileError(f"{before_dir}: only {len(pairs)} usable pair(s) left, at least {MIN_PAIRS} are needed")
-    if opts.val_dirs:
-        vspecs, vnotes = find_pairs(opts.val_dirs[0], opts.val_dirs[1])
-        notes += vnotes
-        if not vspecs:
-            raise ProfileError(f"{opts.val_dirs[0]}: no validation pairs found")
-        val, verrors = _load_all(vspecs, agent, opts, progress, "loading validation pairs")
-        _check_errors(verrors, opts, notes)
-        train, split = pairs, "validation folder"
-    else:
-        train, val, split_notes = split_by_scene(assign_scenes(pairs), opts.val_share, opts.seed)
-        notes += split_notes
-        split = "held-out scenes"
+    train_pairs, val_pairs, split = _load_sets(before_dir, after_dir, agent, opts, progress, notes)
     t_loaded = time.perf_counter()
-    progress("agent", 0, 1, "")
-    tr_recipes, tr_keys = agent_corrections(train, agent)
-    va_recipes, va_keys = agent_corrections(val, agent)
-    tr_corr = [apply_steps(p.before_lin, r.steps) for p, r in zip(train, tr_recipes)]
-    va_corr = [apply_steps(p.before_lin, r.steps) for p, r in zip(val, va_recipes)]
-    key_ref = float(np.mean(tr_keys))
-    progress("agent", 1, 1, "")
+    train, val = _Set.decide(train_pairs, agent), _Set.decide(val_pairs, agent)
+    key_ref = float(np.mean(train.keys))
     rng = np.random.default_rng(opts.seed)
-    train_fd, train_y = _fit_data(train, tr_corr, tr_keys, key_ref, opts.train_pixels, rng)
-    val_fd, _ = _fit_data(val, va_corr, va_keys, key_ref, opts.val_pixels, rng)
+    train_fd, train_y = _fit_data(train.pairs, train.corrected, train.keys, key_ref, opts.train_pixels, rng)
+    val_fd, _ = _fit_data(val.pairs, val.corrected, val.keys, key_ref, opts.val_pixels, rng)
     reference_w = fitting.fit_matrix_reference(train_fd.x_lin, train_y)
 
     model = LookModel(adaptive=opts.adaptive)
     starts = {"no look": model.identity, "3x3 reference": fitting.init_from_matrix(model, reference_w)}
-    losses = {k: fitting.cost(model, train_fd, t) for k, t in starts.items()}
-    init = min(losses, key=losses.get)
-    os.makedirs(out_dir, exist_ok=True)
-    history_path = os.path.join(out_dir, HISTORY_FILE)
-    with open(history_path, "w", encoding="utf-8") as hist:
-        def on_iteration(row):
-            hist.write(json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}) + "\n")
-            hist.flush()
-            progress("fitting look", row["iteration"], opts.iterations,
-                     f"train loss {row['train_loss']:.3f}  val CIEDE2000 {row['val_ciede2000']:.2f}")
+    order = sorted(starts, key=lambda k: fitting.cost(model, train_fd, starts[k]))
+    name = opts.name or os.path.basename(os.path.normpath(out_dir))
 
-        result = fitting.fit_look(model, train_fd, starts[init], val=val_fd, iterations=opts.iterations,
-                                  on_iteration=on_iteration)
+    def as_profile(result) -> Profile:
+        return Profile(name, agent_identity(agent), model.steps(result.theta),
+                       float(result.theta[model.slope_index]) if opts.adaptive else 0.0, key_ref)
+
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, HISTORY_FILE), "w", encoding="utf-8") as hist:
+        init = order[0]
+        result = _fit(model, train_fd, val_fd, starts[init], opts, hist, progress, init)
+        profile = as_profile(result)
+        validation = evaluate_pairs(val.pairs, val.corrected, val.keys, profile, reference_w)
+        if validation["profile"]["ciede2000"] > validation["reference_3x3"]["ciede2000"]:
+            # Worse than the 3x3 reference on the held-out pairs: try the other start, keep the better.
+            other = _fit(model, train_fd, val_fd, starts[order[1]], opts, hist, progress, order[1])
+            other_profile = as_profile(other)
+            other_val = evaluate_pairs(val.pairs, val.corrected, val.keys, other_profile, reference_w)
+            if other_val["profile"]["ciede2000"] < validation["profile"]["ciede2000"]:
+                init, result, profile, validation = order[1], other, other_profile, other_val
     t_fit = time.perf_counter()
-    steps = model.steps(result.theta)
-    profile = Profile(opts.name or os.path.basename(os.path.normpath(out_dir)), agent_identity(agent), steps,
-                      float(result.theta[model.slope_index]) if opts.adaptive else 0.0, key_ref)
-    validation = evaluate_pairs(val, va_corr, va_keys, profile, reference_w)
-    training_fig = evaluate_pairs(train, tr_corr, tr_keys, profile, reference_w)
-    t_end = time.perf_counter()
+    training_fig = evaluate_pairs(train.pairs, train.corrected, train.keys, profile, reference_w)
     if validation["profile"]["ciede2000"] > validation["reference_3x3"]["ciede2000"]:
         notes.append(f"the look is worse than the least-squares 3x3 reference on the held-out pairs "
                      f"({validation['profile']['ciede2000']:.2f} vs {validation['reference_3x3']['ciede2000']:.2f} "
                      "CIEDE2000): the pairs may hold local edits or a look these filters cannot express")
     seconds = {"load": round(t_loaded - t_start, 2), "fit": round(t_fit - t_loaded, 2),
-               "total": round(t_end - t_start, 2)}
+               "total": round(time.perf_counter() - t_start, 2)}
     profile.card = {
         "created_with": f"exposure-batch {__version__}",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "validation": {"split": split, "pairs": len(val), "scenes": sorted({p.scene for p in val}),
+        "validation": {"split": split, "pairs": len(val.pairs), "scenes": val.scenes,
                        "metric": "mean over pairs of per-image mean CIEDE2000 / PSNR (dB) on display sRGB, "
                                  f"{opts.thumb_side} px thumbnails", **validation},
-        "training": {"pairs": len(train), "scenes": len({p.scene for p in train}), "figures": training_fig,
+        "training": {"pairs": len(train.pairs), "scenes": len(train.scenes), "figures": training_fig,
                      "iterations": len(result.history) - 1, "best_iteration": result.best_iteration,
                      "initialisation": init, "thumb_side": opts.thumb_side, "pixels": int(len(train_fd.x_lin)),
                      "seconds": seconds, "reference_3x3": np.round(reference_w, 6).tolist()},
+        "agent_model_path": getattr(agent, "model_dir", None),
         "notes": notes,
     }
     profile.save(out_dir)
