@@ -186,3 +186,44 @@ def test_watch_once_with_profile(tmp_path, learned_profile):
     assert res.exit_code == 0, res.output
     r = load_recipe(out / "a.recipe.json")
     assert r.model_id == "profile:Studio Warm" and r.steps[-9:][2:] == load_profile(learned_profile).steps[2:]
+
+
+def test_applying_a_profile_needs_neither_tensorflow_nor_colour_science(tmp_path, learned_profile):
+    """Workers with a profile stay lean: no TensorFlow (training only) and no colour-science (stored matrices)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+sys.modules['tensorflow'] = None  # any import of TensorFlow fails
+from exposure_batch.pipeline import OutputOptions, make_source, process_one
+r = process_one(r'{SAMPLES_DIR}/flower.dng', r'{tmp_path}/f.jpg', make_source('learned', profile_path=r'{learned_profile}'),
+                OutputOptions(r'{tmp_path}', sidecars='darktable'))
+assert r.status == 'done', r.reason
+assert r.recipe.model_id == 'profile:Studio Warm'
+assert 'colour' not in sys.modules, 'colour-science was imported'
+print('ok')
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_learn_runs_without_tensorflow(tmp_path):
+    """`learn` is NumPy/SciPy only: it runs with TensorFlow unimportable (the lean install)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+sys.modules['tensorflow'] = None
+from tests.look.pairs import make_pairs
+from exposure_batch.look.learn import LearnOptions, learn
+b, a = make_pairs(r'{tmp_path}', per_scene=2, side=64)
+rep = learn(b, a, r'{tmp_path}/p', LearnOptions(agent='learned', iterations=2, train_pixels=3000, thumb_side=48))
+assert rep.profile.agent['kind'] == 'learned' and rep.profile.agent['weights_sha256']
+print('ok')
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         cwd=str(SAMPLES_DIR.parent))
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
