@@ -144,3 +144,23 @@ def test_raw_before_and_icc_tagged_after_align(tmp_path, space, fmt):
     assert pair.before_lin.shape == pair.after_lin.shape and pair.similarity > 0.95
     ratio = np.median(pair.after_lin[pair.before_lin > 0.05] / pair.before_lin[pair.before_lin > 0.05])
     assert ratio == pytest.approx(1.3, rel=0.05)
+
+
+def test_large_after_of_another_size_aligns(tmp_path):
+    """An after exported bigger than its before (decoded at half size: short side >= 8x the thumbnail) lands on
+    the before's grid with the same values."""
+    from exposure_batch.agent import get_agent
+    from exposure_batch.io import decode
+    from exposure_batch.io.write import write_image
+    from exposure_batch.look.pairs import PairSpec, load_pair
+    from exposure_batch.preview import _resize_area
+    from tests.helpers import sample_path
+
+    lin = decode(sample_path("chelsea_adobergb_16bit.tif")).rgb_lin
+    small = _resize_area(lin, 400, 300)
+    write_image(small, str(tmp_path / "b.png"), space="prophoto")
+    write_image(_resize_area(lin, 1600, 1200), str(tmp_path / "a.jpg"), quality=95)
+    pair = load_pair(PairSpec(str(tmp_path / "b.png"), str(tmp_path / "a.jpg")), get_agent("classic"), 96)
+    assert pair.before_lin.shape == pair.after_lin.shape == (72, 96, 3)
+    diff = np.abs(pair.after_lin - pair.before_lin)
+    assert float(np.mean(diff)) < 0.01 and pair.similarity > 0.97
