@@ -123,7 +123,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, report_dir) -> None:
     """--variations N: each photo decoded once and rendered N times (NAME_v1 .. NAME_vN), one line per photo."""
     if spec.agent != "learned" or spec.recipe_path or spec.profile_path:
-        raise click.UsageError("--variations needs --agent learned (and no --recipe): only the learned agent samples")
+        raise click.UsageError("--variations needs --agent learned (and no --recipe or --profile): only the learned agent "
+                               "samples")
     if ray_address or resume or dry_run or report_dir:
         raise click.UsageError("--variations runs in this process: not with --ray, --resume, --dry-run or --report")
     if getattr(opts.sidecars, "beside_source", False):
