@@ -164,3 +164,22 @@ def test_large_after_of_another_size_aligns(tmp_path):
     assert pair.before_lin.shape == pair.after_lin.shape == (72, 96, 3)
     diff = np.abs(pair.after_lin - pair.before_lin)
     assert float(np.mean(diff)) < 0.01 and pair.similarity > 0.97
+
+
+@pytest.mark.slow
+def test_pairs_csv_and_validation_folder(learned, tmp_path):
+    """--pairs CSV (header, names relative to the two folders, a scene column) and --val-dir."""
+    _, before, after, _ = learned
+    rows = []
+    for scene in sorted(os.listdir(before))[:5]:
+        for name in sorted(os.listdir(os.path.join(before, scene))):
+            stem = os.path.splitext(name)[0]
+            rows.append(f"{scene}/{name},{scene}/{stem}.tif,shoot-{scene[:3]}")
+    (tmp_path / "pairs.csv").write_text("before,after,scene\n" + "\n".join(rows) + "\n")
+    val_scene = sorted(os.listdir(before))[5]
+    report = learn(before, after, str(tmp_path / "p"),
+                   LearnOptions(**{**FAST, "iterations": 2}, csv_path=str(tmp_path / "pairs.csv"),
+                                val_dirs=(os.path.join(before, val_scene), os.path.join(after, val_scene))))
+    card = report.profile.card
+    assert card["training"]["pairs"] == len(rows) == 10 and card["validation"]["split"] == "validation folder"
+    assert card["validation"]["pairs"] == 2 and card["training"]["scenes"] == len({r.split(",")[2] for r in rows})
