@@ -103,7 +103,7 @@ def run(files, outdir, jobs: int, grouped: bool, agent: str) -> dict:
         plan = make_plan(files, source, GroupingOptions(), jobs)
         plan_s, plan_cpu = time.perf_counter() - t0, _cpu() - c0
         groups = sum(1 for g in plan.groups if len(g["files"]) > 1)
-        spec = PlannedSpec(agent, plan=plan)
+        spec = PlannedSpec.wrapping(spec, plan)
     results = run_batch(jobs_list, spec, opts, workers=jobs)
     failed = [r for r in results.values()] if isinstance(results, dict) else results
     bad = [r for r in failed if r.status != "done"]

@@ -48,8 +48,7 @@ class GroupHolder:
         """The spec the workers build their source from: the daemon's, following the plan store."""
         from .plan import PlanStore, PlannedSpec  # noqa: PLC0415
 
-        s = self.spec
-        return PlannedSpec(s.agent, s.recipe_path, s.model_path, plan=PlanStore(self.store_dir))
+        return PlannedSpec.wrapping(self.spec, PlanStore(self.store_dir))
 
     def hold(self, row_id: int, path: str, sha256: str | None, now: float) -> None:
         self.held.append(_Held(row_id, path, sha256, now))

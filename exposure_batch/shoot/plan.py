@@ -1,7 +1,7 @@
 """The shoot plan: survey -> groups -> harmonised recipes, made before the engine renders anything.
 
     plan = make_plan(paths, source, GroupingOptions())   # survey (cheap decode + EXIF), group, harmonise
-    spec = PlannedSpec(agent, recipe_path, model_path, plan=plan)   # what the engine builds its source from
+    spec = PlannedSpec.wrapping(SourceSpec(agent), plan)   # what the engine's workers build their source from
 
 The engine then runs as always; its recipe source is a `PlannedSource`: for a frame of a harmonised group it
 returns the planned recipe (the agent's own decision for that frame is not needed), for any other file it asks the
@@ -16,6 +16,7 @@ Exports: PlanEntry, Plan, PlanStore, PlannedSource, PlannedSpec, make_plan, plan
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -133,6 +134,12 @@ class PlannedSpec(SourceSpec):
     """SourceSpec whose built source follows `plan` (a Plan or a PlanStore)."""
 
     plan: Any = None
+
+    @classmethod
+    def wrapping(cls, spec: SourceSpec, plan) -> "PlannedSpec":
+        """`spec` (every field: agent, recipe, model, profile, ...) following `plan`."""
+        fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(SourceSpec)}
+        return cls(**fields, plan=plan)
 
     def build(self):
         inner = SourceSpec.build(self)
