@@ -8,7 +8,8 @@ and weights as the Keras actor used in training): no TensorFlow at inference. EX
 the same episode in TensorFlow instead (agent.policy_tf), which uses a GPU when TensorFlow sees one; the NumPy
 actor takes a few ms per image, so that only pays for inference-heavy setups.
 
-Determinism: by default dropout is off, so the same preview gives the same recipe in every run and process.
+Determinism: by default dropout is off, so the same preview gives the same recipe in every run and process, and
+the NumPy actor's arithmetic is exact (agent.inference), so also for every thread count, batch size and x86-64 CPU.
 `variations(preview, n)` gives n alternative edits with the paper's dropout sampling (keep 1 - rate), each seeded
 from the preview's content hash and the variation index (same photo -> same n alternatives, every run).
 Batched (chunks of 64).
@@ -48,6 +49,13 @@ def _default_dir() -> str:
 def content_seed(preview: np.ndarray) -> int:
     """63-bit seed from the preview's float32 bytes (same photo -> same seed on every machine)."""
     return int.from_bytes(hashlib.sha256(np.ascontiguousarray(preview, np.float32).tobytes()).digest()[:8], "little") >> 1
+
+
+def _apply_exact(step: Step, image: np.ndarray) -> np.ndarray:
+    """The step's NumPy op on a float64 preview (the agent's next input). In float64 the last-bit differences between
+    CPUs' vectorised exp/log/pow (about 1e-16) stay far below the actor's input grid (2^-17), so the next decision
+    is the same on every machine; in float32 they would move some inputs across a grid step."""
+    return np.asarray(step.spec.apply_np(image.copy(), step.spec.prepare(step.params)), dtype=np.float64)
 
 
 class LearnedPolicy:
@@ -96,8 +104,8 @@ class LearnedPolicy:
         seeded dropout (variations), None for none (deterministic)."""
         if self._tf_episode is not None:
             return self._tf_episode(images, dropout_seed)
-        images = images.copy()
-        state = np.zeros((len(images), STATE_DIM), np.float32)
+        images = np.array(images, dtype=np.float64)  # the episode's previews in float64: see _apply_exact
+        state = np.zeros((len(images), STATE_DIM), np.float64)
         chosen: list[list[Step]] = [[] for _ in range(len(images))]
         for k in range(self.steps):
             dropout = None
@@ -109,8 +117,8 @@ class LearnedPolicy:
                 spec = filters.REGISTRY[int(a)]
                 step = Step.from_vector(spec.name, spec.map_raw_np(raw[int(a)][b : b + 1])[0])
                 chosen[b].append(step)
-                images[b] = step.spec.apply(images[b], step.params)
-            onehot = np.eye(N_FILTERS, dtype=np.float32)[actions]
+                images[b] = _apply_exact(step, images[b])
+            onehot = np.eye(N_FILTERS, dtype=np.float64)[actions]
             count = state[:, 2:3] + 1.0
             done = (count >= self.steps).astype(np.float32)
             state = np.concatenate([done, done, count, np.maximum(state[:, 3:], onehot)], axis=-1)
