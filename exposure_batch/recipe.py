@@ -9,11 +9,12 @@ curve) is a fixed last stage outside the recipe. JSON layout (schema 1):
      "model": {"id": "classic", "version": "1"}, "source": {...} | null,
      "steps": [{"filter": "exposure", "version": 1, "params": {"ev": 0.62}}, ...]}
 
-Exports: SCHEMA_VERSION, Step, Recipe, load_recipe.
+Exports: SCHEMA_VERSION, Step, Recipe, load_recipe, drop_noop_steps, NOOP_TOLERANCE_CODES.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -177,6 +178,64 @@ class Recipe:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+
+#: A step is a no-op when, on its probe colours, it moves no display sRGB code by more than this (8-bit codes).
+NOOP_TOLERANCE_CODES = 0.25
+
+
+@functools.lru_cache(maxsize=1)
+def _to_display_matrix() -> np.ndarray:
+    from . import color  # noqa: PLC0415
+
+    return np.ascontiguousarray(color.convert_matrix(color.WORKING_SPACE, color.Space.SRGB).T)
+
+
+@functools.lru_cache(maxsize=1)
+def _encode_table() -> np.ndarray:
+    """sRGB transfer as 8-bit code values (float) for linear 0, 1/65535, ..., 1 (a 1/65535 step moves a code by at
+    most 0.05, far below NOOP_TOLERANCE_CODES)."""
+    from . import color  # noqa: PLC0415
+
+    return color.srgb_encode(np.linspace(0.0, 1.0, 65536, dtype=np.float32)) * np.float32(255.0)
+
+
+def _display_codes(rgb_lin: np.ndarray) -> np.ndarray:
+    """(N, 3) linear working-space RGB -> display sRGB 8-bit code values (float, to within 0.05 codes)."""
+    srgb = np.clip(np.asarray(rgb_lin, np.float32) @ _to_display_matrix(), 0.0, 1.0)
+    return _encode_table()[np.rint(srgb * np.float32(65535.0)).astype(np.int32)]
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_colours() -> np.ndarray:
+    """(729, 3) linear working-space colours: a 9 x 9 x 9 grid evenly spaced in display-encoded sRGB."""
+    from . import color  # noqa: PLC0415
+
+    levels = np.linspace(0.0, 1.0, 9, dtype=np.float32)
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
+    return color.convert_linear(color.decode(grid, color.Space.SRGB), color.Space.SRGB, color.WORKING_SPACE)
+
+
+def drop_noop_steps(steps: Iterable[Step], image_lin: np.ndarray | None = None,
+                    tolerance: float = NOOP_TOLERANCE_CODES) -> tuple[Step, ...]:
+    """The steps without those that do (next to) nothing: a step is dropped when its parameters are the filter's
+    identity, or when neither on a grid of display colours nor on `image_lin` ((..., 3) linear working space, e.g. the preview the recipe was decided on; what the
+    step sees there, after the steps kept before it) it moves a display sRGB code by more than `tolerance`."""
+    probe = _probe_colours()
+    n = len(probe)
+    x = probe if image_lin is None else np.concatenate([probe, np.asarray(image_lin, np.float32).reshape(-1, 3)])
+    codes = _display_codes(x)
+    kept = []
+    for step in steps:
+        spec = step.spec
+        if dict(step.params) == spec.identity():  # e.g. gamma 1 (which still lifts x < 0.001 to 0.001)
+            continue
+        after = spec.apply_np(x.copy(), spec.prepare(step.params))  # params validated by Step
+        after_codes = _display_codes(after)
+        if float(np.max(np.abs(after_codes - codes))) > tolerance:
+            kept.append(step)
+            x[n:], codes[n:] = after[n:], after_codes[n:]  # the image moves on; the grid stays the grid
+    return tuple(kept)
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:

@@ -163,6 +163,7 @@ class NumpyActor:
         # The eight heads' first layers read the same features: one product, exact per column like eight.
         firsts = [dense(f"head_{spec.name}/head_{spec.name}_fc1") for spec in filters.REGISTRY]
         self.heads_fc1 = (np.concatenate([w for w, _ in firsts], axis=1), np.concatenate([b for _, b in firsts]))
+        self.heads_fc1_each = firsts
         self.fc = cfg.fc
         self.heads_fc2 = [dense(f"head_{spec.name}/head_{spec.name}_fc2", spec.n_raw) for spec in filters.REGISTRY]
         self.selector = (dense("selector/selector_fc1"), dense("selector/selector_fc2"))
@@ -196,6 +197,23 @@ class NumpyActor:
         Keras actor concatenates the state as constant planes."""
         enc = encode_input(images, self.cfg.input_encoding)
         return quantise_activations(enc - 0.5), quantise_activations(np.asarray(state, np.float64) - 0.5)
+
+    def decide(self, images: np.ndarray, state: np.ndarray, dropout=None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One step for inference: (actions (B,) argmax filter indices, per image the chosen filter's raw parameters
+        (n_raw,) float64). Only the chosen filters' heads are computed; the same bits as __call__ (exact)."""
+        param_x, select_x = self._first_layer(*self.features(images, state))
+        pf = self._dropout(self._trunk(param_x, "param_trunk"), dropout)
+        (w1, b1), (w2, b2) = self.selector
+        sf = self._dropout(self._trunk(select_x, "select_trunk"), dropout)
+        actions = np.argmax(_leaky_q(sf @ w1 + b1) @ w2 + b2, axis=-1)
+        raw: list = [None] * len(actions)
+        for a in np.unique(actions):
+            rows = np.flatnonzero(actions == a)
+            (h1, c1), (h2, c2) = self.heads_fc1_each[a], self.heads_fc2[a]
+            out = _leaky_q(pf[rows] @ h1 + c1) @ h2 + c2
+            for k, r in enumerate(rows):
+                raw[r] = out[k]
+        return actions, raw
 
     def __call__(self, images: np.ndarray, state: np.ndarray, dropout=None):
         param_x, select_x = self._first_layer(*self.features(images, state))
