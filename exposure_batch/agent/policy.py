@@ -100,8 +100,8 @@ def _shift_white_balance(steps: list[Step], temperature: float) -> list[Step]:
     return steps[:k] + [step] + steps[k + 1 :] if k is not None else [step] + steps
 
 
-#: Casts below this (natural-log chromaticity, about 2%) count as neutral.
-NEUTRAL_TOLERANCE = 0.02
+#: Casts below this (natural-log chromaticity, about 0.5%: under 1 CIEDE2000 on greys) count as neutral.
+NEUTRAL_TOLERANCE = 0.005
 
 
 def guard_white_balance(step: Step, image_lin: np.ndarray) -> Step:

@@ -112,6 +112,8 @@ def test_variations_differ_visibly_default_first(policy, samples):
     assert [r.to_json() for r in recipes] == [r.to_json() for r in policy.variations(preview, 5)]
 
 
-MAX_MEAN_DE = 99.0
-MAX_PHOTO_DE = 99.0
-MAX_MEAN_EV = 9.0
+#: Measured with the shipped model 20261130 at 256 px: mean 4.19, worst 10.94 (flower.dng), mean EV change 0.34.
+#: Issue 12's targets (mean <= 3, none above 8) are not met yet; these bounds catch regressions.
+MAX_MEAN_DE = 5.0
+MAX_PHOTO_DE = 12.5
+MAX_MEAN_EV = 0.5
