@@ -312,6 +312,8 @@ def write_plot(result: dict, path: str) -> str | None:
     try:
         import matplotlib  # noqa: PLC0415
 
+        if not getattr(matplotlib, "__file__", None):  # colour-science puts a mock in its place when it is missing
+            return None
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # noqa: PLC0415
     except ImportError:

@@ -59,8 +59,14 @@ def test_white_balance_guard_keeps_neutral_scenes_neutral():
     log_move = np.log(gains) - np.log(gains).mean()
     assert np.linalg.norm(log_move) == pytest.approx(NEUTRAL_TOLERANCE, abs=2e-3)  # scaled back to the tolerance
     assert float(gains @ color.LUMA_WEIGHTS) == pytest.approx(1.0, abs=1e-4)
+    # a frame of one colour is no evidence of a cast: the white balance may hardly move it
+    flat_blue = np.broadcast_to(np.array([0.14, 0.03, 0.86], np.float32), (32, 32, 3))
+    neutralise = Step("white_balance", {"red": 1.6, "green": 1.2, "blue": 0.5})
+    gains = np.array([guard_white_balance(neutralise, flat_blue).params[c] for c in ("red", "green", "blue")])
+    assert np.linalg.norm(np.log(gains) - np.log(gains).mean()) == pytest.approx(NEUTRAL_TOLERANCE, abs=2e-3)
     # a cast image: a white balance that removes the cast is kept as it is
-    cast = neutral * np.array([1.3, 1.0, 0.75], np.float32)
+    scene = neutral * np.exp(rng.normal(0.0, 0.25, (32, 32, 3))).astype(np.float32)  # colours of a real scene
+    cast = scene * np.array([1.3, 1.0, 0.75], np.float32)
     fix = Step("white_balance", {"red": 0.8, "green": 1.03, "blue": 1.3})
     assert guard_white_balance(fix, cast) == fix
 
@@ -88,14 +94,16 @@ def test_shipped_model_leaves_well_edited_samples_close(policy, samples):
     assert np.mean(list(evs.values())) <= MAX_MEAN_EV, evs
 
 
-def test_shipped_model_keeps_hue_of_pure_primaries(policy):
-    hue = evaluate_hue({"learned": policy})["learned"]["patches"]["full"]
-    for name in ("red", "green", "blue"):
-        for mode in ("flat", "chart"):
-            assert hue[f"{name} ({mode})"] <= 5.0, (name, mode, hue)
-    for name in ("cyan", "magenta", "yellow"):  # secondaries within a scene (the chart)
-        assert hue[f"{name} (chart)"] <= 5.0, (name, hue)
-    assert set(HUE_PATCHES) >= {"red", "green", "blue", "grey 50%"}
+def test_shipped_model_keeps_hue_of_saturated_patches_and_greys_neutral(policy):
+    """Issue 12's colour targets on the generated chart, whole recipes (white balance included): every pure
+    primary/secondary and skin patch keeps its CIELAB hue within 5 degrees, edited alone as a flat frame (the
+    issue's pure blue) or within the chart; greys stay within 1 CIEDE2000 of neutral (measured: 1.9 deg, 0.67)."""
+    result = evaluate_hue({"learned": policy})["learned"]
+    hue = result["patches"]["full"]
+    assert set(HUE_PATCHES) >= {"red", "green", "blue", "cyan", "magenta", "yellow", "skin light", "grey 50%"}
+    for key, value in hue.items():
+        assert value <= (1.0 if key.startswith("grey") else 5.0), (key, hue)
+    assert result["max_hue_shift_deg"] <= 5.0 and result["max_grey_dE_from_neutral"] <= 1.0
 
 
 def test_variations_differ_visibly_default_first(policy, samples):
