@@ -23,6 +23,7 @@ from typing import Iterable, Protocol, Sequence
 import numpy as np
 
 from .errors import ExposureBatchError, InputError
+from .limits import DEFAULT_MAX_PIXELS
 from .recipe import Recipe, load_recipe
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class OutputOptions:
     sidecars: object = "none"  # editor sidecars: 'none' | 'all' | 'darktable,adobe,cube' | sidecars.SidecarOptions
     jpeg_optimize: bool = False  # optimised Huffman tables: ~4% smaller JPEGs for ~3x the encoding time
     thumbnail: int = 0  # > 0: done Results carry a linear thumbnail of the input, this long side in px (reports)
+    max_pixels: int | None = DEFAULT_MAX_PIXELS  # refuse inputs declaring more pixels (header check); None: no limit
 
 
 @dataclass
@@ -171,11 +173,11 @@ def recipe_path_for(image_path: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Stages
 # ---------------------------------------------------------------------------------------------------------------
-def decode_stage(path: str):
-    """Decode a file to linear ProPhoto (io.decode.Decoded). Raises InputError."""
+def decode_stage(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+    """Decode a file to linear ProPhoto (io.decode.Decoded). Raises InputError (LimitError over max_pixels)."""
     from .io import decode  # noqa: PLC0415
 
-    return decode(path)
+    return decode(path, max_pixels=max_pixels)
 
 
 def decide_stage(source, decoded_items: Sequence) -> list[Recipe]:
@@ -277,7 +279,7 @@ def prepare_stage(source, path: str, out_path: str, opts: OutputOptions) -> Prep
         blocked.path = path
         return blocked
     try:
-        decoded = decode_stage(path)
+        decoded = decode_stage(path, opts.max_pixels)
         return Prepared(path, out_path, decoded, agent_input(source, decoded.pixels), start)
     except Exception as err:  # noqa: BLE001  (catch boundary)
         return failed_result(path, err, start)

@@ -8,6 +8,7 @@ import click
 
 from ..batch import SourceSpec, keep_freed_memory, run_batch
 from ..errors import ExposureBatchError
+from ..limits import DEFAULT_MAX_PIXELS
 from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 
 
@@ -52,12 +53,15 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
                    "Adobe IMG.xmp for raw (embedded with --sidecar-beside-source for JPEG/TIFF/DNG), baked .cube.")
 @click.option("--darktable-mode", type=click.Choice(["parametric", "lut"]), default="parametric", show_default=True,
               help="darktable sidecar: editable modules, or one lut3d entry reading the baked .cube.")
+@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True, metavar="N",
+              help="Refuse photos whose header declares more than N pixels (width x height), before decoding "
+                   "them; 0 = no limit.")
 @click.option("--sidecar-beside-source", is_flag=True,
               help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs.")
 def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linear, recipe_path, agent, model_path,
             save_recipe, skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
             dry_run=False, sidecars="none", darktable_mode="parametric", sidecar_beside_source=False,
-            variations=None) -> None:
+            variations=None, max_pixels=DEFAULT_MAX_PIXELS) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
 
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
@@ -71,7 +75,7 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         raise click.UsageError("no input photos found")
     opts = OutputOptions(os.path.abspath(outdir), fmt, quality, space, linear, save_recipe, overwrite, skip_existing,
                          sidecars=_sidecar_options(sidecars, darktable_mode, sidecar_beside_source),
-                         jpeg_optimize=jpeg_optimize)
+                         jpeg_optimize=jpeg_optimize, max_pixels=max_pixels or None)
     out_map = plan_outputs(pairs, opts)
     spec = SourceSpec(agent, recipe_path, model_path)
     job_list = [(p, out_map[p]) for p, _ in pairs]

@@ -25,8 +25,9 @@ import numpy as np
 
 from exposure_batch import color
 from exposure_batch.color import Space
-from exposure_batch.errors import DecodeError, UnsupportedFile
+from exposure_batch.errors import DecodeError, LimitError, UnsupportedFile
 from exposure_batch.io import icc as _icc
+from exposure_batch.limits import MAX_FLOAT_VALUE, check_pixels
 
 _BAND_ROWS = 256
 
@@ -189,11 +190,18 @@ def _one_line(exc: BaseException) -> str:
     return text[:200]
 
 
+def _check_icc(path: str, icc_bytes: bytes | None) -> None:
+    """LimitError when an embedded profile is over the ICC limits (before Pillow, littleCMS or we parse it)."""
+    if icc_bytes and (problem := _icc.limit_problem(icc_bytes)):
+        raise LimitError(path, problem)
+
+
 def _probe_pil(path: str, kind: str) -> RasterProbe:
     with _open_pil(path, kind) as im:
         w, h = im.size
         mode = im.mode
         icc_bytes = im.info.get("icc_profile")
+        _check_icc(path, icc_bytes)
         orientation, dcf_adobe = _exif_facts(im)
         depth = 8
         if kind == "png":
@@ -214,8 +222,10 @@ def _png_bit_depth(path: str) -> int:
 
 
 def _tiff_page(tif):
-    """First full-resolution page (skips reduced-resolution thumbnails)."""
-    for page in tif.pages:
+    """First full-resolution page (skips reduced-resolution thumbnails); looks at the first 16 pages at most (an
+    iterator over a looping IFD chain never ends)."""
+    for i in range(min(len(tif.pages), 16)):
+        page = tif.pages[i]
         subtype = page.tags.get(254)
         if subtype is None or not (int(subtype.value) & 1):
             return page
@@ -227,6 +237,7 @@ def _probe_tiff(path: str, tif) -> RasterProbe:
     photometric = int(page.photometric)
     icc_tag = page.tags.get(34675)
     icc_bytes = bytes(icc_tag.value) if icc_tag is not None else None
+    _check_icc(path, icc_bytes)
     orient_tag = page.tags.get(274)
     orientation = int(orient_tag.value) if orient_tag is not None else 1
     orientation = orientation if 1 <= orientation <= 8 else 1
@@ -417,8 +428,9 @@ def to_working(src: np.ndarray, transfer: Transfer, *, scale: float, half_size: 
             x = band.astype(np.float32)
             if scale != 1.0:
                 x *= np.float32(scale)
-            else:
+            else:  # float data: non-finite -> 0, huge values clamped, so no filter overflows float32
                 np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+                np.clip(x, -MAX_FLOAT_VALUE, MAX_FLOAT_VALUE, out=x)
         if x is None:
             pass
         elif transfer.kind == "space":
@@ -443,14 +455,17 @@ def to_working(src: np.ndarray, transfer: Transfer, *, scale: float, half_size: 
     return out
 
 
-def decode_raster(path: str, kind: str, half_size: bool = False) -> tuple[np.ndarray, RasterProbe]:
+def decode_raster(path: str, kind: str, half_size: bool = False, max_pixels: int | None = None
+                  ) -> tuple[np.ndarray, RasterProbe]:
     """Decode a JPEG / PNG / TIFF file.
 
     Returns: (rgb_lin, probe) with rgb_lin (H, W, 3) float32, linear ProPhoto RGB, orientation applied, [0, inf)
     (half the size in each axis with half_size=True).
-    Raises: DecodeError / UnsupportedFile with one-line reasons.
+    Raises: DecodeError / UnsupportedFile with one-line reasons; LimitError when the header declares more than
+    `max_pixels` pixels (checked before any pixel is decoded).
     """
     probe = probe_raster(path, kind)
+    check_pixels(path, probe.width, probe.height, max_pixels)
     mode = None
     if kind == "jpeg":
         arr, mode = _read_pixels_jpeg(path, half_size)
