@@ -22,7 +22,7 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import ExposureBatchError, InputError
+from .errors import ExposureBatchError, InputError, OutputError
 from .limits import DEFAULT_MAX_PIXELS
 from .recipe import Recipe, load_recipe
 
@@ -151,18 +151,21 @@ def _is_temp_name(p: Path) -> bool:
 
 def plan_outputs(pairs: Sequence[tuple[str, str]], opts: OutputOptions) -> dict[str, str]:
     """Map each input path to its output image path. 'a/IMG.CR2' -> OUTDIR/a/IMG.jpg; when two inputs share a
-    stem (IMG.CR2 and IMG.jpg) both keep their extension in the name (IMG.CR2.jpg, IMG.jpg.jpg)."""
+    stem (IMG.CR2 and IMG.jpg) both keep their extension in the name (IMG.CR2.jpg, IMG.jpg.jpg); inputs that would
+    still share an output (the same name in two folders) go to sub-folders named after their folders
+    (outplan.disambiguate)."""
     ext = FORMAT_EXTENSIONS[opts.fmt]
-    stems: dict[str, int] = {}
+    stems: dict[str, set] = {}
     for _, rel in pairs:
-        stem = str(Path(rel).with_suffix(""))
-        stems[stem] = stems.get(stem, 0) + 1
+        stems.setdefault(str(Path(rel).with_suffix("")), set()).add(rel)
     out = {}
     for path, rel in pairs:
         stem = str(Path(rel).with_suffix(""))
-        name = rel if stems[stem] > 1 else stem
+        name = rel if len(stems[stem]) > 1 else stem
         out[path] = os.path.join(opts.outdir, name + ext)
-    return out
+    from .outplan import disambiguate  # noqa: PLC0415
+
+    return disambiguate(pairs, out, opts.outdir)  # a/IMG.jpg + b/IMG.jpg -> OUT/a/IMG.jpg, OUT/b/IMG.jpg
 
 
 def recipe_path_for(image_path: str) -> str:
@@ -209,6 +212,10 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
     from .io.write import bits_for, check_output, write_encoded  # noqa: PLC0415
     from .render import render_encoded  # noqa: PLC0415
 
+    from .outplan import same_place  # noqa: PLC0415
+
+    if os.path.lexists(out_path) and same_place(out_path, decoded.info.path):
+        raise OutputError(f"{out_path}: is the input file itself; outputs never replace an input")
     fmt, space = check_output(out_path, fmt=opts.fmt, quality=opts.quality, space=opts.space, linear=opts.linear,
                               overwrite=opts.overwrite)
     encoded = render_encoded(recipe, decoded.pixels, space, linear=opts.linear, bits=bits_for(fmt))

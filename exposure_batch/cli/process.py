@@ -9,6 +9,8 @@ import click
 from ..batch import SourceSpec, keep_freed_memory, run_batch
 from ..errors import ExposureBatchError
 from ..limits import DEFAULT_MAX_PIXELS
+from ..names import shown
+from ..outplan import PlanError, check_folders, check_targets, exclude_own
 from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 
 
@@ -70,7 +72,11 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         raise click.UsageError("--skip-existing and --overwrite exclude each other")
     if fmt == "jpeg" and (space != "srgb" or linear):
         raise click.UsageError("JPEG output is 8-bit sRGB; use --format tiff or png for other spaces or --linear")
-    pairs = find_inputs(inputs, recursive=recursive)
+    try:
+        check_folders(inputs, outdir, report_dir)
+    except PlanError as err:
+        raise click.UsageError(str(err)) from None
+    pairs = exclude_own(find_inputs(inputs, recursive=recursive), [outdir, report_dir], inputs)
     if not pairs:
         raise click.UsageError("no input photos found")
     opts = OutputOptions(os.path.abspath(outdir), fmt, quality, space, linear, save_recipe, overwrite, skip_existing,
@@ -79,6 +85,10 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     out_map = plan_outputs(pairs, opts)
     spec = SourceSpec(agent, recipe_path, model_path)
     job_list = [(p, out_map[p]) for p, _ in pairs]
+    try:
+        check_targets(job_list, lambda path, out: _artefacts(path, out, opts))
+    except PlanError as err:
+        raise click.UsageError(str(err)) from None
     if variations:
         _run_variations(job_list, spec, opts, variations, ray_address, resume, dry_run, report_dir)
         return
@@ -110,6 +120,18 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         click.echo(f"report: {report.flush()}")
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def _artefacts(path: str, out_path: str, opts: OutputOptions) -> list[str]:
+    """Every file a job writes: the image, its recipe, its sidecars (outplan.check_targets)."""
+    from ..pipeline import recipe_path_for  # noqa: PLC0415
+
+    paths = [out_path] + ([recipe_path_for(out_path)] if opts.save_recipe else [])
+    if opts.sidecars != "none":
+        from ..sidecars.writer import planned_paths  # noqa: PLC0415
+
+        paths += planned_paths(out_path, path, opts.sidecars)
+    return paths
 
 
 def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, report_dir) -> None:

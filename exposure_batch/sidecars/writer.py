@@ -91,6 +91,25 @@ def duplicate_name(source_path: str, version: int) -> str:
     return f"{stem}_{version:02d}{ext}"
 
 
+def planned_paths(image_path: str, source_path: str, options) -> list[str]:
+    """The sidecar files write_sidecars would write for this image (a source's own embedded XMP is not listed),
+    so a run can refuse collisions before any work."""
+    from . import adobe, darktable  # noqa: PLC0415
+
+    if isinstance(options, str):
+        options = SidecarOptions.parse(options)
+    folder = _target_dir(image_path, source_path, options)
+    base = os.path.basename(source_path)
+    paths = []
+    if "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut"):
+        paths.append(os.path.join(folder, base + ".cube"))
+    if "darktable" in options.kinds:
+        paths.append(os.path.join(folder, darktable.sidecar_name(base)))
+    if "adobe" in options.kinds and not adobe.needs_embedding(source_path):
+        paths.append(os.path.join(folder, adobe.sidecar_name(source_path)))
+    return paths
+
+
 def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOptions) -> list[str]:
     """Write the requested sidecars for one processed file. Returns the paths written (notes go to the log).
 
