@@ -218,22 +218,25 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
         raise OutputError(f"{out_path}: is the input file itself; outputs never replace an input")
     fmt, space = check_output(out_path, fmt=opts.fmt, quality=opts.quality, space=opts.space, linear=opts.linear,
                               overwrite=opts.overwrite)
+    from .io.unit import write_unit  # noqa: PLC0415
+
     encoded = render_encoded(recipe, decoded.pixels, space, linear=opts.linear, bits=bits_for(fmt))
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    written = [
-        write_encoded(
-            encoded, out_path, fmt=fmt, quality=opts.quality, space=space, linear=opts.linear,
-            source_path=decoded.info.path, overwrite=opts.overwrite, optimize=opts.jpeg_optimize,
-            source_exif=decoded.info.exif,
-        )
-    ]
-    del encoded
-    if opts.save_recipe:
-        written.append(recipe.save(recipe_path_for(out_path), overwrite=True))
-    if opts.sidecars and opts.sidecars != "none":
-        from .sidecars.writer import write_sidecars  # noqa: PLC0415
+    with write_unit():  # image, recipe, sidecars, .cube: all renamed into place together, or none of them
+        written = [
+            write_encoded(
+                encoded, out_path, fmt=fmt, quality=opts.quality, space=space, linear=opts.linear,
+                source_path=decoded.info.path, overwrite=opts.overwrite, optimize=opts.jpeg_optimize,
+                source_exif=decoded.info.exif,
+            )
+        ]
+        del encoded
+        if opts.save_recipe:
+            written.append(recipe.save(recipe_path_for(out_path), overwrite=True))
+        if opts.sidecars and opts.sidecars != "none":
+            from .sidecars.writer import write_sidecars  # noqa: PLC0415
 
-        written += write_sidecars(recipe, out_path, decoded.info.path, opts.sidecars)
+            written += write_sidecars(recipe, out_path, decoded.info.path, opts.sidecars, overwrite=opts.overwrite)
     return written
 
 
