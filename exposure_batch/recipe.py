@@ -109,7 +109,13 @@ class Recipe:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=_json_default)
+        """JSON text; ASCII-escaped when a source name holds bytes that are not UTF-8 (they round-trip exactly)."""
+        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=_json_default)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=True, default=_json_default)
+        return text
 
     @classmethod
     def from_dict(cls, data: Any) -> "Recipe":

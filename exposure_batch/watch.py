@@ -26,6 +26,7 @@ from typing import Callable
 
 from .batch import SourceSpec
 from .journal import Journal, Row, default_journal_path
+from .names import shown, to_db
 from .pipeline import OutputOptions, plan_outputs, recipe_path_for
 from .worker import DEFAULT_TASK, Outcome, WorkerPool
 
@@ -263,7 +264,7 @@ class Daemon:
             self.report.add(result)
             self._report_dirty = True
         except Exception as err:  # noqa: BLE001  (a report problem never stops the daemon)
-            log.warning("report: cannot add %s: %s", row.rel, err)
+            log.warning("report: cannot add %s: %s", shown(row.rel), shown(err))
 
     def _flush_report(self) -> None:
         if self.report is None or not self._report_dirty:
@@ -271,7 +272,7 @@ class Daemon:
         try:
             self.report.flush()
         except Exception as err:  # noqa: BLE001
-            log.warning("report: cannot write %s: %s", self.cfg.report_dir, err)
+            log.warning("report: cannot write %s: %s", shown(self.cfg.report_dir), shown(err))
         self._report_dirty = False
 
     def _start_observer(self) -> None:
@@ -504,7 +505,7 @@ class Daemon:
     def _wrote_before(self, row: Row) -> bool:
         got = self.journal.db.execute(
             "SELECT 1 FROM files WHERE out_path=? AND path=? AND id<>? AND state IN ('done','processing','failed')",
-            (row.out_path, row.path, row.id)).fetchone()
+            (to_db(row.out_path), to_db(row.path), row.id)).fetchone()
         return got is not None
 
     def _on_outcome(self, o: Outcome) -> None:
@@ -575,14 +576,14 @@ class Daemon:
         dest = _free_name(os.path.join(self.cfg.quarantine_dir, row.rel))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         moved = self._unchanged(row) and _move(row.path, dest)
-        text = (f"file: {row.rel}\nreason: {reason}\nattempts: {row.attempts}\nsize: {row.size} bytes\n"
+        text = (f"file: {shown(row.rel)}\nreason: {shown(reason)}\nattempts: {row.attempts}\nsize: {row.size} bytes\n"
                 f"sha256: {row.sha256 or '-'}\ntime: {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n"
-                f"original: {'moved here' if moved else 'left at ' + row.path}\n")
+                f"original: {'moved here' if moved else 'left at ' + shown(row.path)}\n")
         try:
             with atomic_write(dest + ".error.txt", "w") as fh:
                 fh.write(text)
         except Exception as err:  # noqa: BLE001
-            log.error("cannot write %s.error.txt: %s", dest, err)
+            log.error("cannot write %s.error.txt: %s", shown(dest), shown(err))
 
     def _move_processed(self, row: Row) -> None:
         if not self._unchanged(row) or not os.path.exists(row.path):
@@ -601,10 +602,19 @@ class Daemon:
         if row is not None:
             rec["file"] = row.rel
         rec.update({k: v for k, v in fields.items() if v not in ("", None, [])})
+        rec = {k: _shown_value(v) for k, v in rec.items()}  # no control characters or raw name bytes in a log
         if self.cfg.log_json:
             log.info(json.dumps(rec, ensure_ascii=False))
         else:
             log.info(" ".join(f"{k}={_logfmt(v)}" for k, v in rec.items()))
+
+
+def _shown_value(v):
+    if isinstance(v, str):
+        return shown(v)
+    if isinstance(v, (list, tuple)):
+        return [shown(x) if isinstance(x, str) else x for x in v]
+    return v
 
 
 def _logfmt(v) -> str:
@@ -630,5 +640,5 @@ def _move(src: str, dest: str) -> bool:
         shutil.move(src, dest)
         return True
     except OSError as err:
-        log.warning("cannot move %s to %s: %s", src, dest, err)
+        log.warning("cannot move %s to %s: %s", shown(src), shown(dest), shown(err))
         return False

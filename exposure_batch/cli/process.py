@@ -117,7 +117,9 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     _print_summary(results)
     _print_sidecar_notes(results, opts.sidecars)
     if report is not None:
-        click.echo(f"report: {report.flush()}")
+        index = report.try_flush()
+        click.echo(f"report: {shown(index)}" if index else f"report: not written ({shown(report.last_error)})",
+                   err=index is None)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
 
@@ -153,8 +155,8 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     for path, out_path in job_list:
         batch = process_variations(path, out_path, source, n, opts)
         done = sum(r.status == "done" for r in batch)
-        click.echo(f"{os.path.basename(path)}: {done}/{n} variations" +
-                   "".join(f"; {r.status}: {r.reason}" for r in batch if r.status != "done"))
+        click.echo(f"{shown(os.path.basename(path))}: {done}/{n} variations" +
+                   "".join(f"; {r.status}: {shown(r.reason)}" for r in batch if r.status != "done"))
         results += batch
     _print_summary(results)
     _print_sidecar_notes(results, opts.sidecars)
@@ -185,7 +187,7 @@ def _print_sidecar_notes(results, sidecars) -> None:
         if r.recipe is not None and r.status == "done":
             seen += [n for n in sidecar_notes(r.recipe, sidecars, r.path) if n not in seen]
     for note in seen:
-        click.echo(f"  sidecar note: {note}")
+        click.echo(f"  sidecar note: {shown(note)}")
 
 
 def _open_report(report_dir, inputs):
@@ -194,12 +196,17 @@ def _open_report(report_dir, inputs):
         return None
     from ..report import ReportWriter  # noqa: PLC0415
 
-    return ReportWriter(report_dir, f"exposure-batch: {' '.join(inputs)}"[:200], autoflush_s=10.0)
+    try:
+        return ReportWriter(report_dir, shown(f"exposure-batch: {' '.join(inputs)}")[:200], autoflush_s=10.0)
+    except OSError as err:
+        raise click.ClickException(f"cannot use the report folder {shown(report_dir)} "
+                                   f"({err.strerror or err})") from None
 
 
 def _run_with_progress(jobs, spec, opts, n_workers, source, show, report=None, ray_address=None,
                        manifest=None) -> list[Result]:
     from rich.console import Console  # noqa: PLC0415
+    from rich.markup import escape  # noqa: PLC0415
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
     console = Console(stderr=True)
@@ -209,9 +216,14 @@ def _run_with_progress(jobs, spec, opts, n_workers, source, show, report=None, r
 
         def on_result(r: Result) -> None:
             if r.status == "failed":
-                console.print(f"[red]failed[/red] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
+                console.print(f"[red]failed[/red] {escape(shown(r.path))}: {escape(shown(r.reason))}",
+                              highlight=False, soft_wrap=True)
             if report is not None:
-                report.add(r)
+                try:
+                    report.add(r)
+                except Exception as err:  # noqa: BLE001  (the report never stops a batch)
+                    console.print(f"report: cannot add {escape(shown(r.path))}: {escape(shown(err))}",
+                                  highlight=False, soft_wrap=True)
             if manifest is not None:
                 manifest.end(r, out_of.get(r.path, ""))
             bar.advance(task)
@@ -234,7 +246,7 @@ def _print_summary(results: list[Result]) -> None:
     per = sum(r.seconds for r in done) / len(done) if done else 0.0
     click.echo(f"done {len(done)}, skipped {len(skipped)}, failed {len(failed)}" + (f" ({per:.2f} s per photo)" if done else ""))
     for r in failed:
-        click.echo(f"  failed: {r.path}: {r.reason}")
+        click.echo(f"  failed: {shown(r.path)}: {shown(r.reason)}")
 
 
 def _dry_run(jobs, opts, spec, resume: bool) -> None:
@@ -244,7 +256,7 @@ def _dry_run(jobs, opts, spec, resume: bool) -> None:
     state = Manifest.for_outdir(opts.outdir).load() if resume else None
     rows = dry_run_plan(jobs, opts, state)
     for action, path, out_path, reason in rows:
-        click.echo(f"{action:8s}{path} -> {out_path}" + (f"  ({reason})" if reason else ""))
+        click.echo(f"{action:8s}{shown(path)} -> {shown(out_path)}" + (f"  ({shown(reason)})" if reason else ""))
     counts = {a: sum(1 for r in rows if r[0] == a) for a in ("process", "skip", "fail")}
     click.echo(f"dry run: would process {counts['process']}, skip {counts['skip']}, fail {counts['fail']}")
 
@@ -269,5 +281,9 @@ def _open_manifest(jobs, opts, spec, resume: bool):
             os.remove(stale)
         jobs, earlier = plan.todo, plan.finished
         click.echo(f"resume: {len(earlier)} done earlier, {len(jobs)} to do", err=True)
-    manifest.open_run(options, len(jobs))
+    try:
+        manifest.open_run(options, len(jobs))
+    except OSError as err:
+        raise click.ClickException(f"cannot write to the output folder {shown(opts.outdir)} "
+                                   f"({err.strerror or err})") from None
     return manifest, jobs, earlier
