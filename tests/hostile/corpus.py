@@ -203,5 +203,5 @@ HOSTILE_NAMES = {
     "dash-option": "-x.jpg",
     "exiftool-tag": "-ImageDescription=pwned.jpg",
     "bidi": "photo\u202egpj.exe.jpg",
-    "markup": "[bold red]rich[/].jpg",
+    "markup": "[bold red]rich.jpg",
 }
