@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import struct
 import warnings
 
 import numpy as np
@@ -233,6 +234,15 @@ def _tiff_page(tif):
 
 
 def _probe_tiff(path: str, tif) -> RasterProbe:
+    try:
+        return _probe_tiff_page(path, tif)
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError, struct.error) as exc:
+        raise DecodeError(path, f"corrupt TIFF structure ({_one_line(exc)})") from exc
+
+
+def _probe_tiff_page(path: str, tif) -> RasterProbe:
+    if not len(tif.pages):
+        raise DecodeError(path, "corrupt TIFF structure (no readable image directory)")
     page = _tiff_page(tif)
     photometric = int(page.photometric)
     icc_tag = page.tags.get(34675)
@@ -256,8 +266,11 @@ def _probe_tiff(path: str, tif) -> RasterProbe:
 
 
 def _open_tiff(path: str):
+    import logging  # noqa: PLC0415
+
     import tifffile  # noqa: PLC0415
 
+    logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # corrupt files are reported once, as our DecodeError
     try:
         return tifffile.TiffFile(path)
     except Exception as exc:  # noqa: BLE001  (tifffile raises TiffFileError, ValueError, struct.error, ...)
@@ -318,8 +331,11 @@ def _read_pixels_png(path: str) -> np.ndarray:
 def _read_pixels_tiff(path: str) -> tuple[np.ndarray, int]:
     tif = _open_tiff(path)
     with tif:
-        page = _tiff_page(tif)
-        photometric = int(page.photometric)
+        try:
+            page = _tiff_page(tif)
+            photometric = int(page.photometric)
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DecodeError(path, f"corrupt TIFF structure ({_one_line(exc)})") from exc
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -476,6 +492,8 @@ def decode_raster(path: str, kind: str, half_size: bool = False, max_pixels: int
     else:
         arr, photometric = _read_pixels_tiff(path)
         mode = "CMYK" if photometric == 5 else None
+    if arr.ndim not in (2, 3) or 0 in arr.shape or (arr.ndim == 3 and arr.shape[-1] > 16):
+        raise DecodeError(path, f"unsupported image layout (decoded array of shape {arr.shape})")
     if arr.dtype.kind == "f":
         scale = 1.0
     elif arr.dtype == np.uint8:

@@ -125,6 +125,10 @@ def decode_raw_codes(path: str, half_size: bool = False, max_pixels: int | None 
     w, h = int(s.width), int(s.height)
     if s.flip in (5, 6):
         w, h = h, w
+    if codes.ndim == 3 and codes.shape[2] == 1:  # a monochrome sensor (or a header claiming one): gray, R = G = B
+        codes = np.repeat(codes, 3, axis=2)
+    if codes.ndim != 3 or codes.shape[2] != 3 or 0 in codes.shape:
+        raise DecodeError(path, f"LibRaw produced an unusable image (array of shape {codes.shape})")
     return codes, RawProbe(w, h, _bits(white), int(s.flip))
 
 
