@@ -9,7 +9,7 @@
 * Any planned file (image, recipe, sidecar beside the output) that is an input file, or that two inputs would both
   write, is refused with both names before anything is decoded: `--overwrite` can never replace a source.
 
-Exports: PlanError, check_folders, exclude_own, disambiguate, check_targets, same_place.
+Exports: PlanError, check_folders, check_watch_folders, exclude_own, disambiguate, check_targets, same_place.
 """
 from __future__ import annotations
 
@@ -50,6 +50,17 @@ def check_folders(inputs: Iterable[str], outdir: str, report_dir: str | None = N
                 raise PlanError(f"the {label} folder {shown(folder)} is the input folder {shown(item)}: outputs "
                                 f"would replace or mix with the originals; choose another folder (e.g. "
                                 f"{shown(os.path.join(item, 'edited'))})")
+
+
+def check_watch_folders(inbox: str, folders: dict[str, str | None]) -> None:
+    """PlanError when a folder the daemon writes (output, report, processed, quarantine: `folders` by label) is
+    the inbox itself: the daemon would take its own outputs as new photos and edit them again without end. A
+    folder *inside* the inbox is fine (the daemon never scans its own folders)."""
+    for label, folder in folders.items():
+        if folder and same_place(folder, inbox):
+            raise PlanError(f"the {label} folder {shown(folder)} is the inbox {shown(inbox)}: the daemon would edit "
+                            f"its own outputs again and again; use another folder (e.g. "
+                            f"{shown(os.path.join(inbox, 'edited'))}, which the daemon never scans)")
 
 
 def exclude_own(pairs: Sequence[tuple[str, str]], folders: Iterable[str | None], named: Iterable[str] = ()
