@@ -26,9 +26,11 @@ from typing import Callable
 
 from .batch import SourceSpec
 from .journal import Journal, Row, default_journal_path
+from .daemonlock import DaemonLock, lock_paths
 from .names import shown, to_db
+from .outplan import check_watch_folders
 from .pipeline import OutputOptions, plan_outputs, recipe_path_for
-from .worker import DEFAULT_TASK, Outcome, WorkerPool
+from .worker import DEFAULT_TASK, Outcome, WorkerInitError, WorkerPool
 
 log = logging.getLogger("exposure_batch.watch")
 
@@ -188,6 +190,7 @@ class Daemon:
         self._inflight: dict[int, Row] = {}
         self._unsupported_logged: set[str] = set()
         self._observer = None
+        self._next_rescan: float | None = None
         self.report = None
         self._report_dirty = False
         self.stats = collections.Counter()
@@ -199,37 +202,38 @@ class Daemon:
         self.stop.set()
 
     def run(self) -> collections.Counter:
-        """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts."""
+        """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts.
+
+        Raises outplan.PlanError when a folder the daemon writes is the inbox, daemonlock.AlreadyRunning when
+        another daemon holds this output folder or journal. Any other exception inside the loop is logged and the
+        daemon goes on (worker start-up failures excepted: nothing can be processed then)."""
         cfg = self.cfg
-        os.makedirs(cfg.opts.outdir, exist_ok=True)
-        self.pool = WorkerPool(cfg.jobs, cfg.spec, cfg.timeout, cfg.memory_limit, cfg.task_ref)  # starts now
+        check_watch_folders(cfg.inbox, {"output": cfg.opts.outdir, "report": cfg.report_dir,
+                                        "processed": cfg.processed_dir, "quarantine": cfg.quarantine_dir})
+        lock = DaemonLock(lock_paths(cfg.opts.outdir, cfg.journal_path)).acquire()
         try:
+            os.makedirs(cfg.opts.outdir, exist_ok=True)
+            self.pool = WorkerPool(cfg.jobs, cfg.spec, cfg.timeout, cfg.memory_limit, cfg.task_ref)  # starts now
             self.journal = Journal(cfg.journal_path)
             self._open_report()
             self._recover()
             if not cfg.once:
                 self._start_observer()
             self._scan(cfg.inbox)
-            next_rescan = self.clock() + cfg.rescan if cfg.rescan else None
+            self._next_rescan = self.clock() + cfg.rescan if cfg.rescan else None
             self._emit("started", inbox=cfg.inbox, outdir=cfg.opts.outdir, jobs=cfg.jobs, queued=len(self._queue))
             self.ready.set()
+            errors = 0
             while not self.stop.is_set():
-                now = self.clock()
-                self._take_hints(now)
-                if next_rescan is not None and now >= next_rescan:
-                    self._scan(cfg.inbox)
-                    next_rescan = now + cfg.rescan
-                self._to_promote.extend(self._stable.ready(now))
-                budget = time.monotonic() + 0.2  # hashing a big drop must not starve the workers
-                while self._to_promote and time.monotonic() < budget:
-                    self._promote(*self._to_promote.popleft())
-                self._dispatch()
-                for outcome in self.pool.poll(0 if self._to_promote else cfg.tick):
-                    self._on_outcome(outcome)
-                if self._report_dirty and not self._inflight:
-                    self._flush_report()
-                if cfg.once and not (self._stable or self._to_promote or self._queue or self._inflight):
-                    break
+                try:
+                    if self._step():
+                        break
+                    errors = 0
+                except WorkerInitError:
+                    raise
+                except Exception as err:  # noqa: BLE001  (no bug and no environment hiccup ends the daemon)
+                    errors += 1
+                    self._loop_error(err, errors)
             self._shutdown()
         finally:
             self._stop_observer()
@@ -238,7 +242,39 @@ class Daemon:
             self._flush_report()
             if self.journal is not None:
                 self.journal.close()
+            lock.release()
         return self.stats
+
+    def _step(self) -> bool:
+        """One turn of the main loop: hints, rescan, promotion, dispatch, outcomes, report. True when a --once run
+        has nothing left to do."""
+        cfg = self.cfg
+        now = self.clock()
+        self._take_hints(now)
+        if self._next_rescan is not None and now >= self._next_rescan:
+            self._scan(cfg.inbox)
+            self._next_rescan = now + cfg.rescan
+        self._to_promote.extend(self._stable.ready(now))
+        budget = time.monotonic() + 0.2  # hashing a big drop must not starve the workers
+        while self._to_promote and time.monotonic() < budget:
+            self._promote(*self._to_promote.popleft())
+        self._dispatch()
+        for outcome in self.pool.poll(0 if self._to_promote else cfg.tick):
+            self._on_outcome(outcome)
+        if self._report_dirty and not self._inflight:
+            self._flush_report()
+        return cfg.once and not (self._stable or self._to_promote or self._queue or self._inflight)
+
+    def _loop_error(self, err: BaseException, count: int) -> None:
+        """Log an unexpected error of the main loop (with its traceback at debug level) and wait a little longer
+        each time it repeats (0.5 s doubling to 30 s), then go on; a rescan picks up anything it interrupted."""
+        log.debug("main loop error", exc_info=err)
+        delay = min(30.0, 0.5 * 2 ** min(count - 1, 6))
+        self._emit("error", reason=f"{type(err).__name__}: {' '.join(str(err).split())}",
+                   note="the daemon goes on", retry_in=delay)
+        if self.cfg.rescan:
+            self._next_rescan = self.clock()  # look at the inbox again: the error may have dropped a hint
+        self.stop.wait(delay)
 
     def _open_report(self) -> None:
         """--report: a ReportWriter (it keeps earlier entries across restarts); results then carry thumbnails."""

@@ -97,9 +97,14 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
     _install_signals(daemon)
     from ..worker import WorkerInitError  # noqa: PLC0415
 
+    from ..daemonlock import AlreadyRunning  # noqa: PLC0415
+    from ..outplan import PlanError  # noqa: PLC0415
+
     try:
         stats = daemon.run()
-    except WorkerInitError as err:
+    except PlanError as err:
+        raise click.UsageError(str(err)) from None
+    except (WorkerInitError, AlreadyRunning) as err:
         raise click.ClickException(str(err)) from None
     if once and (stats.get("failed") or stats.get("quarantined")):
         sys.exit(1)
