@@ -11,7 +11,7 @@ Every limit is checked from headers, before any pixel buffer is allocated; going
 | TIFF IFDs / entries per IFD | 256 / 4,096 | TIFF files and EXIF blocks (loops are refused too) |
 | bytes one TIFF/EXIF tag may declare | 64 MiB (and never more than the file holds) | TIFF files and EXIF blocks |
 | EXIF text kept per field | 256 characters | Make, Model, Lens (copied into outputs) |
-| recipe steps | 64 | every recipe (agent, --recipe file) |
+| recipe steps / recipe JSON size | 64 / 1 MiB | every recipe (agent, --recipe file) |
 | existing XMP read for a merge | 16 MiB | sidecars |
 
 Float TIFF values are clamped to [0, MAX_FLOAT_VALUE] (non-finite values become 0), so no filter overflows.
@@ -31,6 +31,7 @@ MAX_IFD_ENTRIES = 4096
 MAX_TAG_BYTES = 64 << 20
 MAX_EXIF_TEXT = 256
 MAX_RECIPE_STEPS = 64
+MAX_RECIPE_BYTES = 1 << 20
 MAX_XMP_BYTES = 16 << 20
 #: Largest linear value a float input keeps (the largest finite half float): HDR headroom without overflow.
 MAX_FLOAT_VALUE = 65504.0

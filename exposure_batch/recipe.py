@@ -162,6 +162,10 @@ class Recipe:
 
     @classmethod
     def from_json(cls, text: str) -> "Recipe":
+        from .limits import MAX_RECIPE_BYTES  # noqa: PLC0415
+
+        if len(text) > MAX_RECIPE_BYTES:  # (a 64-step recipe with its source's EXIF is a few KB)
+            raise RecipeError(f"recipe is {len(text)} characters; at most {MAX_RECIPE_BYTES} are allowed")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
@@ -195,10 +199,12 @@ class Recipe:
 
 def load_recipe(path: str | os.PathLike) -> Recipe:
     """Read a recipe JSON file. Errors name the file: 'look.json: step 2: exposure.ev = 9 is outside ...'."""
+    from .limits import MAX_RECIPE_BYTES  # noqa: PLC0415
+
     path = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+            text = fh.read(MAX_RECIPE_BYTES + 1)  # never more than the limit into memory
     except OSError as err:
         raise RecipeError(f"{path}: cannot read recipe ({err.strerror})") from None
     try:
