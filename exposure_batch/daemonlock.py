@@ -23,7 +23,8 @@ class AlreadyRunning(RuntimeError):
 
 
 def lock_paths(outdir: str, journal_path: str) -> list[str]:
-    """The lock files guarding an output folder and a journal (one when the journal lives in the output folder)."""
+    """The lock files guarding an output folder and a journal (one when the journal lives in the output folder);
+    the journal's comes last."""
     paths = [os.path.join(os.path.abspath(outdir), ".exposure-batch", LOCK_NAME),
              os.path.abspath(journal_path) + ".lock"]
     return list(dict.fromkeys(paths))
@@ -37,10 +38,17 @@ class DaemonLock:
         self._fds: list[int] = []
 
     def acquire(self) -> "DaemonLock":
+        """Take every lock. A lock file that cannot even be created (a read-only or full output folder: the daemon
+        then defers its work until the folder is writable) is skipped unless it is the last one, the journal's."""
         try:
-            for path in self.paths:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            for i, path in enumerate(self.paths):
+                try:
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                except OSError:
+                    if i == len(self.paths) - 1:
+                        raise
+                    continue
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
@@ -49,9 +57,10 @@ class DaemonLock:
                     raise AlreadyRunning(f"another exposure-batch watch is already running on this output / journal "
                                          f"({holder}; lock {shown(path)}); stop it first or use another output "
                                          "folder and journal") from None
-                os.ftruncate(fd, 0)
-                os.write(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
                 self._fds.append(fd)
+                with contextlib.suppress(OSError):  # (the holder's note is for the message only)
+                    os.ftruncate(fd, 0)
+                    os.write(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         except BaseException:
             self.release()
             raise

@@ -6,7 +6,8 @@ exists and opens, and its name is not a temp name. A promoted file is written to
 through the shared per-file pipeline in the engine's worker pool (spawned workers, a timeout, a memory cap).
 What happens to a failed file depends on its failure's kind (failures.Kind): INPUT is quarantined at once; CRASH,
 TIMEOUT and LIMIT are retried alone in a fresh worker (--retries), then quarantined; ENVIRONMENT (disk full,
-read-only output) leaves the original in place and the row queued, to be retried at the next start.
+read-only output) leaves the original in place and the row queued, to be retried after `env_retry` seconds (doubling
+up to 16x while it keeps failing) and at the next start.
 Files already in the inbox at start, rows left unfinished by a crash, and files missed by the observer (periodic
 rescan) are all picked up the same way. Everything but the watchdog callback runs on one thread.
 
@@ -76,6 +77,7 @@ class WatchConfig:
     tick: float = 0.1  # main-loop wake-up, seconds
     log_json: bool = False
     report_dir: str | None = None  # keep a static HTML report (report.ReportWriter) of every outcome here
+    env_retry: float = 60.0  # seconds before an ENVIRONMENT failure (disk full, read-only) is tried again (0: at restart)
     task_ref: str | None = None  # 'module:function' task for the workers (tests); None: the pipeline stages
 
     def __post_init__(self):
@@ -191,6 +193,8 @@ class Daemon:
         self._unsupported_logged: set[str] = set()
         self._observer = None
         self._next_rescan: float | None = None
+        self._deferred: dict[int, float] = {}  # row id -> clock() of its next attempt (ENVIRONMENT failures)
+        self._env_failures: dict[int, int] = {}
         self.report = None
         self._report_dirty = False
         self.stats = collections.Counter()
@@ -255,6 +259,7 @@ class Daemon:
         if self._next_rescan is not None and now >= self._next_rescan:
             self._scan(cfg.inbox)
             self._next_rescan = now + cfg.rescan
+        self._retry_deferred(now)
         self._to_promote.extend(self._stable.ready(now))
         budget = time.monotonic() + 0.2  # hashing a big drop must not starve the workers
         while self._to_promote and time.monotonic() < budget:
@@ -265,6 +270,25 @@ class Daemon:
         if self._report_dirty and not self._inflight:
             self._flush_report()
         return cfg.once and not (self._stable or self._to_promote or self._queue or self._inflight)
+
+    def _defer(self, row_id: int) -> float | None:
+        """Schedule another attempt of an ENVIRONMENT failure while the daemon runs (the disk may get space back,
+        the folder its permissions): after env_retry seconds, doubling per failure of the same row up to 16x.
+        Returns the delay, or None (--once, env_retry 0, stopping: the row waits in the journal for the next
+        start)."""
+        if self.cfg.once or not self.cfg.env_retry or self.stop.is_set():
+            return None
+        n = self._env_failures[row_id] = self._env_failures.get(row_id, 0) + 1
+        delay = self.cfg.env_retry * 2 ** min(n - 1, 4)
+        self._deferred[row_id] = self.clock() + delay
+        return delay
+
+    def _retry_deferred(self, now: float) -> None:
+        """Queue the deferred rows whose time has come."""
+        for row_id, due in list(self._deferred.items()):
+            if now >= due:
+                del self._deferred[row_id]
+                self._enqueue(row_id)
 
     def _loop_error(self, err: BaseException, count: int) -> None:
         """Log an unexpected error of the main loop (with its traceback at debug level) and wait a little longer
@@ -555,7 +579,8 @@ class Daemon:
         if failure.kind is Kind.ENVIRONMENT:  # not the input's fault: keep the original, retry at the next start
             self.journal.requeue(row.id, failure.message)
             self.stats["deferred"] += 1
-            self._emit("deferred", row, reason=failure.message, kind=failure.kind.value)
+            retry_in = self._defer(row.id)
+            self._emit("deferred", row, reason=failure.message, kind=failure.kind.value, retry_in=retry_in)
             return
         if not self._unchanged(row):  # it was still being written: the finished version is considered afresh
             self._finish(row, "skipped", f"file changed while processing ({failure.message}); the new version is "

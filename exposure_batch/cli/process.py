@@ -99,6 +99,13 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         check_targets(job_list, lambda path, out: _artefacts(path, out, opts))
     except PlanError as err:
         raise click.UsageError(str(err)) from None
+    if recipe_path:  # a bad look fails here, in one line, before any worker starts
+        from ..recipe import load_recipe  # noqa: PLC0415
+
+        try:
+            load_recipe(recipe_path)
+        except ExposureBatchError as err:
+            raise click.ClickException(shown(err)) from None
     if variations:
         _run_variations(job_list, spec, opts, variations, ray_address, resume, dry_run, report_dir)
         return

@@ -1,6 +1,7 @@
 """Shared helpers for the hostile-input tests: run the CLI in this process, list what a folder holds."""
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -30,3 +31,29 @@ def process():
     def run(*args):
         return cli("process", "--agent", "classic", "--no-progress", *args)
     return run
+
+
+class LogLines(logging.Handler):
+    """Messages of one logger, whatever handlers and propagation the CLI set up earlier in this process."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def watch_log():
+    """The watch daemon's log lines (INFO and up) while the test runs."""
+    lines = LogLines()
+    logger = logging.getLogger("exposure_batch.watch")
+    level = logger.level
+    logger.addHandler(lines)
+    logger.setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(lines)
+        logger.setLevel(level)

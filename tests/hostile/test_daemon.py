@@ -3,7 +3,6 @@ journal, keeps a RAW beside its XMP when only a sidecar fails, retries environme
 while running, once the folder is writable again) but not input errors, and no exception ends it."""
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -136,7 +135,7 @@ def journal_rows_at(path):
 
 
 # --- no uncaught exception ends the daemon -------------------------------------------------------------------------
-def test_an_unexpected_error_in_the_loop_is_logged_and_the_daemon_goes_on(tmp_path, caplog, monkeypatch):
+def test_an_unexpected_error_in_the_loop_is_logged_and_the_daemon_goes_on(tmp_path, monkeypatch, watch_log):
     inbox, out = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
     corpus.jpeg(inbox / "a.jpg", seed=1)
@@ -151,10 +150,9 @@ def test_an_unexpected_error_in_the_loop_is_logged_and_the_daemon_goes_on(tmp_pa
         return real(self, path, st)
 
     monkeypatch.setattr(Daemon, "_promote", flaky)
-    caplog.set_level(logging.INFO, logger="exposure_batch.watch")
     cfg = config(inbox, out, settle=0.2, jobs=1, rescan=1.0)
     with daemon_thread(cfg):
         wait_until(lambda: sorted(r.state for r in journal_rows(out)) == ["done", "done"], 120,
                    what="both files done after the error")
-    line = next(m for m in caplog.messages if m.startswith("event=error"))
+    line = next(m for m in watch_log.messages if m.startswith("event=error"))
     assert line.startswith('event=error reason="RuntimeError: simulated bug" note="the daemon goes on" retry_in=0.5')

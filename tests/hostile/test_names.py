@@ -3,7 +3,6 @@ sidecars, recipes); shown names never carry control characters to a terminal or 
 from __future__ import annotations
 
 import json
-import logging
 import os
 
 import pytest
@@ -89,14 +88,13 @@ def test_info_and_dry_run_escape_names(tmp_path, hostile_inbox):
 
 
 @pytest.mark.slow
-def test_watch_journal_logs_and_status_with_hostile_names(tmp_path, hostile_inbox, caplog):
+def test_watch_journal_logs_and_status_with_hostile_names(tmp_path, hostile_inbox, watch_log):
     """The daemon takes every name (the journal stores non-UTF-8 names exactly), logs them escaped, and
     `status` prints them escaped; it does not crash on them (it used to, then crash-loop under systemd)."""
     from exposure_batch.journal import Journal  # noqa: PLC0415
     from tests.watch.conftest import config  # noqa: PLC0415
 
     out = tmp_path / "out"
-    caplog.set_level(logging.INFO, logger="exposure_batch.watch")
     from exposure_batch.watch import Daemon  # noqa: PLC0415
 
     stats = Daemon(config(hostile_inbox, out, once=True, settle=0, jobs=1)).run()
@@ -107,10 +105,10 @@ def test_watch_journal_logs_and_status_with_hostile_names(tmp_path, hostile_inbo
     finally:
         journal.close()
     assert BAD in {r.rel for r in rows}
-    for line in caplog.messages:
+    for line in watch_log.messages:
         _no_control(line)
-    assert any("file=m_bad\\xff.jpg" in m and "event=done" in m for m in caplog.messages)
-    assert not any(m.startswith("event=done file=forged") for m in caplog.messages)
+    assert any("file=m_bad\\xff.jpg" in m and "event=done" in m for m in watch_log.messages)
+    assert not any(m.startswith("event=done file=forged") for m in watch_log.messages)
     code, text = cli("status", out)
     assert code == 0 and "junk\\xfe\\x1b[2J.jpg" in text
     _no_control(text)

@@ -48,7 +48,7 @@ def _crs(path) -> dict:
 
 # --- row 9: a failing sidecar leaves nothing; an unreadable XMP is kept ---------------------------------------------
 @pytest.mark.parametrize("kind", sorted(corpus.UNREADABLE_XMPS))
-def test_unreadable_existing_xmp_is_kept_and_ours_written_beside(tmp_path, process, kind, caplog):
+def test_unreadable_existing_xmp_is_kept_and_ours_written_beside(tmp_path, process, kind, capfd):
     raw = _raw_catalogue(tmp_path)
     existing = os.path.join(os.path.dirname(raw), "IMG.xmp")
     with open(existing, "wb") as fh:
@@ -61,8 +61,9 @@ def test_unreadable_existing_xmp_is_kept_and_ours_written_beside(tmp_path, proce
     beside = os.path.join(os.path.dirname(raw), "IMG.exposure-batch.xmp")
     assert _crs(beside)["Exposure2012"] == "+0.50"
     assert files_under(tmp_path / "out") == ["IMG.jpg"]
-    assert f"{existing}: existing XMP cannot be read (" in caplog.text
-    assert "left untouched, settings written to IMG.exposure-batch.xmp" in caplog.text
+    err = capfd.readouterr().err  # (the worker process logs it)
+    assert f"{existing}: existing XMP cannot be read (" in err
+    assert "left untouched, settings written to IMG.exposure-batch.xmp" in err
 
 
 def test_failed_sidecar_leaves_nothing_and_a_rerun_redoes_the_whole_unit(tmp_path, process):
@@ -106,7 +107,7 @@ def test_overwrite_replaces_our_earlier_adobe_settings(tmp_path, process):
     assert _sha(tmp_path / "out" / "IMG.jpg") != image_before
 
 
-def test_overwrite_keeps_another_tools_develop_settings(tmp_path, process, caplog):
+def test_overwrite_keeps_another_tools_develop_settings(tmp_path, process, capfd):
     raw = _raw_catalogue(tmp_path)
     (tmp_path / "out").mkdir()
     theirs = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
@@ -116,7 +117,7 @@ def test_overwrite_keeps_another_tools_develop_settings(tmp_path, process, caplo
     code, out = process(raw, "-o", tmp_path / "out", "--sidecar", "adobe", "--overwrite",
                         "--recipe", _look(tmp_path, -1.0))
     assert code == 0 and (tmp_path / "out" / "IMG.xmp").read_bytes() == theirs
-    assert "already has develop settings; kept" in caplog.text
+    assert "already has develop settings; kept" in capfd.readouterr().err
 
 
 # --- row 15: DOCTYPE / entities / xpacket ---------------------------------------------------------------------------
