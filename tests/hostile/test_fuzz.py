@@ -31,7 +31,7 @@ from tests.hostile import corpus
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-FUZZ = settings(max_examples=int(os.environ.get("EXPOSURE_BATCH_FUZZ_EXAMPLES", "500")), deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=int(os.environ.get("EXPOSURE_BATCH_FUZZ_EXAMPLES", "300")), deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 #: Values that make parsers misbehave when written over offsets, counts, sizes.
 INTERESTING = [b"\x00\x00\x00\x00", b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff", b"\x00\x00\x00\x08", b"\x08\x00\x00\x00",
