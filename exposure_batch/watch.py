@@ -500,15 +500,21 @@ class Daemon:
         """Requeue rows a previous run left queued or processing; remove their half-written temp files."""
         for row in self.journal.unfinished():
             if row.state == "processing" and row.out_path:
-                self._remove_temps(row.out_path)
+                self._remove_temps(row.out_path, row.path)
             self._enqueue(row.id)
 
-    @staticmethod
-    def _remove_temps(out_path: str) -> None:
-        """atomic_write leaves '.<name>.<random>.tmp' only if killed mid-write."""
+    def _remove_temps(self, out_path: str, source_path: str | None = None) -> None:
+        """atomic_write and io.unit leave '.<name>.<random>.tmp' only if killed mid-write (image, recipe, and the
+        sidecars of the unit, wherever they go)."""
         from .io.write import stale_temp_files  # noqa: PLC0415
 
-        for target in (out_path, recipe_path_for(out_path)):
+        targets = [out_path, recipe_path_for(out_path)]
+        sidecars = self.cfg.opts.sidecars
+        if source_path and sidecars and sidecars != "none":
+            from .sidecars.writer import planned_paths  # noqa: PLC0415
+
+            targets += planned_paths(out_path, source_path, sidecars)
+        for target in targets:
             for tmp in stale_temp_files(target):
                 try:
                     os.unlink(tmp)

@@ -160,7 +160,9 @@ def _exif_facts(im) -> tuple[int, bool]:
     (uncalibrated) and InteroperabilityIndex 'R03'.
     """
     try:
-        e = _pil_exif(im)
+        with warnings.catch_warnings():  # Pillow warns about broken EXIF tags: metadata here is optional
+            warnings.simplefilter("ignore")
+            e = _pil_exif(im)
         o = int(e.get(0x0112, 1))
         o = o if 1 <= o <= 8 else 1
     except Exception:  # noqa: BLE001  (a broken EXIF block must not stop the decode)
