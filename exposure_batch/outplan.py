@@ -27,6 +27,15 @@ def _real(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
+def _real_target(path: str, _dirs: dict) -> str:
+    """Where a file about to be written lands: its folder resolved (cached per folder), its own name kept (a file
+    written atomically replaces a symlink at that name, never the file the link points to)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    if folder not in _dirs:
+        _dirs[folder] = os.path.realpath(folder)
+    return os.path.normcase(os.path.join(_dirs[folder], name))
+
+
 def same_place(a: str, b: str) -> bool:
     """True when two paths name the same file or folder (symlinks resolved; inode compared when both exist)."""
     try:
@@ -101,11 +110,12 @@ def check_targets(jobs: Sequence[tuple[str, str]], artefacts) -> None:
         jobs: (input, output image) pairs.
         artefacts: function (input, output image) -> every path that job writes (image, recipe, sidecars).
     """
-    inputs = {_real(p): p for p, _ in jobs}
+    dirs: dict[str, str] = {}
+    inputs = {(_real(p) if os.path.islink(p) else _real_target(p, dirs)): p for p, _ in jobs}
     owner: dict[str, str] = {}
     for path, out in jobs:
         for target in artefacts(path, out):
-            key = _real(target)
+            key = _real_target(target, dirs)
             if key in inputs:
                 raise PlanError(f"{shown(inputs[key])} would be replaced by the output of {shown(path)}; "
                                 "outputs never replace an input: choose another output folder")
