@@ -159,10 +159,14 @@ def _exif_facts(im) -> tuple[int, bool]:
     Cameras set to Adobe RGB often embed no ICC profile; DCF marks such files with ColorSpace = 0xFFFF
     (uncalibrated) and InteroperabilityIndex 'R03'.
     """
+    with warnings.catch_warnings():  # Pillow warns about broken EXIF tags: metadata here is optional
+        warnings.simplefilter("ignore")
+        return _exif_facts_of(im)
+
+
+def _exif_facts_of(im) -> tuple[int, bool]:
     try:
-        with warnings.catch_warnings():  # Pillow warns about broken EXIF tags: metadata here is optional
-            warnings.simplefilter("ignore")
-            e = _pil_exif(im)
+        e = _pil_exif(im)
         o = int(e.get(0x0112, 1))
         o = o if 1 <= o <= 8 else 1
     except Exception:  # noqa: BLE001  (a broken EXIF block must not stop the decode)
@@ -181,7 +185,9 @@ def _open_pil(path: str, kind: str = "image"):
     Image.MAX_IMAGE_PIXELS = None  # we decode our users' own photos; size limits live in the pipeline
     name = {"jpeg": "JPEG", "png": "PNG"}.get(kind, kind)
     try:
-        return Image.open(path, formats=[name] if name in ("JPEG", "PNG") else None)
+        with warnings.catch_warnings():  # Pillow warns about broken EXIF while opening: metadata here is optional
+            warnings.simplefilter("ignore")
+            return Image.open(path, formats=[name] if name in ("JPEG", "PNG") else None)
     except UnidentifiedImageError as exc:
         raise DecodeError(path, f"truncated or corrupt {name} header (cannot identify the image)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
