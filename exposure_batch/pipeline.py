@@ -22,7 +22,7 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import ExposureBatchError, OutputError
+from .errors import ExposureBatchError, InputError, OutputError
 from .failures import Failure, classify
 from .limits import DEFAULT_MAX_PIXELS
 from .recipe import Recipe, load_recipe
@@ -229,6 +229,7 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
 
     if os.path.lexists(out_path) and same_place(out_path, decoded.info.path):
         raise OutputError(f"{out_path}: is the input file itself; outputs never replace an input")
+    _check_name_lengths(decoded.info.path, out_path, opts)
     fmt, space = check_output(out_path, fmt=opts.fmt, quality=opts.quality, space=opts.space, linear=opts.linear,
                               overwrite=opts.overwrite)
     encoded = render_encoded(recipe, decoded.pixels, space, linear=opts.linear, bits=bits_for(fmt))
@@ -252,6 +253,29 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
 
             written += write_sidecars(recipe, out_path, decoded.info.path, opts.sidecars, overwrite=opts.overwrite)
     return written
+
+
+#: Bytes atomic_write adds to a name for its temp file ('.' + name + '.' + 8 random + '.tmp').
+_TEMP_NAME_EXTRA = 14
+
+
+def _check_name_lengths(source_path: str, out_path: str, opts: OutputOptions) -> None:
+    """InputError when a file this photo writes (image, recipe, sidecars, or their temp files) would have a name
+    longer than the filesystem allows: the source's name is the cause, and retrying cannot help."""
+    targets = [out_path] + ([recipe_path_for(out_path)] if opts.save_recipe else [])
+    if opts.sidecars and opts.sidecars != "none":
+        from .sidecars.writer import planned_paths  # noqa: PLC0415
+
+        targets += planned_paths(out_path, source_path, opts.sidecars)
+    for target in targets:
+        folder, name = os.path.split(os.path.abspath(target))
+        try:
+            limit = os.pathconf(folder if os.path.isdir(folder) else os.path.dirname(folder) or "/", "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = 255
+        if len(os.fsencode(name)) + _TEMP_NAME_EXTRA > limit:
+            raise InputError(source_path, f"file name too long for its outputs ({os.path.basename(target)[:40]}... "
+                                          f"would pass the {limit}-byte name limit)")
 
 
 #: The reason of a file skipped because its output is already there (the run then says how to redo it).

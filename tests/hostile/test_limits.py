@@ -225,3 +225,17 @@ def test_long_recipe_in_process_fails_before_work(tmp_path, process):
     code, out = process(src, "-o", tmp_path / "out", "--recipe", look)
     assert code == 1 and "recipe has 10000 steps; at most 64 are allowed" in out
     assert files_under(tmp_path / "out") == []
+
+
+# --- more: a name too long for its outputs is the input's problem (not retried by watch) --------------------------
+def test_name_too_long_for_its_outputs_is_an_input_failure(tmp_path):
+    from exposure_batch.failures import Kind  # noqa: PLC0415
+    from exposure_batch.pipeline import FixedRecipe, OutputOptions, process_one  # noqa: PLC0415
+
+    src = corpus.jpeg(tmp_path / ("L" * 240 + ".jpg"))
+    out = str(tmp_path / "out" / ("L" * 240 + ".jpg"))
+    r = process_one(src, out, FixedRecipe(Recipe.from_steps([("exposure", {"ev": 0.2})])),
+                    OutputOptions(str(tmp_path / "out"), save_recipe=True))
+    assert r.status == "failed" and r.failure.kind is Kind.INPUT
+    assert r.reason.startswith("file name too long for its outputs (" + "L" * 40 + "... would pass the 255-byte")
+    assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []
