@@ -214,7 +214,7 @@ def test_long_recipes_refused_quickly(tmp_path, n):
                rf"recipe is {len(text)} characters; at most 1048576 are allowed")
     with pytest.raises(RecipeError, match=message):
         Recipe.from_json(text)
-    assert time.monotonic() - t0 < 1.0  # (it took 55 s / 128 s and 2.1 GB to render them)
+    assert time.monotonic() - t0 < 3.0  # measured 0.04 s; it took 55 s / 128 s and 2.1 GB to render them
     assert len(Recipe.from_json(json.dumps(corpus.long_recipe(64))).steps) == 64
 
 
