@@ -80,6 +80,7 @@ class Recipe:
 
     def __post_init__(self):
         steps = tuple(self.steps)
+        _check_step_count(len(steps))
         for s in steps:
             if not isinstance(s, Step):
                 raise RecipeError(f"recipe steps must be Step objects, got {type(s).__name__}")
@@ -109,7 +110,13 @@ class Recipe:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=_json_default)
+        """JSON text; ASCII-escaped when a source name holds bytes that are not UTF-8 (they round-trip exactly)."""
+        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=_json_default)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=True, default=_json_default)
+        return text
 
     @classmethod
     def from_dict(cls, data: Any) -> "Recipe":
@@ -121,20 +128,27 @@ class Recipe:
         version = data.get("schema_version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise RecipeError("recipe has no integer 'schema_version'")
+        if version < 1:
+            raise RecipeError(f"recipe schema_version {version} is not valid (versions start at 1; this "
+                              f"exposure-batch reads 1..{SCHEMA_VERSION})")
         if version > SCHEMA_VERSION:
             raise RecipeError(f"recipe schema_version {version} is newer than supported ({SCHEMA_VERSION}); upgrade exposure-batch")
         data = _upgrade(dict(data), version)
         raw_steps = data.get("steps")
         if not isinstance(raw_steps, list):
             raise RecipeError("recipe 'steps' must be a list")
+        _check_step_count(len(raw_steps))
         steps = []
         for i, raw in enumerate(raw_steps):
             if not isinstance(raw, Mapping) or "filter" not in raw or "params" not in raw:
                 raise RecipeError(f"step {i}: needs 'filter' and 'params'")
             try:
-                steps.append(Step(raw["filter"], raw["params"], int(raw.get("version", 0))))
+                steps.append(Step(raw["filter"], raw["params"], _step_version(raw.get("version", 0))))
             except RecipeError as err:
                 raise RecipeError(f"step {i}: {err}") from None
+        extra = data.get("extra") or {}
+        if not isinstance(extra, Mapping):
+            raise RecipeError(f"recipe 'extra' must be an object, got {type(extra).__name__}")
         model = data.get("model") or {}
         if not isinstance(model, Mapping):
             raise RecipeError("recipe 'model' must be an object")
@@ -144,11 +158,15 @@ class Recipe:
             model_version=str(model.get("version", "1")),
             source=data.get("source"),
             working_space=data.get("working_space", WORKING_SPACE),
-            extra=data.get("extra") or {},
+            extra=extra,
         )
 
     @classmethod
     def from_json(cls, text: str) -> "Recipe":
+        from .limits import MAX_RECIPE_BYTES  # noqa: PLC0415
+
+        if len(text) > MAX_RECIPE_BYTES:  # (a 64-step recipe with its source's EXIF is a few KB)
+            raise RecipeError(f"recipe is {len(text)} characters; at most {MAX_RECIPE_BYTES} are allowed")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
@@ -240,16 +258,33 @@ def drop_noop_steps(steps: Iterable[Step], image_lin: np.ndarray | None = None,
 
 def load_recipe(path: str | os.PathLike) -> Recipe:
     """Read a recipe JSON file. Errors name the file: 'look.json: step 2: exposure.ev = 9 is outside ...'."""
+    from .limits import MAX_RECIPE_BYTES  # noqa: PLC0415
+
     path = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+            text = fh.read(MAX_RECIPE_BYTES + 1)  # never more than the limit into memory
     except OSError as err:
         raise RecipeError(f"{path}: cannot read recipe ({err.strerror})") from None
     try:
         return Recipe.from_json(text)
     except RecipeError as err:
         raise RecipeError(f"{path}: {err}") from None
+
+
+def _check_step_count(n: int) -> None:
+    """RecipeError when a recipe has more steps than limits.MAX_RECIPE_STEPS (checked before any step is built)."""
+    from .limits import MAX_RECIPE_STEPS  # noqa: PLC0415
+
+    if n > MAX_RECIPE_STEPS:
+        raise RecipeError(f"recipe has {n} steps; at most {MAX_RECIPE_STEPS} are allowed")
+
+
+def _step_version(value) -> int:
+    """A step's 'version': a positive integer (0 or absent: the filter's current version)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecipeError(f"'version' must be a positive integer, got {json.dumps(value)[:40]}")
+    return value
 
 
 def _upgrade(data: dict, version: int) -> dict:
