@@ -36,6 +36,7 @@ class GroupHolder:
     store_dir: str
     window: float = 5.0
     wait: float = 30.0
+    max_pixels: int | None = None  # the survey refuses bigger files (as the engine does); None: no limit
     held: list[_Held] = field(default_factory=list)
     last_arrival: float = 0.0
     _source: object = None
@@ -79,7 +80,7 @@ class GroupHolder:
         t0 = time.perf_counter()
         if self._source is None:
             self._source = self.spec.build()
-        surveys = survey_files([h.path for h in batch])
+        surveys = survey_files([h.path for h in batch], max_pixels=self.max_pixels)
         readable = [k for k, s in enumerate(surveys) if s is not None]
         entries, groups = plan_entries([surveys[k] for k in readable], self._source, self.grouping)
         store = PlanStore(self.store_dir)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ..engine import SourceSpec
+from ..limits import DEFAULT_MAX_PIXELS
 from ..recipe import Recipe
 from .grouping import GroupingOptions, group_surveys
 from .harmonise import harmonise_groups
@@ -183,11 +184,13 @@ def plan_entries(surveys: Sequence, source, options: GroupingOptions) -> tuple[l
     return entries, summaries
 
 
-def make_plan(paths: Sequence[str], source, options: GroupingOptions = GroupingOptions(), jobs: int = 1) -> Plan:
+def make_plan(paths: Sequence[str], source, options: GroupingOptions = GroupingOptions(), jobs: int = 1,
+              max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Plan:
     """Survey `paths` (`jobs` at a time), group them and harmonise each group with `source` (a built recipe
-    source). Files the survey cannot read are left out (the engine reports them)."""
+    source). Files the survey cannot read, or that declare more than `max_pixels` pixels, are left out (the engine
+    reports them)."""
     t0 = time.perf_counter()
-    surveys = survey_files(list(paths), jobs)
+    surveys = survey_files(list(paths), jobs, max_pixels)
     ok = [s for s in surveys if s is not None]
     entries, groups = plan_entries(ok, source, options)
     plan = Plan({os.path.abspath(ok[i].path): e for i, e in entries}, groups)

@@ -28,6 +28,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..limits import DEFAULT_MAX_PIXELS, check_pixels
+
 #: Long side (px) the survey aims for: enough for the agent's 64 px centre preview and a 256 px thumbnail.
 SURVEY_SIDE = 512
 
@@ -85,14 +87,15 @@ def parse_capture_time(text: str | None) -> float | None:
     return dt.timestamp()
 
 
-def survey_file(path: str) -> Survey | None:
-    """Survey one file; None when it cannot be read (the engine then reports the file's own error)."""
+def survey_file(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Survey | None:
+    """Survey one file; None when it cannot be read or declares more than `max_pixels` pixels (checked from the
+    header first; the engine then reports the file's own error)."""
     from ..io import metadata  # noqa: PLC0415
     from ..io.decode import _route  # noqa: PLC0415
 
     try:
         kind, _ = _route(path)
-        image = _raw_image(path) if kind == "raw" else _raster_image(path, kind)
+        image = _raw_image(path, max_pixels) if kind == "raw" else _raster_image(path, kind, max_pixels)
     except Exception:  # noqa: BLE001  (bad files are the engine's to report)
         return None
     exif = metadata.read_exif(path)
@@ -101,24 +104,27 @@ def survey_file(path: str) -> Survey | None:
                   os.path.dirname(os.path.abspath(path)), exif)
 
 
-def survey_files(paths: Sequence[str], jobs: int = 1) -> list[Survey | None]:
+def survey_files(paths: Sequence[str], jobs: int = 1, max_pixels: int | None = DEFAULT_MAX_PIXELS
+                 ) -> list[Survey | None]:
     """survey_file for every path, `jobs` at a time (LibRaw, libjpeg and NumPy release the GIL)."""
     if jobs <= 1 or len(paths) <= 1:
-        return [survey_file(p) for p in paths]
+        return [survey_file(p, max_pixels) for p in paths]
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        return list(pool.map(survey_file, paths))
+        return list(pool.map(lambda p: survey_file(p, max_pixels), paths))
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # RAW: sensor samples developed like LibRaw
 # ---------------------------------------------------------------------------------------------------------------
-def _raw_image(path: str) -> np.ndarray:
+def _raw_image(path: str, max_pixels: int | None) -> np.ndarray:
     import rawpy  # noqa: PLC0415
 
     from ..io.raw import libraw_errors  # noqa: PLC0415
 
     with libraw_errors(path):
         with rawpy.imread(path) as raw:
+            s = raw.sizes
+            check_pixels(path, max(s.raw_width, s.width), max(s.raw_height, s.height), max_pixels)
             image = _bayer_develop(raw)
             if image is None:  # not a plain 2x2 Bayer sensor: let LibRaw develop it at half size
                 from ..io.raw import codes_to_linear  # noqa: PLC0415
@@ -192,10 +198,11 @@ def _orient_libraw(image: np.ndarray, flip: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------------
 # JPEG / PNG / TIFF
 # ---------------------------------------------------------------------------------------------------------------
-def _raster_image(path: str, kind: str) -> np.ndarray:
+def _raster_image(path: str, kind: str, max_pixels: int | None) -> np.ndarray:
     from ..io import raster  # noqa: PLC0415
 
-    rgb_lin, _ = raster.decode_raster(path, kind, reduce_to=SURVEY_SIDE if kind == "jpeg" else None)
+    rgb_lin, _ = raster.decode_raster(path, kind, max_pixels=max_pixels,
+                                      reduce_to=SURVEY_SIDE if kind == "jpeg" else None)
     return _shrink(rgb_lin)
 
 
