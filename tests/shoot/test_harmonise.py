@@ -53,7 +53,7 @@ def test_fold_gains_is_exact_and_merges_leading_steps():
 
 def test_harmonised_frames_match_and_are_still_restored(learned):
     alone_f2f, group_f2f, alone_rest, group_rest = [], [], [], []
-    for scene in (0, 1):
+    for scene in (0, 1, 2, 3):  # per scene harmonising restores better or worse (by up to 1.5); the mean holds
         b = burst(scene, 5, seed=11)
         alone = [render(r, f) for r, f in zip(learned.decide([make_preview(f) for f in b.frames]), b.frames)]
         h = harmonise_group(learned, _surveys(f"s{scene}", b.frames))
@@ -64,9 +64,10 @@ def test_harmonised_frames_match_and_are_still_restored(learned):
         alone_rest.append(_restoration(b, alone))
         group_rest.append(_restoration(b, together))
         assert h.consistency is not None and h.consistency < 2.0  # measured 0.7-0.96 (survey images, aligned)
-    assert np.mean(group_f2f) <= 1.0  # the target (measured 0.05 and 0.32 on these two scenes)
+    assert np.mean(group_f2f) <= 1.0  # the target (measured 0.0-0.3 on these scenes)
     assert np.mean(group_f2f) < 0.5 * np.mean(alone_f2f)
-    assert np.mean(group_rest) <= np.mean(alone_rest) + 0.5  # each frame's capture error is still undone
+    # each frame's capture error is still undone: measured 13.43 harmonised vs 13.65 alone (model 20261130)
+    assert np.mean(group_rest) <= np.mean(alone_rest) + 0.5
 
 
 def test_a_flash_frame_and_a_frame_of_another_room_are_split_off(learned):
