@@ -129,7 +129,14 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         return
     limits = {"timeout": timeout or None, "memory_limit": memory_cap(memory_limit, jobs, spec)}
     manifest, job_list, earlier = _open_manifest(job_list, opts, spec, resume)
-    start = time.perf_counter()  # the plan is part of the run's wall time
+    report = _open_report(report_dir, inputs)
+    if report is not None:  # results then carry the input's thumbnail: the report needs no second decode
+        import dataclasses  # noqa: PLC0415
+
+        from ..report.html import THUMB_SIDE  # noqa: PLC0415
+
+        opts = dataclasses.replace(opts, thumbnail=THUMB_SIDE)
+    start = time.perf_counter()  # the plan (after every usage check) is part of the run's wall time
     grouping = grouping_options(group_by, group_gap, groups_file)
     if grouping.enabled and job_list:
         try:
@@ -140,13 +147,6 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         except Exception as err:  # noqa: BLE001  (a model that cannot load, ...)
             manifest.close()
             raise click.ClickException(str(err)) from None
-    report = _open_report(report_dir, inputs)
-    if report is not None:  # results then carry the input's thumbnail: the report needs no second decode
-        import dataclasses  # noqa: PLC0415
-
-        from ..report.html import THUMB_SIDE  # noqa: PLC0415
-
-        opts = dataclasses.replace(opts, thumbnail=THUMB_SIDE)
     try:
         results = earlier + _run_with_progress(job_list, spec, opts, jobs, limits, not no_progress, report,
                                                ray_address, manifest)
@@ -216,7 +216,7 @@ def grouping_options(group_by: str, gap: float, groups_file: str | None):
 def plan_shoot(paths, spec, grouping, jobs: int, max_pixels: int | None = None):
     """Survey, group and harmonise `paths` before the engine runs (in this process, `jobs` threads for the
     survey); returns the PlannedSpec the engine's workers build their source from. One line on stderr says what
-    was found."""
+    was found when any scene has more than one photo."""
     from ..shoot.plan import PlannedSpec, make_plan  # noqa: PLC0415
 
     try:
@@ -224,8 +224,9 @@ def plan_shoot(paths, spec, grouping, jobs: int, max_pixels: int | None = None):
     except ValueError as err:  # a bad --groups file
         raise click.UsageError(str(err)) from None
     shared = sum(1 for g in plan.groups if len(g["files"]) > 1)
-    click.echo(f"groups: {len(plan.entries)} photos in {len(plan.groups)} scenes ({shared} harmonised, "
-               f"{plan.split_count} frames split off) in {plan.seconds:.1f} s", err=True)
+    if shared or plan.split_count:  # nothing to say when every photo is a scene of its own
+        click.echo(f"groups: {len(plan.entries)} photos in {len(plan.groups)} scenes ({shared} harmonised, "
+                   f"{plan.split_count} frames split off) in {plan.seconds:.1f} s", err=True)
     return PlannedSpec.wrapping(spec, plan)
 
 
