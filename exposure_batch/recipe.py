@@ -35,17 +35,14 @@ class Step:
 
     filter: str
     params: Mapping[str, Any]
-    version: int = 0  # 0 = current version of the filter
+    version: int = 0  # the filter version `params` were written for (0 = current); older ones are migrated
 
     def __post_init__(self):
         spec = filters.get(self.filter)
         version = self.version or spec.version
-        if version > spec.version:
-            raise RecipeError(
-                f"step '{self.filter}' has version {version}, newer than this exposure-batch's ({spec.version}); upgrade"
-            )
-        object.__setattr__(self, "version", version)
-        object.__setattr__(self, "params", spec.validate(self.params))
+        params = spec.migrate(version, self.params) if version != spec.version else self.params
+        object.__setattr__(self, "version", spec.version)
+        object.__setattr__(self, "params", spec.validate(params))
 
     @property
     def spec(self) -> filters.FilterSpec:
