@@ -35,8 +35,9 @@ from typing import Sequence
 
 import numpy as np
 
-from . import filters
+from . import color, filters
 from .color import Space
+from .io.raw import CODE_SCALE, code_values
 
 ENV_DISABLE = "EXPOSURE_BATCH_NO_NUMBA"
 #: Pixels per block: 3 x 512 x 4 bytes = 6 KiB of channel arrays per thread, well inside L1.
@@ -105,24 +106,13 @@ def pack_steps(steps: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray] | N
 
 
 # --- output encoding --------------------------------------------------------------------------------------------
-# Each transfer curve as a linear toe + scaled power: y = x * slope if x < thr (x <= thr when inclusive) else
-# scale * x^exponent - offset; the same float32 maths as color.encode (a test checks every space against it).
-_TRANSFER = {
-    Space.SRGB: (0.0031308, 12.92, 1.055, 1 / 2.4, 0.055, 1.0),
-    Space.DISPLAY_P3: (0.0031308, 12.92, 1.055, 1 / 2.4, 0.055, 1.0),
-    Space.ADOBE_RGB: (0.0, 1.0, 1.0, 1.0 / (563 / 256), 0.0, 0.0),
-    Space.PROPHOTO: (1 / 512, 16.0, 1.0, 1 / 1.8, 0.0, 0.0),
-    Space.REC2020: (0.018053968510807, 4.5, 1.09929682680944, 0.45,
-                    float(np.float32(1.09929682680944) - np.float32(1.0)), 0.0),
-}
-
-
 def transfer_params(space: Space, linear: bool = False) -> np.ndarray:
-    """(7,) float32 [power?, thr, slope, scale, exponent, offset, inclusive] for `space`'s transfer curve."""
+    """(7,) float32 [power?, thr, slope, scale, exponent, offset, inclusive] for `space`'s transfer curve
+    (color.TRANSFER_CURVES: y = x * slope if x < thr (x <= thr when inclusive) else scale * x^exponent - offset)."""
     if linear:
         return np.array([0, 0, 1, 1, 1, 0, 0], dtype=np.float32)
-    thr, slope, scale, exponent, offset, inclusive = _TRANSFER[Space(space)]
-    return np.array([1, thr, slope, scale, exponent, offset, inclusive], dtype=np.float32)
+    c = color.TRANSFER_CURVES[Space(space)]
+    return np.array([1, c.toe_end, c.toe_slope, c.scale, c.exponent, c.offset, c.inclusive], dtype=np.float32)
 
 
 # --- compilation ------------------------------------------------------------------------------------------------
@@ -441,7 +431,6 @@ def code_table(steps: Sequence) -> np.ndarray | None:
     """(3, 65536) float32: separable `steps` applied to every 16-bit code's value float32(code) * CODE_SCALE, by the
     fused kernels themselves (so a lookup gives the same float as running the steps per pixel). CODE_SCALE is
     io.raw's: the codes are LibRaw's linear 16-bit output. None when a step has no fused kernel."""
-    from .io.raw import code_values  # noqa: PLC0415
 
     packed = pack_steps(steps)
     if packed is None:
@@ -477,7 +466,6 @@ def run_encode16(codes_flat: np.ndarray, out_flat: np.ndarray, steps: Sequence, 
     The separable prefix (separable_prefix) is tabulated once over all 65536 codes (code_table) when that is
     cheaper than evaluating it per pixel (worth_tabulating; tabulate=True/False forces it); the rest runs per
     pixel on the looked-up values, or every step on the converted codes."""
-    from .io.raw import CODE_SCALE  # noqa: PLC0415
 
     k = separable_prefix(steps)
     if tabulate is None:

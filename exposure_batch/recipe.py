@@ -162,13 +162,6 @@ class Recipe:
             fh.write(self.to_json() + "\n")
         return path
 
-    # --- applying ---------------------------------------------------------------------------------------------
-    def apply(self, rgb_lin: np.ndarray) -> np.ndarray:
-        """Apply to a (H, W, 3) float32 linear working-space image; returns a new float32 linear image."""
-        from .render import render  # noqa: PLC0415
-
-        return render(self, rgb_lin)
-
     def describe(self) -> list[str]:
         return [s.describe() for s in self.steps]
 

@@ -19,7 +19,9 @@ from typing import Sequence
 
 import numpy as np
 
-from . import fast_kernels
+from . import color, fast_kernels
+from .io.raw import linear_values
+from .io.write import encode_to_int
 from .recipe import Recipe, Step
 
 #: Pixels per band: 64K pixels x 3 x 4 bytes = 768 KiB, so a band and its temporaries stay in L2/L3 cache.
@@ -171,7 +173,6 @@ def render_encoded(
         (H, W, 3) uint8/uint16, `space`'s transfer curve applied (unless linear), values clipped to [0, 1] first.
         Codes equal the NumPy path's, or differ by 1 where a value sits on a rounding boundary.
     """
-    from . import color  # noqa: PLC0415
 
     if bits not in (8, 16):
         raise ValueError(f"bits must be 8 or 16, got {bits}")
@@ -181,10 +182,8 @@ def render_encoded(
     src = None if codes is not None else _source(rgb_lin)
     packed = _packed(steps, fused)
     if packed is None:
-        from .io.write import encode_to_int  # noqa: PLC0415
 
         if src is None:
-            from .io.raw import linear_values  # noqa: PLC0415
 
             src = linear_values(codes)
         return encode_to_int(render(steps, src, fused=False, threads=threads), sp, linear=linear, bits=bits)

@@ -26,6 +26,7 @@ import numpy as np
 from .. import filters
 from ..errors import ModelError
 from ..recipe import Recipe, Step
+from ..render import render
 from .inference import NumpyActor
 from .netconfig import N_FILTERS, STATE_DIM, NetConfig
 
@@ -146,7 +147,7 @@ class LearnedPolicy:
 
     def render_preview(self, preview_lin, recipe: Recipe) -> np.ndarray:
         """Convenience: the recipe applied to a preview (linear)."""
-        return recipe.apply(np.asarray(preview_lin, np.float32))
+        return render(recipe, np.asarray(preview_lin, np.float32))
 
 
 def load_policy(model_path: str | None = None, backend: str | None = None) -> LearnedPolicy:

@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import color
 from . import xmp
 from .xmp import q
 
@@ -206,8 +207,6 @@ def custom_order(sequence: Sequence[tuple[str, int]], raw: bool = False) -> str:
 
 
 def _rec2020_to_working() -> np.ndarray:
-    from .. import color  # noqa: PLC0415
-
     return color.convert_matrix(color.Space.REC2020, color.WORKING_SPACE).astype(np.float64)
 
 

@@ -17,6 +17,10 @@ import logging
 import os
 from dataclasses import dataclass
 
+from ..recipe import Recipe
+from . import adobe, cube, darktable
+from .adobe import crs_settings, needs_embedding
+
 log = logging.getLogger(__name__)
 
 KINDS = ("darktable", "adobe", "cube")
@@ -72,9 +76,6 @@ def _baked(steps_json: str, size: int):
     """Bake once per distinct recipe (a fixed --recipe look is baked once per process, not once per photo)."""
     import json  # noqa: PLC0415
 
-    from ..recipe import Recipe  # noqa: PLC0415
-    from . import cube  # noqa: PLC0415
-
     steps = json.loads(steps_json)
     table = cube.bake(Recipe.from_steps((s["filter"], s["params"]) for s in steps), size)
     table.setflags(write=False)
@@ -97,7 +98,6 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
     A recipe with extra["variation"] = k > 0 (k-th alternative edit of the source) gets darktable's duplicate
     names (IMG_0001_0k.CR2.xmp, IMG_0001_0k.CR2.cube); Lightroom keeps virtual copies in its catalogue, so no Adobe
     sidecar is written for it (noted in the log)."""
-    from . import adobe, cube, darktable  # noqa: PLC0415
 
     if isinstance(options, str):
         options = SidecarOptions.parse(options)
@@ -128,8 +128,6 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
 
 
 def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions) -> list[str]:
-    from . import adobe  # noqa: PLC0415
-
     if adobe.needs_embedding(source_path):
         if not options.beside_source:
             log.warning("%s: Lightroom reads no sidecar for this format; Adobe settings skipped (use "
@@ -152,8 +150,6 @@ def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions)
 def sidecar_notes(recipe, options: SidecarOptions, source_path: str | None = None) -> list[str]:
     """Lines for the CLI: which steps each editor mapping only approximates, where darktable's LUTs go, and why
     Adobe settings were skipped for a JPEG/TIFF/PNG/DNG source."""
-    from . import darktable  # noqa: PLC0415
-    from .adobe import crs_settings, needs_embedding  # noqa: PLC0415
 
     if isinstance(options, str):
         options = SidecarOptions.parse(options)

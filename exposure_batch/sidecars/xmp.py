@@ -13,6 +13,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from ..io.write import atomic_write
+
 NS = {
     "x": "adobe:ns:meta/",
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
@@ -91,7 +93,6 @@ def serialize(tree) -> bytes:
 
 def write_xmp(tree, path: str | os.PathLike, overwrite: bool = True) -> str:
     """Serialise and write atomically."""
-    from ..io.write import atomic_write  # noqa: PLC0415
 
     path = os.fspath(path)
     with atomic_write(path, "wb", overwrite=overwrite) as fh:
