@@ -43,3 +43,12 @@ class OutputError(ExposureBatchError):
 
 class ModelError(ExposureBatchError):
     """A model folder is missing, unreadable, or does not match this version's filters."""
+
+
+#: One-line hint when a command needs TensorFlow and the default (lean) install lacks it.
+TRAIN_EXTRA_HINT = "TensorFlow is not installed; it is only needed for training: pip install 'exposure-batch[train]'"
+
+
+def tensorflow_missing(err: ImportError) -> bool:
+    """True when `err` is TensorFlow (or Keras/TensorBoard) itself missing, not some other broken import."""
+    return isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in ("tensorflow", "keras")
