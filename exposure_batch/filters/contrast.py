@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .curve_math import sample_curve
 from ..color import LUMA_WEIGHTS
 from .base import EditorMapping, FilterSpec, FusedKernel, Param, signed
+from .curve_math import sample_curve
 
 NAME = "contrast"
 VERSION = 1

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import shutil
 import time
 
 import numpy as np
@@ -19,11 +17,10 @@ from exposure_batch.cli import main
 from exposure_batch.pipeline import Result
 from exposure_batch.report import ReportWriter
 from exposure_batch.report.html import render_html
+from tests.helpers import require_tool
 
 pytestmark = pytest.mark.tool
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1400,1000"]
@@ -36,17 +33,16 @@ return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);"""
 @pytest.fixture()
 def browser(tmp_path):
     """A headless Chromium session with a fresh profile; browser console logs are kept."""
-    for exe in (CHROMIUM, CHROMEDRIVER):
-        assert os.path.exists(exe), f"{exe} missing: apt-get install chromium chromium-driver (see .ci/run)"
+    chromium, chromedriver = require_tool("chromium"), require_tool("chromedriver")
     from selenium import webdriver  # noqa: PLC0415
     from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
 
     opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
+    opts.binary_location = chromium
     for flag in FLAGS + [f"--user-data-dir={tmp_path / 'chrome-profile'}"]:
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log")), options=opts)
+    driver = webdriver.Chrome(service=Service(chromedriver, log_output=str(tmp_path / "chromedriver.log")), options=opts)
     driver.set_page_load_timeout(60)
     try:
         yield driver

@@ -12,7 +12,7 @@ from exposure_batch.recipe import Recipe
 from exposure_batch.sidecars import adobe
 from tests.sidecars import cases, tools
 
-needs_exiftool = pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+needs_exiftool = pytest.mark.needs_tool("exiftool")
 NASTY = "IMG 1 & <2> \"q\" 'é' ü.CR2"
 
 EXISTING = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -125,7 +125,7 @@ def test_embed_keeps_metadata(tmp_path, ext):
 
 @needs_exiftool
 @pytest.mark.tool
-@pytest.mark.skipif(tools.DARKTABLE is None, reason="darktable-cli missing")
+@pytest.mark.needs_tool("darktable-cli")
 def test_darktable_imports_exposure_and_curve(tmp_path):
     """Real-tool check: darktable's Lightroom importer reads Exposure2012 and the master curve from `IMG.xmp`
     beside a TIFF. Measured CIEDE2000 vs our render is reported; Exposure2012 must brighten like our step."""

@@ -14,7 +14,7 @@ from lxml import etree
 from exposure_batch.sidecars import cube, darktable
 from tests.sidecars import cases, tools
 
-needs_dt = pytest.mark.skipif(tools.DARKTABLE is None or tools.EXIFTOOL is None, reason="darktable-cli/exiftool missing")
+needs_dt = pytest.mark.needs_tool("darktable-cli", "exiftool")
 
 #: Measured parametric-mode CIEDE2000 (mean, max) bounds per filter on the synthetic chart (darktable 4.2.1),
 #: about 1.5-2x the measured values. exposure / white balance / B&W are exact up to 16-bit rounding.
@@ -161,7 +161,7 @@ def test_darktable_raw_source(mode, tmp_path):
 
 
 @pytest.mark.tool
-@pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+@pytest.mark.needs_tool("exiftool")
 @pytest.mark.parametrize("mode", ["parametric", "lut"])
 def test_xmp_with_nasty_names_validates(tmp_path, mode):
     """Names with spaces, unicode, &, <, quotes: valid XMP for exiftool, values read back unchanged."""

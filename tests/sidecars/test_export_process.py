@@ -40,7 +40,7 @@ def test_export_look_files(tmp_path):
     assert "Import Presets" in readme and "3D lut root folder" in readme and "approximate" in readme
 
 
-@pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+@pytest.mark.needs_tool("exiftool")
 @pytest.mark.tool
 def test_export_look_preset_validates(tmp_path):
     from tests.sidecars.test_adobe import validate
@@ -58,7 +58,7 @@ def test_export_look_bad_recipe(tmp_path):
 
 
 @pytest.mark.tool
-@pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+@pytest.mark.needs_tool("exiftool")
 def test_process_sidecars_beside_output_and_source(tmp_path):
     src_dir = tmp_path / "src"
     src_dir.mkdir()
