@@ -78,4 +78,5 @@ def test_wheel_installs_without_tensorflow_and_processes_samples_from_elsewhere(
         assert pixels.std() > 0.03, jpg.name
         recipe = json.loads((out / f"{source.stem}.recipe.json").read_text(encoding="utf-8"))
         assert recipe["model"]["id"] == "auto" and recipe["steps"]  # the shipped model, found as package data
-        assert (out / f"{source.stem}.jpg.xmp").read_text(encoding="utf-8").count("darktable:operation") >= 2
+        sidecar = out / f"{source.name}.xmp"  # darktable's naming: the source file's name + .xmp
+        assert sidecar.read_text(encoding="utf-8").count("darktable:operation") >= 2
