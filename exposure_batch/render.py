@@ -182,7 +182,6 @@ def render_encoded(
     src = None if codes is not None else _source(rgb_lin)
     packed = _packed(steps, fused)
     if packed is None:
-
         if src is None:
 
             src = linear_values(codes)

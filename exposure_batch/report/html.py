@@ -112,7 +112,6 @@ class ReportWriter:
 
         before_lin = np.asarray(before_lin, dtype=np.float32)
         if max(before_lin.shape[:2]) > THUMB_SIDE:
-
             before_lin = thumbnail(before_lin, THUMB_SIDE)
         after_lin = render(recipe, before_lin, threads=1)
         stamp = format(int(time.time() * 1000) % 10**10, "x")  # cache buster when a photo is re-added
