@@ -21,7 +21,7 @@ their float32 values. When the recipe's longest separable prefix holds a step th
 the same compiled steps) and each pixel looks its codes up, then runs the remaining steps and the encoding.
 
 Exports: ENV_DISABLE, BLOCK, enabled, pack_steps, run_render, run_encode, run_encode16, is_separable,
-separable_prefix, worth_tabulating, code_table, transfer_params, warm_up.
+separable_prefix, worth_tabulating, code_table, transfer_params, warm_up, compiled_marker.
 """
 from __future__ import annotations
 
@@ -402,10 +402,22 @@ def _with_threads(threads: int | None, which: int, *args) -> None:
 
 
 def warm_up() -> None:
-    """Compile or load the kernels now (seconds on a machine's first run, ~1 s after) instead of on the first image."""
+    """Compile or load the render kernel now (seconds on a machine's first run, ~1 s after) instead of on the first
+    image."""
     if enabled():
         img = np.zeros((1, 3), dtype=np.float32)
-        run_render(img, img, _EMPTY_STEPS, 1)
+        run_render(img, img, EMPTY_STEPS, 1)
+
+
+def compiled_marker() -> str | None:
+    """Path of the file saying this machine's kernels were compiled for the current sources: beside numba's cache
+    files and named like them (*.nbi), so clearing numba's cache clears it too. None when unknown."""
+    numba = _numba()
+    try:
+        folder = _kernels()[0]._cache._cache_path  # noqa: SLF001  (numba's cache folder for this module)
+    except Exception:  # noqa: BLE001  (no numba, or a numba without this attribute: treat as not compiled)
+        return None
+    return os.path.join(folder, f"exposure_batch.kernels-{_source_key()}-numba{numba.__version__}.nbi")
 
 
 def run_render(src_flat: np.ndarray, out_flat: np.ndarray, packed, threads: int | None = None) -> None:
@@ -444,7 +456,7 @@ def code_table(steps: Sequence) -> np.ndarray | None:
 def _encode_args(out_flat: np.ndarray, matrix: np.ndarray | None, tparams: np.ndarray, use_lut: bool) -> tuple:
     maxv = np.float32(np.iinfo(out_flat.dtype).max)
     use_mat = matrix is not None
-    mat = np.ascontiguousarray(matrix if use_mat else np.eye(3), dtype=np.float32)
+    mat = np.array(matrix if use_mat else np.eye(3), dtype=np.float32, order="C")  # a writable copy: one signature
     lut = encode_lut(tuple(float(v) for v in tparams)) if use_lut and out_flat.dtype == np.uint8 else None
     base, step = lut if lut is not None else (_NO_LUT, _NO_LUT)
     return mat, use_mat, tparams, maxv, base, step, lut is not None
@@ -493,14 +505,15 @@ _NO_TABLE = np.zeros((3, 1), dtype=np.float32)
 LUT_SHIFT = 16
 _LUT_SIZE = (0x3F800000 >> LUT_SHIFT) + 1  # up to the bucket of 1.0
 _NO_LUT = np.zeros(1, dtype=np.int32)
-_EMPTY_STEPS = (np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(1, np.int64))
+_NO_LUT.setflags(write=False)  # read-only like encode_lut's tables: the encode kernels compile one signature, not two
+EMPTY_STEPS = (np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(1, np.int64))
 
 
 def direct_codes(x: np.ndarray, tparams: np.ndarray) -> np.ndarray:
     """8-bit codes of float32 values x (any shape) through the direct (table-free) encode path, as int32."""
     src = np.repeat(np.asarray(x, dtype=np.float32).reshape(-1), 3)
     out = np.empty(src.shape, dtype=np.uint8)
-    run_encode(src, out, _EMPTY_STEPS, None, np.asarray(tparams, dtype=np.float32), use_lut=False)
+    run_encode(src, out, EMPTY_STEPS, None, np.asarray(tparams, dtype=np.float32), use_lut=False)
     return out[::3].astype(np.int32).reshape(np.shape(x))
 
 

@@ -8,7 +8,10 @@ import click
 
 from ..batch import SourceSpec, keep_freed_memory, run_batch
 from ..errors import ExposureBatchError
+from ..io import RAW_EXTENSIONS
+from ..io.write import bits_for
 from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
+from ..render import prepare_kernels
 
 
 @click.command()
@@ -93,6 +96,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         from ..report.html import THUMB_SIDE  # noqa: PLC0415
 
         opts = dataclasses.replace(opts, thumbnail=THUMB_SIDE)
+    if job_list and not ray_address:
+        _prepare_kernels(job_list, opts)
     try:
         results = earlier + _run_with_progress(job_list, spec, opts, jobs, source, not no_progress, report,
                                                ray_address, manifest)
@@ -134,6 +139,15 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     _print_sidecar_notes(results, opts.sidecars)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def _prepare_kernels(job_list, opts) -> None:
+    """On a machine's first run, compile the render kernels this run needs (RAW code path only with RAW inputs; the
+    output's bit depth) in parallel on every core before the batch starts, with a one-line notice
+    (render.prepare_kernels)."""
+    raw = any(os.path.splitext(path)[1].lower() in RAW_EXTENSIONS for path, _ in job_list)
+    prepare_kernels(raw_sources=raw, bits=(bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True),
+                    workers=os.cpu_count() or 1)
 
 
 def _sidecar_options(sidecar, darktable_mode, beside_source):
