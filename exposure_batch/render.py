@@ -237,11 +237,21 @@ def _compile_job(job: str, bits: tuple[int, ...]) -> str:
     return job
 
 
+def idle_cores() -> int:
+    """Cores nobody else is using now (CPU count minus the 1-minute load average, at least 1)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    return max(1, int((os.cpu_count() or 1) - load + 0.5))
+
+
 def prepare_kernels(raw_sources: bool = True, bits: Sequence[int] = (8,), notify=None, workers: int = 2) -> float:
     """Make sure the kernels a run needs are compiled before its workers start. On a machine's first run (no
-    marker, see compiled_marker) `notify(message)` is called once and the kernel families are compiled in up to
-    `workers` helper processes in parallel (each writes numba's on-disk cache; the run's workers then load them);
-    afterwards this returns at once. raw_sources: some input is a RAW (the 16-bit code path is compiled too);
+    marker, see compiled_marker) `notify(message)` is called once and the kernel families are compiled: in up to
+    `workers` helper processes in parallel when that many cores are idle (each writes numba's on-disk cache; the
+    run's workers then load them), else in this process (helpers would only add their start-up and a second
+    compile of the shared steps on busy cores); afterwards this returns at once. raw_sources: some input is a RAW (the 16-bit code path is compiled too);
     bits: output bit depths. Returns the seconds spent."""
     start = time.perf_counter()
     marker = fast_kernels.compiled_marker() if fast_kernels.enabled() else None
@@ -251,6 +261,7 @@ def prepare_kernels(raw_sources: bool = True, bits: Sequence[int] = (8,), notify
     if notify is not None:
         notify("compiling the render kernels for this machine (first run only; cached for later runs)...")
     bits = tuple(sorted(set(int(b) for b in bits)))
+    workers = min(workers, idle_cores())
     if workers <= 1:
         for job in jobs:
             _compile_job(job, bits)

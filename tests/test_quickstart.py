@@ -47,4 +47,5 @@ def test_quick_start_outputs_have_sane_content(tmp_path):
                                                                  color.Space.SRGB))
         assert np.abs(got - untouched).mean() > 2.0, src.name  # an edit was applied
         assert 0.08 * 255 < got.mean() < 0.9 * 255, src.name  # neither black nor white
-        assert got.std() > 0.5 * untouched.std(), src.name  # the photo's detail kept (not flattened)
+        detail, detail_in = got.std(axis=(0, 1)).mean(), untouched.std(axis=(0, 1)).mean()  # spatial, per channel
+        assert detail >= 0.5 * detail_in - 1.0, src.name  # the photo's detail kept (not flattened)
