@@ -37,7 +37,8 @@ setup(
     extras_require={
         "train": TRAIN,
         "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10", "ray[data]>=2.40",
-                 "psutil>=5.9", *TRAIN],  # the suite also tests the TF ops and training
+                 "psutil>=5.9", "setuptools>=64", "wheel",  # tests/test_wheel.py builds without isolation
+                 *TRAIN],  # the suite also tests the TF ops and training
         "gpu": ["tensorflow[and-cuda]>=2.16", "tensorboard>=2.16", "matplotlib>=3.7"],
         "ray": ["ray[data]>=2.40"],
     },
