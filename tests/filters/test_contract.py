@@ -137,3 +137,24 @@ def test_saturation_keeps_greys_neutral_and_boosts_colour():
 def test_descriptions_are_readable():
     assert filters.get("exposure").describe({"ev": 0.62}) == "Exposure +0.62 EV"
     assert "R x1.08" in filters.get("white_balance").describe({"red": 1.08, "green": 1.0, "blue": 0.93})
+
+
+def test_spec_is_declared_with_named_fields_only():
+    spec = filters.get("exposure")
+    with pytest.raises(TypeError):
+        filters.FilterSpec(spec.name, spec.version, spec.label)  # no positional construction
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_every_filter_declares_its_kernel_and_editor_mappings(spec):
+    """One declaration per filter: the fused kernel and both editor mappings are there and give what their
+    consumers expect for identity and random in-range parameters."""
+    assert isinstance(spec.fused, filters.FusedKernel) and callable(spec.fused.block)
+    rng = np.random.default_rng(5)
+    for values in (spec.identity(), spec.values(random_params(spec, rng, 1)[0])):
+        prepared = spec.prepare(values)
+        assert np.asarray(spec.fused.params(prepared), dtype=np.float32).ndim == 1
+        assert isinstance(spec.fused.is_separable(prepared), bool)
+        dt, adobe = spec.to_darktable(values), spec.to_adobe(values, False)
+        assert isinstance(dt, filters.EditorMapping) and dt.ops and isinstance(adobe, filters.EditorMapping)
+        assert adobe.settings and (dt.exact or dt.note) and (adobe.exact or adobe.note)
