@@ -174,7 +174,7 @@ def _kernels():
     jit = numba.njit(**_JIT_OPTS)
     _F32_AS_I32, _I32_AS_F32, _I64_AS_F64 = _bitcasts(numba)
     _POW01 = numba.njit(**dict(_JIT_OPTS, fastmath={"contract"}))(_pow01)  # float64 inside: FMA is harmless
-    helpers = {"pow01": _POW01}
+    helpers = {"pow01": _POW01}  # what FusedKernel.needs may name
     blocks = []
     for spec in filters.REGISTRY:
         fused = spec.fused

@@ -58,7 +58,8 @@ class FusedKernel:
         block: plain Python `block(r, g, b, n, p)` applying the filter in place to the first n entries of the float32
             channel arrays r, g, b (linear working RGB), giving apply_np's pixels to 1e-5. When `needs` names compiled
             helpers, `block` is a factory instead: `block(*helpers) -> block(r, g, b, n, p)`.
-        needs: names of fast_kernels.HELPERS the block is built around ("pow01": a power LLVM vectorises).
+        needs: names of the compiled helpers fast_kernels hands a factory block, in order (only "pow01" so far:
+            x^e for float32 x > 0, computed with polynomials that LLVM vectorises).
         separable: True (or a function of the prepared parameters) when each output channel depends only on the same
             input channel: the step can then be tabulated per 16-bit code (fast_kernels.run_encode16).
         tabulate: True when evaluating the step per pixel costs more than a table lookup (gamma's power).
