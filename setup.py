@@ -5,6 +5,10 @@ from setuptools import find_packages, setup
 TRAIN = ["tensorflow-cpu>=2.16; platform_machine=='x86_64'", "tensorflow>=2.16; platform_machine!='x86_64'",
          "tensorboard>=2.16", "matplotlib>=3.7"]
 
+#: Learning extra: `exposure-batch learn` (studio profiles) fits with SciPy (least squares, rank correlation);
+#: applying a learned profile (`process --profile`) does not need it.
+LEARN = ["scipy>=1.10"]
+
 setup(
     name="exposure-batch",
     version="0.1.0",
@@ -29,7 +33,6 @@ setup(
         "lxml>=4.9",
         "Pillow>=10.0",
         "colour-science>=0.4.4",
-        "scipy>=1.10",  # studio profiles: least squares and rank correlation (exposure_batch.look)
         "rich>=13.0",
         "numba>=0.59",
     ],
@@ -37,9 +40,10 @@ setup(
     # and the learned agent's NumPy inference run without it.
     extras_require={
         "train": TRAIN,
+        "learn": LEARN,
         "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10", "ray[data]>=2.40",
                  "psutil>=5.9", "setuptools>=64", "wheel",  # tests/test_wheel.py builds without isolation
-                 *TRAIN],  # the suite also tests the TF ops and training
+                 *LEARN, *TRAIN],  # the suite also tests the TF ops and training
         "gpu": ["tensorflow[and-cuda]>=2.16", "tensorboard>=2.16", "matplotlib>=3.7"],
         "ray": ["ray[data]>=2.40"],
     },

@@ -50,6 +50,8 @@ class ProfileError(ExposureBatchError):
     loaded (missing or malformed profile folder)."""
 
 
+#: One-line hint when `learn` runs without SciPy (the `learn` extra).
+LEARN_EXTRA_HINT = "SciPy is not installed; learning a studio profile needs it: pip install 'exposure-batch[learn]'"
 #: One-line hint when a command needs TensorFlow and the default (lean) install lacks it.
 TRAIN_EXTRA_HINT = "TensorFlow is not installed; it is only needed for training: pip install 'exposure-batch[train]'"
 

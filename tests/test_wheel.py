@@ -1,5 +1,5 @@
 """The built wheel works on its own: built from a copy of the source tree, installed into a fresh virtual environment
-WITHOUT TensorFlow, `exposure-batch process` edits the shipped samples from another folder (the model, the XMP
+WITHOUT TensorFlow (nor the learn extra's SciPy), `exposure-batch process` edits the shipped samples from another folder (the model, the XMP
 templates and the colour constants come from the installed package data, not from this checkout).
 
 Slow (a venv and a dependency install: about a minute with a local wheel cache, more from PyPI) and run in CI.
@@ -58,8 +58,12 @@ def test_wheel_installs_without_tensorflow_and_processes_samples_from_elsewhere(
     venv.create(env_dir, with_pip=True)  # no system site-packages: nothing of this machine's TensorFlow leaks in
     py, cli = env_dir / "bin" / "python", env_dir / "bin" / "exposure-batch"
     _run([str(py), "-m", "pip", "install", "-q", str(wheels[0])])
-    missing = subprocess.run([str(py), "-c", "import tensorflow"], capture_output=True, text=True)
-    assert missing.returncode != 0 and "No module named 'tensorflow'" in missing.stderr
+    for module in ("tensorflow", "scipy"):  # the train and learn extras only
+        missing = subprocess.run([str(py), "-c", f"import {module}"], capture_output=True, text=True)
+        assert missing.returncode != 0 and f"No module named '{module}'" in missing.stderr
+    learn = subprocess.run([str(cli), "learn", str(tmp_path), str(tmp_path), "-o", str(tmp_path / "profile")],
+                           capture_output=True, text=True, timeout=120)
+    assert learn.returncode == 1 and "pip install 'exposure-batch[learn]'" in learn.stderr, learn.stderr
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
