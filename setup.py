@@ -42,7 +42,8 @@ setup(
         "train": TRAIN,
         "learn": LEARN,
         "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10", "ray[data]>=2.40",
-                 "psutil>=5.9", "setuptools>=64", "wheel",  # tests/test_wheel.py builds without isolation
+                 "psutil>=5.9", "hypothesis>=6.80",
+                 "setuptools>=64", "wheel",  # tests/test_wheel.py builds without isolation
                  *LEARN, *TRAIN],  # the suite also tests the TF ops and training
         "gpu": ["tensorflow[and-cuda]>=2.16", "tensorboard>=2.16", "matplotlib>=3.7"],
         "ray": ["ray[data]>=2.40"],

@@ -24,6 +24,7 @@ from exposure_batch.color import Space
 from exposure_batch.errors import OutputError
 from exposure_batch.io import icc as _icc
 from exposure_batch.io import metadata
+from exposure_batch.io.unit import current_unit, fsync_dir as _fsync_dir
 
 FORMATS = ("jpeg", "tiff", "png")
 _EXT_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".tif": "tiff", ".tiff": "tiff", ".png": "png"}
@@ -44,19 +45,6 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool = True, encoding: str = "utf-8"):
     """Open a temp file next to `path` for writing; on success fsync it and move it to `path` atomically.
@@ -67,7 +55,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool =
         overwrite: False -> OutputError if `path` exists (checked at the start and again, race-free, at the end).
 
     On any exception inside the block the temp file is removed and the exception propagates (OSErrors become
-    OutputError); `path` is left untouched. The final file gets the usual permissions (0666 & ~umask).
+    OutputError); `path` is left untouched. The final file gets the usual permissions (0666 & ~umask). Inside
+    `io.unit.write_unit()` the rename waits for the unit's commit (all of a photo's files together).
     """
     path = os.fspath(path)
     if mode not in ("wb", "w+b", "w", "w+"):
@@ -89,6 +78,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool =
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, _file_mode())
+        if (unit := current_unit()) is not None:  # renamed with the rest of the photo's files (io.unit)
+            unit.stage(tmp, path, overwrite)
+            return
         if overwrite:
             os.replace(tmp, path)
         else:
