@@ -6,7 +6,7 @@
   and tolerates a few percent of framing shift: a 16x16 grid of the whole frame's log luminance and log chroma
   (R/G, B/G), with the frame's median / mean removed, blurred by one cell, compared at the best one-cell shift, plus
   the frame's overall colour beyond what white balance drift moves. Frames are joined by average-linkage
-  clustering while the mean signature distance stays under `threshold` (log2 units).
+  clustering (UPGMA) while the mean signature distance stays under `threshold` (log2 units).
 * time+similarity (the default): time groups, each split by similarity; frames without a capture time are grouped
   by similarity among themselves. Two cameras shooting the same moments end up in one time group and are
   separated by what they show.
@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+
+from ..color import LUMA_WEIGHTS
 
 GROUP_BY = ("time+similarity", "time", "similarity", "folder", "none")
 #: Default largest gap (seconds) between consecutive frames of one scene.
@@ -76,7 +78,7 @@ def signature(image_lin: np.ndarray) -> np.ndarray:
 
     small = _resize_area(np.ascontiguousarray(image_lin, np.float32), _GRID, _GRID).astype(np.float64)
     small = np.maximum(small, 1e-4)
-    lum = np.log2(small @ np.array([0.27, 0.67, 0.06]))
+    lum = np.log2(small @ LUMA_WEIGHTS.astype(np.float64))
     lum = np.clip(lum - np.median(lum), -5.0, 3.0)
     log_rgb = np.log2(small)
     chroma = [log_rgb[..., 0] - log_rgb[..., 1], log_rgb[..., 2] - log_rgb[..., 1]]
@@ -122,14 +124,34 @@ def _cluster(signatures: Sequence[np.ndarray], threshold: float) -> list[list[in
     n = len(signatures)
     if n <= 1:
         return [list(range(n))]
-    from scipy.cluster.hierarchy import fcluster, linkage  # noqa: PLC0415
+    dist = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            dist[i, j] = dist[j, i] = signature_distance(signatures[i], signatures[j])
+    return sorted(average_linkage(dist, threshold), key=lambda c: c[0])
 
-    dist = [signature_distance(signatures[i], signatures[j]) for i in range(n) for j in range(i + 1, n)]
-    labels = fcluster(linkage(np.asarray(dist), method="average"), t=threshold, criterion="distance")
-    clusters: dict[int, list[int]] = {}
-    for i, label in enumerate(labels):
-        clusters.setdefault(int(label), []).append(i)
-    return sorted(clusters.values(), key=lambda c: c[0])
+
+def average_linkage(dist: np.ndarray, threshold: float) -> list[list[int]]:
+    """Agglomerative clustering with average linkage (UPGMA): repeatedly join the two clusters with the smallest
+    mean pairwise distance while it is <= threshold (Lance-Williams update of the cluster distance matrix).
+    dist: (n, n) symmetric. Returns clusters as sorted index lists. (SciPy's linkage is not a dependency of the
+    default install.)"""
+    n = len(dist)
+    d = np.array(dist, np.float64)
+    np.fill_diagonal(d, np.inf)
+    members = {i: [i] for i in range(n)}
+    alive = np.ones(n, bool)
+    while alive.sum() > 1:
+        masked = np.where(alive[:, None] & alive[None, :], d, np.inf)
+        i, j = np.unravel_index(int(np.argmin(masked)), masked.shape)
+        if masked[i, j] > threshold:
+            break
+        ni, nj = len(members[i]), len(members[j])
+        d[i, :] = d[:, i] = (ni * d[i, :] + nj * d[j, :]) / (ni + nj)
+        d[i, i] = np.inf
+        alive[j] = False
+        members[i] += members.pop(j)
+    return [sorted(members[i]) for i in np.flatnonzero(alive)]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import filters
+from ..color import LUMA_WEIGHTS
 from ..recipe import Recipe, Step
 
 #: Largest exposure deviation (EV) from the group's median frame that is still capture drift.
@@ -38,7 +39,7 @@ MAX_CHROMA_DEVIATION = 0.3
 #: A frame is split off when its signature distance to the group's medoid exceeds this times the grouping
 #: threshold (grouping already joined frames by average distance; the split looks for the clear misfits).
 SPLIT_FACTOR = 1.5
-_LUMA = np.array([0.27, 0.67, 0.06])
+_LUMA = LUMA_WEIGHTS.astype(np.float64)
 
 
 @dataclass

@@ -28,15 +28,12 @@ from typing import Sequence
 
 import numpy as np
 
+from ..color import LIBRAW_PROPHOTO_FROM_SRGB
 from ..limits import DEFAULT_MAX_PIXELS, check_pixels
 
 #: Long side (px) the survey aims for: enough for the agent's 64 px centre preview and a 256 px thumbnail.
 SURVEY_SIDE = 512
 
-#: dcraw/LibRaw's sRGB (D65) -> ProPhoto (D50) matrix (`prophoto_rgb` in LibRaw), applied after rgb_cam.
-_PROPHOTO_FROM_SRGB = np.array([[0.529317, 0.330092, 0.140588],
-                                [0.098368, 0.873465, 0.028169],
-                                [0.016879, 0.117663, 0.865457]], np.float64)
 
 
 @dataclass
@@ -180,7 +177,7 @@ def _bayer_develop(raw) -> np.ndarray | None:
     if np.any(counts == 0):
         return None
     cam = np.moveaxis(planes / counts[:, None, None], 0, -1) / 65535.0
-    out_cam = _PROPHOTO_FROM_SRGB @ rgb_cam[:, :3]
+    out_cam = LIBRAW_PROPHOTO_FROM_SRGB @ rgb_cam[:, :3]
     return np.clip(cam @ out_cam.T, 0.0, 1.0).astype(np.float32)
 
 

@@ -91,3 +91,16 @@ def test_folder_grouping_and_groups_file_override(tmp_path):
     bad.write_text("{nope")
     with pytest.raises(ValueError, match="bad.json: not valid JSON"):
         read_groups_file(str(bad))
+
+
+def test_average_linkage_joins_by_mean_distance():
+    import numpy as np
+
+    from exposure_batch.shoot.grouping import average_linkage
+
+    x = np.array([0.0, 1.0, 10.0, 11.0, 30.0])
+    d = np.abs(x[:, None] - x[None, :])
+    assert average_linkage(d, 2.0) == [[0, 1], [2, 3], [4]]
+    # {0, 1} and {10, 11}: mean of 10, 11, 9, 10 = 10 <= 15; then to {30}: mean of 30, 29, 20, 19 = 24.5 > 15
+    assert average_linkage(d, 15.0) == [[0, 1, 2, 3], [4]]
+    assert average_linkage(d, 24.5) == [[0, 1, 2, 3, 4]]
