@@ -174,7 +174,7 @@ def main() -> None:
           f"{engine_cpu:.3f} CPU s per file; of it the agent's decision {agent_file:.3f} CPU s, which the workers "
           f"then skip: added {plan_file - agent_file:.3f} CPU s = {100 * (plan_file - agent_file) / engine_cpu:.1f}%")
     print(f"once per run (round 1's plan less its files' share): {fixed:.2f} CPU s (imports: colour-science, "
-          f"scipy; model load; compiled kernels)")
+          f"model load; compiled kernels)")
     for size in (n, 100, 1000):
         added = fixed + size * (plan_file - agent_file)
         print(f"  projected added CPU for {size:5d} files: {100 * added / (size * engine_cpu):.1f}%")
