@@ -42,3 +42,6 @@ main.add_command(_evaluate.evaluate)
 from . import export as _export  # noqa: E402
 
 main.add_command(_export.export_look)
+from . import serve as _serve  # noqa: E402
+
+main.add_command(_serve.serve)

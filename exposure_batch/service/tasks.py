@@ -1,0 +1,74 @@
+"""What the service runs inside the isolated worker processes (the pool `process` and `watch` use).
+
+`run(source, kind, payload)` is the worker's task function (task_ref "exposure_batch.service.tasks:run"):
+* "analyse": decode the photo (-> linear ProPhoto) and make the agent input the recipe source wants; only the small
+  agent input and the file's facts go back to the service (never the full image).
+* "render": the shared per-file pipeline (`pipeline.process_one`) with the recipe the service decided.
+Failures come back as values (`Failure`, or a failed pipeline Result), typed by where they happened.
+
+Exports: Analysis, Failure, run, TASK_REF.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+TASK_REF = "exposure_batch.service.tasks:run"
+
+
+@dataclass
+class Analysis:
+    """A decoded photo's agent input (float32 linear ProPhoto, or None) and its facts (io.ImageInfo)."""
+
+    agent_in: np.ndarray | None
+    info: object
+    decode_s: float
+
+
+@dataclass
+class Failure:
+    """A photo that could not be analysed. kind: 'input' (bad or unsupported file) | 'internal'."""
+
+    kind: str
+    reason: str
+
+
+def run(_source, kind: str, payload: dict):
+    if kind == "analyse":
+        return analyse(payload["path"], payload.get("wants"))
+    if kind == "render":
+        return render(payload)
+    raise ValueError(f"unknown task kind {kind!r}")
+
+
+def analyse(path: str, wants: str | None) -> Analysis | Failure:
+    """Full decode (as `process` does) -> the 64x64 preview / thumbnail the agent looks at."""
+    from .. import preview  # noqa: PLC0415
+    from ..errors import InputError  # noqa: PLC0415
+    from ..io import decode  # noqa: PLC0415
+
+    start = time.perf_counter()
+    try:
+        decoded = decode(path)
+        if wants == "preview":
+            agent_in = preview.make_preview(decoded.pixels)
+        elif wants == "thumbnail":
+            agent_in = preview.thumbnail(decoded.pixels)
+        else:
+            agent_in = None
+        return Analysis(agent_in, decoded.info, time.perf_counter() - start)
+    except InputError as err:
+        return Failure("input", err.reason)
+    except MemoryError:
+        return Failure("limit", f"{path}: out of memory while decoding")
+
+
+def render(payload: dict):
+    """Render `payload['recipe']` (a recipe dict) at full resolution to payload['out_path'] with OutputOptions."""
+    from ..pipeline import FixedRecipe, process_one  # noqa: PLC0415
+    from ..recipe import Recipe  # noqa: PLC0415
+
+    recipe = Recipe.from_dict(payload["recipe"])
+    return process_one(payload["path"], payload["out_path"], FixedRecipe(recipe), payload["opts"])
