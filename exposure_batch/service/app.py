@@ -92,6 +92,7 @@ class Health(BaseModel):
     agent: str
     workers: int
     queued: int
+    largest_batch: int = Field(..., description="Most decisions made in one agent call (last 100 calls)")
 
 
 def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decider | None = None) -> FastAPI:
@@ -156,7 +157,8 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
     async def health() -> dict:
         """Liveness, version and the default model (no token needed)."""
         return {"status": "ok", "version": __version__, "model": decider.model_id(), "agent": decider.default_agent,
-                "workers": cfg.workers, "queued": engine.queued()}
+                "workers": cfg.workers, "queued": engine.queued(),
+                "largest_batch": max(decider.batches, default=0)}
 
     @app.post("/v1/edit", response_model=EditResult, response_model_exclude_none=True, tags=["edit"],
               dependencies=[Depends(authorised)],

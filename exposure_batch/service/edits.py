@@ -77,9 +77,12 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
     """Analyse, decide, describe, and render when asked. Raises EditError."""
     t0 = time.perf_counter()
     source = decider.source(req.choice)
-    analysis = await _call(engine, "analyse", {"path": req.path, "wants": source.wants}, priority)
+    try:
+        analysis = await _call(engine, "analyse", {"path": req.path, "wants": source.wants}, priority)
+    except EditError as err:
+        raise EditError(err.kind, f"{req.name}: {err.reason}") from err
     if isinstance(analysis, Failure):
-        raise EditError(analysis.kind, analysis.reason)
+        raise EditError(analysis.kind, f"{req.name}: {analysis.reason}")
     if not isinstance(analysis, Analysis):
         raise EditError("internal", f"{req.name}: unexpected worker answer {type(analysis).__name__}")
     t1 = time.perf_counter()
@@ -119,4 +122,4 @@ async def _call(engine, kind: str, payload: dict, priority: str):
     try:
         return await engine.call(kind, payload, priority)
     except EngineFailure as err:
-        raise EditError(err.kind, f"{os.path.basename(payload['path'])}: {err.reason}") from err
+        raise EditError(err.kind, err.reason) from err

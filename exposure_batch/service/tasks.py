@@ -62,7 +62,7 @@ def analyse(path: str, wants: str | None) -> Analysis | Failure:
     except InputError as err:
         return Failure("input", err.reason)
     except MemoryError:
-        return Failure("limit", f"{path}: out of memory while decoding")
+        return Failure("limit", "out of memory while decoding")
 
 
 def render(payload: dict):
