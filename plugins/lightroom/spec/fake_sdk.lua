@@ -78,7 +78,7 @@ function FakeSdk.install(opts)
   state.catalog = catalog
   local prefs = copy(opts.prefs or {})
   local files = opts.files or {}
-  local http = opts.http
+  local http = opts.http or { scripted = {} }
   if type(http) == "table" and http.scripted then http = FakeSdk.scriptedHttp(state, http.scripted) end
 
   local modules = {}
