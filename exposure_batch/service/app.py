@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -168,12 +168,13 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
                       "file": {"type": "string", "format": "binary"},
                       "metadata": {"type": "string", "description": 'JSON: {"name": "IMG_0001.CR2", "raw": true, '
                                    '"agent": "learned", "profile": null}'}}}}}}})
-    async def edit(request: Request) -> dict:
+    async def edit(request: Request, output: Literal["json", "darktable_xmp"] = "json"):
         """Edit one photo: a path on this machine (JSON), or an uploaded photo or preview (multipart: `file`, plus
-        `metadata` naming the original so raw/non-raw settings fit it)."""
+        `metadata` naming the original so raw/non-raw settings fit it). `?output=darktable_xmp` answers with the
+        darktable sidecar alone (application/rdf+xml), for clients without a JSON parser (the darktable script)."""
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
-            return await _edit_upload(request)
+            return _shaped(await _edit_upload(request), output)
         try:
             body = EditBody.model_validate_json(await request.body())
         except ValueError as err:
@@ -183,7 +184,7 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
             raise HTTPException(404, f"{body.path}: no such file")
         req = EditRequest(path, os.path.basename(body.path), choice(body.agent, body.profile),
                           render=render_request(body.render))
-        return await run_edit(req)
+        return _shaped(await run_edit(req), output)
 
     async def _edit_upload(request: Request) -> dict:
         form = await request.form(max_files=1, max_fields=4)
@@ -247,6 +248,12 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
         return job.view(0) | {"items": []}
 
     return app
+
+
+def _shaped(body: dict, output: str):
+    if output == "darktable_xmp":
+        return Response(body["darktable_xmp"], media_type="application/rdf+xml")
+    return body
 
 
 async def _run_blocking(fn):

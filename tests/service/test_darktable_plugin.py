@@ -1,0 +1,97 @@
+"""darktable plug-in inside the real darktable 4.2 (headless under xvfb-run, a library file of its own): import a
+photo, run the script's action against a real `exposure-batch serve`, then read darktable's library: the image's
+history holds our modules (by the names our sidecar gives them). Also: undo puts the image back, and the command
+line is used when no service answers. The test stops darktable itself (the 4.2 Lua API cannot quit)."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from tests.helpers import sample_path
+from tests.service.server import REPO, ServeProcess
+
+PLUGIN_DIR = REPO / "plugins" / "darktable"
+pytestmark = [pytest.mark.tool, pytest.mark.slow]
+
+
+def _history(library, filename):
+    con = sqlite3.connect(f"file:{library}?mode=ro", uri=True)
+    try:
+        row = con.execute("SELECT id FROM images WHERE filename = ? AND version = 0", (filename,)).fetchone()
+        assert row is not None, f"{filename} is not in darktable's library"
+        rows = con.execute("SELECT operation, multi_name FROM history WHERE imgid = ? ORDER BY num", row).fetchall()
+        end = con.execute("SELECT history_end FROM images WHERE id = ?", row).fetchone()[0]
+        return rows[:end]
+    finally:
+        con.close()
+
+
+def _run_darktable(env, out, timeout=420):
+    for tool in ("xvfb-run", "darktable", "curl"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is not installed (apt-get install darktable xvfb curl)")
+    cmd = ["xvfb-run", "-a", "darktable", "--configdir", env["EB_DT_CONFIG"], "--library", env["EB_DT_LIBRARY"],
+           "--luacmd", f'dofile("{PLUGIN_DIR}/spec/run_in_darktable.lua")']
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if out.exists() and "done=yes" in out.read_text():
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"darktable exited ({proc.returncode}) before the script finished")
+            time.sleep(0.5)
+        else:
+            pytest.fail("the script did not finish inside darktable")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+    return dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+
+
+def test_darktable_script_applies_our_edit_in_real_darktable(tmp_path):
+    root = tmp_path / "photos"
+    root.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(sample_path("canon_powershot_g1x2.jpg"), root / f"{name}.jpg")
+    token = tmp_path / "token"
+    token.write_text("darktable-e2e-token-0123456789abcdef\n")
+    token.chmod(0o600)
+    library = tmp_path / "library.db"
+    out = tmp_path / "report.txt"
+    cli = shutil.which("exposure-batch")
+    assert cli, "the exposure-batch command is not installed (pip install -e .)"
+    with ServeProcess(roots=[root], token_file=token) as srv:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "EB_DT_PLUGIN_DIR": str(PLUGIN_DIR), "EB_DT_OUT": str(out),
+               "EB_URL": srv.url, "EB_TOKEN_FILE": str(token), "EB_CLI": cli, "EB_DT_CONFIG": str(tmp_path / "cfg"),
+               "EB_DT_LIBRARY": str(library), "EB_PHOTO_A": str(root / "a.jpg"), "EB_PHOTO_B": str(root / "b.jpg"),
+               "EB_PHOTO_C": str(root / "c.jpg")}
+        report = _run_darktable(env, out)
+    assert "error" not in report, report.get("error")
+    assert report["lib_registered"] == "true"
+    assert report["a_via"] == "service" and report["a_edited"] == "1" and report["a_failed"] == "0"
+    assert report["a_rating"] == "4" and "client|smith" in report["a_tags"].split(",")
+    assert report["a_altered"] == "true"
+    hist = _history(library, "a.jpg")
+    names = [n for _, n in hist]
+    assert "to ProPhoto (exposure-batch)" in names and "to Rec.2020 (exposure-batch)" in names
+    ours = [op for op, n in hist if "exposure-batch" in n or n[:1].isdigit()]
+    assert ours[0] == "channelmixerrgb" and len(ours) >= 3
+    assert (root / "a.jpg.xmp.exposure-batch-undo").exists()
+    # undone: b is back to darktable's own defaults, none of our modules
+    assert report["b_edited"] == "1" and report["b_restored"] == "1"
+    assert not [n for _, n in _history(library, "b.jpg") if "exposure-batch" in n]
+    # no service: the command line made the sidecar
+    assert report["c_via"] == "cli" and report["c_edited"] == "1", report.get("c_reason")
+    assert "to ProPhoto (exposure-batch)" in [n for _, n in _history(library, "c.jpg")]
