@@ -31,10 +31,15 @@ setup(
         "colour-science>=0.4.4",
         "rich>=13.0",
         "numba>=0.59",
+        # `exposure-batch serve` (the editor plug-ins' local service)
+        "fastapi>=0.110",
+        "uvicorn>=0.29",
+        "python-multipart>=0.0.9",
+        "threadpoolctl>=3.1",  # the service's agent calls: one BLAS thread (spinning threads cost 10x under load)
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10",
-                 "ray[data]>=2.40", "psutil>=5.9"],
+                 "ray[data]>=2.40", "psutil>=5.9", "httpx>=0.27"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
         "ray": ["ray[data]>=2.40"],
         "train": ["tensorboard>=2.16", "matplotlib>=3.7"],  # learned agent: TensorBoard logs, evaluation plots

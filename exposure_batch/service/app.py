@@ -104,6 +104,7 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        _one_blas_thread()
         decider.source(decider.choose(None, None))  # load the default agent now: the first request finds it warm
         await _run_blocking(engine.start)
         decider.start()
@@ -248,6 +249,15 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
         return job.view(0) | {"items": []}
 
     return app
+
+
+def _one_blas_thread() -> None:
+    """The agent's small matrix products in this process run on one BLAS thread: with OpenBLAS's default (a
+    thread per core) a decision took 0.2-2 s instead of 25-40 ms on a loaded 2-core machine, its idle threads
+    spinning against the workers. The workers get their own limits when they are spawned."""
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def _shaped(body: dict, output: str):
