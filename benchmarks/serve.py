@@ -84,6 +84,27 @@ class Server:
         self.proc.wait(30)
 
 
+class PeakMemory:
+    """Samples the server's resident memory (with its workers) every 50 ms while in the `with` block."""
+
+    def __init__(self, srv: Server):
+        self.srv, self.peak, self._stop = srv, 0, threading.Event()
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.srv.rss())
+            time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def bench_decision(srv: Server, photo: str, repeats: int) -> dict:
     import httpx  # noqa: PLC0415
 
@@ -92,19 +113,23 @@ def bench_decision(srv: Server, photo: str, repeats: int) -> dict:
     from exposure_batch.preview import make_preview  # noqa: PLC0415
 
     timings = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        r = httpx.post(srv.url + "/v1/edit", json={"path": photo}, headers=srv.headers, timeout=600)
-        r.raise_for_status()
-        timings.append({**r.json()["timing"], "total_s": time.perf_counter() - t0})
+    with PeakMemory(srv) as mem:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            r = httpx.post(srv.url + "/v1/edit", json={"path": photo}, headers=srv.headers, timeout=600)
+            r.raise_for_status()
+            timings.append({**r.json()["timing"], "total_s": time.perf_counter() - t0})
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
     agent = get_agent("learned")
     preview = make_preview(decode(photo).pixels)
-    agent.decide([preview])
-    bare = min(_timed(lambda: agent.decide([preview])) for _ in range(5))
+    with threadpool_limits(limits=1, user_api="blas"):  # as in the service
+        agent.decide([preview])
+        bare = statistics.median(_timed(lambda: agent.decide([preview])) for _ in range(5))
     decide = statistics.median(t["decide_s"] for t in timings)
     return {"decode_s": statistics.median(t["decode_s"] for t in timings), "decide_s": decide,
             "total_s": statistics.median(t["total_s"] for t in timings), "bare_agent_s": bare,
-            "ratio": decide / bare if bare else float("nan")}
+            "ratio": decide / bare if bare else float("nan"), "peak_rss_gb": mem.peak / 2**30}
 
 
 def _timed(fn) -> float:
@@ -115,17 +140,6 @@ def _timed(fn) -> float:
 
 def bench_concurrent(srv: Server, photos: list[str], n: int) -> dict:
     import httpx  # noqa: PLC0415
-
-    peak = [0]
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            peak[0] = max(peak[0], srv.rss())
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
 
     async def one(client, i):
         t0 = time.perf_counter()
@@ -142,14 +156,13 @@ def bench_concurrent(srv: Server, photos: list[str], n: int) -> dict:
             out = await asyncio.gather(*(one(client, i) for i in range(n)))
             return out, time.perf_counter() - t0
 
-    results, wall = asyncio.run(burst())
-    stop.set()
-    sampler.join()
+    with PeakMemory(srv) as mem:
+        results, wall = asyncio.run(burst())
     latencies = sorted(lat for _, lat in results)
     errors = [code for code, _ in results if code != 200]
     return {"requests": n, "errors": len(errors), "error_kinds": sorted(set(map(str, errors))), "wall_s": wall,
             "median_s": statistics.median(latencies), "max_s": latencies[-1],
-            "max_over_wall": latencies[-1] / wall, "peak_rss_gb": peak[0] / 2**30}
+            "max_over_wall": latencies[-1] / wall, "peak_rss_gb": mem.peak / 2**30}
 
 
 def main() -> None:
@@ -175,7 +188,8 @@ def main() -> None:
             print(f"(a) {w}x{h} ({w * h / 1e6:.0f} MP) JPEG, median of {args.repeats}: decode {d['decode_s']:.2f} s "
                   f"(worker), decision {d['decide_s'] * 1000:.1f} ms (target < 500 ms: "
                   f"{'met' if d['decide_s'] < 0.5 else 'MISSED'}), request total {d['total_s']:.2f} s; "
-                  f"bare agent call {d['bare_agent_s'] * 1000:.1f} ms, ratio {d['ratio']:.2f}")
+                  f"bare agent call in this process {d['bare_agent_s'] * 1000:.1f} ms, ratio {d['ratio']:.2f}; peak memory "
+                  f"{d['peak_rss_gb']:.2f} GB")
             c = bench_concurrent(srv, photos, args.concurrent)
             ok_err = c["errors"] == 0
             ok_starve = c["max_over_wall"] <= 1.0 and c["max_s"] <= 2.5 * c["median_s"] + 5
