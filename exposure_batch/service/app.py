@@ -107,6 +107,7 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
         _one_blas_thread()
         decider.source(decider.choose(None, None))  # load the default agent now: the first request finds it warm
         await _run_blocking(engine.start)
+        await engine.warm_up()
         decider.start()
         state["jobs"] = JobManager(engine, decider, in_flight=cfg.job_in_flight)
         state["uploads"] = tempfile.mkdtemp(prefix="exposure-batch-uploads-")

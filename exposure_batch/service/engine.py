@@ -51,6 +51,10 @@ class Engine:
         if self._error is not None:
             raise EngineFailure("environment", f"worker processes could not start: {self._error}")
 
+    async def warm_up(self) -> None:
+        """One small decode per worker (the pool hands each idle worker one task)."""
+        await asyncio.gather(*(self.call("warmup", {}) for _ in range(self.workers)), return_exceptions=True)
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(30)

@@ -3,6 +3,7 @@
 `run(source, kind, payload)` is the worker's task function (task_ref "exposure_batch.service.tasks:run"):
 * "analyse": decode the photo (-> linear ProPhoto) and make the agent input the recipe source wants; only the small
   agent input and the file's facts go back to the service (never the full image).
+* "warmup": decode a small generated photo (first-use costs paid at start, not by the first request);
 * "render": the shared per-file pipeline (`pipeline.process_one`) with the recipe the service decided.
 Failures come back as values (`Failure`, or a failed pipeline Result), typed by where they happened.
 
@@ -40,6 +41,8 @@ def run(_source, kind: str, payload: dict):
         return analyse(payload["path"], payload.get("wants"))
     if kind == "render":
         return render(payload)
+    if kind == "warmup":
+        return warmup()
     raise ValueError(f"unknown task kind {kind!r}")
 
 
@@ -63,6 +66,21 @@ def analyse(path: str, wants: str | None) -> Analysis | Failure:
         return Failure("input", err.reason)
     except MemoryError:
         return Failure("limit", "out of memory while decoding")
+
+
+def warmup() -> Analysis | Failure:
+    """Decode a small generated JPEG once, so the libraries' first-use costs (codecs, colour management, the
+    preview) are paid at start, not by the first photographer's request."""
+    import os  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from PIL import Image  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="exposure-batch-warmup-") as tmp:
+        path = os.path.join(tmp, "warmup.jpg")
+        ramp = np.linspace(0, 255, 96 * 64 * 3).reshape(64, 96, 3).astype(np.uint8)
+        Image.fromarray(ramp).save(path, quality=90)
+        return analyse(path, "preview")
 
 
 def render(payload: dict):
