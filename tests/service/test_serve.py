@@ -90,7 +90,10 @@ def test_edit_by_path_gives_recipe_lightroom_table_and_darktable_sidecar(world):
     from exposure_batch.preview import make_preview
 
     direct = get_agent("learned").decide([make_preview(decode(world["root"] / "a.jpg").pixels)])[0]
-    assert [s.to_dict() for s in direct.steps] == body["recipe"]["steps"]
+    assert [s.filter for s in direct.steps] == [s.filter for s in recipe.steps]
+    for mine, theirs in zip(direct.steps, recipe.steps):  # BLAS thread counts differ: the 6th decimal may move
+        for key, value in mine.params.items():
+            assert np.allclose(theirs.params[key], value, atol=1e-4), (mine.filter, key)
     lr = body["lightroom"]
     assert lr["ProcessVersion"] == "11.0"
     ev = sum(s.params["ev"] for s in recipe.steps if s.filter == "exposure")
