@@ -27,6 +27,7 @@ from tests.service.server import REPO, ServeProcess
 pytestmark = [pytest.mark.slow]
 
 JPEG = "canon_powershot_g1x2.jpg"
+LOOK = REPO / "tests" / "data" / "recipes" / "v1" / "look.recipe.json"
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +45,11 @@ def world(tmp_path_factory):
     (root / "not-a-photo.jpg").write_text("this is text, not a JPEG\n")
     (root / "out").mkdir()
     config = base / "config"
+    profiles = base / "profiles"
+    profiles.mkdir()
+    shutil.copy(LOOK, profiles / "studio-look.recipe.json")
     with ServeProcess(roots=[root], env={"XDG_CONFIG_HOME": str(config)},
-                      args=["--max-request", "4K", "--max-upload", "1M"]) as srv:
+                      args=["--max-request", "4K", "--max-upload", "1M", "--profiles", profiles]) as srv:
         token_file = config / "exposure-batch" / "token"
         token = token_file.read_text().strip()
         client = httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
@@ -112,6 +116,19 @@ def test_edit_by_path_gives_recipe_lightroom_table_and_darktable_sidecar(world):
     assert ops[0] == "channelmixerrgb" and "exposure" in ops or not ev
     assert body["history_name"].startswith("exposure-batch: ")
     assert body["timing"]["decide_s"] < 5
+
+
+def test_edit_with_a_profile_or_the_classic_agent(world):
+    c, path = world["client"], str(world["root"] / "a.jpg")
+    r = c.post("/v1/edit", json={"path": path, "profile": "studio-look"})
+    assert r.status_code == 200, r.text
+    from exposure_batch.recipe import load_recipe
+
+    look = load_recipe(LOOK)
+    assert r.json()["recipe"]["steps"] == [s.to_dict() for s in look.steps]
+    r = c.post("/v1/edit", json={"path": path, "agent": "classic"})
+    assert r.status_code == 200 and r.json()["recipe"]["model"]["id"].startswith("classic")
+    assert c.post("/v1/edit", json={"path": path, "agent": "magic"}).status_code == 422
 
 
 def test_edit_upload_with_raw_metadata_gives_kelvin(world):
