@@ -10,7 +10,6 @@ Exports: JobManager, Job.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -97,7 +96,6 @@ class JobManager:
 
     async def _run(self, job: Job) -> None:
         gate = asyncio.Semaphore(self.in_flight)
-        counter = itertools.count()
 
         async def one(item: Item) -> None:
             async with gate:
@@ -113,7 +111,6 @@ class JobManager:
                 except Exception as err:  # noqa: BLE001  (never lose a photo silently)
                     item.status, item.reason, item.error_kind = "failed", f"internal error: {err}", "internal"
                 finally:
-                    next(counter)
                     job.seq += 1
                     item.seq = job.seq
 
