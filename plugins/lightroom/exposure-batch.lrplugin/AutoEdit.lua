@@ -61,7 +61,7 @@ function AutoEdit.applyItems(catalog, photos, items, report)
   if #todo == 0 then return end
   catalog:withWriteAccessDo(AutoEdit.WRITE_NAME, function()
     for _, t in ipairs(todo) do
-      local ok, err = pcall(function()
+      local ok, err = LrTasks.pcall(function()
         local apply, notes = DevelopSettings.merge(t.photo:getDevelopSettings(), t.result.lightroom)
         t.photo:applyDevelopSettings(apply, t.result.history_name)
         for _, n in ipairs(notes) do report.notes[#report.notes + 1] = n end
@@ -197,7 +197,8 @@ function AutoEdit.run()
   local report = { applied = 0, failed = {}, cancelled = 0, notes = {} }
   local scope = LrProgressScope({ title = string.format("exposure-batch: editing %d photos", #photos) })
   local useUploads = settings.mode == "previews" or (settings.mode == "auto" and not client:isLocal())
-  local ok, err = pcall(function()
+  -- LrTasks.pcall, not pcall: LrHttp and LrTasks.sleep yield, and Lua 5.1 cannot yield across a plain pcall
+  local ok, err = LrTasks.pcall(function()
     if useUploads then
       AutoEdit.runUploads(client, catalog, photos, scope, report, settings)
     else

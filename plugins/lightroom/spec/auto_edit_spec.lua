@@ -46,7 +46,7 @@ describe("AutoEdit", function()
             items = { { index = 1, path = "/p/b.jpg", status = "failed", seq = 2, reason = "b.jpg: cannot decode" } } })
         end,
       } } })
-    local report = require("AutoEdit").run()
+    local report = FakeSdk.runTask(require("AutoEdit").run)
     assert.are.equal(1, report.applied)
     assert.are.same({ "exposure-batch auto-edit" }, state.writes)
     local applied = ps[1].applied[1]
@@ -65,7 +65,7 @@ describe("AutoEdit", function()
   it("says clearly when the service is down", function()
     local state = FakeSdk.install({ photos = photos(), files = { [TOKEN_FILE] = "secret-token-123456" },
       http = { scripted = {} } })
-    assert.is_nil(require("AutoEdit").run())
+    assert.is_nil(FakeSdk.runTask(require("AutoEdit").run))
     assert.are.equal("exposure-batch service is not running", state.dialogs[1].title)
     assert.matches("exposure%-batch serve %-%-root", state.dialogs[1].message)
     assert.are.equal("critical", state.dialogs[1].kind)
@@ -73,13 +73,13 @@ describe("AutoEdit", function()
 
   it("says clearly when the token file is missing or refused", function()
     local state = FakeSdk.install({ photos = photos(), http = { scripted = { ["GET /v1/health"] = health } } })
-    require("AutoEdit").run()
+    FakeSdk.runTask(require("AutoEdit").run)
     assert.matches("token file .* not found", state.dialogs[1].message)
 
     state = FakeSdk.install({ photos = photos(), files = { [TOKEN_FILE] = "wrong-token-wrong" }, http = { scripted = {
       ["GET /v1/health"] = health,
       ["POST /v1/jobs"] = function() return '{"detail": "missing or wrong token"}', 401 end } } })
-    local report = require("AutoEdit").run()
+    local report = FakeSdk.runTask(require("AutoEdit").run)
     assert.are.equal("auth", report.error.kind)
     assert.matches("refused the token", state.dialogs[1].message)
   end)
@@ -92,7 +92,7 @@ describe("AutoEdit", function()
         ["POST /v1/jobs"] = function() return '{"id": "j2", "total": 2}', 202 end,
         ["GET /v1/jobs/j2"] = function() return '{"state": "running", "total": 2, "finished": 0, "seq": 0, "items": []}' end,
         ["DELETE /v1/jobs/j2"] = function() deleted = true return '{"state": "cancelled"}' end } } })
-    local report = require("AutoEdit").run()
+    local report = FakeSdk.runTask(require("AutoEdit").run)
     assert.is_true(deleted)
     assert.is_true(report.userCancelled)
     assert.matches("cancelled", state.bezels[1])
@@ -110,7 +110,7 @@ describe("AutoEdit", function()
           sent = content
           return '{"lightroom": {"Temperature": 5600, "WhiteBalance": "Custom"}, "history_name": "exposure-batch: White balance"}'
         end } } })
-    local report = require("AutoEdit").run()
+    local report = FakeSdk.runTask(require("AutoEdit").run)
     assert.are.equal(1, report.applied)
     assert.are.equal("/tmp/prev/IMG_1.jpg", sent[1].filePath)
     local meta = require("Json").decode(sent[2].value)
@@ -121,7 +121,7 @@ describe("AutoEdit", function()
 
   it("asks for a selection first", function()
     local state = FakeSdk.install({ photos = {}, http = { scripted = {} } })
-    require("AutoEdit").run()
+    FakeSdk.runTask(require("AutoEdit").run)
     assert.matches("Select the photos", state.dialogs[1].message)
   end)
 end)

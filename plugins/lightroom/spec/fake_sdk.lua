@@ -6,6 +6,37 @@ write-access calls), scopes, requests. Photos: FakeSdk.photo{ path=, fileFormat=
 applyDevelopSettings call and refuses one made outside catalog:withWriteAccessDo, as Lightroom does. ]]
 local FakeSdk = {}
 
+--- Runs fn as Lightroom runs an async task: in a coroutine, driven until it ends. Fake LrHttp calls and
+--- LrTasks.sleep yield inside it (as Lightroom's do), so a plain pcall around them fails here as it would in
+--- Lightroom ("attempt to yield across metamethod/C-call boundary"); LrTasks.pcall is yield-safe.
+function FakeSdk.runTask(fn, ...)
+  local co = coroutine.create(fn)
+  local results = { coroutine.resume(co, ...) }
+  while coroutine.status(co) ~= "dead" do
+    results = { coroutine.resume(co) }
+  end
+  if not results[1] then error(results[2], 0) end
+  return unpack(results, 2)
+end
+
+--- Yields when running inside a task (what a real LrHttp call or LrTasks.sleep does).
+function FakeSdk.yield()
+  if coroutine.running() then coroutine.yield() end
+end
+
+--- A pcall that lets fn yield (like LrTasks.pcall / coxpcall): fn runs in its own coroutine, its yields are
+--- passed up to the enclosing task.
+local function yieldingPcall(fn, ...)
+  local co = coroutine.create(fn)
+  local results = { coroutine.resume(co, ...) }
+  while true do
+    if not results[1] then return false, results[2] end
+    if coroutine.status(co) == "dead" then return true, unpack(results, 2) end
+    coroutine.yield()
+    results = { coroutine.resume(co) }
+  end
+end
+
 local PLUGIN_MODULES = { "Json", "ServiceClient", "DevelopSettings", "AutoEdit", "Settings", "PluginInfoProvider" }
 
 local function copy(v)
@@ -51,6 +82,7 @@ end
 --- headers) -> body, status.
 function FakeSdk.scriptedHttp(state, handlers)
   local function call(method, url, body, headers)
+    FakeSdk.yield()
     local path = url:match("^%a+://[^/]+(/[^?]*)")
     state.requests[#state.requests + 1] = { method = method, url = url, body = body, headers = headers }
     local handler = handlers[method .. " " .. path]
@@ -84,8 +116,12 @@ function FakeSdk.install(opts)
   local modules = {}
   modules.LrHttp = http
   modules.LrTasks = {
-    startAsyncTask = function(fn) fn() end,
-    sleep = function(s) if opts.sleep then opts.sleep(s) end end,
+    startAsyncTask = function(fn) FakeSdk.runTask(fn) end,
+    sleep = function(s)
+      if opts.sleep then opts.sleep(s) end
+      FakeSdk.yield()
+    end,
+    pcall = yieldingPcall,
   }
   modules.LrDialogs = {
     message = function(title, message, kind)

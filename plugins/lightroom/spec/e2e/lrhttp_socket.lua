@@ -6,6 +6,7 @@ local ltn12 = require "ltn12"
 local LrHttp = {}
 
 local function request(method, url, body, headers, timeout)
+  if coroutine.running() then coroutine.yield() end -- Lightroom's LrHttp yields: so does this one
   http.TIMEOUT = timeout or 30
   local hdrs = {}
   for _, h in ipairs(headers or {}) do hdrs[h.field:lower()] = h.value end

@@ -27,7 +27,7 @@ local state = FakeSdk.install({
   renderPreview = function(photo) return true, photo.path end, -- the test's photos are small JPEGs already
 })
 local Json = require "Json"
-local report = require("AutoEdit").run()
+local report = FakeSdk.runTask(require("AutoEdit").run)
 
 local out = { applied = report and report.applied or 0, dialogs = state.dialogs, bezels = state.bezels,
               writes = state.writes, photos = {}, portions = state.scopes[1] and state.scopes[1].portions or {} }
