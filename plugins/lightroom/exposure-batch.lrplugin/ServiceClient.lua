@@ -43,8 +43,8 @@ end
 
 --- True when the URL names this machine (then photos are sent by path, not uploaded).
 function ServiceClient:isLocal()
-  local host = self.url:match("^%a+://%[?([^%]/:]+)")
-  return host == "127.0.0.1" or host == "localhost" or host == "::1"
+  local host = self.url:match("^%a+://%[([^%]]+)%]") or self.url:match("^%a+://([^/:]+)")
+  return host == "localhost" or host == "::1" or (host ~= nil and host:match("^127%.%d+%.%d+%.%d+$") ~= nil)
 end
 
 function ServiceClient:headers(json)

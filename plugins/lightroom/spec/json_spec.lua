@@ -40,3 +40,17 @@ describe("Json", function()
     end
   end)
 end)
+
+describe("ServiceClient", function()
+  it("knows a service on this computer from one elsewhere", function()
+    FakeSdk.install({})
+    local ServiceClient = require "ServiceClient"
+    for _, url in ipairs({ "http://127.0.0.1:8765", "http://localhost:8765/", "http://[::1]:8765", "http://127.0.0.2" }) do
+      assert.is_true(ServiceClient.new({ url = url }):isLocal(), url)
+    end
+    for _, url in ipairs({ "http://studio:8765", "http://192.168.1.5:8765", "http://[fe80::1]:8765" }) do
+      assert.is_false(ServiceClient.new({ url = url }):isLocal(), url)
+    end
+    assert.are.equal("http://localhost:8765", ServiceClient.new({ url = "http://localhost:8765/" }).url)
+  end)
+end)
