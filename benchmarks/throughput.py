@@ -10,8 +10,8 @@ or --photos DIR, or as a last resort the repository's samples/ upscaled. The DNG
 Prints, in one run:
   (a) decode floor: rawpy.imread + postprocess (our develop settings: linear 16-bit ProPhoto, camera WB) over the
       files in --jobs spawned processes, nothing else; (a') the same with the allocator setting our workers use
-      (batch.keep_freed_memory: freed buffers reused, no page faults), so both ratios can be read;
-  (b) our pipeline: batch.run_batch (decode -> agent (--agent, default learned) -> render -> JPEG q95 + darktable
+      (engine.keep_freed_memory: freed buffers reused, no page faults), so both ratios can be read;
+  (b) our pipeline: engine.run_batch (decode -> agent (--agent, default learned) -> render -> JPEG q95 + darktable
       sidecar, atomic writes) with --jobs workers; (b)/(a) (target >= 0.8);
   (c) darktable-cli rendering the same DNGs (the first --darktable-files of them: it is ~5x slower and starts
       afresh for every file, so its rate is steady from the first file) with the darktable sidecars (b) wrote
@@ -178,10 +178,10 @@ def steady_rate(done_at: list[float], jobs: int) -> float:
 
 def decode_floor(files: list[str], jobs: int, keep_memory: bool = False) -> tuple[float, PeakRSS, tuple, float]:
     """Seconds, memory/CPU and steady-state rate for rawpy decoding every file in `jobs` spawned processes
-    (keep_memory: with the allocator setting our workers use, batch.keep_freed_memory)."""
+    (keep_memory: with the allocator setting our workers use, engine.keep_freed_memory)."""
     from concurrent.futures import as_completed
 
-    from exposure_batch.batch import keep_freed_memory
+    from exposure_batch.engine import keep_freed_memory
 
     done_at = []
     with PeakRSS() as rss:
@@ -199,7 +199,7 @@ def decode_floor(files: list[str], jobs: int, keep_memory: bool = False) -> tupl
 
 def our_pipeline(files: list[str], jobs: int, outdir: str, sidecars: str, omp: int | None, prefetch: int | None,
                  agent: str = "learned") -> tuple[float, PeakRSS, list, float]:
-    from exposure_batch.batch import SourceSpec, run_batch
+    from exposure_batch.engine import SourceSpec, run_batch
     from exposure_batch.pipeline import OutputOptions
 
     opts = OutputOptions(outdir, fmt="jpeg", quality=95, overwrite=True, sidecars=sidecars)
@@ -208,7 +208,7 @@ def our_pipeline(files: list[str], jobs: int, outdir: str, sidecars: str, omp: i
         t0 = time.perf_counter()
         done_at: list[float] = []
         extra = {} if prefetch is None else {"prefetch": prefetch}
-        results = run_batch(job_list, SourceSpec(agent), opts, n_workers=jobs, omp_threads=omp, **extra,
+        results = run_batch(job_list, SourceSpec(agent), opts, jobs, threads=omp, **extra,
                             on_result=lambda r: done_at.append(time.perf_counter()))
         seconds = time.perf_counter() - t0
     return seconds, rss, results, steady_rate(done_at, jobs)
@@ -286,7 +286,7 @@ def stage_breakdown(path: str, sidecars: str, agent: str, threads: int) -> list[
     """CPU seconds of each stage for one file in this process (where the time goes), after one warm-up pass;
     the renderer gets `threads` threads, as in a worker (run it in a process spawned with the workers' thread
     limits)."""
-    from exposure_batch.batch import keep_freed_memory
+    from exposure_batch.engine import keep_freed_memory
     from exposure_batch.color import Space
     from exposure_batch.io import decode
     from exposure_batch.io.write import write_encoded
@@ -351,7 +351,7 @@ def main() -> None:
     # OpenMP; `jobs` processes with a full team each would oversubscribe the cores). --omp overrides it.
     # Phases (a), (a'), (c) and the stage breakdown run in child processes given that many threads; (b) runs as a
     # user's `process --jobs N` does (the engine sets its workers' thread counts itself).
-    from exposure_batch.batch import child_thread_limits
+    from exposure_batch.engine import child_thread_limits
 
     omp = args.omp or int(os.environ.get("OMP_NUM_THREADS") or max(1, (os.cpu_count() or 1) // args.jobs))
     cache = Path(args.cache)
@@ -386,7 +386,7 @@ def main() -> None:
               + (f"; figures of the median round of {len(rounds)} by (b)/(a)" if len(rounds) > 1 else ""))
         print(_line("(a) rawpy decode only", n, a_s, a_rss))
         print(_line("(a') same, memory kept", n, t_s, t_rss) + "  [the allocator setting of our workers: "
-              "batch.keep_freed_memory]")
+              "engine.keep_freed_memory]")
         print(_line("(b) exposure-batch", n, b_s, b_rss) +
               f"  [{n - len(failed)} done, {len(failed)} failed; agent {args.agent}; JPEG q95 + sidecar {sidecars}]")
         if failed:

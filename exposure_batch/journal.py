@@ -4,7 +4,8 @@ An input version is identified by (absolute path, size in bytes, mtime in ns), p
 so a re-dropped identical file is recognised even under a new mtime. States:
 
     queued -> processing -> done | skipped | failed | quarantined        (duplicate: identical content already done)
-                  -> queued (retry after a worker crash / timeout, or abandoned at shutdown)
+                  -> queued (retry after a CRASH / TIMEOUT / LIMIT failure, an ENVIRONMENT failure deferred to
+                             the next start, or work abandoned at shutdown)
 
 Every transition is one committed transaction (synchronous=FULL), so after any crash the journal says exactly which
 inputs were finished; rows left in 'processing' were started and not finished and are run again on restart.
@@ -140,6 +141,17 @@ class Journal:
     def unfinished(self) -> list[Row]:
         """Rows queued or processing (in id order): the work to resume after a restart."""
         return self._rows("SELECT * FROM files WHERE state IN ('queued','processing') ORDER BY id")
+
+    def rows(self) -> list[Row]:
+        """Every row, in id order."""
+        return self._rows("SELECT * FROM files ORDER BY id")
+
+    def wrote_before(self, row: Row) -> bool:
+        """Another row of the same input planned the same output and got as far as writing it (done, processing or
+        failed): the daemon may replace that output itself."""
+        return self.db.execute(
+            "SELECT 1 FROM files WHERE out_path=? AND path=? AND id<>? AND state IN ('done','processing','failed')",
+            (row.out_path, row.path, row.id)).fetchone() is not None
 
     def counts(self) -> dict[str, int]:
         got = dict(self.db.execute("SELECT state, COUNT(*) FROM files GROUP BY state").fetchall())

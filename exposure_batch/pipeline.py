@@ -22,7 +22,8 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import ExposureBatchError, InputError
+from .errors import ExposureBatchError, OutputError
+from .failures import Failure, classify
 from .recipe import Recipe, load_recipe
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,18 @@ class Result:
 
     path: str
     status: str  # done | skipped | failed
-    reason: str = ""
+    reason: str = ""  # one line (for failures: failure.message)
     outputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
     recipe: Recipe | None = None
     #: (h, w, 3) float32 linear ProPhoto thumbnail of the input (before the edit), when opts.thumbnail > 0.
     thumb_lin: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: what went wrong, typed (set with status 'failed'; see exposure_batch.failures).
+    failure: Failure | None = None
+
+    @classmethod
+    def failed(cls, path: str, failure: Failure, seconds: float = 0.0) -> "Result":
+        return cls(path, "failed", failure.message, seconds=seconds, failure=failure)
 
     @property
     def ok(self) -> bool:
@@ -210,7 +217,10 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
     fmt, space = check_output(out_path, fmt=opts.fmt, quality=opts.quality, space=opts.space, linear=opts.linear,
                               overwrite=opts.overwrite)
     encoded = render_encoded(recipe, decoded.pixels, space, linear=opts.linear, bits=bits_for(fmt))
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{out_path}: cannot create its folder ({err.strerror or err})") from err
     written = [
         write_encoded(
             encoded, out_path, fmt=fmt, quality=opts.quality, space=space, linear=opts.linear,
@@ -228,15 +238,15 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
     return written
 
 
+#: The reason of a file skipped because its output is already there (the run then says how to redo it).
+EXISTS_REASON = "output exists (--overwrite to redo)"
+
+
 def existing_outputs_block(out_path: str, opts: OutputOptions) -> Result | None:
-    """Decide what to do when the output is already there: skip, overwrite, or fail (never silently clobber)."""
-    if not os.path.exists(out_path):
+    """An existing output is skipped unless opts.overwrite (never silently clobbered, never an error)."""
+    if opts.overwrite or not os.path.exists(out_path):
         return None
-    if opts.skip_existing:
-        return Result(out_path, "skipped", "output exists", [out_path])
-    if opts.overwrite:
-        return None
-    return Result(out_path, "failed", f"output {out_path} exists (use --overwrite or --skip-existing)")
+    return Result(out_path, "skipped", EXISTS_REASON, [out_path])
 
 
 @dataclass
@@ -255,17 +265,12 @@ class Prepared:
     start: float
 
 
-def failed_result(path: str, err: BaseException, start: float) -> Result:
-    """The catch boundary's classification: any exception -> a failed Result with a one-line reason."""
-    seconds = time.perf_counter() - start
-    if isinstance(err, InputError):
-        return Result(path, "failed", err.reason, seconds=seconds)
-    if isinstance(err, ExposureBatchError):
-        return Result(path, "failed", " ".join(str(err).split()), seconds=seconds)
-    if isinstance(err, MemoryError):
-        return Result(path, "failed", "out of memory while processing", seconds=seconds)
-    log.debug("unexpected error on %s\n%s", path, "".join(traceback.format_exception(err)))
-    return Result(path, "failed", f"internal error: {type(err).__name__}: {err}", seconds=seconds)
+def failed_result(path: str, err: BaseException, start: float, stage: str = "decode") -> Result:
+    """The catch boundary: any exception -> a failed Result with a typed Failure (failures.classify)."""
+    failure = classify(err, stage)
+    if failure.message.startswith("internal error"):
+        log.debug("unexpected error on %s\n%s", path, "".join(traceback.format_exception(err)))
+    return Result.failed(path, failure, time.perf_counter() - start)
 
 
 def prepare_stage(source, path: str, out_path: str, opts: OutputOptions) -> Prepared | Result:
@@ -295,7 +300,7 @@ def decide_prepared(source, items: Sequence[Prepared]) -> list[Recipe | Result]:
             try:
                 return list(decide_inputs(source, [items[0].agent_in], [items[0].decoded.info]))
             except Exception as err:  # noqa: BLE001
-                return [failed_result(items[0].path, err, items[0].start)]
+                return [failed_result(items[0].path, err, items[0].start, "agent")]
         return [decide_prepared(source, [p])[0] for p in items]
 
 
@@ -307,7 +312,7 @@ def finish_stage(item: Prepared, recipe: Recipe, opts: OutputOptions) -> Result:
         return Result(item.path, "done", outputs=outputs, seconds=time.perf_counter() - item.start, recipe=recipe,
                       thumb_lin=thumb)
     except Exception as err:  # noqa: BLE001  (catch boundary)
-        return failed_result(item.path, err, item.start)
+        return failed_result(item.path, err, item.start, "render")
 
 
 def _thumbnail(rgb_lin: np.ndarray, max_side: int) -> np.ndarray | None:
@@ -336,7 +341,7 @@ def process_variations(path: str, out_path: str, source, n: int, opts: OutputOpt
         identity = source_identity(item.decoded.info)
         recipes = [r.with_source(identity) for r in source.variations(item.agent_in, n)]
     except Exception as err:  # noqa: BLE001  (catch boundary)
-        return [failed_result(path, err, item.start)]
+        return [failed_result(path, err, item.start, "agent")]
     results = []
     for k, recipe in enumerate(recipes, 1):
         target = variation_path(out_path, k)

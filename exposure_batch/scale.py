@@ -1,6 +1,6 @@
 """Past one machine: the same per-file stages as a Ray Data pipeline (`exposure-batch process --ray ADDRESS`).
 
-    from_items(jobs) -> map(decode: prepare_stage, CPU) -> map_batches(_AgentActor: decide_inputs, one model load
+    from_items(jobs) -> map(decode: prepare_stage, CPU) -> map_batches(AgentActor: decide_prepared, one model load
     per actor, a GPU when the cluster has one) -> map(render + write: finish_stage, CPU) -> Results streamed back
 
 Rows carry the decoded full-size image as a tensor column (linear ProPhoto: float32 values in `image`, or a RAW's
@@ -16,12 +16,14 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import time
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .errors import ExposureBatchError
-from .pipeline import OutputOptions, Prepared, Result, decide_inputs, failed_result, finish_stage, prepare_stage
+from .failures import Failure, Kind
+from .pipeline import OutputOptions, Prepared, Result, decide_prepared, finish_stage, prepare_stage
 
 log = logging.getLogger(__name__)
 
@@ -107,39 +109,30 @@ def decode_row(row: dict, wants: str | None, opts: OutputOptions) -> dict:
 
 
 class AgentActor:
-    """map_batches actor: builds the recipe source once (model load per actor), decides a batch of previews."""
+    """map_batches actor: builds the recipe source once (model load per actor), decides a batch of previews with
+    pipeline.decide_prepared (one agent call; if it fails, one by one, so one bad input fails only itself)."""
 
     def __init__(self, spec, wants: str | None):
         self.source = spec.build()
         self.wants = wants
 
     def __call__(self, batch: dict) -> dict:
-        status = list(batch["status"])
+        from .io.decode import Decoded  # noqa: PLC0415
+
+        status, results, recipes = list(batch["status"]), list(batch["result"]), [b""] * len(batch["status"])
         todo = [i for i, s in enumerate(status) if s == "decoded"]
-        recipes = [b""] * len(status)
-        results = list(batch["result"])
-        inputs = [None if self.wants is None else np.asarray(batch["agent_in"][i]) for i in todo]
-        infos = [pickle.loads(batch["info"][i]) for i in todo]
-        try:
-            decided = decide_inputs(self.source, inputs, infos) if todo else []
-        except Exception:  # noqa: BLE001  (retry one by one: one bad input fails only itself)
-            decided = [self._decide_one(x, info) for x, info in zip(inputs, infos)]
-        for i, recipe in zip(todo, decided):
-            if isinstance(recipe, BaseException):
-                results[i] = pickle.dumps(failed_result(str(batch["path"][i]), recipe, _now()))
-                status[i] = "finished"
+        items = [Prepared(str(batch["path"][i]), "", Decoded(_EMPTY, pickle.loads(batch["info"][i])),
+                          None if self.wants is None else np.asarray(batch["agent_in"][i]), time.perf_counter())
+                 for i in todo]
+        for i, decided in zip(todo, decide_prepared(self.source, items)):
+            if isinstance(decided, Result):
+                results[i], status[i] = pickle.dumps(decided), "finished"
             else:
-                recipes[i] = pickle.dumps(recipe)
+                recipes[i] = pickle.dumps(decided)
         batch["status"] = np.array(status, dtype=object)
         batch["recipe"] = np.array(recipes, dtype=object)
         batch["result"] = np.array(results, dtype=object)
         return batch
-
-    def _decide_one(self, agent_in, info):
-        try:
-            return decide_inputs(self.source, [agent_in], [info])[0]
-        except Exception as err:  # noqa: BLE001
-            return err
 
 
 def render_row(row: dict, opts: OutputOptions) -> dict:
@@ -149,17 +142,11 @@ def render_row(row: dict, opts: OutputOptions) -> dict:
     if row["status"] == "decoded":
         pixels = np.asarray(row["codes"] if row["coded"] else row["image"])  # not modified: read-only is fine
         decoded = Decoded(pixels, pickle.loads(row["info"]))
-        item = Prepared(row["path"], row["out"], decoded, None, _now())
+        item = Prepared(row["path"], row["out"], decoded, None, time.perf_counter())
         result = finish_stage(item, pickle.loads(row["recipe"]), opts)
     else:
         result = pickle.loads(row["result"])
     return {"index": int(row["index"]), "result": pickle.dumps(result)}
-
-
-def _now() -> float:
-    import time  # noqa: PLC0415
-
-    return time.perf_counter()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -179,7 +166,7 @@ def run_ray(
 
     Args:
         jobs: (input_path, output_path) pairs; paths must be readable/writable on every node (shared storage).
-        spec: batch.SourceSpec (picklable) for the agent actors.
+        spec: engine.SourceSpec (picklable) for the agent actors.
         address: see `connect`.
         batch_size: previews per agent call.
         actors: agent actors (default: one per GPU when the agent runs in TensorFlow -- the learned agent with
@@ -215,5 +202,5 @@ def run_ray(
             on_result(result)
     for i, (path, _) in enumerate(jobs):  # a row lost by the cluster still gets a line in the summary
         if i not in results:
-            results[i] = Result(given[i], "failed", "lost by the Ray pipeline (no result came back)")
+            results[i] = Result.failed(given[i], Failure(Kind.CRASH, "ray", "lost by the Ray pipeline (no result came back)"))
     return [results[i] for i in range(len(jobs))]

@@ -3,7 +3,10 @@
 Filesystem events are only hints: the watchdog handler (on watchdog's thread) records paths; the main loop
 re-stats every candidate and promotes it once its size and mtime have been unchanged for `settle` seconds, it still
 exists and opens, and its name is not a temp name. A promoted file is written to the journal (SQLite, WAL) and run
-through the shared per-file pipeline (`pipeline.process_one`) in a spawned worker with a timeout and a memory cap.
+through the shared per-file pipeline in the engine's worker pool (spawned workers, a timeout, a memory cap).
+What happens to a failed file depends on its failure's kind (failures.Kind): INPUT is quarantined at once; CRASH,
+TIMEOUT and LIMIT are retried alone in a fresh worker (--retries), then quarantined; ENVIRONMENT (disk full,
+read-only output) leaves the original in place and the row queued, to be retried at the next start.
 Files already in the inbox at start, rows left unfinished by a crash, and files missed by the observer (periodic
 rescan) are all picked up the same way. Everything but the watchdog callback runs on one thread.
 
@@ -12,7 +15,6 @@ Exports: WatchConfig, Daemon, is_ignored.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import json
 import logging
 import os
@@ -24,16 +26,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable
 
-from .batch import SourceSpec
+from .engine import Outcome, SourceSpec, WorkerPool
+from .failures import Failure, Kind
 from .journal import Journal, Row, default_journal_path
-from .pipeline import OutputOptions, plan_outputs, recipe_path_for
-from .worker import DEFAULT_TASK, Outcome, WorkerPool
+from .pipeline import OutputOptions, Result, plan_outputs, recipe_path_for
 
 log = logging.getLogger("exposure_batch.watch")
 
 TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download", ".!sync")
 IGNORED_DIRS = ("@eaDir", "#recycle", "#snapshot", ".Trash", "$RECYCLE.BIN", "__MACOSX")
-RETRYABLE_PREFIXES = ("internal error", "out of memory")
 
 
 def is_ignored(path: str) -> bool:
@@ -67,12 +68,12 @@ class WatchConfig:
     journal_path: str | None = None  # default OUTDIR/.exposure-batch/journal.sqlite
     timeout: float | None = 600.0  # seconds per file before the worker is killed
     memory_limit: int | None = None  # bytes of address space per worker (RLIMIT_AS)
-    retries: int = 1  # extra attempts after a worker crash / timeout / internal error
+    retries: int = 1  # extra attempts after a CRASH, TIMEOUT or LIMIT failure
     grace: float = 30.0  # seconds in-flight work may finish after SIGTERM before it is abandoned
     tick: float = 0.1  # main-loop wake-up, seconds
     log_json: bool = False
     report_dir: str | None = None  # keep a static HTML report (report.ReportWriter) of every outcome here
-    task_ref: str = DEFAULT_TASK
+    task_ref: str | None = None  # 'module:function' task for the workers (tests); None: the pipeline stages
 
     def __post_init__(self):
         self.inbox = os.path.abspath(self.inbox)
@@ -150,7 +151,6 @@ class _Stability:
                 done.append((path, st))
         return done
 
-
     def _old(self, mtime_ns: int, now: float, since: float) -> bool:
         return self.trust_mtime and now > since and self.wall() - mtime_ns / 1e9 >= self.settle
 
@@ -201,7 +201,8 @@ class Daemon:
         """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts."""
         cfg = self.cfg
         os.makedirs(cfg.opts.outdir, exist_ok=True)
-        self.pool = WorkerPool(cfg.jobs, cfg.spec, cfg.timeout, cfg.memory_limit, cfg.task_ref)  # starts now
+        self.pool = WorkerPool(cfg.jobs, cfg.spec, timeout=cfg.timeout, memory_limit=cfg.memory_limit,
+                               task_ref=cfg.task_ref)  # starts now
         try:
             self.journal = Journal(cfg.journal_path)
             self._open_report()
@@ -248,14 +249,11 @@ class Daemon:
 
         self.report = ReportWriter(self.cfg.report_dir, f"exposure-batch watch: {self.cfg.inbox}"[:200],
                                    autoflush_s=10.0)
-        if "thumbnail" in {f.name for f in dataclasses.fields(OutputOptions)}:
-            self.cfg.opts = replace(self.cfg.opts, thumbnail=THUMB_SIDE)
+        self.cfg.opts = replace(self.cfg.opts, thumbnail=THUMB_SIDE)
 
     def _report_add(self, row: Row, state: str, reason: str, outputs, seconds, result) -> None:
         if self.report is None or state == "queued":
             return
-        from .pipeline import Result  # noqa: PLC0415
-
         if result is None:
             status = {"done": "done", "skipped": "skipped", "duplicate": "skipped"}.get(state, "failed")
             result = Result(row.path, status, reason, list(outputs), seconds or 0.0)
@@ -493,59 +491,50 @@ class Daemon:
         """Options for this attempt: the daemon may replace outputs it wrote itself (a retry, a resumed file, a new
         version of the same input); anyone else's file is only replaced with --overwrite."""
         opts = self.cfg.opts
-        ours = row.attempts > 0 or self._wrote_before(row)
-        if ours:
+        if row.attempts > 0 or self.journal.wrote_before(row):
             return replace(opts, overwrite=True, skip_existing=False)
         if os.path.exists(row.out_path) and not (opts.overwrite or opts.skip_existing):
             self._finish(row, "failed", f"output {row.out_path} exists (use --overwrite or --skip-existing)")
             return None
         return opts
 
-    def _wrote_before(self, row: Row) -> bool:
-        got = self.journal.db.execute(
-            "SELECT 1 FROM files WHERE out_path=? AND path=? AND id<>? AND state IN ('done','processing','failed')",
-            (row.out_path, row.path, row.id)).fetchone()
-        return got is not None
-
     def _on_outcome(self, o: Outcome) -> None:
         row = self._inflight.pop(o.task_id, None)
         if row is None:
             return
-        if o.kind == "abandoned":  # its worker was replaced because of another file: not this file's attempt
+        if o.abandoned:  # its worker was replaced because of another file: not this file's attempt
             self.journal.requeue(row.id, "")
             self._queue.appendleft(row.id)
             self._queued.add(row.id)
-            return
-        if o.kind == "result":
-            r = o.result
-            if r.status in ("done", "skipped"):
-                self._finish(row, r.status, r.reason, r.outputs, r.seconds, result=r)
-                if self.cfg.move_processed:
-                    self._move_processed(row)
-                return
-            self._failed(row, r.reason, retry=r.reason.startswith(RETRYABLE_PREFIXES), seconds=r.seconds,
-                         output_side=r.reason.startswith(self.cfg.opts.outdir))
-            return
-        self._failed(row, o.reason, retry=True, seconds=o.seconds)
+        elif o.failure is None:
+            self._finish(row, o.result.status, o.result.reason, o.result.outputs, o.result.seconds, result=o.result)
+            if self.cfg.move_processed:
+                self._move_processed(row)
+        else:
+            self._failed(row, o.failure, o.result.seconds if o.result else o.seconds)
 
-    def _failed(self, row: Row, reason: str, retry: bool, seconds: float = 0.0, output_side: bool = False) -> None:
-        if output_side:  # not the input's fault (disk full, permissions): keep the original where it is
-            self._finish(row, "failed", reason, seconds=seconds)
+    def _failed(self, row: Row, failure: Failure, seconds: float) -> None:
+        """Decide by the failure's kind: defer (ENVIRONMENT), retry alone (retryable kinds), or quarantine."""
+        if failure.kind is Kind.ENVIRONMENT:  # not the input's fault: keep the original, retry at the next start
+            self.journal.requeue(row.id, failure.message)
+            self.stats["deferred"] += 1
+            self._emit("deferred", row, reason=failure.message, kind=failure.kind.value)
             return
         if not self._unchanged(row):  # it was still being written: the finished version is considered afresh
-            self._finish(row, "skipped", f"file changed while processing ({reason}); the new version is queued")
+            self._finish(row, "skipped", f"file changed while processing ({failure.message}); the new version is "
+                         "queued")
             self._consider(row.path, self.clock())
             return
         failures = row.failures + 1
-        if retry and failures <= self.cfg.retries:
-            self.journal.requeue(row.id, reason, failed=True)
+        if failure.retryable and failures <= self.cfg.retries:
+            self.journal.requeue(row.id, failure.message, failed=True)
             if not self.stop.is_set():  # (when stopping, the retry waits in the journal for the next run)
                 self._enqueue(row.id)
-                self._emit("retry", row, reason=reason, seconds=round(seconds, 3))
+                self._emit("retry", row, reason=failure.message, kind=failure.kind.value, seconds=round(seconds, 3))
             return
-        if failures > 1:
-            reason = f"{reason} (after {failures} attempts)"
-        self._quarantine(row, reason, seconds)
+        reason = failure.message + (f" (after {failures} attempts)" if failures > 1 else "")
+        self._finish(row, "quarantined", reason, seconds=seconds)  # journal first, then the files
+        self._move_to_quarantine(row, reason)
 
     def _unchanged(self, row: Row) -> bool:
         try:
@@ -563,12 +552,6 @@ class Daemon:
                    outputs=[os.path.relpath(p, self.cfg.opts.outdir) for p in outputs])
 
     # -- moving originals -------------------------------------------------------------------------------------------
-    def _quarantine(self, row: Row, reason: str, seconds: float = 0.0) -> None:
-        """Journal first, then NAME.error.txt and the original into the quarantine folder (a crash in between leaves
-        the original in the inbox, known as quarantined, never reprocessed)."""
-        self._finish(row, "quarantined", reason, seconds=seconds)
-        self._move_to_quarantine(row, reason)
-
     def _move_to_quarantine(self, row: Row, reason: str) -> None:
         from .io.write import atomic_write  # noqa: PLC0415
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,15 +75,35 @@ def test_bad_files_fail_one_line_each_and_batch_continues(tmp_path, small_photos
 
 def test_never_overwrites_silently(tmp_path, small_photos):
     out = tmp_path / "out"
-    assert run(["process", str(small_photos), "-o", str(out), "--no-progress"])[0] == 0
     code, text = run(["process", str(small_photos), "-o", str(out), "--no-progress"])
-    assert code == 1 and "exists (use --overwrite or --skip-existing)" in text
+    assert code == 0 and re.search(r"done 2, skipped 0, failed 0 in \d+\.\d s, \d+\.\d\d photos/s", text), text
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.jpg")}
+    code, text = run(["process", str(small_photos), "-o", str(out), "--no-progress"])  # a re-run: skipped, hint
+    assert code == 0 and "done 0, skipped 2, failed 0" in text and "photos/s" not in text
+    assert "2 output(s) existed already and were skipped; --overwrite redoes them" in text
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.jpg")} == before
     code, text = run(["process", str(small_photos), "-o", str(out), "--skip-existing", "--no-progress"])
-    assert code == 0 and "skipped 2" in text
+    assert code == 0 and "skipped 2" in text and "--overwrite redoes" not in text  # asked for: no hint
     code, text = run(["process", str(small_photos), "-o", str(out), "--overwrite", "--no-progress"])
     assert code == 0 and "done 2" in text
+    assert all(p.stat().st_mtime_ns != before[p.name] for p in out.glob("*.jpg"))
     code, text = run(["process", str(small_photos), "-o", str(out), "--overwrite", "--skip-existing"])
     assert code == 2
+
+
+def test_readme_examples_run_in_sequence(tmp_path):
+    """The README's Quick start, then its report example on the same output folder: both exit 0."""
+    out, report = tmp_path / "out", tmp_path / "report"
+    n = len(sample_files())
+    code, text = run(["process", SAMPLES, "-o", str(out), "--save-recipe", "--overwrite", "--no-progress",
+                      "--agent", "classic"])
+    assert code == 0 and f"done {n}, skipped 0, failed 0" in text, text
+    code, text = run(["process", SAMPLES, "-o", str(out), "--save-recipe", "--report", str(report), "--no-progress",
+                      "--agent", "classic"])
+    assert code == 0 and f"done 0, skipped {n}, failed 0" in text, text
+    assert text.count("failed:") == 0 and "--overwrite redoes them" in text
+    photos = json.loads((report / "report.json").read_text())["photos"]
+    assert sorted(p["status"] for p in photos) == ["skipped"] * n
 
 
 def test_fixed_recipe_applies_exactly(tmp_path, small_photos):

@@ -5,7 +5,7 @@ space, linear, recipe/agent/model, save-recipe, skip-existing/overwrite, jobs, a
 e.g. sidecars) for another command to carry; `output_options_from(kwargs)` builds the OutputOptions from the parsed
 values the same way for every command (any OutputOptions field whose name matches a parameter).
 
-Exports: shared_options, output_options_from, check_output_options.
+Exports: shared_options, output_options_from, check_output_options, memory_cap.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from ..pipeline import OutputOptions
 
 
 #: Options of `process` every output-writing command shares, besides those feeding an OutputOptions field.
-RECIPE_SOURCE_OPTIONS = ("recipe_path", "agent", "model_path", "jobs", "darktable_mode", "sidecar_beside_source")
+RECIPE_SOURCE_OPTIONS = ("recipe_path", "agent", "model_path", "jobs", "darktable_mode", "sidecar_beside_source",
+                         "timeout", "memory_limit")
 
 
 def shared_options(command: click.Command, include: Iterable[str] = RECIPE_SOURCE_OPTIONS) -> list[click.Parameter]:
@@ -54,3 +55,25 @@ def output_options_from(kwargs: dict) -> OutputOptions:
     values = {f.name: kwargs[f.name] for f in dataclasses.fields(OutputOptions) if f.name in kwargs}
     values["outdir"] = os.path.abspath(values["outdir"])
     return OutputOptions(**values)
+
+
+def memory_cap(text: str, jobs: int, spec) -> int | None:
+    """--memory-limit in bytes: 'auto' = 80 % of RAM shared by the workers, at least 2 GiB (4 GiB when the learned
+    agent runs in TensorFlow, EXPOSURE_BATCH_AGENT_BACKEND=tf: ~1.7 GB of address space before the first photo);
+    '0' / 'none' = no cap; else a size such as 4G (engine.parse_size)."""
+    from ..engine import parse_size  # noqa: PLC0415
+
+    if str(text).lower() != "auto":
+        try:
+            return parse_size(text)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--memory-limit") from None
+    from ..agent.policy import default_backend  # noqa: PLC0415
+
+    tf = spec.agent == "learned" and not spec.recipe_path and default_backend() == "tf"
+    floor = (4 if tf else 2) << 30
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return max(floor, 8 << 30)
+    return max(floor, int(total * 0.8 / max(1, jobs)))

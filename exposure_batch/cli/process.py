@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import click
 
-from ..batch import SourceSpec, keep_freed_memory, run_batch
+from ..engine import SourceSpec, run_batch
 from ..errors import ExposureBatchError
-from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
+from ..pipeline import EXISTS_REASON, OutputOptions, Result, find_inputs, plan_outputs
+from .options import memory_cap
 
 
 @click.command()
@@ -33,10 +35,15 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
               help="With --agent learned: N alternative edits per photo (the paper's dropout sampling, seeded by the "
                    "photo: same photo, same N edits), written as NAME_v1 .. NAME_vN. Runs in this process.")
 @click.option("--save-recipe", is_flag=True, help="Write NAME.recipe.json beside each output.")
-@click.option("--skip-existing", is_flag=True, help="Leave outputs that already exist alone.")
+@click.option("--skip-existing", is_flag=True, help="Skip outputs that already exist without the hint (the default "
+              "skips them too and says how to redo them).")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Worker processes; each pipelines decode, agent and render/encode of successive files.")
+@click.option("--timeout", type=click.FloatRange(0), default=600.0, show_default=True,
+              help="Seconds one file may take before its worker is killed (0: no limit).")
+@click.option("--memory-limit", default="auto", show_default=True,
+              help="Address-space cap per worker, e.g. 4G (auto: 80 percent of RAM / jobs; 0: none).")
 @click.option("--ray", "ray_address", metavar="ADDRESS|auto|local",
               help="Run on a Ray cluster (pip install 'exposure-batch[ray]'): 'auto' = the running cluster, "
                    "'local' = a private one on this machine, or HOST:PORT / ray://HOST:10001.")
@@ -57,8 +64,11 @@ from ..pipeline import OutputOptions, Result, find_inputs, plan_outputs
 def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linear, recipe_path, agent, model_path,
             save_recipe, skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
             dry_run=False, sidecars="none", darktable_mode="parametric", sidecar_beside_source=False,
-            variations=None) -> None:
+            variations=None, timeout=600.0, memory_limit="auto") -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
+
+    Outputs that exist already are skipped (--overwrite redoes them). Every file runs in a worker process with a
+    per-file --timeout and a --memory-limit: a file that crashes or hangs its worker fails alone.
 
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
     """
@@ -81,11 +91,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     if dry_run:
         _dry_run(job_list, opts, spec, resume)
         return
+    limits = {"timeout": timeout or None, "memory_limit": memory_cap(memory_limit, jobs, spec)}
     manifest, job_list, earlier = _open_manifest(job_list, opts, spec, resume)
-    try:
-        source = spec.build() if jobs == 1 and not ray_address else None
-    except Exception as err:  # noqa: BLE001
-        raise click.ClickException(str(err)) from None
     report = _open_report(report_dir, inputs)
     if report is not None:  # results then carry the input's thumbnail: the report needs no second decode
         import dataclasses  # noqa: PLC0415
@@ -93,14 +100,15 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         from ..report.html import THUMB_SIDE  # noqa: PLC0415
 
         opts = dataclasses.replace(opts, thumbnail=THUMB_SIDE)
+    start = time.perf_counter()
     try:
-        results = earlier + _run_with_progress(job_list, spec, opts, jobs, source, not no_progress, report,
+        results = earlier + _run_with_progress(job_list, spec, opts, jobs, limits, not no_progress, report,
                                                ray_address, manifest)
     except ExposureBatchError as err:
         raise click.ClickException(str(err)) from None
     finally:
         manifest.close()
-    _print_summary(results)
+    _print_summary(results, time.perf_counter() - start, listed=True, hint=not skip_existing)
     _print_sidecar_notes(results, opts.sidecars)
     if report is not None:
         click.echo(f"report: {report.flush()}")
@@ -123,14 +131,14 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
         source = spec.build()
     except Exception as err:  # noqa: BLE001
         raise click.ClickException(str(err)) from None
-    results = []
+    results, start = [], time.perf_counter()
     for path, out_path in job_list:
         batch = process_variations(path, out_path, source, n, opts)
         done = sum(r.status == "done" for r in batch)
         click.echo(f"{os.path.basename(path)}: {done}/{n} variations" +
                    "".join(f"; {r.status}: {r.reason}" for r in batch if r.status != "done"))
         results += batch
-    _print_summary(results)
+    _print_summary(results, time.perf_counter() - start, hint=not opts.skip_existing)
     _print_sidecar_notes(results, opts.sidecars)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
@@ -171,8 +179,9 @@ def _open_report(report_dir, inputs):
     return ReportWriter(report_dir, f"exposure-batch: {' '.join(inputs)}"[:200], autoflush_s=10.0)
 
 
-def _run_with_progress(jobs, spec, opts, n_workers, source, show, report=None, ray_address=None,
+def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, ray_address=None,
                        manifest=None) -> list[Result]:
+    """Run the batch (engine, or Ray) behind a progress bar; each failure is printed once, as it happens."""
     from rich.console import Console  # noqa: PLC0415
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
@@ -183,7 +192,7 @@ def _run_with_progress(jobs, spec, opts, n_workers, source, show, report=None, r
 
         def on_result(r: Result) -> None:
             if r.status == "failed":
-                console.print(f"[red]failed[/red] {r.path}: {r.reason}", highlight=False, soft_wrap=True)
+                console.print(f"  failed: {r.path}: {r.reason}", highlight=False, soft_wrap=True, markup=False)
             if report is not None:
                 report.add(r)
             if manifest is not None:
@@ -196,19 +205,22 @@ def _run_with_progress(jobs, spec, opts, n_workers, source, show, report=None, r
 
             return run_ray(jobs, spec, opts, ray_address, on_result)
         on_start = (lambda path: manifest.start(path, out_of[path])) if manifest is not None else None
-        if n_workers <= 1:
-            keep_freed_memory()  # this process decodes and renders itself: reuse buffers like a worker does
-        return run_batch(jobs, spec, opts, n_workers, on_result, source, on_start=on_start)
+        return run_batch(jobs, spec, opts, n_workers, on_result, on_start=on_start, **limits)
 
 
-def _print_summary(results: list[Result]) -> None:
-    done = [r for r in results if r.status == "done"]
-    skipped = [r for r in results if r.status == "skipped"]
-    failed = [r for r in results if r.status == "failed"]
-    per = sum(r.seconds for r in done) / len(done) if done else 0.0
-    click.echo(f"done {len(done)}, skipped {len(skipped)}, failed {len(failed)}" + (f" ({per:.2f} s per photo)" if done else ""))
-    for r in failed:
-        click.echo(f"  failed: {r.path}: {r.reason}")
+def _print_summary(results: list[Result], seconds: float, listed: bool = False, hint: bool = True) -> None:
+    """Counts, wall time and photos per second; failures (unless `listed` already as they happened); with `hint`,
+    how to redo outputs that were skipped because they existed."""
+    count = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
+    rate = f", {count['done'] / seconds:.2f} photos/s" if count["done"] and seconds > 0 else ""
+    click.echo(f"done {count['done']}, skipped {count['skipped']}, failed {count['failed']} "
+               f"in {seconds:.1f} s{rate}")
+    for r in results if not listed else ():
+        if r.status == "failed":
+            click.echo(f"  failed: {r.path}: {r.reason}")
+    existed = sum(r.status == "skipped" and r.reason == EXISTS_REASON for r in results)
+    if existed and hint:
+        click.echo(f"  {existed} output(s) existed already and were skipped; --overwrite redoes them")
 
 
 def _dry_run(jobs, opts, spec, resume: bool) -> None:

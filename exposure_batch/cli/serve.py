@@ -8,7 +8,7 @@ import click
 
 
 def _size(text: str) -> int:
-    from ..worker import parse_size  # noqa: PLC0415
+    from ..engine import parse_size  # noqa: PLC0415
 
     value = parse_size(text)
     if not value:
@@ -58,9 +58,9 @@ def serve(host, port, roots, token_file, agent, model_path, profiles_dir, worker
 
     from ..service import security  # noqa: PLC0415
     from ..service.app import ServiceConfig, create_app  # noqa: PLC0415
+    from ..engine import SourceSpec  # noqa: PLC0415
     from ..service.decider import profiles_from_dir  # noqa: PLC0415
-    from ..worker import parse_size  # noqa: PLC0415
-    from .watch import _memory_default  # noqa: PLC0415
+    from .options import memory_cap  # noqa: PLC0415
 
     if not security.is_loopback(host):
         if not allow_remote:
@@ -79,7 +79,7 @@ def serve(host, port, roots, token_file, agent, model_path, profiles_dir, worker
     cfg = ServiceConfig(
         token=token, roots=list(roots), hosts=hosts, agent=agent, model_path=model_path,
         profiles=profiles_from_dir(profiles_dir), workers=workers, timeout=timeout or None,
-        memory_limit=_memory_default(workers, agent) if memory_limit == "auto" else parse_size(memory_limit),
+        memory_limit=memory_cap(memory_limit, workers, SourceSpec(agent, None, model_path)),
         max_body=_size(max_request), max_upload=_size(max_upload), job_in_flight=max(2, 2 * workers),
     )
     if not roots:

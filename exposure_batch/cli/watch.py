@@ -2,29 +2,14 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 
 import click
 
 from ..config import config_option
-from .options import check_output_options, output_options_from, shared_options, with_params
+from .options import check_output_options, memory_cap, output_options_from, shared_options, with_params
 from .process import process as _process_cmd
-
-
-def _memory_default(jobs: int, agent: str = "classic") -> int:
-    """Auto memory cap (address space) per worker: 80 % of RAM shared by the workers, at least 2 GiB, or 4 GiB when
-    the learned agent runs in TensorFlow (EXPOSURE_BATCH_AGENT_BACKEND=tf: about 1.7 GB of address space before the
-    first photo)."""
-    from ..agent.policy import default_backend  # noqa: PLC0415
-
-    floor = (4 if agent == "learned" and default_backend() == "tf" else 2) << 30
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return max(floor, 8 << 30)
-    return max(floor, int(total * 0.8 / max(1, jobs)))
 
 
 @with_params(shared_options(_process_cmd))
@@ -49,19 +34,15 @@ def _memory_default(jobs: int, agent: str = "classic") -> int:
               help="SQLite journal [default: OUTDIR/.exposure-batch/journal.sqlite]; keep it on a local disk.")
 @click.option("--hash/--no-hash", "hash_files", default=True, show_default=True,
               help="Identify inputs by content too, so a re-dropped identical file is not processed twice.")
-@click.option("--timeout", type=click.FloatRange(0), default=600.0, show_default=True,
-              help="Seconds one file may take before its worker is killed (0: no limit).")
-@click.option("--memory-limit", default="auto", show_default=True,
-              help="Address-space cap per worker, e.g. 4G (auto: 80 percent of RAM / jobs; 0: none).")
 @click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
-              help="Extra attempts after a worker crash, timeout or internal error before quarantine.")
+              help="Extra attempts after a worker crash, timeout or memory limit before quarantine.")
 @click.option("--grace", type=click.FloatRange(0), default=30.0, show_default=True,
               help="Seconds in-flight files may finish after SIGTERM/SIGINT before they are abandoned.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Keep a static HTML report (before/after, steps, failures) of every file in this folder.")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line instead of key=value lines.")
 def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive, move_processed, processed_dir,
-          quarantine_dir, journal_path, hash_files, timeout, memory_limit, retries, grace, report_dir, log_json, **kwargs) -> None:
+          quarantine_dir, journal_path, hash_files, retries, grace, report_dir, log_json, **kwargs) -> None:
     """Watch INBOX and edit every photo that lands there into OUTDIR (-o), exactly once.
 
     A file is processed once it is complete (size and mtime unchanged for --settle seconds); temp names (*.part,
@@ -69,39 +50,34 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
     resumes without redoing or losing work. Files that cannot be edited go to the quarantine folder with
     NAME.error.txt. Options can come from a TOML file (--config); the command line wins over it.
 
-    Exit status with --once: 0 when nothing failed, 1 when any file failed or was quarantined.
+    Exit status with --once: 0 when nothing failed, 1 when any file failed, was quarantined or deferred.
     """
-    from ..batch import SourceSpec  # noqa: PLC0415
+    from ..engine import SourceSpec, WorkerInitError  # noqa: PLC0415
     from ..watch import Daemon, WatchConfig  # noqa: PLC0415
-    from ..worker import parse_size  # noqa: PLC0415
 
     if not inbox:
         raise click.UsageError("missing INBOX (give it on the command line or as 'inbox' in the config file)")
     check_output_options(kwargs["fmt"], kwargs["space"], kwargs["linear"], kwargs["overwrite"], kwargs["skip_existing"])
     opts = output_options_from(_sidecars_from(kwargs))
     jobs = kwargs.get("jobs") or 1
-    try:
-        cap = (_memory_default(jobs, "classic" if kwargs.get("recipe_path") else kwargs["agent"])
-               if str(memory_limit).lower() == "auto" else parse_size(memory_limit))
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--memory-limit") from None
+    spec = SourceSpec(kwargs["agent"], kwargs["recipe_path"], kwargs["model_path"])
     cfg = WatchConfig(
-        inbox=inbox, opts=opts, spec=SourceSpec(kwargs["agent"], kwargs["recipe_path"], kwargs["model_path"]),
+        inbox=inbox, opts=opts, spec=spec,
         jobs=jobs, settle=settle, rescan=rescan, polling=polling, poll_interval=poll_interval, once=once,
         recursive=recursive, hash_files=hash_files, move_processed=move_processed, processed_dir=processed_dir,
-        quarantine_dir=quarantine_dir, journal_path=journal_path, timeout=timeout or None, memory_limit=cap,
+        quarantine_dir=quarantine_dir, journal_path=journal_path, timeout=kwargs["timeout"] or None,
+        memory_limit=memory_cap(kwargs["memory_limit"], jobs, spec),
         retries=retries, grace=grace, log_json=log_json, report_dir=report_dir,
     )
     _setup_logging()
     daemon = Daemon(cfg)
     _install_signals(daemon)
-    from ..worker import WorkerInitError  # noqa: PLC0415
 
     try:
         stats = daemon.run()
     except WorkerInitError as err:
         raise click.ClickException(str(err)) from None
-    if once and (stats.get("failed") or stats.get("quarantined")):
+    if once and (stats.get("failed") or stats.get("quarantined") or stats.get("deferred")):
         sys.exit(1)
 
 

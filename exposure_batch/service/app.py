@@ -153,7 +153,7 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
         try:
             return await edit_photo(req, engine, decider)
         except EditError as err:
-            raise HTTPException(422 if err.kind == "input" else 503, err.reason) from err
+            raise HTTPException(422 if err.kind in ("input", "limit") else 503, err.reason) from err
 
     @app.get("/v1/health", response_model=Health, tags=["service"])
     async def health() -> dict:

@@ -13,14 +13,15 @@ import time
 from dataclasses import dataclass
 
 from .engine import EngineFailure
-from .tasks import Analysis, Failure
+from .tasks import Analysis
 
 #: Extensions Lightroom treats as rendered files (Incremental temperature/tint); everything else (raw, DNG) is raw.
 RENDERED_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".png", ".psd", ".heic", ".heif", ".avif", ".webp")
 
 
 class EditError(Exception):
-    """A photo that could not be edited. kind: 'input' (422) | 'crash' | 'timeout' | 'environment' | 'internal'."""
+    """A photo that could not be edited. kind: failures.Kind's value ('input', 'limit': the photo's fault, 422;
+    'environment', 'crash', 'timeout': 503)."""
 
     def __init__(self, kind: str, reason: str):
         super().__init__(reason)
@@ -77,19 +78,14 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
     """Analyse, decide, describe, and render when asked. Raises EditError."""
     t0 = time.perf_counter()
     source = decider.source(req.choice)
-    try:
-        analysis = await _call(engine, "analyse", {"path": req.path, "wants": source.wants}, priority)
-    except EditError as err:
-        raise EditError(err.kind, f"{req.name}: {err.reason}") from err
-    if isinstance(analysis, Failure):
-        raise EditError(analysis.kind, f"{req.name}: {analysis.reason}")
+    analysis = await _call(engine, "analyse", {"path": req.path, "wants": source.wants}, priority, req.name)
     if not isinstance(analysis, Analysis):
-        raise EditError("internal", f"{req.name}: unexpected worker answer {type(analysis).__name__}")
+        raise EditError("crash", f"{req.name}: unexpected worker answer {type(analysis).__name__}")
     t1 = time.perf_counter()
     try:
         recipe = await decider.decide(req.choice, analysis.agent_in, analysis.info)
     except Exception as err:  # noqa: BLE001  (a model failure is this photo's failure)
-        raise EditError("internal", f"{req.name}: the recipe source failed: {err}") from err
+        raise EditError("crash", f"{req.name}: the recipe source failed: {err}") from err
     t2 = time.perf_counter()
     raw = req.raw if req.raw is not None else is_raw_name(req.name)
     body = editor_outputs(recipe, req.name, raw)
@@ -112,14 +108,15 @@ async def _render(req: EditRequest, recipe, engine, priority: str) -> list[str]:
         raise EditError("input", f"{req.name}: the render would replace the source file; choose another output_dir")
     opts = OutputOptions(outdir=r.output_dir, fmt=r.fmt, quality=r.quality, overwrite=True)
     result = await _call(engine, "render", {"path": req.path, "out_path": out_path, "recipe": recipe.to_dict(),
-                                            "opts": opts}, priority)
-    if result.status == "failed":
-        raise EditError("internal", f"{req.name}: render failed: {result.reason}")
+                                            "opts": opts}, priority, req.name)
+    if result.status == "failed":  # (typed failures were raised by _call already)
+        raise EditError("crash", f"{req.name}: render failed: {result.reason}")
     return list(result.outputs)
 
 
-async def _call(engine, kind: str, payload: dict, priority: str):
+async def _call(engine, kind: str, payload: dict, priority: str, name: str):
+    """engine.call, its typed failure raised as EditError naming the photo."""
     try:
         return await engine.call(kind, payload, priority)
     except EngineFailure as err:
-        raise EditError(err.kind, err.reason) from err
+        raise EditError(err.kind, f"{name}: {err.reason}") from err

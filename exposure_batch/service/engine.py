@@ -1,8 +1,9 @@
-"""The service's one adapter to the isolated worker pool that `process` and `watch` use.
+"""The service's one adapter to the engine's isolated worker pool (exposure_batch.engine, as `watch` uses it).
 
 Everything the service asks of worker processes goes through `Engine`: `await engine.call(kind, payload)` runs
 `tasks.run(kind, payload)` in a spawned worker (memory cap, per-task timeout, a crashed or hung worker replaced and
-only its task failed) and returns its value. The pool is not thread-safe, so one thread owns it; asyncio callers
+only its task failed) and returns its value; a typed failure (the task's own, or the worker's crash or timeout)
+is raised as EngineFailure with its kind. The pool is not thread-safe, so one thread owns it; asyncio callers
 hand it work through two queues: interactive requests (`/v1/edit`) go before job items, so a 2,000-photo job never
 starves a single edit. A task whose caller went away (cancelled job, closed connection) is dropped before it starts.
 
@@ -16,14 +17,15 @@ import itertools
 import logging
 import threading
 
-from ..worker import WorkerInitError, WorkerPool
+from ..engine import WorkerInitError, WorkerPool
 from .tasks import TASK_REF
 
 log = logging.getLogger(__name__)
 
 
 class EngineFailure(Exception):
-    """A task's worker crashed, timed out or could not start. kind: 'crash' | 'timeout' | 'environment'."""
+    """A task that failed: kind is failures.Kind's value ('input' | 'environment' | 'crash' | 'timeout' |
+    'limit'), reason one line."""
 
     def __init__(self, kind: str, reason: str):
         super().__init__(reason)
@@ -76,7 +78,8 @@ class Engine:
     # -- the pool's own thread ----------------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            pool = WorkerPool(self.workers, None, self.timeout, self.memory_limit, TASK_REF)
+            pool = WorkerPool(self.workers, None, timeout=self.timeout, memory_limit=self.memory_limit,
+                              task_ref=TASK_REF, prefetch=0)
             pool.wait_ready()
         except Exception as err:  # noqa: BLE001
             self._error = err
@@ -117,14 +120,15 @@ class Engine:
         if item is None:
             return
         future, loop, args = item
-        if outcome.kind == "abandoned":  # its worker was replaced for another task's fault: run it again
+        if outcome.abandoned:  # its worker was replaced for another task's fault: run it again
             with self._lock:
                 self._queues["interactive"].appendleft(item)
             return
-        if outcome.kind == "result":
-            loop.call_soon_threadsafe(_resolve, future, outcome.result, None)
+        if outcome.failure is not None:
+            failure = EngineFailure(outcome.failure.kind.value, outcome.failure.message)
+            loop.call_soon_threadsafe(_resolve, future, None, failure)
         else:
-            loop.call_soon_threadsafe(_resolve, future, None, EngineFailure(outcome.kind, outcome.reason))
+            loop.call_soon_threadsafe(_resolve, future, outcome.result, None)
 
     def _fail_all(self, err: BaseException) -> None:
         failure = EngineFailure("environment", f"worker pool stopped: {err}")

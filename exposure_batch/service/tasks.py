@@ -5,9 +5,9 @@
   agent input and the file's facts go back to the service (never the full image).
 * "warmup": decode a small generated photo (first-use costs paid at start, not by the first request);
 * "render": the shared per-file pipeline (`pipeline.process_one`) with the recipe the service decided.
-Failures come back as values (`Failure`, or a failed pipeline Result), typed by where they happened.
+Failures come back as failed pipeline Results carrying a typed `failures.Failure`, set where they happened.
 
-Exports: Analysis, Failure, run, TASK_REF.
+Exports: Analysis, run, TASK_REF.
 """
 from __future__ import annotations
 
@@ -21,19 +21,13 @@ TASK_REF = "exposure_batch.service.tasks:run"
 
 @dataclass
 class Analysis:
-    """A decoded photo's agent input (float32 linear ProPhoto, or None) and its facts (io.ImageInfo)."""
+    """A decoded photo's agent input (float32 linear ProPhoto, or None) and its facts (io.ImageInfo). `failure` is
+    always None (the engine reads it from every task's value: failed analyses come back as failed Results)."""
 
     agent_in: np.ndarray | None
     info: object
     decode_s: float
-
-
-@dataclass
-class Failure:
-    """A photo that could not be analysed. kind: 'input' (bad or unsupported file) | 'internal'."""
-
-    kind: str
-    reason: str
+    failure: None = None
 
 
 def run(_source, kind: str, payload: dict):
@@ -46,11 +40,13 @@ def run(_source, kind: str, payload: dict):
     raise ValueError(f"unknown task kind {kind!r}")
 
 
-def analyse(path: str, wants: str | None) -> Analysis | Failure:
-    """Full decode (as `process` does) -> the 64x64 preview / thumbnail the agent looks at."""
+def analyse(path: str, wants: str | None):
+    """Full decode (as `process` does) -> the 64x64 preview / thumbnail the agent looks at. Returns an Analysis,
+    or a failed pipeline Result with the typed failure."""
     from .. import preview  # noqa: PLC0415
-    from ..errors import InputError  # noqa: PLC0415
+    from ..failures import classify  # noqa: PLC0415
     from ..io import decode  # noqa: PLC0415
+    from ..pipeline import Result  # noqa: PLC0415
 
     start = time.perf_counter()
     try:
@@ -62,13 +58,11 @@ def analyse(path: str, wants: str | None) -> Analysis | Failure:
         else:
             agent_in = None
         return Analysis(agent_in, decoded.info, time.perf_counter() - start)
-    except InputError as err:
-        return Failure("input", err.reason)
-    except MemoryError:
-        return Failure("limit", "out of memory while decoding")
+    except Exception as err:  # noqa: BLE001  (catch boundary: the failure is typed here)
+        return Result.failed(path, classify(err, "decode"), time.perf_counter() - start)
 
 
-def warmup() -> Analysis | Failure:
+def warmup():
     """Decode a small generated JPEG once, so the libraries' first-use costs (codecs, colour management, the
     preview) are paid at start, not by the first photographer's request."""
     import os  # noqa: PLC0415

@@ -100,9 +100,9 @@ def test_dry_run_lists_actions_and_writes_nothing(tmp_path):
     res = CliRunner().invoke(main, ["process", str(src), "-o", str(out), "--dry-run"])
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
-    assert any(l.startswith("fail") and "img000.jpg" in l and "exists" in l for l in lines)
+    assert any(l.startswith("skip") and "img000.jpg" in l and "--overwrite to redo" in l for l in lines)
     assert any(l.startswith("process") and "img001.jpg" in l for l in lines)
-    assert lines[-1] == "dry run: would process 2, skip 0, fail 1"
+    assert lines[-1] == "dry run: would process 2, skip 1, fail 0"
     assert sorted(p.name for p in out.iterdir()) == ["img000.jpg"]  # nothing written, not even a manifest
-    res = CliRunner().invoke(main, ["process", str(src), "-o", str(out), "--dry-run", "--skip-existing"])
-    assert "would process 2, skip 1, fail 0" in res.output
+    res = CliRunner().invoke(main, ["process", str(src), "-o", str(out), "--dry-run", "--overwrite"])
+    assert "would process 3, skip 0, fail 0" in res.output

@@ -59,7 +59,7 @@ def journal_rows(out_dir):
     except FileNotFoundError:
         return []
     try:
-        return j._rows("SELECT * FROM files ORDER BY id")
+        return j.rows()
     finally:
         j.close()
 
@@ -98,10 +98,17 @@ def daemon_thread(cfg: WatchConfig):
         raise errors[0]
 
 
-def start_daemon_process(inbox, out, *args, log=None) -> subprocess.Popen:
-    """`python -m exposure_batch watch INBOX -o OUT ...` as a real process."""
+HOLD_WRITES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hold_writes")
+
+
+def start_daemon_process(inbox, out, *args, log=None, hold_writes: bool = False) -> subprocess.Popen:
+    """`python -m exposure_batch watch INBOX -o OUT ...` as a real process; hold_writes: every atomic write of an
+    output blocks before its rename (hold_writes/sitecustomize.py), for a kill mid-write."""
     cmd = [sys.executable, "-m", "exposure_batch", "watch", str(inbox), "-o", str(out), *map(str, args)]
-    env = {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    path = [HOLD_WRITES] if hold_writes else []
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*path, REPO, os.environ.get("PYTHONPATH", "")])}
+    if hold_writes:
+        env["EXPOSURE_BATCH_TEST_HOLD_WRITES"] = "1"
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log or subprocess.DEVNULL, env=env, cwd=REPO)
 
 

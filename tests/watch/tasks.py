@@ -7,8 +7,7 @@ import time
 
 import numpy as np
 
-from exposure_batch.pipeline import Result
-from exposure_batch.worker import run_task
+from exposure_batch.pipeline import Result, process_one
 
 
 def echo(source, value):
@@ -36,4 +35,14 @@ def crash_on_name(source, path, out_path, opts):
     """The real per-file pipeline, except that a file whose name contains 'segv' kills its worker."""
     if "segv" in os.path.basename(path):
         os.kill(os.getpid(), signal.SIGSEGV)
-    return run_task(source, path, out_path, opts)
+    return process_one(path, out_path, source, opts)
+
+
+def hostile(source, path, out_path, opts):
+    """'segv' in a file's name kills its worker, 'hang' hangs it; other files are done at once (no rendering: the
+    first render of a worker compiles the kernels, seconds a short timeout must not count)."""
+    if "hang" in os.path.basename(path):
+        time.sleep(3600)
+    if "segv" in os.path.basename(path):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return Result(path, "done")

@@ -9,8 +9,9 @@ import sys
 from click.testing import CliRunner
 
 from exposure_batch.cli import main
+from exposure_batch.engine import WorkerPool, parse_size
+from exposure_batch.failures import Kind
 from exposure_batch.watch import Daemon
-from exposure_batch.worker import WorkerPool, parse_size
 
 from .conftest import REPO, config, journal_rows, make_photo, photo_bytes
 
@@ -34,15 +35,16 @@ def test_a_crashing_or_hanging_worker_fails_only_its_task():
     try:
         pool.wait_ready()
         got = _run_all(pool, [("a", (1,))])
-        assert got["a"].kind == "crash" and "SIGSEGV" in got["a"].reason
+        failure = got["a"].failure
+        assert failure.kind is Kind.CRASH and failure.message == "worker crashed (SIGSEGV)" and got["a"].result is None
     finally:
         pool.close()
     pool = WorkerPool(2, None, timeout=1.5, task_ref="tests.watch.tasks:hang")
     try:
         pool.wait_ready()
         got = _run_all(pool, [("h1", (1,)), ("h2", (2,))])
-        assert {o.kind for o in got.values()} == {"timeout"}
-        assert all("timed out after 1.5 s" in o.reason for o in got.values())
+        assert {o.failure.kind for o in got.values()} == {Kind.TIMEOUT}
+        assert all(o.failure.message == "timed out after 1.5 s (worker killed)" for o in got.values())
     finally:
         pool.close()
 
@@ -52,8 +54,8 @@ def test_memory_cap_turns_a_runaway_allocation_into_a_failed_file():
     try:
         pool.wait_ready()
         got = _run_all(pool, [("big", (4 << 30,)), ("small", (10 << 20,))])
-        assert got["big"].kind == "result" and got["big"].result.reason == "out of memory while processing"
-        assert got["small"].kind == "result" and got["small"].result.status == "done"  # same worker survives
+        assert got["big"].failure.kind is Kind.LIMIT and got["big"].result.reason == "out of memory while processing"
+        assert got["small"].failure is None and got["small"].result.status == "done"  # same worker survives
     finally:
         pool.close()
 
@@ -113,3 +115,24 @@ def test_bad_inputs_are_quarantined_with_reasons_while_good_files_continue(dirs,
     res = CliRunner().invoke(main, ["status", str(out)])
     assert res.exit_code == 0, res.output
     assert "done 2" in res.output and "quarantined 5" in res.output and "zero.png: empty file (0 bytes)" in res.output
+
+
+def test_an_environment_failure_is_deferred_to_the_next_start_never_quarantined(dirs):
+    """The output folder cannot be created (a file is in the way): an ENVIRONMENT failure. The original stays in the
+    inbox, the row stays queued without counting a failure, and the next start (folder fixed) does it."""
+    inbox, out = dirs
+    (inbox / "shoot").mkdir()
+    make_photo(inbox / "shoot" / "a.jpg", seed=1)
+    make_photo(inbox / "b.jpg", seed=2)
+    out.mkdir()
+    (out / "shoot").write_text("a file where the output folder should be")
+    stats = Daemon(config(inbox, out, once=True)).run()
+    assert stats["deferred"] == 1 and stats["done"] == 1 and not stats["quarantined"], stats
+    rows = {r.rel: r for r in journal_rows(out)}
+    assert rows["shoot/a.jpg"].state == "queued" and rows["shoot/a.jpg"].failures == 0
+    assert "cannot create its folder" in rows["shoot/a.jpg"].reason
+    assert (inbox / "shoot" / "a.jpg").exists() and not (out / "quarantine").exists()
+    (out / "shoot").unlink()
+    stats = Daemon(config(inbox, out, once=True)).run()
+    assert stats["done"] == 1 and (out / "shoot" / "a.jpg").exists()
+    assert {r.rel: r.state for r in journal_rows(out)} == {"shoot/a.jpg": "done", "b.jpg": "done"}

@@ -48,8 +48,10 @@ def _check_complete(inbox, out):
 
 
 def _kill_when(proc, out, cond, what):
+    """SIGKILL the daemon once cond() holds; fail if the daemon exited first (the kill point was missed)."""
     try:
         wait_until(lambda: cond() or proc.poll() is not None, 120, every=0.005, what=what)
+        assert proc.poll() is None and cond(), f"daemon exited before the kill point '{what}'"
     finally:
         workers = children_of(proc.pid)
         kill_hard(proc)
@@ -59,26 +61,24 @@ def _kill_when(proc, out, cond, what):
 def test_sigkill_at_several_points_then_restart_gives_exactly_one_complete_output_set(dirs):
     inbox, out = dirs
     _inbox(inbox)
-    def temp_seen():  # mid atomic write (or, if every write was too quick to catch, once all are done)
-        return glob.glob(str(out / ".IMG_*.tmp")) or _states(out).count("done") == N_FILES
-
-    points = [
-        ("starting", lambda: os.path.exists(out / ".exposure-batch" / "journal.sqlite")),
-        ("processing", lambda: "processing" in _states(out)),
-        ("mid-write", temp_seen),
-        ("after 2 done", lambda: _states(out).count("done") >= 2),
+    points = [  # (what, condition, hold writes: each output's atomic write blocks before its rename)
+        ("starting", lambda: os.path.exists(out / ".exposure-batch" / "journal.sqlite"), False),
+        ("processing", lambda: "processing" in _states(out), True),
+        ("mid-write", lambda: glob.glob(str(out / ".IMG_*.tmp")), True),
+        ("after 2 done", lambda: _states(out).count("done") >= 2, False),
     ]
     killed = []
-    for what, cond in points:
-        proc = start_daemon_process(inbox, out, *ARGS)
+    for what, cond, hold in points:
+        proc = start_daemon_process(inbox, out, *ARGS, hold_writes=hold)
         workers = _kill_when(proc, out, cond, what)
         # the workers die with the daemon (PR_SET_PDEATHSIG): no orphan keeps writing
         wait_until(lambda: not any(alive(p) for p in workers), 10, what="workers gone")
-        killed.append((what, _states(out).count("done")))
+        killed.append((what, _states(out).count("done"), len(glob.glob(str(out / ".IMG_*.tmp")))))
+    assert killed[2][2] >= 1 and killed[2][1] == 0, killed  # really killed mid-write, before any file was done
     proc = start_daemon_process(inbox, out, *ARGS, "--once")
     assert proc.wait(180) == 0
-    _check_complete(inbox, out)
-    print("kill points (point, files done when killed):", killed)
+    _check_complete(inbox, out)  # (the restart also removed the temp files left mid-write)
+    print("kill points (point, files done when killed, temp files left):", killed)
 
 
 def test_sigterm_during_work_leaves_a_consistent_journal(dirs):
