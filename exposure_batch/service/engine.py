@@ -35,8 +35,9 @@ class EngineFailure(Exception):
 class Engine:
     """n isolated workers running tasks.run; start() once, call() from the event loop, close() at the end."""
 
-    def __init__(self, workers: int, timeout: float | None = 600.0, memory_limit: int | None = None):
-        self.workers, self.timeout, self.memory_limit = workers, timeout, memory_limit
+    def __init__(self, workers: int, timeout: float | None = 600.0, memory_limit: int | None = None,
+                 task_ref: str = TASK_REF):
+        self.workers, self.timeout, self.memory_limit, self.task_ref = workers, timeout, memory_limit, task_ref
         self._queues = {"interactive": collections.deque(), "batch": collections.deque()}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -79,7 +80,7 @@ class Engine:
     def _run(self) -> None:
         try:
             pool = WorkerPool(self.workers, None, timeout=self.timeout, memory_limit=self.memory_limit,
-                              task_ref=TASK_REF, prefetch=0)
+                              task_ref=self.task_ref, prefetch=0)
             pool.wait_ready()
         except Exception as err:  # noqa: BLE001
             self._error = err
