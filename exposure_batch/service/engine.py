@@ -1,4 +1,5 @@
-"""The service's one adapter to the engine's isolated worker pool (exposure_batch.engine, as `watch` uses it).
+"""The service's one adapter to the engine's isolated worker pool (exposure_batch.engine, as `process` and `watch`
+use it).
 
 Everything the service asks of worker processes goes through `Engine`: `await engine.call(kind, payload)` runs
 `tasks.run(kind, payload)` in a spawned worker (memory cap, per-task timeout, a crashed or hung worker replaced and
