@@ -59,7 +59,8 @@ def serve(host, port, roots, token_file, agent, model_path, profiles_dir, worker
     from ..service import security  # noqa: PLC0415
     from ..service.app import ServiceConfig, create_app  # noqa: PLC0415
     from ..engine import SourceSpec  # noqa: PLC0415
-    from ..service.decider import profiles_from_dir  # noqa: PLC0415
+    from ..errors import ExposureBatchError  # noqa: PLC0415
+    from ..service.decider import Decider, profiles_from_dir  # noqa: PLC0415
     from .options import memory_cap  # noqa: PLC0415
 
     if not security.is_loopback(host):
@@ -82,10 +83,15 @@ def serve(host, port, roots, token_file, agent, model_path, profiles_dir, worker
         memory_limit=memory_cap(memory_limit, workers, SourceSpec(agent, None, model_path)),
         max_body=_size(max_request), max_upload=_size(max_upload), job_in_flight=max(2, 2 * workers),
     )
+    decider = Decider(cfg.agent, cfg.model_path, cfg.profiles)
+    try:  # load the agent now: a bad model folder is a one-line error, not a start-up traceback
+        decider.source(decider.choose(None, None))
+    except ExposureBatchError as err:
+        raise click.ClickException(f"cannot load the {agent} agent: {' '.join(str(err).split())}") from err
     if not roots:
         click.echo("note: no --root given: requests naming paths are refused (403), uploads work", err=True)
     click.echo(f"exposure-batch serve: http://{host}:{port} (token file {token_path}, {workers} worker(s), "
                f"roots: {', '.join(os.path.realpath(r) for r in roots) or 'none'})", err=True)
     sys.stdout.flush()
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level=log_level, server_header=False,
+    uvicorn.run(create_app(cfg, decider=decider), host=host, port=port, log_level=log_level, server_header=False,
                 proxy_headers=False, access_log=log_level == "debug", timeout_graceful_shutdown=10)

@@ -291,3 +291,9 @@ def test_non_loopback_bind_needs_the_flag_and_warns(tmp_path):
     r = _serve_cli("--host", "0.0.0.0", "--allow-remote", "--token-file", str(loose))
     assert "WARNING" in r.stderr and "0.0.0.0" in r.stderr
     assert r.returncode == 1 and "readable by other users" in r.stderr
+
+
+def test_a_bad_model_folder_is_a_one_line_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = _serve_cli("--model", str(tmp_path / "empty"), "--token-file", str(tmp_path / "t"), "--port", "9")
+    assert r.returncode == 1 and "cannot load the learned agent" in r.stderr and "Traceback" not in r.stderr
