@@ -130,21 +130,30 @@ local KEPT = { "rating", "red", "blue", "green", "yellow", "purple", "title", "d
                "rights" }
 
 local function remember(image)
-  local kept = { fields = {}, tags = {}, leader = nil }
+  local kept = { fields = {}, tags = {}, others = {}, leader = false }
   for _, k in ipairs(KEPT) do kept.fields[k] = image[k] end
   for _, tag in ipairs(dt.tags.get_tags(image)) do
     if not tag.name:match("^darktable|") then kept.tags[#kept.tags + 1] = tag end
   end
-  if image.group_leader and image.group_leader.id ~= image.id then kept.leader = image.group_leader end
+  for _, member in ipairs(image:get_group_members()) do
+    if member.id ~= image.id then kept.others[#kept.others + 1] = member end
+  end
+  kept.leader = #kept.others > 0 and image.group_leader.id == image.id
   return kept
 end
 
+--- Puts the fields, tags and group (as member, or again as its leader) back on the re-imported image.
 local function restore(image, kept)
   for k, v in pairs(kept.fields) do
     pcall(function() image[k] = v end)
   end
   for _, tag in ipairs(kept.tags) do pcall(dt.tags.attach, tag, image) end
-  if kept.leader then pcall(function() image:group_with(kept.leader) end) end
+  if #kept.others > 0 then
+    pcall(function()
+      image:group_with(kept.others[1])
+      if kept.leader then image:make_group_leader() end
+    end)
+  end
 end
 
 --- darktable 4.2 has no image:apply_sidecar: remove the image from the library (files stay) and import it again,

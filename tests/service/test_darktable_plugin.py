@@ -63,7 +63,7 @@ def _run_darktable(env, out, timeout=420):
 def test_darktable_script_applies_our_edit_in_real_darktable(tmp_path):
     root = tmp_path / "photos"
     root.mkdir()
-    for name in ("a", "b", "c"):
+    for name in ("a", "b", "c", "d"):
         shutil.copy(sample_path("canon_powershot_g1x2.jpg"), root / f"{name}.jpg")
     token = tmp_path / "token"
     token.write_text("darktable-e2e-token-0123456789abcdef\n")
@@ -76,13 +76,14 @@ def test_darktable_script_applies_our_edit_in_real_darktable(tmp_path):
         env = {**os.environ, "PYTHONPATH": str(REPO), "EB_DT_PLUGIN_DIR": str(PLUGIN_DIR), "EB_DT_OUT": str(out),
                "EB_URL": srv.url, "EB_TOKEN_FILE": str(token), "EB_CLI": cli, "EB_DT_CONFIG": str(tmp_path / "cfg"),
                "EB_DT_LIBRARY": str(library), "EB_PHOTO_A": str(root / "a.jpg"), "EB_PHOTO_B": str(root / "b.jpg"),
-               "EB_PHOTO_C": str(root / "c.jpg")}
+               "EB_PHOTO_C": str(root / "c.jpg"), "EB_PHOTO_D": str(root / "d.jpg")}
         report = _run_darktable(env, out)
     assert "error" not in report, report.get("error")
     assert report["lib_registered"] == "true"
     assert report["a_via"] == "service" and report["a_edited"] == "1" and report["a_failed"] == "0"
     assert report["a_rating"] == "4" and "client|smith" in report["a_tags"].split(",")
     assert report["a_altered"] == "true"
+    assert report["a_group_size"] == "2" and report["a_is_leader"] == "true"  # still leads its group
     hist = _history(library, "a.jpg")
     names = [n for _, n in hist]
     assert "to ProPhoto (exposure-batch)" in names and "to Rec.2020 (exposure-batch)" in names

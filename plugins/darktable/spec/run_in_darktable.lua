@@ -1,7 +1,7 @@
 --[[ Test driver run inside a real darktable (darktable --luacmd 'dofile("run_in_darktable.lua")').
 
 Environment: EB_DT_PLUGIN_DIR, EB_DT_OUT (report, "key=value" lines, "done" last), EB_URL, EB_TOKEN_FILE, EB_CLI,
-EB_PHOTO_A (edited by the service; rating and a tag set first, must survive), EB_PHOTO_B (edited, then undone),
+EB_PHOTO_A (edited by the service; rating, a tag and a group with EB_PHOTO_D set first, must survive), EB_PHOTO_B (edited, then undone),
 EB_PHOTO_C (edited by the command line: the service URL is pointed at a closed port first). ]]
 local dt = require "darktable"
 package.path = os.getenv("EB_DT_PLUGIN_DIR") .. "/?.lua;" .. package.path
@@ -19,6 +19,8 @@ local ok, err = pcall(function()
   local a = dt.database.import(os.getenv("EB_PHOTO_A"))
   a.rating = 4
   dt.tags.attach(dt.tags.create("client|smith"), a)
+  local d = dt.database.import(os.getenv("EB_PHOTO_D"))
+  d:group_with(a) -- a leads a group of two
   local r = eb.edit_images({ a })
   put("a_via", r.via)
   put("a_edited", #r.edited)
@@ -29,6 +31,8 @@ local ok, err = pcall(function()
   for _, t in ipairs(dt.tags.get_tags(fresh)) do tags[#tags + 1] = t.name end
   put("a_tags", table.concat(tags, ","))
   put("a_altered", fresh.is_altered)
+  put("a_group_size", #fresh:get_group_members())
+  put("a_is_leader", fresh.group_leader.id == fresh.id)
 
   local b = dt.database.import(os.getenv("EB_PHOTO_B"))
   local rb = eb.edit_images({ b })
