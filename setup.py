@@ -29,6 +29,7 @@ setup(
         "lxml>=4.9",
         "Pillow>=10.0",
         "colour-science>=0.4.4",
+        "scipy>=1.10",  # studio profiles: least squares and rank correlation (exposure_batch.look)
         "rich>=13.0",
         "numba>=0.59",
         # `exposure-batch serve` (the editor plug-ins' local service)

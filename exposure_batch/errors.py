@@ -1,7 +1,7 @@
 """Typed errors. Every error carries a one-line, human-readable reason.
 
 Exports: ExposureBatchError, InputError (+ DecodeError, UnsupportedFile), RecipeError, FilterParamError,
-OutputError, ModelError.
+OutputError, ModelError, ProfileError.
 """
 from __future__ import annotations
 
@@ -43,3 +43,8 @@ class OutputError(ExposureBatchError):
 
 class ModelError(ExposureBatchError):
     """A model folder is missing, unreadable, or does not match this version's filters."""
+
+
+class ProfileError(ExposureBatchError):
+    """A studio profile cannot be learned (too few pairs, pairs that do not align or show different pictures) or
+    loaded (missing or malformed profile folder)."""

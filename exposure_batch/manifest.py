@@ -38,6 +38,8 @@ def run_options(opts: OutputOptions, spec) -> dict:
     d["agent"] = None if spec.recipe_path else spec.agent
     d["recipe"] = os.path.abspath(spec.recipe_path) if spec.recipe_path else None
     d["model"] = os.path.abspath(spec.model_path) if spec.model_path else None
+    if getattr(spec, "profile_path", None):
+        d["profile"] = os.path.abspath(spec.profile_path)
     return d
 
 

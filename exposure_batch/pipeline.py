@@ -98,10 +98,16 @@ class RecipeSource(Protocol):
         """One Recipe per agent input (batched)."""
 
 
-def make_source(agent: str = "classic", recipe_path: str | None = None, model_path: str | None = None):
-    """Build the recipe source named on the command line (a fixed recipe wins over an agent)."""
+def make_source(agent: str = "classic", recipe_path: str | None = None, model_path: str | None = None,
+                profile_path: str | None = None):
+    """Build the recipe source named on the command line (a fixed recipe wins over a profile, a profile over an
+    agent: a profile runs the agent it was learned on, `model_path` for a learned one, then its look)."""
     if recipe_path:
         return FixedRecipe(load_recipe(recipe_path))
+    if profile_path:
+        from .look.profile import make_profile_source  # noqa: PLC0415
+
+        return make_profile_source(profile_path, model_path)
     from .agent import get_agent  # noqa: PLC0415
 
     return get_agent(agent, model_path)

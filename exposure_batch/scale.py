@@ -79,7 +79,7 @@ def agent_wants(spec) -> str | None:
     """What the recipe source looks at ('preview' | 'thumbnail' | None) without loading a model where possible."""
     if spec.recipe_path:
         return None
-    if spec.agent == "classic":
+    if spec.agent == "classic" and not getattr(spec, "profile_path", None):
         from .agent.classic import ClassicAgent  # noqa: PLC0415
 
         return ClassicAgent.wants

@@ -45,3 +45,6 @@ main.add_command(_export.export_look)
 from . import serve as _serve  # noqa: E402
 
 main.add_command(_serve.serve)
+from . import learn as _learn  # noqa: E402
+
+main.add_command(_learn.learn)

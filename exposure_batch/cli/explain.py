@@ -15,9 +15,11 @@ import click
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False),
               help="Explain this saved recipe (JSON) applied to PHOTO instead of an agent's edit.")
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False), help="Model folder for --agent learned.")
+@click.option("--profile", "profile_path", type=click.Path(exists=True, file_okay=False),
+              help="Explain a studio profile's edit (its agent, then its look) instead of an agent's.")
 @click.option("--panel", type=click.IntRange(160, 2000), default=320, show_default=True, help="Long side of each panel (px).")
 @click.option("--columns", type=click.IntRange(1, 50), default=6, show_default=True, help="Panels per row (at most).")
-def explain(photo, out_path, agent, recipe_path, model_path, panel, columns) -> None:
+def explain(photo, out_path, agent, recipe_path, model_path, panel, columns, profile_path=None) -> None:
     """Decide the edit for PHOTO and draw it as a strip: the input, the image after each step (captioned with the
     step and a small plot of what it does to a grey ramp), then the output with its before/after histogram.
     The recipe is printed as a table."""
@@ -25,9 +27,12 @@ def explain(photo, out_path, agent, recipe_path, model_path, panel, columns) -> 
     from ..pipeline import decide_stage, decode_stage, make_source  # noqa: PLC0415
     from ..report.strip import render_strip, save_image  # noqa: PLC0415
 
+    from .process import check_profile_options  # noqa: PLC0415
+
     out_path = out_path or os.path.splitext(os.path.basename(photo))[0] + ".steps.jpg"
+    check_profile_options(profile_path, recipe_path, model_path)
     try:
-        source = make_source(agent, recipe_path, model_path)
+        source = make_source(agent, recipe_path, model_path, profile_path)
         decoded = decode_stage(photo)
         recipe = decide_stage(source, [decoded])[0]
         print_recipe_table(recipe, os.path.basename(photo))

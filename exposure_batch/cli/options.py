@@ -20,8 +20,8 @@ from ..pipeline import OutputOptions
 
 
 #: Options of `process` every output-writing command shares, besides those feeding an OutputOptions field.
-RECIPE_SOURCE_OPTIONS = ("recipe_path", "agent", "model_path", "jobs", "darktable_mode", "sidecar_beside_source",
-                         "timeout", "memory_limit")
+RECIPE_SOURCE_OPTIONS = ("recipe_path", "agent", "model_path", "profile_path", "jobs", "darktable_mode",
+                         "sidecar_beside_source", "timeout", "memory_limit")
 
 
 def shared_options(command: click.Command, include: Iterable[str] = RECIPE_SOURCE_OPTIONS) -> list[click.Parameter]:

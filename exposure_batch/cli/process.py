@@ -31,6 +31,9 @@ from .options import memory_cap
               help="Who decides the edit when no --recipe is given: learned = the shipped Exposure model "
                    "(models/auto, or --model), classic = image statistics.")
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False), help="Model folder for --agent learned.")
+@click.option("--profile", "profile_path", type=click.Path(exists=True, file_okay=False),
+              help="A studio profile made by `exposure-batch learn`: its agent's correction, then the studio's look "
+                   "(recipes name the profile). Not with --recipe.")
 @click.option("--variations", type=click.IntRange(1, 64), metavar="N",
               help="With --agent learned: N alternative edits per photo (the paper's dropout sampling, seeded by the "
                    "photo: same photo, same N edits), written as NAME_v1 .. NAME_vN. Runs in this process.")
@@ -64,7 +67,7 @@ from .options import memory_cap
 def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linear, recipe_path, agent, model_path,
             save_recipe, skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
             dry_run=False, sidecars="none", darktable_mode="parametric", sidecar_beside_source=False,
-            variations=None, timeout=600.0, memory_limit="auto") -> None:
+            variations=None, timeout=600.0, memory_limit="auto", profile_path=None) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
 
     Outputs that exist already are skipped (--overwrite redoes them). Every file runs in a worker process with a
@@ -83,7 +86,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
                          sidecars=_sidecar_options(sidecars, darktable_mode, sidecar_beside_source),
                          jpeg_optimize=jpeg_optimize)
     out_map = plan_outputs(pairs, opts)
-    spec = SourceSpec(agent, recipe_path, model_path)
+    spec = SourceSpec(agent, recipe_path, model_path, profile_path)
+    check_profile_options(profile_path, recipe_path, model_path)
     job_list = [(p, out_map[p]) for p, _ in pairs]
     if variations:
         _run_variations(job_list, spec, opts, variations, ray_address, resume, dry_run, report_dir)
@@ -118,8 +122,9 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 
 def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, report_dir) -> None:
     """--variations N: each photo decoded once and rendered N times (NAME_v1 .. NAME_vN), one line per photo."""
-    if spec.agent != "learned" or spec.recipe_path:
-        raise click.UsageError("--variations needs --agent learned (and no --recipe): only the learned agent samples")
+    if spec.agent != "learned" or spec.recipe_path or spec.profile_path:
+        raise click.UsageError("--variations needs --agent learned (and no --recipe or --profile): only the learned agent "
+                               "samples")
     if ray_address or resume or dry_run or report_dir:
         raise click.UsageError("--variations runs in this process: not with --ray, --resume, --dry-run or --report")
     if getattr(opts.sidecars, "beside_source", False):
@@ -142,6 +147,24 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     _print_sidecar_notes(results, opts.sidecars)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def check_profile_options(profile_path, recipe_path, model_path) -> None:
+    """--profile excludes --recipe; say once, before any work, when the loaded agent is not the profile's."""
+    if not profile_path:
+        return
+    if recipe_path:
+        raise click.UsageError("--profile and --recipe exclude each other")
+    from ..errors import ExposureBatchError  # noqa: PLC0415
+    from ..look.profile import agent_mismatch, current_agent_identity, load_profile  # noqa: PLC0415
+
+    try:
+        profile = load_profile(profile_path)
+        mismatch = agent_mismatch(profile, current_agent_identity(profile, model_path))
+    except ExposureBatchError as err:
+        raise click.ClickException(str(err)) from None
+    if mismatch:
+        click.echo(f"warning: {mismatch}", err=True)
 
 
 def _sidecar_options(sidecar, darktable_mode, beside_source):

@@ -31,7 +31,8 @@ def _size(text: str) -> int:
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False),
               help="Learned agent's model folder [default: the shipped models/auto].")
 @click.option("--profiles", "profiles_dir", type=click.Path(exists=True, file_okay=False),
-              help="Folder of saved looks (NAME.recipe.json) that requests may pick with \"profile\": \"NAME\".")
+              help="Folder of studio profiles (sub-folders made by `exposure-batch learn`) and saved looks "
+                   "(NAME.recipe.json) that requests pick with \"profile\": \"NAME\".")
 @click.option("-j", "--workers", type=click.IntRange(1, 64), default=None,
               help="Isolated worker processes for decoding and rendering [default: cores // 2, at least 1].")
 @click.option("--timeout", type=click.FloatRange(0), default=600.0, show_default=True,

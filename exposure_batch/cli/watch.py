@@ -58,9 +58,12 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
     if not inbox:
         raise click.UsageError("missing INBOX (give it on the command line or as 'inbox' in the config file)")
     check_output_options(kwargs["fmt"], kwargs["space"], kwargs["linear"], kwargs["overwrite"], kwargs["skip_existing"])
+    from .process import check_profile_options  # noqa: PLC0415
+
+    check_profile_options(kwargs.get("profile_path"), kwargs.get("recipe_path"), kwargs.get("model_path"))
     opts = output_options_from(_sidecars_from(kwargs))
     jobs = kwargs.get("jobs") or 1
-    spec = SourceSpec(kwargs["agent"], kwargs["recipe_path"], kwargs["model_path"])
+    spec = SourceSpec(kwargs["agent"], kwargs["recipe_path"], kwargs["model_path"], kwargs.get("profile_path"))
     cfg = WatchConfig(
         inbox=inbox, opts=opts, spec=spec,
         jobs=jobs, settle=settle, rescan=rescan, polling=polling, poll_interval=poll_interval, once=once,

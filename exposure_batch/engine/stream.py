@@ -38,9 +38,10 @@ class SourceSpec:
     agent: str = "classic"
     recipe_path: str | None = None
     model_path: str | None = None
+    profile_path: str | None = None  # a studio profile (exposure_batch.look): its agent, then its look
 
     def build(self):
-        return make_source(self.agent, self.recipe_path, self.model_path)
+        return make_source(self.agent, self.recipe_path, self.model_path, self.profile_path)
 
 
 def take_batch(ready: queue.Queue, max_batch: int) -> list:

@@ -34,7 +34,8 @@ class SourceChoice:
 
 class Decider:
     """Args: default_agent ('learned' | 'classic'); model_path (learned agent's model folder, None = shipped);
-    profiles: name -> recipe file (a studio's saved look, applied as a fixed recipe); max_batch: inputs per call."""
+    profiles: name -> a studio profile folder (`exposure-batch learn`: its agent, then its look) or a recipe file
+    (a saved look, applied as a fixed recipe); max_batch: inputs per call."""
 
     def __init__(self, default_agent: str = "learned", model_path: str | None = None, profiles: dict | None = None,
                  max_batch: int = 64):
@@ -67,7 +68,9 @@ class Decider:
             if src is None:
                 from ..pipeline import make_source  # noqa: PLC0415
 
-                if choice.kind == "profile":
+                if choice.kind == "profile" and os.path.isdir(self.profiles[choice.name]):  # a studio profile
+                    src = make_source(profile_path=self.profiles[choice.name], model_path=self.model_path)
+                elif choice.kind == "profile":  # a saved look
                     src = make_source(recipe_path=self.profiles[choice.name])
                 else:
                     src = make_source(choice.name, model_path=self.model_path if choice.name == "learned" else None)
@@ -127,11 +130,15 @@ class Decider:
 
 
 def profiles_from_dir(folder: str | None) -> dict:
-    """NAME.recipe.json (or NAME.json) files of a folder -> {NAME: path}."""
+    """A folder's studio profiles (sub-folders with a profile.json, made by `exposure-batch learn`) and saved looks
+    (NAME.recipe.json or NAME.json files) -> {NAME: path}."""
     if not folder:
         return {}
     out = {}
     for name in sorted(os.listdir(folder)):
-        if name.endswith(".json"):
-            out[name[: -len(".recipe.json")] if name.endswith(".recipe.json") else name[:-5]] = os.path.join(folder, name)
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and os.path.exists(os.path.join(path, "profile.json")):
+            out[name] = path
+        elif name.endswith(".json") and os.path.isfile(path):
+            out[name[: -len(".recipe.json")] if name.endswith(".recipe.json") else name[:-5]] = path
     return out

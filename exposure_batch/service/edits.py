@@ -12,6 +12,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from ..errors import ExposureBatchError
 from .engine import EngineFailure
 from .tasks import Analysis
 
@@ -77,7 +78,10 @@ def history_name(recipe) -> str:
 async def edit_photo(req: EditRequest, engine, decider, priority: str = "interactive") -> dict:
     """Analyse, decide, describe, and render when asked. Raises EditError."""
     t0 = time.perf_counter()
-    source = decider.source(req.choice)
+    try:
+        source = decider.source(req.choice)
+    except ExposureBatchError as err:  # a profile that cannot be loaded: the service's setup, not the photo
+        raise EditError("environment", f"{req.choice.label} cannot be loaded: {' '.join(str(err).split())}") from err
     analysis = await _call(engine, "analyse", {"path": req.path, "wants": source.wants}, priority, req.name)
     if not isinstance(analysis, Analysis):
         raise EditError("crash", f"{req.name}: unexpected worker answer {type(analysis).__name__}")

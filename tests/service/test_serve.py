@@ -48,6 +48,15 @@ def world(tmp_path_factory):
     profiles = base / "profiles"
     profiles.mkdir()
     shutil.copy(LOOK, profiles / "studio-look.recipe.json")
+    from exposure_batch.agent import get_agent
+    from exposure_batch.look.profile import Profile, agent_identity
+    from tests.look.pairs import known_steps
+
+    # a studio profile as `exposure-batch learn` saves it, and one whose file is broken
+    Profile("Studio Warm", agent_identity(get_agent("learned")), known_steps(), 0.0, 0.0, {}).save(
+        str(profiles / "studio"))
+    (profiles / "broken").mkdir()
+    (profiles / "broken" / "profile.json").write_text("{not json")
     with ServeProcess(roots=[root], env={"XDG_CONFIG_HOME": str(config)},
                       args=["--max-request", "4K", "--max-upload", "1M", "--profiles", profiles]) as srv:
         token_file = config / "exposure-batch" / "token"
@@ -126,6 +135,15 @@ def test_edit_with_a_profile_or_the_classic_agent(world):
 
     look = load_recipe(LOOK)
     assert r.json()["recipe"]["steps"] == [s.to_dict() for s in look.steps]
+    r = c.post("/v1/edit", json={"path": path, "profile": "studio"})  # the agent's correction, then the look
+    assert r.status_code == 200, r.text
+    assert r.json()["recipe"]["model"]["id"] == "profile:Studio Warm"
+    filters = [s["filter"] for s in r.json()["recipe"]["steps"]]
+    from tests.look.pairs import known_steps
+
+    assert filters[-len(known_steps()):] == [s.filter for s in known_steps()] and len(filters) > len(known_steps())
+    r = c.post("/v1/edit", json={"path": path, "profile": "broken"})
+    assert r.status_code == 503 and "broken" in r.json()["detail"]
     r = c.post("/v1/edit", json={"path": path, "agent": "classic"})
     assert r.status_code == 200 and r.json()["recipe"]["model"]["id"].startswith("classic")
     assert c.post("/v1/edit", json={"path": path, "agent": "magic"}).status_code == 422

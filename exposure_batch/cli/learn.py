@@ -1,0 +1,82 @@
+"""`exposure-batch learn BEFORE_DIR AFTER_DIR -o PROFILE_DIR`: learn a studio's look from before/after pairs."""
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("before_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("after_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Profile folder to write (profile.json, look.recipe.json, history.jsonl).")
+@click.option("--name", help="Profile name shown in recipes and exports [default: the folder's name].")
+@click.option("--pairs", "csv_path", type=click.Path(exists=True, dir_okay=False),
+              help="CSV of before,after[,scene] names (relative to the two folders) instead of matching stems.")
+@click.option("--val-dir", "val_dirs", nargs=2, type=click.Path(exists=True, file_okay=False),
+              metavar="BEFORE AFTER", help="Validate on these pairs instead of holding out scenes of the training set.")
+@click.option("--val-share", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True,
+              help="Share of the pairs held out (whole scenes) for validation.")
+@click.option("--agent", type=click.Choice(["classic", "learned"]), default="learned", show_default=True,
+              help="The per-photo correction the look is learned on top of.")
+@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False),
+              help="Model folder for --agent learned [default: the shipped models/auto].")
+@click.option("--iterations", type=click.IntRange(1, 500), default=40, show_default=True,
+              help="Most Levenberg-Marquardt iterations (it stops earlier once the held-out error stops improving).")
+@click.option("--no-adaptive", is_flag=True, help="A fixed look: no exposure that depends on the photo's brightness.")
+@click.option("--skip-bad-pairs", is_flag=True,
+              help="Leave out pairs that cannot be aligned or are not the same picture (default: refuse).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the split and the pixel sample.")
+@click.option("--overwrite", is_flag=True, help="Replace a profile already in the output folder.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def learn(before_dir, after_dir, out_dir, name, csv_path, val_dirs, val_share, agent, model_path, iterations,
+          no_adaptive, skip_bad_pairs, seed, overwrite, no_progress) -> None:
+    """Learn a studio's look from BEFORE_DIR (unedited originals: RAW, JPEG, PNG, TIFF) and AFTER_DIR (the
+    finished exports, JPEG/TIFF/PNG; same file name stems) into a profile: the default agent's per-photo correction
+    followed by a short fixed sequence of white-box filters fitted on all pairs.
+
+    Apply it with `process --profile PROFILE_DIR`; export the look with `export-look --profile PROFILE_DIR`.
+    """
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    from ..errors import ExposureBatchError  # noqa: PLC0415
+    from ..look.learn import LearnOptions, learn as run  # noqa: PLC0415
+
+    opts = LearnOptions(name=name, agent=agent, model_path=model_path, csv_path=csv_path,
+                        val_dirs=tuple(val_dirs) if val_dirs else None, val_share=val_share, seed=seed,
+                        iterations=iterations, adaptive=not no_adaptive, skip_bad_pairs=skip_bad_pairs,
+                        overwrite=overwrite)
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[text]}"), console=console, disable=no_progress, transient=True) as bar:
+        tasks: dict = {}
+
+        def progress(phase, done, total, text=""):
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total, text="")
+            bar.update(tasks[phase], completed=done, total=total, text=text)
+
+        try:
+            report = run(before_dir, after_dir, out_dir, opts, progress, log=lambda s: console.print(s, highlight=False))
+        except ExposureBatchError as err:
+            raise click.ClickException(" ".join(str(err).split())) from None
+    click.echo(format_report(report))
+
+
+def format_report(report) -> str:
+    """The validation table and where the profile went."""
+    v = report.validation
+    card = report.profile.card
+    lines = [f"profile '{report.profile.name}' -> {report.folder}",
+             f"validation ({card['validation']['split']}, {v['profile']['pairs']} pairs, "
+             f"{len(card['validation']['scenes'])} scene(s)):",
+             f"  {'method':<28}{'CIEDE2000':>10}{'PSNR dB':>9}"]
+    labels = {"no_edit": "no edit", "default_agent": "default agent", "profile": "profile (agent + look)",
+              "reference_3x3": "agent + 3x3 least squares"}
+    for key, label in labels.items():
+        if key in v:
+            lines.append(f"  {label:<28}{v[key]['ciede2000']:>10.2f}{v[key]['psnr']:>9.2f}")
+    t = card["training"]
+    lines.append(f"trained on {t['pairs']} pairs ({t['scenes']} scenes), {t['iterations']} iterations "
+                 f"(best {t['best_iteration']}), {report.seconds['total']:.1f} s")
+    return "\n".join(lines)
