@@ -86,7 +86,7 @@ end
 
 -- getting our sidecar ----------------------------------------------------------------------------------------
 function M.service_up(cfg)
-  return dt.control.execute("curl -sf -m 3 -o /dev/null " .. quote(cfg.url .. "/v1/health")) == 0
+  return dt.control.execute("curl -sf -m 10 -o /dev/null " .. quote(cfg.url .. "/v1/health")) == 0
 end
 
 --- Asks the service for the sidecar of `source`; writes it to `dest`. Returns true or nil, reason.

@@ -38,17 +38,21 @@ def _run_darktable(env, out, timeout=420):
             pytest.fail(f"{tool} is not installed (apt-get install darktable xvfb curl)")
     cmd = ["xvfb-run", "-a", "darktable", "--configdir", env["EB_DT_CONFIG"], "--library", env["EB_DT_LIBRARY"],
            "--luacmd", f'dofile("{PLUGIN_DIR}/spec/run_in_darktable.lua")']
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    log = out.with_suffix(".darktable.log")
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if out.exists() and "done=yes" in out.read_text():
                 break
             if proc.poll() is not None:
-                pytest.fail(f"darktable exited ({proc.returncode}) before the script finished")
+                pytest.fail(f"darktable exited ({proc.returncode}) before the script finished:\n"
+                            f"{log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.5)
         else:
-            pytest.fail("the script did not finish inside darktable")
+            pytest.fail(f"the script did not finish inside darktable in {timeout} s:\n"
+                        f"{log.read_text(errors='replace')[-3000:]}")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -78,7 +82,8 @@ def test_darktable_script_applies_our_edit_in_real_darktable(tmp_path):
                "EB_DT_LIBRARY": str(library), "EB_PHOTO_A": str(root / "a.jpg"), "EB_PHOTO_B": str(root / "b.jpg"),
                "EB_PHOTO_C": str(root / "c.jpg"), "EB_PHOTO_D": str(root / "d.jpg")}
         report = _run_darktable(env, out)
-    assert "error" not in report, report.get("error")
+    assert "error" not in report, report
+    assert report.get("a_via") == "service" and report.get("c_via") == "cli", report
     assert report["lib_registered"] == "true"
     assert report["a_via"] == "service" and report["a_edited"] == "1" and report["a_failed"] == "0"
     assert report["a_rating"] == "4" and "client|smith" in report["a_tags"].split(",")
