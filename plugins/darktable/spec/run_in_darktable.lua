@@ -6,8 +6,13 @@ EB_PHOTO_C (edited by the command line: the service URL is pointed at a closed p
 local dt = require "darktable"
 package.path = os.getenv("EB_DT_PLUGIN_DIR") .. "/?.lua;" .. package.path
 
-local lines = {}
-local function put(k, v) lines[#lines + 1] = k .. "=" .. tostring(v) end
+-- every line is written at once, so a test that stops a stuck darktable sees how far the script got
+local report = io.open(os.getenv("EB_DT_OUT"), "w")
+local function put(k, v)
+  report:write(k .. "=" .. tostring(v) .. "\n")
+  report:flush()
+end
+put("started", "yes")
 
 local ok, err = pcall(function()
   local eb = require "exposure_batch"
@@ -48,6 +53,4 @@ local ok, err = pcall(function()
 end)
 if not ok then put("error", tostring(err):gsub("\n", " ")) end
 put("done", "yes")
-local fh = io.open(os.getenv("EB_DT_OUT"), "w")
-fh:write(table.concat(lines, "\n") .. "\n")
-fh:close()
+report:close()
