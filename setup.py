@@ -40,7 +40,7 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10",
-                 "ray[data]>=2.40", "psutil>=5.9", "httpx>=0.27"],
+                 "ray[data]>=2.40", "psutil>=5.9", "hypothesis>=6.80", "httpx>=0.27"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
         "ray": ["ray[data]>=2.40"],
         "train": ["tensorboard>=2.16", "matplotlib>=3.7"],  # learned agent: TensorBoard logs, evaluation plots

@@ -1,7 +1,7 @@
 """Typed errors. Every error carries a one-line, human-readable reason.
 
-Exports: ExposureBatchError, InputError (+ DecodeError, UnsupportedFile), RecipeError, FilterParamError,
-OutputError, ModelError, ProfileError.
+Exports: ExposureBatchError, InputError (+ DecodeError, UnsupportedFile, LimitError), RecipeError,
+FilterParamError, OutputError, ModelError, ProfileError.
 """
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ class DecodeError(InputError):
 
 class UnsupportedFile(InputError):
     """The file is not an image format we read (or is empty)."""
+
+
+class LimitError(InputError):
+    """The file is over a configured limit (pixels, ICC/EXIF size, tag counts): refused before it is decoded.
+    Not retried: the same file hits the same limit again (raise the limit, e.g. --max-pixels, to accept it)."""
 
 
 class RecipeError(ExposureBatchError):

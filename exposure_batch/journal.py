@@ -20,6 +20,8 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from .names import from_db, to_db
+
 STATES = ("queued", "processing", "done", "skipped", "duplicate", "failed", "quarantined")
 FINISHED = ("done", "skipped", "duplicate", "failed", "quarantined")
 
@@ -119,7 +121,7 @@ class Journal:
         return self._rows("SELECT * FROM files WHERE id=?", (row_id,))[0]
 
     def lookup(self, path: str, size: int, mtime_ns: int) -> Row | None:
-        rows = self._rows("SELECT * FROM files WHERE path=? AND size=? AND mtime_ns=?", (path, size, mtime_ns))
+        rows = self._rows("SELECT * FROM files WHERE path=? AND size=? AND mtime_ns=?", (to_db(path), size, mtime_ns))
         return rows[0] if rows else None
 
     def by_hash(self, sha256: str, states=("done", "skipped", "quarantined")) -> Row | None:
@@ -131,11 +133,11 @@ class Journal:
 
     def out_path_owner(self, out_path: str) -> Row | None:
         """Latest row that planned this output path (any state)."""
-        rows = self._rows("SELECT * FROM files WHERE out_path=? ORDER BY id DESC LIMIT 1", (out_path,))
+        rows = self._rows("SELECT * FROM files WHERE out_path=? ORDER BY id DESC LIMIT 1", (to_db(out_path),))
         return rows[0] if rows else None
 
     def latest_for_path(self, path: str) -> Row | None:
-        rows = self._rows("SELECT * FROM files WHERE path=? ORDER BY id DESC LIMIT 1", (path,))
+        rows = self._rows("SELECT * FROM files WHERE path=? ORDER BY id DESC LIMIT 1", (to_db(path),))
         return rows[0] if rows else None
 
     def unfinished(self) -> list[Row]:
@@ -151,7 +153,7 @@ class Journal:
         failed): the daemon may replace that output itself."""
         return self.db.execute(
             "SELECT 1 FROM files WHERE out_path=? AND path=? AND id<>? AND state IN ('done','processing','failed')",
-            (row.out_path, row.path, row.id)).fetchone() is not None
+            (to_db(row.out_path), to_db(row.path), row.id)).fetchone() is not None
 
     def counts(self) -> dict[str, int]:
         got = dict(self.db.execute("SELECT state, COUNT(*) FROM files GROUP BY state").fetchall())
@@ -170,7 +172,8 @@ class Journal:
         now = time.time()
         cur = self.db.execute(
             "INSERT INTO files (path, rel, size, mtime_ns, sha256, state, reason, out_path, created, updated) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)", (path, rel, size, mtime_ns, sha256, state, reason, out_path, now, now))
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (to_db(path), to_db(rel), size, mtime_ns, sha256, state, to_db(reason), to_db(out_path), now, now))
         return int(cur.lastrowid)
 
     def start(self, row_id: int) -> None:
@@ -181,15 +184,17 @@ class Journal:
     def finish(self, row_id: int, state: str, reason: str = "", outputs=(), seconds: float | None = None) -> None:
         assert state in STATES, state
         self.db.execute("UPDATE files SET state=?, reason=?, outputs=?, seconds=?, updated=? WHERE id=?",
-                        (state, reason, json.dumps(list(outputs)), seconds, time.time(), row_id))
+                        (state, to_db(reason), json.dumps(list(outputs)), seconds, time.time(), row_id))
 
     def requeue(self, row_id: int, reason: str = "", failed: bool = False) -> None:
         """Back to queued: a retry after a failure (failed=True counts it) or work abandoned at shutdown."""
         self.db.execute("UPDATE files SET state='queued', reason=?, failures=failures+?, updated=? WHERE id=?",
-                        (reason, 1 if failed else 0, time.time(), row_id))
+                        (to_db(reason), 1 if failed else 0, time.time(), row_id))
 
 
 def _to_row(r: sqlite3.Row) -> Row:
     d = dict(r)
+    for key in ("path", "rel", "out_path", "reason"):  # names with non-UTF-8 bytes are stored as BLOBs
+        d[key] = from_db(d[key])
     d["outputs"] = json.loads(d["outputs"] or "[]")
     return Row(**d)

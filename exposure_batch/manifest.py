@@ -121,7 +121,8 @@ class Manifest:
                 self._fh = None
 
     def _append(self, rec: dict, sync: bool = False) -> None:
-        line = json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n"
+        # ASCII JSON: a name with non-UTF-8 bytes (surrogate-escaped) round-trips as \udcff escapes
+        line = json.dumps(rec, ensure_ascii=True, separators=(",", ":")) + "\n"
         with self._lock:
             if self._fh is None:
                 return

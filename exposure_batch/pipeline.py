@@ -22,8 +22,9 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import ExposureBatchError, OutputError
+from .errors import ExposureBatchError, InputError, OutputError
 from .failures import Failure, classify
+from .limits import DEFAULT_MAX_PIXELS
 from .recipe import Recipe, load_recipe
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class OutputOptions:
     sidecars: object = "none"  # editor sidecars: 'none' | 'all' | 'darktable,adobe,cube' | sidecars.SidecarOptions
     jpeg_optimize: bool = False  # optimised Huffman tables: ~4% smaller JPEGs for ~3x the encoding time
     thumbnail: int = 0  # > 0: done Results carry a linear thumbnail of the input, this long side in px (reports)
+    max_pixels: int | None = DEFAULT_MAX_PIXELS  # refuse inputs declaring more pixels (header check); None: no limit
 
 
 @dataclass
@@ -162,18 +164,21 @@ def _is_temp_name(p: Path) -> bool:
 
 def plan_outputs(pairs: Sequence[tuple[str, str]], opts: OutputOptions) -> dict[str, str]:
     """Map each input path to its output image path. 'a/IMG.CR2' -> OUTDIR/a/IMG.jpg; when two inputs share a
-    stem (IMG.CR2 and IMG.jpg) both keep their extension in the name (IMG.CR2.jpg, IMG.jpg.jpg)."""
+    stem (IMG.CR2 and IMG.jpg) both keep their extension in the name (IMG.CR2.jpg, IMG.jpg.jpg); inputs that would
+    still share an output (the same name in two folders) go to sub-folders named after their folders
+    (outplan.disambiguate)."""
     ext = FORMAT_EXTENSIONS[opts.fmt]
-    stems: dict[str, int] = {}
+    stems: dict[str, set] = {}
     for _, rel in pairs:
-        stem = str(Path(rel).with_suffix(""))
-        stems[stem] = stems.get(stem, 0) + 1
+        stems.setdefault(str(Path(rel).with_suffix("")), set()).add(rel)
     out = {}
     for path, rel in pairs:
         stem = str(Path(rel).with_suffix(""))
-        name = rel if stems[stem] > 1 else stem
+        name = rel if len(stems[stem]) > 1 else stem
         out[path] = os.path.join(opts.outdir, name + ext)
-    return out
+    from .outplan import disambiguate  # noqa: PLC0415
+
+    return disambiguate(pairs, out, opts.outdir)  # a/IMG.jpg + b/IMG.jpg -> OUT/a/IMG.jpg, OUT/b/IMG.jpg
 
 
 def recipe_path_for(image_path: str) -> str:
@@ -184,11 +189,11 @@ def recipe_path_for(image_path: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Stages
 # ---------------------------------------------------------------------------------------------------------------
-def decode_stage(path: str):
-    """Decode a file to linear ProPhoto (io.decode.Decoded). Raises InputError."""
+def decode_stage(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+    """Decode a file to linear ProPhoto (io.decode.Decoded). Raises InputError (LimitError over max_pixels)."""
     from .io import decode  # noqa: PLC0415
 
-    return decode(path)
+    return decode(path, max_pixels=max_pixels)
 
 
 def decide_stage(source, decoded_items: Sequence) -> list[Recipe]:
@@ -217,9 +222,14 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
     """Render full resolution straight to the output encoding (one fused pass: recipe on linear ProPhoto, then
     output space, clip, transfer curve, quantise; only the integer image is allocated) and write the image (and
     recipe, sidecars) atomically. Returns the paths written."""
+    from .io.unit import write_unit  # noqa: PLC0415
     from .io.write import bits_for, check_output, write_encoded  # noqa: PLC0415
+    from .outplan import same_place  # noqa: PLC0415
     from .render import render_encoded  # noqa: PLC0415
 
+    if os.path.lexists(out_path) and same_place(out_path, decoded.info.path):
+        raise OutputError(f"{out_path}: is the input file itself; outputs never replace an input")
+    _check_name_lengths(decoded.info.path, out_path, opts)
     fmt, space = check_output(out_path, fmt=opts.fmt, quality=opts.quality, space=opts.space, linear=opts.linear,
                               overwrite=opts.overwrite)
     encoded = render_encoded(recipe, decoded.pixels, space, linear=opts.linear, bits=bits_for(fmt))
@@ -227,21 +237,45 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
         os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     except OSError as err:
         raise OutputError(f"{out_path}: cannot create its folder ({err.strerror or err})") from err
-    written = [
-        write_encoded(
-            encoded, out_path, fmt=fmt, quality=opts.quality, space=space, linear=opts.linear,
-            source_path=decoded.info.path, overwrite=opts.overwrite, optimize=opts.jpeg_optimize,
-            source_exif=decoded.info.exif,
-        )
-    ]
-    del encoded
-    if opts.save_recipe:
-        written.append(recipe.save(recipe_path_for(out_path), overwrite=True))
-    if opts.sidecars and opts.sidecars != "none":
-        from .sidecars.writer import write_sidecars  # noqa: PLC0415
+    with write_unit():  # image, recipe, sidecars, .cube: all renamed into place together, or none of them
+        written = [
+            write_encoded(
+                encoded, out_path, fmt=fmt, quality=opts.quality, space=space, linear=opts.linear,
+                source_path=decoded.info.path, overwrite=opts.overwrite, optimize=opts.jpeg_optimize,
+                source_exif=decoded.info.exif,
+            )
+        ]
+        del encoded
+        if opts.save_recipe:
+            written.append(recipe.save(recipe_path_for(out_path), overwrite=True))
+        if opts.sidecars and opts.sidecars != "none":
+            from .sidecars.writer import write_sidecars  # noqa: PLC0415
 
-        written += write_sidecars(recipe, out_path, decoded.info.path, opts.sidecars)
+            written += write_sidecars(recipe, out_path, decoded.info.path, opts.sidecars, overwrite=opts.overwrite)
     return written
+
+
+#: Bytes atomic_write adds to a name for its temp file ('.' + name + '.' + 8 random + '.tmp').
+_TEMP_NAME_EXTRA = 14
+
+
+def _check_name_lengths(source_path: str, out_path: str, opts: OutputOptions) -> None:
+    """InputError when a file this photo writes (image, recipe, sidecars, or their temp files) would have a name
+    longer than the filesystem allows: the source's name is the cause, and retrying cannot help."""
+    targets = [out_path] + ([recipe_path_for(out_path)] if opts.save_recipe else [])
+    if opts.sidecars and opts.sidecars != "none":
+        from .sidecars.writer import planned_paths  # noqa: PLC0415
+
+        targets += planned_paths(out_path, source_path, opts.sidecars)
+    for target in targets:
+        folder, name = os.path.split(os.path.abspath(target))
+        try:
+            limit = os.pathconf(folder if os.path.isdir(folder) else os.path.dirname(folder) or "/", "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = 255
+        if len(os.fsencode(name)) + _TEMP_NAME_EXTRA > limit:
+            raise InputError(source_path, f"file name too long for its outputs ({os.path.basename(target)[:40]}... "
+                                          f"would pass the {limit}-byte name limit)")
 
 
 #: The reason of a file skipped because its output is already there (the run then says how to redo it).
@@ -288,7 +322,7 @@ def prepare_stage(source, path: str, out_path: str, opts: OutputOptions) -> Prep
         blocked.path = path
         return blocked
     try:
-        decoded = decode_stage(path)
+        decoded = decode_stage(path, opts.max_pixels)
         return Prepared(path, out_path, decoded, agent_input(source, decoded.pixels), start)
     except Exception as err:  # noqa: BLE001  (catch boundary)
         return failed_result(path, err, start)

@@ -6,7 +6,8 @@ exists and opens, and its name is not a temp name. A promoted file is written to
 through the shared per-file pipeline in the engine's worker pool (spawned workers, a timeout, a memory cap).
 What happens to a failed file depends on its failure's kind (failures.Kind): INPUT is quarantined at once; CRASH,
 TIMEOUT and LIMIT are retried alone in a fresh worker (--retries), then quarantined; ENVIRONMENT (disk full,
-read-only output) leaves the original in place and the row queued, to be retried at the next start.
+read-only output) leaves the original in place and the row queued, to be retried after `env_retry` seconds (doubling
+up to 16x while it keeps failing) and at the next start.
 Files already in the inbox at start, rows left unfinished by a crash, and files missed by the observer (periodic
 rescan) are all picked up the same way. Everything but the watchdog callback runs on one thread.
 
@@ -26,9 +27,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable
 
-from .engine import Outcome, SourceSpec, WorkerPool
+from .engine import Outcome, SourceSpec, WorkerInitError, WorkerPool
 from .failures import Failure, Kind
 from .journal import Journal, Row, default_journal_path
+from .daemonlock import DaemonLock, lock_paths
+from .names import shown
+from .outplan import check_watch_folders
 from .pipeline import OutputOptions, Result, plan_outputs, recipe_path_for
 
 log = logging.getLogger("exposure_batch.watch")
@@ -73,6 +77,7 @@ class WatchConfig:
     tick: float = 0.1  # main-loop wake-up, seconds
     log_json: bool = False
     report_dir: str | None = None  # keep a static HTML report (report.ReportWriter) of every outcome here
+    env_retry: float = 60.0  # seconds before an ENVIRONMENT failure (disk full, read-only) is tried again (0: at restart)
     task_ref: str | None = None  # 'module:function' task for the workers (tests); None: the pipeline stages
 
     def __post_init__(self):
@@ -187,6 +192,9 @@ class Daemon:
         self._inflight: dict[int, Row] = {}
         self._unsupported_logged: set[str] = set()
         self._observer = None
+        self._next_rescan: float | None = None
+        self._deferred: dict[int, float] = {}  # row id -> clock() of its next attempt (ENVIRONMENT failures)
+        self._env_failures: dict[int, int] = {}
         self.report = None
         self._report_dirty = False
         self.stats = collections.Counter()
@@ -198,38 +206,39 @@ class Daemon:
         self.stop.set()
 
     def run(self) -> collections.Counter:
-        """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts."""
+        """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts.
+
+        Raises outplan.PlanError when a folder the daemon writes is the inbox, daemonlock.AlreadyRunning when
+        another daemon holds this output folder or journal. Any other exception inside the loop is logged and the
+        daemon goes on (worker start-up failures excepted: nothing can be processed then)."""
         cfg = self.cfg
-        os.makedirs(cfg.opts.outdir, exist_ok=True)
-        self.pool = WorkerPool(cfg.jobs, cfg.spec, timeout=cfg.timeout, memory_limit=cfg.memory_limit,
-                               task_ref=cfg.task_ref)  # starts now
+        check_watch_folders(cfg.inbox, {"output": cfg.opts.outdir, "report": cfg.report_dir,
+                                        "processed": cfg.processed_dir, "quarantine": cfg.quarantine_dir})
+        lock = DaemonLock(lock_paths(cfg.opts.outdir, cfg.journal_path)).acquire()
         try:
+            os.makedirs(cfg.opts.outdir, exist_ok=True)
+            self.pool = WorkerPool(cfg.jobs, cfg.spec, timeout=cfg.timeout, memory_limit=cfg.memory_limit,
+                                   task_ref=cfg.task_ref)  # starts now
             self.journal = Journal(cfg.journal_path)
             self._open_report()
             self._recover()
             if not cfg.once:
                 self._start_observer()
             self._scan(cfg.inbox)
-            next_rescan = self.clock() + cfg.rescan if cfg.rescan else None
+            self._next_rescan = self.clock() + cfg.rescan if cfg.rescan else None
             self._emit("started", inbox=cfg.inbox, outdir=cfg.opts.outdir, jobs=cfg.jobs, queued=len(self._queue))
             self.ready.set()
+            errors = 0
             while not self.stop.is_set():
-                now = self.clock()
-                self._take_hints(now)
-                if next_rescan is not None and now >= next_rescan:
-                    self._scan(cfg.inbox)
-                    next_rescan = now + cfg.rescan
-                self._to_promote.extend(self._stable.ready(now))
-                budget = time.monotonic() + 0.2  # hashing a big drop must not starve the workers
-                while self._to_promote and time.monotonic() < budget:
-                    self._promote(*self._to_promote.popleft())
-                self._dispatch()
-                for outcome in self.pool.poll(0 if self._to_promote else cfg.tick):
-                    self._on_outcome(outcome)
-                if self._report_dirty and not self._inflight:
-                    self._flush_report()
-                if cfg.once and not (self._stable or self._to_promote or self._queue or self._inflight):
-                    break
+                try:
+                    if self._step():
+                        break
+                    errors = 0
+                except WorkerInitError:
+                    raise
+                except Exception as err:  # noqa: BLE001  (no bug and no environment hiccup ends the daemon)
+                    errors += 1
+                    self._loop_error(err, errors)
             self._shutdown()
         finally:
             self._stop_observer()
@@ -238,7 +247,59 @@ class Daemon:
             self._flush_report()
             if self.journal is not None:
                 self.journal.close()
+            lock.release()
         return self.stats
+
+    def _step(self) -> bool:
+        """One turn of the main loop: hints, rescan, promotion, dispatch, outcomes, report. True when a --once run
+        has nothing left to do."""
+        cfg = self.cfg
+        now = self.clock()
+        self._take_hints(now)
+        if self._next_rescan is not None and now >= self._next_rescan:
+            self._scan(cfg.inbox)
+            self._next_rescan = now + cfg.rescan
+        self._retry_deferred(now)
+        self._to_promote.extend(self._stable.ready(now))
+        budget = time.monotonic() + 0.2  # hashing a big drop must not starve the workers
+        while self._to_promote and time.monotonic() < budget:
+            self._promote(*self._to_promote.popleft())
+        self._dispatch()
+        for outcome in self.pool.poll(0 if self._to_promote else cfg.tick):
+            self._on_outcome(outcome)
+        if self._report_dirty and not self._inflight:
+            self._flush_report()
+        return cfg.once and not (self._stable or self._to_promote or self._queue or self._inflight)
+
+    def _defer(self, row_id: int) -> float | None:
+        """Schedule another attempt of an ENVIRONMENT failure while the daemon runs (the disk may get space back,
+        the folder its permissions): after env_retry seconds, doubling per failure of the same row up to 16x.
+        Returns the delay, or None (--once, env_retry 0, stopping: the row waits in the journal for the next
+        start)."""
+        if self.cfg.once or not self.cfg.env_retry or self.stop.is_set():
+            return None
+        n = self._env_failures[row_id] = self._env_failures.get(row_id, 0) + 1
+        delay = self.cfg.env_retry * 2 ** min(n - 1, 4)
+        self._deferred[row_id] = self.clock() + delay
+        return delay
+
+    def _retry_deferred(self, now: float) -> None:
+        """Queue the deferred rows whose time has come."""
+        for row_id, due in list(self._deferred.items()):
+            if now >= due:
+                del self._deferred[row_id]
+                self._enqueue(row_id)
+
+    def _loop_error(self, err: BaseException, count: int) -> None:
+        """Log an unexpected error of the main loop (with its traceback at debug level) and wait a little longer
+        each time it repeats (0.5 s doubling to 30 s), then go on; a rescan picks up anything it interrupted."""
+        log.debug("main loop error", exc_info=err)
+        delay = min(30.0, 0.5 * 2 ** min(count - 1, 6))
+        self._emit("error", reason=f"{type(err).__name__}: {' '.join(str(err).split())}",
+                   note="the daemon goes on", retry_in=delay)
+        if self.cfg.rescan:
+            self._next_rescan = self.clock()  # look at the inbox again: the error may have dropped a hint
+        self.stop.wait(delay)
 
     def _open_report(self) -> None:
         """--report: a ReportWriter (it keeps earlier entries across restarts); results then carry thumbnails."""
@@ -261,7 +322,7 @@ class Daemon:
             self.report.add(result)
             self._report_dirty = True
         except Exception as err:  # noqa: BLE001  (a report problem never stops the daemon)
-            log.warning("report: cannot add %s: %s", row.rel, err)
+            log.warning("report: cannot add %s: %s", shown(row.rel), shown(err))
 
     def _flush_report(self) -> None:
         if self.report is None or not self._report_dirty:
@@ -269,7 +330,7 @@ class Daemon:
         try:
             self.report.flush()
         except Exception as err:  # noqa: BLE001
-            log.warning("report: cannot write %s: %s", self.cfg.report_dir, err)
+            log.warning("report: cannot write %s: %s", shown(self.cfg.report_dir), shown(err))
         self._report_dirty = False
 
     def _start_observer(self) -> None:
@@ -439,15 +500,21 @@ class Daemon:
         """Requeue rows a previous run left queued or processing; remove their half-written temp files."""
         for row in self.journal.unfinished():
             if row.state == "processing" and row.out_path:
-                self._remove_temps(row.out_path)
+                self._remove_temps(row.out_path, row.path)
             self._enqueue(row.id)
 
-    @staticmethod
-    def _remove_temps(out_path: str) -> None:
-        """atomic_write leaves '.<name>.<random>.tmp' only if killed mid-write."""
+    def _remove_temps(self, out_path: str, source_path: str | None = None) -> None:
+        """atomic_write and io.unit leave '.<name>.<random>.tmp' only if killed mid-write (image, recipe, and the
+        sidecars of the unit, wherever they go)."""
         from .io.write import stale_temp_files  # noqa: PLC0415
 
-        for target in (out_path, recipe_path_for(out_path)):
+        targets = [out_path, recipe_path_for(out_path)]
+        sidecars = self.cfg.opts.sidecars
+        if source_path and sidecars and sidecars != "none":
+            from .sidecars.writer import planned_paths  # noqa: PLC0415
+
+            targets += planned_paths(out_path, source_path, sidecars)
+        for target in targets:
             for tmp in stale_temp_files(target):
                 try:
                     os.unlink(tmp)
@@ -518,7 +585,8 @@ class Daemon:
         if failure.kind is Kind.ENVIRONMENT:  # not the input's fault: keep the original, retry at the next start
             self.journal.requeue(row.id, failure.message)
             self.stats["deferred"] += 1
-            self._emit("deferred", row, reason=failure.message, kind=failure.kind.value)
+            retry_in = self._defer(row.id)
+            self._emit("deferred", row, reason=failure.message, kind=failure.kind.value, retry_in=retry_in)
             return
         if not self._unchanged(row):  # it was still being written: the finished version is considered afresh
             self._finish(row, "skipped", f"file changed while processing ({failure.message}); the new version is "
@@ -558,14 +626,14 @@ class Daemon:
         dest = _free_name(os.path.join(self.cfg.quarantine_dir, row.rel))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         moved = self._unchanged(row) and _move(row.path, dest)
-        text = (f"file: {row.rel}\nreason: {reason}\nattempts: {row.attempts}\nsize: {row.size} bytes\n"
+        text = (f"file: {shown(row.rel)}\nreason: {shown(reason)}\nattempts: {row.attempts}\nsize: {row.size} bytes\n"
                 f"sha256: {row.sha256 or '-'}\ntime: {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n"
-                f"original: {'moved here' if moved else 'left at ' + row.path}\n")
+                f"original: {'moved here' if moved else 'left at ' + shown(row.path)}\n")
         try:
             with atomic_write(dest + ".error.txt", "w") as fh:
                 fh.write(text)
         except Exception as err:  # noqa: BLE001
-            log.error("cannot write %s.error.txt: %s", dest, err)
+            log.error("cannot write %s.error.txt: %s", shown(dest), shown(err))
 
     def _move_processed(self, row: Row) -> None:
         if not self._unchanged(row) or not os.path.exists(row.path):
@@ -584,10 +652,19 @@ class Daemon:
         if row is not None:
             rec["file"] = row.rel
         rec.update({k: v for k, v in fields.items() if v not in ("", None, [])})
+        rec = {k: _shown_value(v) for k, v in rec.items()}  # no control characters or raw name bytes in a log
         if self.cfg.log_json:
             log.info(json.dumps(rec, ensure_ascii=False))
         else:
             log.info(" ".join(f"{k}={_logfmt(v)}" for k, v in rec.items()))
+
+
+def _shown_value(v):
+    if isinstance(v, str):
+        return shown(v)
+    if isinstance(v, (list, tuple)):
+        return [shown(x) if isinstance(x, str) else x for x in v]
+    return v
 
 
 def _logfmt(v) -> str:
@@ -613,5 +690,5 @@ def _move(src: str, dest: str) -> bool:
         shutil.move(src, dest)
         return True
     except OSError as err:
-        log.warning("cannot move %s to %s: %s", src, dest, err)
+        log.warning("cannot move %s to %s: %s", shown(src), shown(dest), shown(err))
         return False

@@ -16,7 +16,7 @@ import pytest
         "from exposure_batch.cli import main; import sys; sys.argv=['x','process','--help']\ntry:\n main()\nexcept SystemExit: pass",
         # the learned agent infers in NumPy: TensorFlow is for training only
         "import numpy as np\nfrom exposure_batch.pipeline import make_source\n"
-        "r = make_source('learned').decide([np.full((64, 64, 3), 0.1, np.float32)])\nassert len(r[0].steps) == 5",
+        "r = make_source('learned').decide([np.full((64, 64, 3), 0.1, np.float32)])\nassert len(r[0].steps) <= 5",
     ],
 )
 def test_no_tensorflow_import(code):

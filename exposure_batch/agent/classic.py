@@ -8,7 +8,8 @@ On a whole-frame linear thumbnail (linear ProPhoto, long side 256) it decides, i
 3. tone curve     - sets the black point from the 0.5th luminance percentile (a levels stretch as curve slopes);
 4. contrast       - adds the paper's luminance S-curve when the tonal spread (std of log2 luminance) is low;
 5. saturation     - boosts saturation when the display-encoded mean saturation is low.
-Each decision is measured on the thumbnail after the previous steps, exactly as they will be rendered.
+Each decision is measured on the thumbnail after the previous steps, exactly as they will be rendered. Steps that
+do (next to) nothing (e.g. no contrast needed) are left out of the recipe (recipe.drop_noop_steps).
 
 Exports: ClassicAgent, classic_recipe.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import color, filters
-from ..recipe import Recipe, Step
+from ..recipe import Recipe, Step, drop_noop_steps
 
 MODEL_ID = "classic"
 MODEL_VERSION = "1"
@@ -102,7 +103,9 @@ def classic_recipe(thumb_lin: np.ndarray) -> Recipe:
     add("tone_curve", {"slopes": black_point_slopes(pix)})
     add("contrast", {"amount": contrast_amount(pix)})
     add("saturation", {"amount": saturation_amount(pix)})
-    return Recipe(tuple(steps), model_id=MODEL_ID, model_version=MODEL_VERSION)
+    image = np.asarray(thumb_lin, dtype=np.float32)
+    sample = image[::8, ::8] if image.ndim == 3 else image[::64]
+    return Recipe(drop_noop_steps(steps, sample), model_id=MODEL_ID, model_version=MODEL_VERSION)
 
 
 class ClassicAgent:

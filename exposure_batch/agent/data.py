@@ -6,11 +6,13 @@
   are cached in an .npz keyed by the file list and settings, so epochs never re-decode.
 * Batches: random 64x64 crops of the 80x80 crops, flipped horizontally with probability 0.5 (pairs get the same
   crop and flip).
+* Training degradations (`sample_training_degradation`): a share of inputs left as they are and a share mildly
+  degraded (the agent must leave good photos alone), the rest real-capture degradations with sensor-like noise.
 * Degradation sampler: turns a well-edited photo (linear) into a realistic *unedited capture* in linear space --
   flattened tone, lower saturation, white-balance shift (temperature + tint), exposure error in [-3, +1.5] EV.
 
 Exports: CROP_SIZE, PATCH_SIZE, list_images, load_crops, pair_by_stem, random_patches, Degradation, sample_degradation,
-degrade, TrainData.
+degrade, sample_training_degradation, TrainData.
 """
 from __future__ import annotations
 
@@ -158,6 +160,7 @@ class Degradation:
     temperature: float = 0.0
     tint: float = 0.0
     ev: float = 0.0
+    noise: float = 0.0  # sensor-like noise: standard deviation (linear) of a mid-grey pixel after the exposure error
 
     def to_dict(self) -> dict:
         return {k: round(float(v), 4) for k, v in self.__dict__.items()}
@@ -176,8 +179,10 @@ def sample_degradation(rng: np.random.Generator) -> Degradation:
     )
 
 
-def degrade(rgb_lin: np.ndarray, d: Degradation) -> np.ndarray:
-    """(..., 3) linear ProPhoto well-edited image -> (..., 3) linear 'unedited capture' (float32, not clipped)."""
+def degrade(rgb_lin: np.ndarray, d: Degradation, rng: np.random.Generator | None = None) -> np.ndarray:
+    """(..., 3) linear ProPhoto well-edited image -> (..., 3) linear 'unedited capture' (float32, not clipped).
+    Noise (d.noise > 0) needs `rng`: per channel, variance proportional to the signal (shot noise) plus a floor
+    (read noise), as a sensor's, at the degraded exposure."""
     x = np.maximum(np.asarray(rgb_lin, dtype=np.float32), 0.0)
     lum = np.maximum(color.luminance(x), 1e-6)[..., None]
     x = x * ((0.18 * (lum / 0.18) ** d.tone) / lum)  # flatten tone, hue and chroma ratios kept
@@ -185,7 +190,40 @@ def degrade(rgb_lin: np.ndarray, d: Degradation) -> np.ndarray:
     x = np.maximum(lum + (x - lum) * d.saturation, 0.0)
     gains = np.exp2(np.array([d.temperature, d.tint, -d.temperature], np.float32))
     gains /= float(gains @ color.LUMA_WEIGHTS)
-    return (x * gains * np.float32(2.0 ** d.ev)).astype(np.float32)
+    x = (x * gains * np.float32(2.0 ** d.ev)).astype(np.float32)
+    if d.noise > 0 and rng is not None:
+        # sigma(0.18) = d.noise: 90% shot noise (variance ~ x), 10% read noise floor
+        var = d.noise**2 * (0.9 * np.maximum(x, 0.0) / 0.18 + 0.1)
+        x = np.maximum(x + rng.standard_normal(x.shape).astype(np.float32) * np.sqrt(var).astype(np.float32), 0.0)
+    return x
+
+
+def sample_training_degradation(rng: np.random.Generator, identity: float = 0.2, mild: float = 0.2) -> Degradation:
+    """Training captures: with probability `identity` none at all (the target is the input: a good photo must be
+    left alone), with probability `mild` a small one (+-0.3 EV, slight cast, slightly flat or dull: restored, but
+    gently), else a real capture's: `sample_degradation`'s ranges widened a little (temperature +-0.6 along the
+    warm/cool axis, tint +-0.25, tone 0.5..1, saturation 0.45..1, EV -3..+1.5) plus sensor-like noise on half."""
+    u = rng.random()
+    if u < identity:
+        return Degradation()
+    if u < identity + mild:
+        on = rng.random(4) > 0.4
+        return Degradation(
+            tone=float(rng.uniform(0.88, 1.0)) if on[0] else 1.0,
+            saturation=float(rng.uniform(0.85, 1.0)) if on[1] else 1.0,
+            temperature=float(rng.uniform(-0.12, 0.12)) if on[2] else 0.0,
+            tint=float(rng.uniform(-0.06, 0.06)) if on[3] else 0.0,
+            ev=float(rng.uniform(-0.3, 0.3)),
+        )
+    on = rng.random(5) > 0.2
+    return Degradation(
+        tone=float(rng.uniform(0.5, 1.0)) if on[0] else 1.0,
+        saturation=float(rng.uniform(0.45, 1.0)) if on[1] else 1.0,
+        temperature=float(rng.uniform(-0.6, 0.6)) if on[2] else 0.0,
+        tint=float(rng.uniform(-0.25, 0.25)) if on[3] else 0.0,
+        ev=float(rng.uniform(-3.0, 1.5)),
+        noise=float(np.exp(rng.uniform(np.log(0.002), np.log(0.02)))) if on[4] and rng.random() < 0.6 else 0.0,
+    )
 
 
 def display_np(rgb_lin: np.ndarray) -> np.ndarray:
@@ -204,8 +242,10 @@ class TrainData:
     targets(n) -> (n,64,64,3) display-encoded sRGB in [0, 1]: the "real" samples for the critic.
     """
 
-    def __init__(self, inputs: dict, targets: dict, degrade_inputs: bool = False, seed: int = 0):
+    def __init__(self, inputs: dict, targets: dict, degrade_inputs: bool = False, seed: int = 0,
+                 identity: float = 0.2, mild: float = 0.2):
         self.inp, self.tgt, self.degrade_inputs = inputs, targets, degrade_inputs
+        self.identity, self.mild = identity, mild
         self.rng = np.random.default_rng(seed)
         self.tgt_disp = display_np(targets["crops"])
 
@@ -217,7 +257,8 @@ class TrainData:
         idx = self.rng.integers(0, len(self.inp["crops"]), n)
         if self.degrade_inputs:
             orig, pair = random_patches(self.inp["crops"], idx, self.rng, (self.inp["pairs"],))
-            x = np.stack([degrade(o, sample_degradation(self.rng)) for o in orig])
+            ds = [sample_training_degradation(self.rng, self.identity, self.mild) for _ in orig]
+            x = np.stack([degrade(o, d, self.rng) for o, d in zip(orig, ds)])
             truth = np.where(self.inp["has_pair"][idx][:, None, None, None], pair, orig)
             return x, truth, np.ones(n, np.float32)
         x, pair = random_patches(self.inp["crops"], idx, self.rng, (self.inp["pairs"],))

@@ -9,8 +9,13 @@
     HLS saturation on display sRGB, 32-bin histograms on [0, 1], intersection in % -- between the outputs and a target
     set, and between the (degraded) inputs and the same target set.
 
+(c) Do no harm: each source edits the held-out originals themselves; CIEDE2000 of the edit against the original.
+(d) Exposure error: |log2| of the ratio of log-average luminances (display-clipped), edit vs original, in EV.
+(e) Colour damage: a generated chart of pure primaries/secondaries, skin tones and greys, each patch edited as a flat
+    frame and the chart as a whole; largest CIELAB hue shift and greys' CIEDE2000 from neutral.
+
 Exports: EvalCase, make_cases, ciede2000, psnr, patch_stats, histogram_intersection, evaluate_sources, format_table,
-write_plot.
+write_plot, evaluate_do_no_harm, evaluate_hue, hue_chart, HUE_PATCHES, exposure_error_ev, luminance_key.
 """
 from __future__ import annotations
 
@@ -134,14 +139,135 @@ def evaluate_sources(cases: list[EvalCase], sources: dict, targets_disp: list[np
         disp = [display_np(o) for o in outs]
         des = [ciede2000(d, o) for d, o in zip(disp, originals)]
         ps = [psnr(d, o) for d, o in zip(disp, originals)]
+        evs = [exposure_error_ev(o, c.original_lin) for o, c in zip(outs, cases)]
         result["per_image"][name] = [round(v, 3) for v in des]
         result["sources"][name] = {
             "ciede2000_mean": float(np.mean(des)), "ciede2000_median": float(np.median(des)),
             "psnr_mean": float(np.mean(ps)), "psnr_median": float(np.median(ps)),
+            "ev_error_mean": float(np.mean(evs)), "ev_error_median": float(np.median(evs)),
             "histogram_intersection": _hi_scores(disp, target_stats, seed),
             "seconds": round(time.time() - t0, 2),
         }
     return result
+
+
+def luminance_key(rgb_lin: np.ndarray) -> float:
+    """Log-average luminance (linear sRGB, as displayed: clipped to [0, 1]) of a linear ProPhoto image: its
+    exposure, for comparing two renderings in stops."""
+    from .. import color  # noqa: PLC0415
+
+    lin_srgb = np.clip(color.convert_linear(rgb_lin, color.WORKING_SPACE, color.Space.SRGB), 0.0, 1.0)
+    lum = lin_srgb @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    return float(np.exp(np.mean(np.log(np.maximum(lum, 1e-4)))))
+
+
+def exposure_error_ev(edited_lin: np.ndarray, original_lin: np.ndarray) -> float:
+    """|log2(key(edited) / key(original))|: how many stops the edit's exposure is off the original's."""
+    return abs(float(np.log2(luminance_key(edited_lin) / luminance_key(original_lin))))
+
+
+def _decide_and_render(source, images_lin: list[np.ndarray]) -> list[np.ndarray]:
+    if source is None:
+        return [np.asarray(x, np.float32) for x in images_lin]
+    recipes = source.decide([_agent_input(source, x) for x in images_lin], None)
+    return [render(r, x) for r, x in zip(recipes, images_lin)]
+
+
+def evaluate_do_no_harm(originals: list[tuple[str, np.ndarray]], sources: dict) -> dict:
+    """Do no harm: each source edits the well-edited originals themselves; CIEDE2000 (display sRGB) of the edit
+    against the original, and the exposure change in EV. {name: {"ciede2000_mean", "ciede2000_max",
+    "ev_change_mean", "per_image": {photo: dE}}}."""
+    out = {}
+    refs = [display_np(o) for _, o in originals]
+    for name, source in sources.items():
+        edits = _decide_and_render(source, [o for _, o in originals])
+        des = [ciede2000(display_np(e), r) for e, r in zip(edits, refs)]
+        evs = [exposure_error_ev(e, o) for e, (_, o) in zip(edits, originals)]
+        out[name] = {"ciede2000_mean": float(np.mean(des)), "ciede2000_max": float(np.max(des)),
+                     "ev_change_mean": float(np.mean(evs)),
+                     "per_image": {n: round(d, 3) for (n, _), d in zip(originals, des)}}
+    return out
+
+
+#: The hue chart: display sRGB 8-bit codes of pure primaries and secondaries, skin tones (ColorChecker light and
+#: dark skin, and two more) and neutral greys.
+HUE_PATCHES = {
+    "red": (254, 0, 0), "green": (0, 254, 0), "blue": (0, 0, 254),
+    "cyan": (0, 254, 254), "magenta": (254, 0, 254), "yellow": (254, 254, 0),
+    "skin light": (194, 150, 130), "skin dark": (115, 82, 68), "skin pale": (236, 200, 180), "skin deep": (90, 56, 37),
+    "grey 20%": (51, 51, 51), "grey 50%": (128, 128, 128), "grey 80%": (204, 204, 204),
+}
+
+
+def _patch_lin(code) -> np.ndarray:
+    """An 8-bit display sRGB code -> (3,) linear ProPhoto (as the decoder gives it)."""
+    from .. import color  # noqa: PLC0415
+
+    enc = np.asarray(code, np.float32) / 255.0
+    return color.convert_linear(color.decode(enc, color.Space.SRGB), color.Space.SRGB, color.WORKING_SPACE)
+
+
+def _lab_of(rgb_lin: np.ndarray) -> np.ndarray:
+    return _lab(display_np(np.asarray(rgb_lin, np.float32)))
+
+
+def _hue_deg(lab: np.ndarray) -> float:
+    return float(np.degrees(np.arctan2(lab[..., 2], lab[..., 1])) % 360.0)
+
+
+def hue_chart(size: int = 96) -> tuple[np.ndarray, dict]:
+    """The patches as one chart (linear ProPhoto, (rows*size, 4*size, 3)) and each patch's centre (y, x)."""
+    names = list(HUE_PATCHES)
+    rows = -(-len(names) // 4)
+    chart = np.empty((rows * size, 4 * size, 3), np.float32)
+    chart[:] = _patch_lin((128, 128, 128))
+    centres = {}
+    for i, name in enumerate(names):
+        y, x = divmod(i, 4)
+        chart[y * size : (y + 1) * size, x * size : (x + 1) * size] = _patch_lin(HUE_PATCHES[name])
+        centres[name] = (y * size + size // 2, x * size + size // 2)
+    return chart, centres
+
+
+def evaluate_hue(sources: dict, size: int = 96) -> dict:
+    """Colour damage on the hue chart, each patch edited alone (a flat frame: the agent sees nothing else) and
+    within the whole chart. Per source: the largest CIELAB hue change of a saturated or skin patch (degrees), the
+    largest CIEDE2000 of a grey patch from neutral (same L*, a* = b* = 0), and both again with the recipe's white
+    balance step left out (the hue change the other steps cause). {name: {...,"patches": {...}}}."""
+    from ..recipe import Recipe  # noqa: PLC0415
+    from ..color import _colour  # noqa: PLC0415
+
+    chart, centres = hue_chart(size)
+    flats = [np.broadcast_to(_patch_lin(c), (size, size, 3)).copy() for c in HUE_PATCHES.values()]
+    out = {}
+    for name, source in sources.items():
+        if source is None:
+            continue
+        images = flats + [chart]
+        recipes = source.decide([_agent_input(source, x) for x in images], None)
+        patches = {}
+        for label, keep_wb in (("", True), ("_without_wb", False)):
+            results = {}
+            for i, (pname, code) in enumerate(HUE_PATCHES.items()):
+                src = _patch_lin(code)
+                for mode, recipe, pixel in (("flat", recipes[i], None), ("chart", recipes[-1], centres[pname])):
+                    if not keep_wb:
+                        recipe = Recipe(tuple(s for s in recipe.steps if s.filter != "white_balance"))
+                    edited = render(recipe, src[None, None, :].copy())[0, 0]
+                    lab_in, lab_out = _lab_of(src), _lab_of(edited)
+                    if pname.startswith("grey"):
+                        neutral = np.array([lab_out[0], 0.0, 0.0])
+                        value = float(_colour().delta_E(lab_out, neutral, method="CIE 2000"))
+                    else:
+                        value = abs((_hue_deg(lab_out) - _hue_deg(lab_in) + 180.0) % 360.0 - 180.0)
+                    results[f"{pname} ({mode})"] = round(value, 2)
+            hue = [v for k, v in results.items() if not k.startswith("grey")]
+            grey = [v for k, v in results.items() if k.startswith("grey")]
+            out.setdefault(name, {})[f"max_hue_shift_deg{label}"] = max(hue)
+            out[name][f"max_grey_dE_from_neutral{label}"] = max(grey)
+            patches[label or "full"] = results
+        out[name]["patches"] = patches
+    return out
 
 
 def ci_evaluation(policy, samples_dir: str, per_photo: int = 3, seed: int = 0, max_side: int = 256) -> dict:
@@ -157,13 +283,27 @@ def ci_evaluation(policy, samples_dir: str, per_photo: int = 3, seed: int = 0, m
 
 
 def format_table(result: dict) -> str:
-    """Plain-text table of evaluate_sources' result."""
-    head = f"{'source':<12} {'dE00 mean':>9} {'dE00 med':>9} {'PSNR mean':>9} {'PSNR med':>9} {'HI lum':>7} {'HI con':>7} {'HI sat':>7}"
+    """Plain-text tables of evaluate_sources' result (+ do_no_harm and hue when present)."""
+    head = (f"{'source':<12} {'dE00 mean':>9} {'dE00 med':>9} {'PSNR mean':>9} {'EV err':>7} {'HI lum':>7} "
+            f"{'HI con':>7} {'HI sat':>7}")
     lines = [f"restoration + style on {result['n_images']} held-out degraded images", head, "-" * len(head)]
     for name, s in result["sources"].items():
         hi = s["histogram_intersection"]
         lines.append(f"{name:<12} {s['ciede2000_mean']:9.2f} {s['ciede2000_median']:9.2f} {s['psnr_mean']:9.2f} "
-                     f"{s['psnr_median']:9.2f} {hi['luminance']:7.1f} {hi['contrast']:7.1f} {hi['saturation']:7.1f}")
+                     f"{s.get('ev_error_mean', float('nan')):7.2f} {hi['luminance']:7.1f} {hi['contrast']:7.1f} "
+                     f"{hi['saturation']:7.1f}")
+    if result.get("do_no_harm"):
+        head = f"{'source':<12} {'dE00 mean':>9} {'dE00 max':>9} {'EV change':>9}"
+        lines += ["", "do no harm: the held-out originals edited, against themselves", head, "-" * len(head)]
+        for name, s in result["do_no_harm"].items():
+            lines.append(f"{name:<12} {s['ciede2000_mean']:9.2f} {s['ciede2000_max']:9.2f} {s['ev_change_mean']:9.2f}")
+    if result.get("hue"):
+        head = f"{'source':<12} {'hue max':>8} {'no WB':>8} {'grey dE':>8} {'no WB':>8}"
+        lines += ["", "colour: largest hue shift (deg) of saturated/skin patches, grey dE from neutral", head,
+                  "-" * len(head)]
+        for name, s in result["hue"].items():
+            lines.append(f"{name:<12} {s['max_hue_shift_deg']:8.2f} {s['max_hue_shift_deg_without_wb']:8.2f} "
+                         f"{s['max_grey_dE_from_neutral']:8.2f} {s['max_grey_dE_from_neutral_without_wb']:8.2f}")
     return "\n".join(lines)
 
 
@@ -172,6 +312,8 @@ def write_plot(result: dict, path: str) -> str | None:
     try:
         import matplotlib  # noqa: PLC0415
 
+        if not getattr(matplotlib, "__file__", None):  # colour-science puts a mock in its place when it is missing
+            return None
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # noqa: PLC0415
     except ImportError:

@@ -5,10 +5,13 @@ its values (mapped to real units by the filter's own `map_raw_np`), and the step
 it -- is applied to the preview with the filter's NumPy op for the next decision. The steps become the Recipe that
 the renderer re-applies at full resolution. The actor runs in NumPy (agent.inference.NumpyActor, the same layers
 and weights as the Keras actor used in training): no TensorFlow at inference. EXPOSURE_BATCH_AGENT_BACKEND=tf runs
-the same episode in TensorFlow instead (agent.policy_tf), which uses a GPU when TensorFlow sees one; the NumPy
-actor takes a few ms per image, so that only pays for inference-heavy setups.
+the actor in TensorFlow instead (agent.policy_tf; same episode around it), which uses a GPU when TensorFlow sees
+one; the NumPy actor takes a few ms per image, so that only pays for inference-heavy setups. After the actor: a
+white-balance step is guarded (guard_white_balance: it may not push the image's greys away from neutral) and steps
+that do (next to) nothing are left out of the recipe (recipe.drop_noop_steps).
 
-Determinism: by default dropout is off, so the same preview gives the same recipe in every run and process.
+Determinism: by default dropout is off, so the same preview gives the same recipe in every run and process, and
+the NumPy actor's arithmetic is exact (agent.inference), so also for every thread count, batch size and x86-64 CPU.
 `variations(preview, n)` gives n alternative edits with the paper's dropout sampling (keep 1 - rate), each seeded
 from the preview's content hash and the variation index (same photo -> same n alternatives, every run).
 Batched (chunks of 64).
@@ -23,9 +26,9 @@ import os
 
 import numpy as np
 
-from .. import filters
+from .. import color, filters
 from ..errors import ModelError
-from ..recipe import Recipe, Step
+from ..recipe import Recipe, Step, drop_noop_steps
 from .inference import NumpyActor
 from .netconfig import N_FILTERS, STATE_DIM, NetConfig
 
@@ -33,6 +36,8 @@ DEFAULT_MODEL_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..
 MODEL_FILE = "actor.npz"
 CARD_FILE = "model.json"
 CHUNK = 64
+#: No-op steps are found on every PRUNE_STRIDE-th preview pixel per axis (and a grid of display colours).
+PRUNE_STRIDE = 4
 BACKEND_ENV = "EXPOSURE_BATCH_AGENT_BACKEND"
 
 
@@ -48,6 +53,94 @@ def _default_dir() -> str:
 def content_seed(preview: np.ndarray) -> int:
     """63-bit seed from the preview's float32 bytes (same photo -> same seed on every machine)."""
     return int.from_bytes(hashlib.sha256(np.ascontiguousarray(preview, np.float32).tobytes()).digest()[:8], "little") >> 1
+
+
+def _apply_exact(step: Step, image: np.ndarray) -> np.ndarray:
+    """The step's NumPy op on a float64 preview (the agent's next input). In float64 the last-bit differences between
+    CPUs' vectorised exp/log/pow (about 1e-16) stay far below the actor's input grid (2^-17), so the next decision
+    is the same on every machine; in float32 they would move some inputs across a grid step."""
+    return np.asarray(step.spec.apply_np(image.copy(), step.spec.prepare(step.params)), dtype=np.float64)
+
+
+#: Alternatives to the default edit, in the order `variations` offers them: (label, exposure change in EV,
+#: white-balance temperature change in stops: red up and blue down for warmer, luminance kept).
+VARIATIONS = (
+    ("brighter (+0.5 EV)", 0.5, 0.0), ("darker (-0.5 EV)", -0.5, 0.0),
+    ("warmer", 0.0, 0.25), ("cooler", 0.0, -0.25),
+    ("much brighter (+1 EV)", 1.0, 0.0), ("much darker (-1 EV)", -1.0, 0.0),
+    ("brighter and warmer", 0.5, 0.25), ("darker and cooler", -0.5, -0.25),
+)
+
+
+def _shift_exposure(steps: list[Step], ev: float) -> list[Step]:
+    """The steps with `ev` stops more exposure: added to the exposure step, or a new one after white balance."""
+    if ev == 0:
+        return steps
+    for k, step in enumerate(steps):
+        if step.filter == "exposure":
+            low, high = step.spec.params[0].low, step.spec.params[0].high
+            return steps[:k] + [Step("exposure", {"ev": float(np.clip(step.params["ev"] + ev, low, high))})] + steps[k + 1 :]
+    at = 1 if steps and steps[0].filter == "white_balance" else 0
+    return steps[:at] + [Step("exposure", {"ev": ev})] + steps[at:]
+
+
+def _shift_white_balance(steps: list[Step], temperature: float) -> list[Step]:
+    """The steps with a warmer (> 0) or cooler white balance: gains x 2^(+t, 0, -t), grey's luminance kept,
+    merged into the white-balance step or a new one first."""
+    if temperature == 0:
+        return steps
+    shift = np.exp2(np.array([temperature, 0.0, -temperature]))
+    spec = filters.get("white_balance")
+    k = next((k for k, s in enumerate(steps) if s.filter == "white_balance"), None)
+    gains = np.array([steps[k].params[c] for c in ("red", "green", "blue")]) if k is not None else np.ones(3)
+    gains = gains * shift
+    gains /= float(gains @ color.LUMA_WEIGHTS)
+    gains = np.clip(gains, [p.low for p in spec.params], [p.high for p in spec.params])
+    step = Step("white_balance", dict(zip(("red", "green", "blue"), map(float, gains))))
+    return steps[:k] + [step] + steps[k + 1 :] if k is not None else [step] + steps
+
+
+#: Colour variety (RMS log chromaticity around the mean) from which a white balance may move colours fully.
+CHROMA_SPREAD_FULL = 0.1
+#: Casts below this (natural-log chromaticity, about 0.5%: under 1 CIEDE2000 on greys) count as neutral.
+NEUTRAL_TOLERANCE = 0.005
+
+
+def guard_white_balance(step: Step, image_lin: np.ndarray) -> Step:
+    """Do no harm to greys: a white-balance step may move the image's average chromaticity (grey world, in log RGB
+    over its well-exposed pixels) towards neutral, never further from neutral than it was (or than
+    NEUTRAL_TOLERANCE), and the less the image's colours vary (CHROMA_SPREAD_FULL) the less it may move them at all.
+    A larger move is scaled back in log-gain space (the step stays a white balance, blended towards identity).
+    Measured on the val photos (20261130 model): largest hue shift on the colour chart 29 -> 1.9 degrees, greys
+    within 0.67 CIEDE2000 of neutral, restoration and do no harm unchanged (10.4, 4.3).
+    image_lin: (H, W, 3) linear working space, the image the step is applied to."""
+    x = np.asarray(image_lin, np.float64).reshape(-1, 3)
+    ok = (x.min(axis=1) > 1e-4) & (x.max(axis=1) < 1.0)  # well-exposed, unclipped
+    if ok.sum() < 16:
+        return step
+    log_rgb = np.log(x[ok])
+    chroma = log_rgb - log_rgb.mean(axis=1, keepdims=True)  # per-pixel log chromaticity, zero for grey
+    cast = chroma.mean(axis=0)  # zero for a grey-world-neutral image
+    log_gains = np.log([step.params[c] for c in ("red", "green", "blue")])
+    move = log_gains - log_gains.mean()
+    aa = float(move @ move)
+    if aa < 1e-12:
+        return step
+    reach = max(float(np.linalg.norm(cast)), NEUTRAL_TOLERANCE)
+    bb, cc = float(cast @ move), float(cast @ cast) - reach**2
+    t = 1.0
+    if float(np.linalg.norm(cast + move)) > reach:
+        t = max(0.0, min(1.0, (-bb + np.sqrt(max(bb * bb - aa * cc, 0.0))) / aa))
+    # A frame of one colour gives no evidence of a cast (a blue wall is not a blue cast): the less the colours vary,
+    # the less the white balance may move them.
+    spread = float(np.sqrt(np.mean(np.sum((chroma - cast) ** 2, axis=1))))
+    cap = max(NEUTRAL_TOLERANCE, min(1.0, spread / CHROMA_SPREAD_FULL) * t * np.sqrt(aa))
+    t = min(t, cap / np.sqrt(aa))
+    if t >= 1.0:
+        return step
+    gains = np.exp(t * log_gains)
+    gains /= float(gains @ color.LUMA_WEIGHTS)
+    return Step("white_balance", dict(zip(("red", "green", "blue"), map(float, gains))))
 
 
 class LearnedPolicy:
@@ -79,11 +172,11 @@ class LearnedPolicy:
             self.actor = NumpyActor(self.cfg, arrays)
         except (OSError, ValueError, KeyError) as err:
             raise ModelError(f"{weights}: cannot load weights ({err})") from None
-        self._tf_episode = None
+        self._tf_actor = None
         if self.backend == "tf":
-            from .policy_tf import TFEpisode  # noqa: PLC0415  (imports TensorFlow)
+            from .policy_tf import TFActor  # noqa: PLC0415  (imports TensorFlow)
 
-            self._tf_episode = TFEpisode(self.cfg, arrays, self.steps)
+            self._tf_actor = TFActor(self.cfg, arrays)
 
     def _check_filters(self) -> None:
         have = [(f.name, f.version) for f in filters.REGISTRY]
@@ -94,31 +187,37 @@ class LearnedPolicy:
     def _episode(self, images: np.ndarray, dropout_seed: tuple | None = None) -> list[list[Step]]:
         """(B, S, S, 3) linear previews -> per image the list of `steps` Steps. dropout_seed: (a, b) ints for
         seeded dropout (variations), None for none (deterministic)."""
-        if self._tf_episode is not None:
-            return self._tf_episode(images, dropout_seed)
-        images = images.copy()
-        state = np.zeros((len(images), STATE_DIM), np.float32)
+        images = np.array(images, dtype=np.float64)  # the episode's previews in float64: see _apply_exact
+        state = np.zeros((len(images), STATE_DIM), np.float64)
         chosen: list[list[Step]] = [[] for _ in range(len(images))]
         for k in range(self.steps):
-            dropout = None
-            if dropout_seed is not None:
-                dropout = (self.cfg.dropout, np.random.default_rng([*dropout_seed, k]))
-            probs, raw = self.actor(images, state, dropout)
-            actions = np.argmax(probs, axis=-1)
+            if self._tf_actor is not None:
+                seed = None if dropout_seed is None else \
+                    [dropout_seed[0] & 0x7FFFFFFF, ((dropout_seed[0] >> 31) + dropout_seed[1] + 7919 * k) & 0x7FFFFFFF]
+                actions, raw = self._tf_actor.decide(images, state, seed)
+            else:
+                dropout = None
+                if dropout_seed is not None:
+                    dropout = (self.cfg.dropout, np.random.default_rng([*dropout_seed, k]))
+                actions, raw = self.actor.decide(images, state, dropout)
             for b, a in enumerate(actions):
                 spec = filters.REGISTRY[int(a)]
-                step = Step.from_vector(spec.name, spec.map_raw_np(raw[int(a)][b : b + 1])[0])
+                step = Step.from_vector(spec.name, spec.map_raw_np(raw[b][None, :])[0])
+                if step.filter == "white_balance":
+                    step = guard_white_balance(step, images[b])
                 chosen[b].append(step)
-                images[b] = step.spec.apply(images[b], step.params)
-            onehot = np.eye(N_FILTERS, dtype=np.float32)[actions]
+                images[b] = _apply_exact(step, images[b])
+            onehot = np.eye(N_FILTERS, dtype=np.float64)[actions]
             count = state[:, 2:3] + 1.0
             done = (count >= self.steps).astype(np.float32)
             state = np.concatenate([done, done, count, np.maximum(state[:, 3:], onehot)], axis=-1)
         return chosen
 
-    def _recipes(self, chosen: list[list[Step]], extra=None) -> list[Recipe]:
-        return [Recipe(tuple(steps), model_id=self.model_id, model_version=self.model_version,
-                       extra=extra[b] if extra else {}) for b, steps in enumerate(chosen)]
+    def _recipes(self, chosen: list[list[Step]], previews: np.ndarray, extra=None) -> list[Recipe]:
+        """Steps -> Recipes, without the steps that do (next to) nothing on the preview (recipe.drop_noop_steps)."""
+        return [Recipe(drop_noop_steps(steps, previews[b, ::PRUNE_STRIDE, ::PRUNE_STRIDE]), model_id=self.model_id,
+                       model_version=self.model_version, extra=extra[b] if extra else {})
+                for b, steps in enumerate(chosen)]
 
     def _batch(self, previews_lin) -> np.ndarray:
         arr = np.asarray(np.stack([np.asarray(p, np.float32) for p in previews_lin]), np.float32)
@@ -134,15 +233,25 @@ class LearnedPolicy:
         arr = self._batch(previews_lin)
         recipes: list[Recipe] = []
         for i in range(0, len(arr), CHUNK):
-            recipes += self._recipes(self._episode(arr[i : i + CHUNK]))
+            recipes += self._recipes(self._episode(arr[i : i + CHUNK]), arr[i : i + CHUNK])
         return recipes
 
     def variations(self, preview_lin, n: int) -> list[Recipe]:
-        """n alternative Recipes for one (64, 64, 3) preview via dropout sampling, seeded by its content hash."""
+        """n Recipes for one (64, 64, 3) preview: the default edit first, then the VARIATIONS (the default made
+        brighter, darker, warmer, cooler, ... : each visibly different), then the paper's dropout samples, seeded by
+        the preview's content hash (same photo -> same n edits). extra: {"variation": index, "change": what}."""
         arr = self._batch([preview_lin])
+        default = self._recipes(self._episode(arr), arr, [{"variation": 0, "change": "default"}])[0]
+        out = [default]
+        for i, (label, ev, temperature) in enumerate(VARIATIONS[: n - 1], start=1):
+            steps = _shift_white_balance(_shift_exposure(list(default.steps), ev), temperature)
+            out.append(Recipe(tuple(steps), model_id=self.model_id, model_version=self.model_version,
+                              extra={"variation": i, "change": label}))
         base = content_seed(arr[0])
-        return [self._recipes(self._episode(arr, (base, i)), [{"variation": i, "dropout": self.cfg.dropout}])[0]
-                for i in range(n)]
+        for i in range(len(out), n):
+            out += self._recipes(self._episode(arr, (base, i)), arr,
+                                 [{"variation": i, "change": "dropout sample", "dropout": self.cfg.dropout}])
+        return out
 
     def render_preview(self, preview_lin, recipe: Recipe) -> np.ndarray:
         """Convenience: the recipe applied to a preview (linear)."""

@@ -65,6 +65,8 @@ class TrainConfig:
     rec_reward: float = 0.0  # weight of the paired reconstruction improvement in the RL reward (0 = paper)
     rec_warm_reuse: float = 5.0  # reuse penalty (in Lab units) for the warm start's REINFORCE cost
     warm_order: tuple = ()  # filter names: teacher-forced warm start (selector learns this order by cross-entropy)
+    identity_share: float = 0.2  # --degrade-inputs: share of inputs left undegraded (target: themselves)
+    mild_share: float = 0.2  # --degrade-inputs: share of inputs only mildly degraded
     checkpoint_every: int = 500
     log_every: int = 25
     seed: int = 0

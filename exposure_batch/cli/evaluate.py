@@ -6,9 +6,13 @@ import os
 
 import click
 
-#: Targets from issue 3 for the shipped model.
-MAX_RATIO_NO_EDIT = 0.40
-MAX_RATIO_CLASSIC = 0.75
+#: Targets for the shipped model (issue 12): restoration vs no edit and classic, do no harm, hue.
+MAX_RATIO_NO_EDIT = 0.45
+MAX_RATIO_CLASSIC = 0.70
+MAX_DO_NO_HARM_MEAN = 3.0
+MAX_DO_NO_HARM_PHOTO = 8.0
+MAX_HUE_SHIFT_DEG = 5.0
+MAX_GREY_DE = 1.0
 
 
 def check_targets(result: dict, learned: str = "learned") -> dict:
@@ -18,11 +22,21 @@ def check_targets(result: dict, learned: str = "learned") -> dict:
         return {}
     de = {k: v["ciede2000_mean"] for k, v in s.items()}
     hi_l, hi_in = s[learned]["histogram_intersection"], s["no edit"]["histogram_intersection"]
-    return {
-        "dE <= 40% of no edit": de[learned] <= MAX_RATIO_NO_EDIT * de["no edit"],
-        "dE >= 25% below classic": de[learned] <= MAX_RATIO_CLASSIC * de["classic"] if "classic" in de else False,
+    out = {
+        "restoration dE <= 45% of no edit": de[learned] <= MAX_RATIO_NO_EDIT * de["no edit"],
+        "restoration dE >= 30% below classic": de[learned] <= MAX_RATIO_CLASSIC * de["classic"] if "classic" in de else False,
         "HI above inputs (all 3)": all(hi_l[k] > hi_in[k] for k in hi_l),
     }
+    harm = result.get("do_no_harm", {}).get(learned)
+    if harm:
+        out["do no harm: mean dE <= 3"] = harm["ciede2000_mean"] <= MAX_DO_NO_HARM_MEAN
+        out["do no harm: no photo dE > 8"] = harm["ciede2000_max"] <= MAX_DO_NO_HARM_PHOTO
+    hue = result.get("hue", {}).get(learned)
+    if hue:
+        out["hue: no patch > 5 deg (white balance aside)"] = hue["max_hue_shift_deg_without_wb"] <= MAX_HUE_SHIFT_DEG
+        out["hue: no patch > 5 deg (whole recipe)"] = hue["max_hue_shift_deg"] <= MAX_HUE_SHIFT_DEG
+        out["greys within 1 dE of neutral"] = hue["max_grey_dE_from_neutral"] <= MAX_GREY_DE
+    return out
 
 
 @click.command()
@@ -43,10 +57,13 @@ def check_targets(result: dict, learned: str = "learned") -> dict:
               help="With --update-card: also store the CI check numbers measured on this samples folder.")
 def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, seed, out_dir, update_card,
              samples_dir=None) -> None:
-    """Restoration (CIEDE2000, PSNR vs the originals of seeded degradations) and style (histogram intersection)."""
+    """Restoration (CIEDE2000, PSNR and exposure error in EV vs the originals of seeded degradations), style
+    (histogram intersection), do no harm (each source editing the held-out originals themselves: CIEDE2000 against
+    them) and colour damage (hue shifts on a generated chart of saturated, skin and grey patches)."""
     from ..agent import get_agent  # noqa: PLC0415
     from ..agent.data import display_np, list_images  # noqa: PLC0415
-    from ..agent.evaluate import evaluate_sources, format_table, make_cases, write_plot  # noqa: PLC0415
+    from ..agent.evaluate import (evaluate_do_no_harm, evaluate_hue, evaluate_sources, format_table,  # noqa: PLC0415
+                                  make_cases, write_plot)
     from ..preview import thumbnail  # noqa: PLC0415
 
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
@@ -71,6 +88,9 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
         else:
             raise click.UsageError(f"unknown agent {name!r}")
     result = evaluate_sources(cases, sources, targets, seed)
+    originals = list({c.name.split("#")[0]: c.original_lin for c in cases}.items())
+    result["do_no_harm"] = evaluate_do_no_harm(originals, sources)
+    result["hue"] = evaluate_hue(sources)
     result["setup"] = {"heldout": os.path.abspath(heldout_dir), "photos": len(paths), "per_photo": per_photo,
                        "max_side": max_side, "seed": seed, "targets": os.path.abspath(targets_dir) if targets_dir else "heldout originals"}
     if "learned" in sources:
@@ -90,7 +110,8 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
         card_path = os.path.join(sources["learned"].model_dir, "model.json")
         with open(card_path, encoding="utf-8") as fh:
             card = json.load(fh)
-        card["evaluation"] = {k: result[k] for k in ("setup", "sources", "targets_met", "n_images") if k in result}
+        card["evaluation"] = {k: result[k] for k in ("setup", "sources", "do_no_harm", "hue", "targets_met", "n_images")
+                              if k in result}
         if samples_dir:
             from ..agent.evaluate import ci_evaluation  # noqa: PLC0415
 

@@ -54,6 +54,8 @@ def output_options_from(kwargs: dict) -> OutputOptions:
     """OutputOptions from parsed CLI values: every field whose name is a parameter name; outdir made absolute."""
     values = {f.name: kwargs[f.name] for f in dataclasses.fields(OutputOptions) if f.name in kwargs}
     values["outdir"] = os.path.abspath(values["outdir"])
+    if "max_pixels" in values:
+        values["max_pixels"] = values["max_pixels"] or None  # --max-pixels 0: no limit
     return OutputOptions(**values)
 
 

@@ -9,6 +9,9 @@ import click
 
 from ..engine import SourceSpec, run_batch
 from ..errors import ExposureBatchError
+from ..limits import DEFAULT_MAX_PIXELS
+from ..names import shown
+from ..outplan import PlanError, check_folders, check_targets, exclude_own
 from ..pipeline import EXISTS_REASON, OutputOptions, Result, find_inputs, plan_outputs
 from .options import memory_cap
 
@@ -62,12 +65,16 @@ from .options import memory_cap
                    "Adobe IMG.xmp for raw (embedded with --sidecar-beside-source for JPEG/TIFF/DNG), baked .cube.")
 @click.option("--darktable-mode", type=click.Choice(["parametric", "lut"]), default="parametric", show_default=True,
               help="darktable sidecar: editable modules, or one lut3d entry reading the baked .cube.")
+@click.option("--max-pixels", type=click.IntRange(0), default=DEFAULT_MAX_PIXELS, show_default=True, metavar="N",
+              help="Refuse photos whose header declares more than N pixels (width x height), before decoding "
+                   "them; 0 = no limit.")
 @click.option("--sidecar-beside-source", is_flag=True,
               help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs.")
 def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linear, recipe_path, agent, model_path,
             save_recipe, skip_existing, overwrite, jobs, no_progress, report_dir=None, ray_address=None, resume=False,
             dry_run=False, sidecars="none", darktable_mode="parametric", sidecar_beside_source=False,
-            variations=None, timeout=600.0, memory_limit="auto", profile_path=None) -> None:
+            variations=None, timeout=600.0, memory_limit="auto", profile_path=None,
+            max_pixels=DEFAULT_MAX_PIXELS) -> None:
     """Edit INPUTS (files and/or folders of RAW, JPEG, PNG, TIFF) and write the results to OUTDIR.
 
     Outputs that exist already are skipped (--overwrite redoes them). Every file runs in a worker process with a
@@ -79,16 +86,31 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         raise click.UsageError("--skip-existing and --overwrite exclude each other")
     if fmt == "jpeg" and (space != "srgb" or linear):
         raise click.UsageError("JPEG output is 8-bit sRGB; use --format tiff or png for other spaces or --linear")
-    pairs = find_inputs(inputs, recursive=recursive)
+    try:
+        check_folders(inputs, outdir, report_dir)
+    except PlanError as err:
+        raise click.UsageError(str(err)) from None
+    pairs = exclude_own(find_inputs(inputs, recursive=recursive), [outdir, report_dir], inputs)
     if not pairs:
         raise click.UsageError("no input photos found")
     opts = OutputOptions(os.path.abspath(outdir), fmt, quality, space, linear, save_recipe, overwrite, skip_existing,
                          sidecars=_sidecar_options(sidecars, darktable_mode, sidecar_beside_source),
-                         jpeg_optimize=jpeg_optimize)
+                         jpeg_optimize=jpeg_optimize, max_pixels=max_pixels or None)
     out_map = plan_outputs(pairs, opts)
     spec = SourceSpec(agent, recipe_path, model_path, profile_path)
     check_profile_options(profile_path, recipe_path, model_path)
     job_list = [(p, out_map[p]) for p, _ in pairs]
+    try:
+        check_targets(job_list, lambda path, out: _artefacts(path, out, opts))
+    except PlanError as err:
+        raise click.UsageError(str(err)) from None
+    if recipe_path:  # a bad look fails here, in one line, before any worker starts
+        from ..recipe import load_recipe  # noqa: PLC0415
+
+        try:
+            load_recipe(recipe_path)
+        except ExposureBatchError as err:
+            raise click.ClickException(shown(err)) from None
     if variations:
         _run_variations(job_list, spec, opts, variations, ray_address, resume, dry_run, report_dir)
         return
@@ -115,9 +137,23 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     _print_summary(results, time.perf_counter() - start, listed=True, hint=not skip_existing)
     _print_sidecar_notes(results, opts.sidecars)
     if report is not None:
-        click.echo(f"report: {report.flush()}")
+        index = report.try_flush()
+        click.echo(f"report: {shown(index)}" if index else f"report: not written ({shown(report.last_error)})",
+                   err=index is None)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def _artefacts(path: str, out_path: str, opts: OutputOptions) -> list[str]:
+    """Every file a job writes: the image, its recipe, its sidecars (outplan.check_targets)."""
+    from ..pipeline import recipe_path_for  # noqa: PLC0415
+
+    paths = [out_path] + ([recipe_path_for(out_path)] if opts.save_recipe else [])
+    if opts.sidecars != "none":
+        from ..sidecars.writer import planned_paths  # noqa: PLC0415
+
+        paths += planned_paths(out_path, path, opts.sidecars)
+    return paths
 
 
 def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, report_dir) -> None:
@@ -140,8 +176,8 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     for path, out_path in job_list:
         batch = process_variations(path, out_path, source, n, opts)
         done = sum(r.status == "done" for r in batch)
-        click.echo(f"{os.path.basename(path)}: {done}/{n} variations" +
-                   "".join(f"; {r.status}: {r.reason}" for r in batch if r.status != "done"))
+        click.echo(f"{shown(os.path.basename(path))}: {done}/{n} variations" +
+                   "".join(f"; {r.status}: {shown(r.reason)}" for r in batch if r.status != "done"))
         results += batch
     _print_summary(results, time.perf_counter() - start, hint=not opts.skip_existing)
     _print_sidecar_notes(results, opts.sidecars)
@@ -190,7 +226,7 @@ def _print_sidecar_notes(results, sidecars) -> None:
         if r.recipe is not None and r.status == "done":
             seen += [n for n in sidecar_notes(r.recipe, sidecars, r.path) if n not in seen]
     for note in seen:
-        click.echo(f"  sidecar note: {note}")
+        click.echo(f"  sidecar note: {shown(note)}")
 
 
 def _open_report(report_dir, inputs):
@@ -199,7 +235,11 @@ def _open_report(report_dir, inputs):
         return None
     from ..report import ReportWriter  # noqa: PLC0415
 
-    return ReportWriter(report_dir, f"exposure-batch: {' '.join(inputs)}"[:200], autoflush_s=10.0)
+    try:
+        return ReportWriter(report_dir, shown(f"exposure-batch: {' '.join(inputs)}")[:200], autoflush_s=10.0)
+    except OSError as err:
+        raise click.ClickException(f"cannot use the report folder {shown(report_dir)} "
+                                   f"({err.strerror or err})") from None
 
 
 def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, ray_address=None,
@@ -215,9 +255,14 @@ def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, r
 
         def on_result(r: Result) -> None:
             if r.status == "failed":
-                console.print(f"  failed: {r.path}: {r.reason}", highlight=False, soft_wrap=True, markup=False)
+                console.print(f"  failed: {shown(r.path)}: {shown(r.reason)}", highlight=False, soft_wrap=True,
+                              markup=False)
             if report is not None:
-                report.add(r)
+                try:
+                    report.add(r)
+                except Exception as err:  # noqa: BLE001  (the report never stops a batch)
+                    console.print(f"report: cannot add {shown(r.path)}: {shown(err)}", highlight=False,
+                                  soft_wrap=True, markup=False)
             if manifest is not None:
                 manifest.end(r, out_of.get(r.path, ""))
             bar.advance(task)
@@ -240,7 +285,7 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
                f"in {seconds:.1f} s{rate}")
     for r in results if not listed else ():
         if r.status == "failed":
-            click.echo(f"  failed: {r.path}: {r.reason}")
+            click.echo(f"  failed: {shown(r.path)}: {shown(r.reason)}")
     existed = sum(r.status == "skipped" and r.reason == EXISTS_REASON for r in results)
     if existed and hint:
         click.echo(f"  {existed} output(s) existed already and were skipped; --overwrite redoes them")
@@ -253,7 +298,7 @@ def _dry_run(jobs, opts, spec, resume: bool) -> None:
     state = Manifest.for_outdir(opts.outdir).load() if resume else None
     rows = dry_run_plan(jobs, opts, state)
     for action, path, out_path, reason in rows:
-        click.echo(f"{action:8s}{path} -> {out_path}" + (f"  ({reason})" if reason else ""))
+        click.echo(f"{action:8s}{shown(path)} -> {shown(out_path)}" + (f"  ({shown(reason)})" if reason else ""))
     counts = {a: sum(1 for r in rows if r[0] == a) for a in ("process", "skip", "fail")}
     click.echo(f"dry run: would process {counts['process']}, skip {counts['skip']}, fail {counts['fail']}")
 
@@ -278,5 +323,9 @@ def _open_manifest(jobs, opts, spec, resume: bool):
             os.remove(stale)
         jobs, earlier = plan.todo, plan.finished
         click.echo(f"resume: {len(earlier)} done earlier, {len(jobs)} to do", err=True)
-    manifest.open_run(options, len(jobs))
+    try:
+        manifest.open_run(options, len(jobs))
+    except OSError as err:
+        raise click.ClickException(f"cannot write to the output folder {shown(opts.outdir)} "
+                                   f"({err.strerror or err})") from None
     return manifest, jobs, earlier

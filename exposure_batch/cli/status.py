@@ -7,6 +7,7 @@ from datetime import datetime
 import click
 
 from ..config import load_config
+from ..names import shown
 
 
 @click.command()
@@ -41,7 +42,7 @@ def status(outdir, journal_path, config, n_failures, as_json) -> None:
         journal.close()
     if as_json:
         click.echo(json.dumps({"journal": journal_path, "counts": counts, "total": sum(counts.values()),
-                               "failures": [{"file": r.rel, "state": r.state, "reason": r.reason,
+                               "failures": [{"file": shown(r.rel), "state": r.state, "reason": shown(r.reason),
                                              "attempts": r.attempts, "time": r.updated} for r in failures]}, indent=2))
         return
     click.echo(f"journal: {journal_path}")
@@ -50,4 +51,4 @@ def status(outdir, journal_path, config, n_failures, as_json) -> None:
         click.echo("latest failures:")
     for r in failures:
         when = datetime.fromtimestamp(r.updated).strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(f"  {when} {r.state:<11} {r.rel}: {r.reason}")
+        click.echo(f"  {when} {r.state:<11} {shown(r.rel)}: {shown(r.reason)}")

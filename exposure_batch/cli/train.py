@@ -98,7 +98,8 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
               if degrade_inputs else f"{int(inp['has_pair'].sum())} paired")
     log(f"crops: {len(inp['crops'])} inputs ({paired}), {len(tgt['crops'])} targets "
         f"({time.time() - t0:.0f} s)")
-    data = D.TrainData(inp, tgt, degrade_inputs=degrade_inputs, seed=seed)
+    data = D.TrainData(inp, tgt, degrade_inputs=degrade_inputs, seed=seed, identity=cfg.identity_share,
+                       mild=cfg.mild_share)
     trainer = Trainer(cfg, data, out_dir, log=log)
     if init_model and not resume:
         from ..agent import networks as nets  # noqa: PLC0415

@@ -36,13 +36,17 @@ from .process import process as _process_cmd
               help="Identify inputs by content too, so a re-dropped identical file is not processed twice.")
 @click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
               help="Extra attempts after a worker crash, timeout or memory limit before quarantine.")
+@click.option("--env-retry", type=click.FloatRange(0), default=60.0, show_default=True,
+              help="Seconds before a file that failed because of the machine (disk full, read-only or unwritable "
+                   "output) is tried again, doubling while it keeps failing (0: only at the next start).")
 @click.option("--grace", type=click.FloatRange(0), default=30.0, show_default=True,
               help="Seconds in-flight files may finish after SIGTERM/SIGINT before they are abandoned.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Keep a static HTML report (before/after, steps, failures) of every file in this folder.")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line instead of key=value lines.")
 def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive, move_processed, processed_dir,
-          quarantine_dir, journal_path, hash_files, retries, grace, report_dir, log_json, **kwargs) -> None:
+          quarantine_dir, journal_path, hash_files, retries, grace, report_dir, log_json, env_retry=60.0,
+          **kwargs) -> None:
     """Watch INBOX and edit every photo that lands there into OUTDIR (-o), exactly once.
 
     A file is processed once it is complete (size and mtime unchanged for --settle seconds); temp names (*.part,
@@ -70,15 +74,20 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
         recursive=recursive, hash_files=hash_files, move_processed=move_processed, processed_dir=processed_dir,
         quarantine_dir=quarantine_dir, journal_path=journal_path, timeout=kwargs["timeout"] or None,
         memory_limit=memory_cap(kwargs["memory_limit"], jobs, spec),
-        retries=retries, grace=grace, log_json=log_json, report_dir=report_dir,
+        retries=retries, grace=grace, log_json=log_json, report_dir=report_dir, env_retry=env_retry,
     )
     _setup_logging()
     daemon = Daemon(cfg)
     _install_signals(daemon)
 
+    from ..daemonlock import AlreadyRunning  # noqa: PLC0415
+    from ..outplan import PlanError  # noqa: PLC0415
+
     try:
         stats = daemon.run()
-    except WorkerInitError as err:
+    except PlanError as err:
+        raise click.UsageError(str(err)) from None
+    except (WorkerInitError, AlreadyRunning) as err:
         raise click.ClickException(str(err)) from None
     if once and (stats.get("failed") or stats.get("quarantined") or stats.get("deferred")):
         sys.exit(1)

@@ -22,6 +22,7 @@ from exposure_batch.errors import InputError, UnsupportedFile
 from exposure_batch.io import metadata, raster
 from exposure_batch.io import raw as _raw
 from exposure_batch.io.raw import RAW_EXTENSIONS
+from exposure_batch.limits import DEFAULT_MAX_PIXELS
 
 RASTER_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff"})
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(RAW_EXTENSIONS | RASTER_EXTENSIONS)
@@ -125,7 +126,10 @@ def _route(path: str) -> tuple[str, int]:
     if kind in ("jpeg", "png"):
         return kind, st.st_size
     if kind == "tiff":
-        if ext in RAW_EXTENSIONS or raster.tiff_is_dng(path):
+        if ext in RAW_EXTENSIONS:
+            return "raw", st.st_size
+        _check_tiff_structure(path)  # before tifffile follows its offsets (loops, bombs)
+        if raster.tiff_is_dng(path):
             return "raw", st.st_size
         return "tiff", st.st_size
     if ext in RAW_EXTENSIONS:
@@ -136,6 +140,22 @@ def _route(path: str) -> tuple[str, int]:
         raise UnsupportedFile(path, f"not an image: the content is not JPEG, PNG or TIFF despite the {ext} name")
     raise UnsupportedFile(path, f"unsupported file type {ext or '(no extension)'} (not a JPEG, PNG, TIFF or "
                                 "camera RAW file)")
+
+
+def _check_tiff_structure(path: str) -> None:
+    """Bounded walk of a TIFF's IFDs (io.tiffcheck): loops are corrupt files, IFD / tag counts over the limits
+    are LimitErrors."""
+    from exposure_batch.errors import DecodeError, LimitError  # noqa: PLC0415
+    from exposure_batch.io import tiffcheck  # noqa: PLC0415
+
+    try:
+        tiffcheck.check_tiff_file(path)
+    except tiffcheck.TiffLimitError as exc:
+        raise LimitError(path, str(exc)) from exc
+    except tiffcheck.TiffStructureError as exc:
+        raise DecodeError(path, str(exc)) from exc
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from exc
 
 
 def _raw_format(path: str) -> str:
@@ -167,13 +187,16 @@ def read_info(path: str | os.PathLike) -> ImageInfo:
     return _info(path, size, kind, w, h, p.bit_depth, p.transfer.name, p.icc_description)
 
 
-def decode(path: str | os.PathLike, *, half_size: bool = False) -> Decoded:
+def decode(path: str | os.PathLike, *, half_size: bool = False, max_pixels: int | None = DEFAULT_MAX_PIXELS
+           ) -> Decoded:
     """Decode a photo to linear ProPhoto RGB.
 
     Args:
         path: a camera RAW (any LibRaw format, DNG included), JPEG, PNG (8/16-bit) or TIFF (8/16-bit, float32).
         half_size: fast preview path: LibRaw half_size for RAWs, libjpeg 1/2 scaling for JPEGs, 2x2 averaging in
             linear light for PNG/TIFF. `info.width/height` still give the full size.
+        max_pixels: refuse images declaring more pixels than this (LimitError, checked from the header before any
+            pixel is decoded); None or 0: no limit.
 
     Returns: Decoded (pixels: uint16 linear codes for RAWs, float32 otherwise; rgb_lin: (H, W, 3) float32 linear
     ProPhoto RGB, orientation applied, [0, inf)).
@@ -182,10 +205,10 @@ def decode(path: str | os.PathLike, *, half_size: bool = False) -> Decoded:
     path = os.fspath(path)
     kind, size = _route(path)
     if kind == "raw":
-        codes, p = _raw.decode_raw_codes(path, half_size=half_size)
+        codes, p = _raw.decode_raw_codes(path, half_size=half_size, max_pixels=max_pixels)
         info = _info(path, size, _raw_format(path), p.width, p.height, p.bit_depth, "camera", None)
         return Decoded(codes, info)
-    rgb_lin, p = raster.decode_raster(path, kind, half_size=half_size)
+    rgb_lin, p = raster.decode_raster(path, kind, half_size=half_size, max_pixels=max_pixels)
     w, h = p.oriented_size
     info = _info(path, size, kind, w, h, p.bit_depth, p.transfer.name, p.icc_description)
     return Decoded(rgb_lin, info)

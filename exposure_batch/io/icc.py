@@ -263,6 +263,8 @@ def _read_curve(tag: bytes) -> Curve:
             (g,) = struct.unpack(">H", tag[12:14])
             gamma = np.float32(g / 256.0)
             return lambda v: np.power(np.clip(v, 0, 1), gamma).astype(np.float32, copy=False)
+        if n > (len(tag) - 12) // 2:
+            raise ValueError(f"curve declares {n} entries but holds {(len(tag) - 12) // 2}")
         table = np.frombuffer(tag[12:12 + 2 * n], dtype=">u2").astype(np.float32) / np.float32(65535)
         xs = np.linspace(0, 1, n, dtype=np.float32)
         return lambda v: np.interp(np.clip(v, 0, 1), xs, table).astype(np.float32)
@@ -287,6 +289,29 @@ def _eval_para(ftype: int, p: tuple, v: np.ndarray) -> np.ndarray:
     if ftype == 3:
         return np.where(x >= p[4], base, p[3] * x).astype(np.float32)
     return np.where(x >= p[4], base + p[5], p[3] * x + p[6]).astype(np.float32)
+
+
+def limit_problem(data: bytes) -> str | None:
+    """Why an embedded profile is over a limit (limits.MAX_ICC_BYTES, MAX_ICC_TAGS, MAX_ICC_CURVE_ENTRIES per
+    'curv' tag, as declared), or None. Reads only the header and tag table: safe on hostile bytes."""
+    from exposure_batch import limits  # noqa: PLC0415
+
+    if len(data) > limits.MAX_ICC_BYTES:
+        return f"embedded ICC profile is {len(data)} bytes (limit {limits.MAX_ICC_BYTES})"
+    if len(data) < 132:
+        return None
+    (count,) = struct.unpack(">I", data[128:132])
+    if count > limits.MAX_ICC_TAGS:
+        return f"embedded ICC profile declares {count} tags (limit {limits.MAX_ICC_TAGS})"
+    for i in range(min(count, (len(data) - 132) // 12)):
+        _sig, off, size = struct.unpack(">4sII", data[132 + 12 * i:144 + 12 * i])
+        head = data[off:off + 12] if size >= 12 else b""
+        if head[:4] == b"curv" and len(head) == 12:
+            (n,) = struct.unpack(">I", head[8:12])
+            if n > limits.MAX_ICC_CURVE_ENTRIES:
+                return (f"embedded ICC profile has a curve declaring {n} entries "
+                        f"(limit {limits.MAX_ICC_CURVE_ENTRIES})")
+    return None
 
 
 def parse_profile(data: bytes) -> ParsedProfile:

@@ -79,7 +79,11 @@ def parse_exposure_time(text: str) -> fractions.Fraction:
 
 
 def _clean_str(v) -> str | None:
-    s = str(v).replace("\x00", "").strip()
+    """Printable text, at most limits.MAX_EXIF_TEXT characters (a 70 KB Make tag must not reach an output)."""
+    from exposure_batch.limits import MAX_EXIF_TEXT  # noqa: PLC0415
+
+    s = str(v).replace("\x00", "").strip()[:MAX_EXIF_TEXT]
+    s = "".join(ch if ch.isprintable() else " " for ch in s).strip()
     return s or None
 
 
@@ -150,6 +154,10 @@ def read_exif(path: str | os.PathLike) -> dict:
     Never raises for an unreadable or EXIF-less file: returns {} (metadata is optional; the pixel decoder reports
     bad files). Keys as in the module docstring.
     """
+    problem = _structure_problem(path)
+    if problem:
+        log.debug("EXIF of %s not read: %s", path, problem)
+        return {}
     try:
         import exifread  # noqa: PLC0415
 
@@ -160,6 +168,27 @@ def read_exif(path: str | os.PathLike) -> dict:
         log.debug("exifread failed on %s: %s", path, exc)
         return {}
     return exif_from_tags(tags or {})
+
+
+def _structure_problem(path) -> str | None:
+    """Why the file's TIFF / EXIF structure must not be handed to exifread (a loop, counts over the limits), or
+    None. Bounded: reads IFD entries only (io.tiffcheck)."""
+    from exposure_batch.io import tiffcheck  # noqa: PLC0415
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            tiffcheck.check_tiff_file(os.fspath(path))
+        elif head[:2] == b"\xff\xd8":
+            block = tiffcheck.jpeg_exif_block(os.fspath(path))
+            if block:
+                tiffcheck.check_tiff_bytes(block)
+    except tiffcheck.TiffStructureError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot read ({exc})"
+    return None
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import struct
 import warnings
 
 import numpy as np
 
 from exposure_batch import color
 from exposure_batch.color import Space
-from exposure_batch.errors import DecodeError, UnsupportedFile
+from exposure_batch.errors import DecodeError, LimitError, UnsupportedFile
 from exposure_batch.io import icc as _icc
+from exposure_batch.limits import MAX_FLOAT_VALUE, check_pixels
 
 _BAND_ROWS = 256
 
@@ -157,6 +159,12 @@ def _exif_facts(im) -> tuple[int, bool]:
     Cameras set to Adobe RGB often embed no ICC profile; DCF marks such files with ColorSpace = 0xFFFF
     (uncalibrated) and InteroperabilityIndex 'R03'.
     """
+    with warnings.catch_warnings():  # Pillow warns about broken EXIF tags: metadata here is optional
+        warnings.simplefilter("ignore")
+        return _exif_facts_of(im)
+
+
+def _exif_facts_of(im) -> tuple[int, bool]:
     try:
         e = _pil_exif(im)
         o = int(e.get(0x0112, 1))
@@ -177,7 +185,9 @@ def _open_pil(path: str, kind: str = "image"):
     Image.MAX_IMAGE_PIXELS = None  # we decode our users' own photos; size limits live in the pipeline
     name = {"jpeg": "JPEG", "png": "PNG"}.get(kind, kind)
     try:
-        return Image.open(path, formats=[name] if name in ("JPEG", "PNG") else None)
+        with warnings.catch_warnings():  # Pillow warns about broken EXIF while opening: metadata here is optional
+            warnings.simplefilter("ignore")
+            return Image.open(path, formats=[name] if name in ("JPEG", "PNG") else None)
     except UnidentifiedImageError as exc:
         raise DecodeError(path, f"truncated or corrupt {name} header (cannot identify the image)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -189,11 +199,18 @@ def _one_line(exc: BaseException) -> str:
     return text[:200]
 
 
+def _check_icc(path: str, icc_bytes: bytes | None) -> None:
+    """LimitError when an embedded profile is over the ICC limits (before Pillow, littleCMS or we parse it)."""
+    if icc_bytes and (problem := _icc.limit_problem(icc_bytes)):
+        raise LimitError(path, problem)
+
+
 def _probe_pil(path: str, kind: str) -> RasterProbe:
     with _open_pil(path, kind) as im:
         w, h = im.size
         mode = im.mode
         icc_bytes = im.info.get("icc_profile")
+        _check_icc(path, icc_bytes)
         orientation, dcf_adobe = _exif_facts(im)
         depth = 8
         if kind == "png":
@@ -214,8 +231,10 @@ def _png_bit_depth(path: str) -> int:
 
 
 def _tiff_page(tif):
-    """First full-resolution page (skips reduced-resolution thumbnails)."""
-    for page in tif.pages:
+    """First full-resolution page (skips reduced-resolution thumbnails); looks at the first 16 pages at most (an
+    iterator over a looping IFD chain never ends)."""
+    for i in range(min(len(tif.pages), 16)):
+        page = tif.pages[i]
         subtype = page.tags.get(254)
         if subtype is None or not (int(subtype.value) & 1):
             return page
@@ -223,10 +242,20 @@ def _tiff_page(tif):
 
 
 def _probe_tiff(path: str, tif) -> RasterProbe:
+    try:
+        return _probe_tiff_page(path, tif)
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError, struct.error) as exc:
+        raise DecodeError(path, f"corrupt TIFF structure ({_one_line(exc)})") from exc
+
+
+def _probe_tiff_page(path: str, tif) -> RasterProbe:
+    if not len(tif.pages):
+        raise DecodeError(path, "corrupt TIFF structure (no readable image directory)")
     page = _tiff_page(tif)
     photometric = int(page.photometric)
     icc_tag = page.tags.get(34675)
     icc_bytes = bytes(icc_tag.value) if icc_tag is not None else None
+    _check_icc(path, icc_bytes)
     orient_tag = page.tags.get(274)
     orientation = int(orient_tag.value) if orient_tag is not None else 1
     orientation = orientation if 1 <= orientation <= 8 else 1
@@ -245,8 +274,11 @@ def _probe_tiff(path: str, tif) -> RasterProbe:
 
 
 def _open_tiff(path: str):
+    import logging  # noqa: PLC0415
+
     import tifffile  # noqa: PLC0415
 
+    logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # corrupt files are reported once, as our DecodeError
     try:
         return tifffile.TiffFile(path)
     except Exception as exc:  # noqa: BLE001  (tifffile raises TiffFileError, ValueError, struct.error, ...)
@@ -307,8 +339,11 @@ def _read_pixels_png(path: str) -> np.ndarray:
 def _read_pixels_tiff(path: str) -> tuple[np.ndarray, int]:
     tif = _open_tiff(path)
     with tif:
-        page = _tiff_page(tif)
-        photometric = int(page.photometric)
+        try:
+            page = _tiff_page(tif)
+            photometric = int(page.photometric)
+        except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DecodeError(path, f"corrupt TIFF structure ({_one_line(exc)})") from exc
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -417,8 +452,9 @@ def to_working(src: np.ndarray, transfer: Transfer, *, scale: float, half_size: 
             x = band.astype(np.float32)
             if scale != 1.0:
                 x *= np.float32(scale)
-            else:
+            else:  # float data: non-finite -> 0, huge values clamped, so no filter overflows float32
                 np.nan_to_num(x, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+                np.clip(x, -MAX_FLOAT_VALUE, MAX_FLOAT_VALUE, out=x)
         if x is None:
             pass
         elif transfer.kind == "space":
@@ -443,14 +479,17 @@ def to_working(src: np.ndarray, transfer: Transfer, *, scale: float, half_size: 
     return out
 
 
-def decode_raster(path: str, kind: str, half_size: bool = False) -> tuple[np.ndarray, RasterProbe]:
+def decode_raster(path: str, kind: str, half_size: bool = False, max_pixels: int | None = None
+                  ) -> tuple[np.ndarray, RasterProbe]:
     """Decode a JPEG / PNG / TIFF file.
 
     Returns: (rgb_lin, probe) with rgb_lin (H, W, 3) float32, linear ProPhoto RGB, orientation applied, [0, inf)
     (half the size in each axis with half_size=True).
-    Raises: DecodeError / UnsupportedFile with one-line reasons.
+    Raises: DecodeError / UnsupportedFile with one-line reasons; LimitError when the header declares more than
+    `max_pixels` pixels (checked before any pixel is decoded).
     """
     probe = probe_raster(path, kind)
+    check_pixels(path, probe.width, probe.height, max_pixels)
     mode = None
     if kind == "jpeg":
         arr, mode = _read_pixels_jpeg(path, half_size)
@@ -461,6 +500,8 @@ def decode_raster(path: str, kind: str, half_size: bool = False) -> tuple[np.nda
     else:
         arr, photometric = _read_pixels_tiff(path)
         mode = "CMYK" if photometric == 5 else None
+    if arr.ndim not in (2, 3) or 0 in arr.shape or (arr.ndim == 3 and arr.shape[-1] > 16):
+        raise DecodeError(path, f"unsupported image layout (decoded array of shape {arr.shape})")
     if arr.dtype.kind == "f":
         scale = 1.0
     elif arr.dtype == np.uint8:

@@ -101,16 +101,22 @@ def probe_raw(path: str) -> RawProbe:
     return RawProbe(w, h, _bits(white) if white else 0, int(s.flip))
 
 
-def decode_raw_codes(path: str, half_size: bool = False) -> tuple[np.ndarray, RawProbe]:
+def decode_raw_codes(path: str, half_size: bool = False, max_pixels: int | None = None
+                     ) -> tuple[np.ndarray, RawProbe]:
     """Develop a camera RAW to linear ProPhoto, as LibRaw's 16-bit codes.
 
     Returns: (codes, probe) with codes (H, W, 3) uint16, linear ProPhoto RGB, value = code * CODE_SCALE (see
     codes_to_linear), orientation applied (about half size with half_size=True).
+    max_pixels: LimitError when the sensor (raw_width x raw_height, from the header) has more pixels, before
+    anything is unpacked.
     """
+    from exposure_batch.limits import check_pixels  # noqa: PLC0415
+
     rawpy = _rawpy()
     with libraw_errors(path):
         with rawpy.imread(path) as raw:
             s = raw.sizes
+            check_pixels(path, max(s.raw_width, s.width), max(s.raw_height, s.height), max_pixels)
             white = int(raw.white_level)
             codes = raw.postprocess(
                 gamma=(1, 1), no_auto_bright=True, output_bps=16, use_camera_wb=True,
@@ -119,6 +125,10 @@ def decode_raw_codes(path: str, half_size: bool = False) -> tuple[np.ndarray, Ra
     w, h = int(s.width), int(s.height)
     if s.flip in (5, 6):
         w, h = h, w
+    if codes.ndim == 3 and codes.shape[2] == 1:  # a monochrome sensor (or a header claiming one): gray, R = G = B
+        codes = np.repeat(codes, 3, axis=2)
+    if codes.ndim != 3 or codes.shape[2] != 3 or 0 in codes.shape:
+        raise DecodeError(path, f"LibRaw produced an unusable image (array of shape {codes.shape})")
     return codes, RawProbe(w, h, _bits(white), int(s.flip))
 
 

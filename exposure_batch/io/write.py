@@ -67,7 +67,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool =
         overwrite: False -> OutputError if `path` exists (checked at the start and again, race-free, at the end).
 
     On any exception inside the block the temp file is removed and the exception propagates (OSErrors become
-    OutputError); `path` is left untouched. The final file gets the usual permissions (0666 & ~umask).
+    OutputError); `path` is left untouched. The final file gets the usual permissions (0666 & ~umask). Inside
+    `io.unit.write_unit()` the rename waits for the unit's commit (all of a photo's files together).
     """
     path = os.fspath(path)
     if mode not in ("wb", "w+b", "w", "w+"):
@@ -89,6 +90,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool =
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, _file_mode())
+        from .unit import current_unit  # noqa: PLC0415
+
+        if (unit := current_unit()) is not None:  # renamed with the rest of the photo's files (io.unit)
+            unit.stage(tmp, path, overwrite)
+            return
         if overwrite:
             os.replace(tmp, path)
         else:

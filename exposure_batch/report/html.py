@@ -29,6 +29,7 @@ from typing import Iterable
 import numpy as np
 from PIL import Image
 
+from ..names import shown
 from . import plots
 from .strip import save_image
 
@@ -59,6 +60,7 @@ class ReportWriter:
         self.page_size = page_size
         self.autoflush_s = autoflush_s
         self._last_flush = time.monotonic()
+        self.last_error: str | None = None  # why the latest try_flush failed (None after a good flush)
         self.entries: dict[str, dict] = self._load_state()
 
     # --- state ----------------------------------------------------------------------------------------------
@@ -100,8 +102,20 @@ class ReportWriter:
         self.entries.pop(entry["id"], None)  # re-added photos move to the end (newest last)
         self.entries[entry["id"]] = entry
         if self.autoflush_s is not None and time.monotonic() - self._last_flush >= self.autoflush_s:
-            self.flush()
+            self.try_flush()
         return entry
+
+    def try_flush(self) -> str | None:
+        """flush(), but a write error (disk full, folder gone read-only) is logged, not raised: the report never
+        stops a batch, and the next flush writes everything again. Returns index.html's path, or None."""
+        try:
+            return self.flush()
+        except Exception as err:  # noqa: BLE001  (a report problem must never stop a batch)
+            self._last_flush = time.monotonic()
+            self.last_error = _one_line(err)
+            log.warning("report: cannot write %s (%s); retried at the next flush", shown(self.folder),
+                        shown(self.last_error))
+            return None
 
     def _write_thumbs(self, entry_id: str, recipe, before_lin: np.ndarray) -> dict:
         """Before/after JPEG thumbnails and the plots PNG; returns their report-relative URLs and sizes."""
@@ -138,6 +152,7 @@ class ReportWriter:
         with atomic_write(index, "w") as fh:
             fh.write(render_html(self.title, photos, self.page_size))
         self._last_flush = time.monotonic()
+        self.last_error = None
         return index
 
     def __enter__(self) -> "ReportWriter":
@@ -161,13 +176,13 @@ def write_report(folder: str | os.PathLike, results: Iterable, title: str = "exp
 def _entry_id(path: str) -> str:
     """Stable id for an input path (the same photo re-processed replaces its card)."""
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in os.path.splitext(os.path.basename(path))[0])[:40]
-    return f"{stem}-{hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:10]}"
+    return f"{stem}-{hashlib.sha1(os.fsencode(os.path.abspath(path))).hexdigest()[:10]}"
 
 
 def _href(target: str, folder: str) -> str:
-    """Relative, URL-quoted link from the report folder to a file."""
+    """Relative, URL-quoted link from the report folder to a file (the name's exact bytes, %-encoded)."""
     rel = os.path.relpath(os.path.abspath(target), folder)
-    return urllib.parse.quote(rel.replace(os.sep, "/"))
+    return urllib.parse.quote(os.fsencode(rel.replace(os.sep, "/")))
 
 
 def _base_entry(result, folder: str) -> dict:
@@ -175,12 +190,12 @@ def _base_entry(result, folder: str) -> dict:
     recipe = result.recipe
     entry = {
         "id": _entry_id(result.path),
-        "name": os.path.basename(result.path),
-        "path": result.path,
+        "name": shown(os.path.basename(result.path)),  # names are shown escaped: no control characters or
+        "path": shown(result.path),  # undecodable bytes reach report.json or the page
         "status": result.status,
-        "reason": result.reason,
+        "reason": shown(result.reason),
         "seconds": round(float(result.seconds), 3),
-        "outputs": [{"name": os.path.basename(p), "href": _href(p, folder)} for p in result.outputs],
+        "outputs": [{"name": shown(os.path.basename(p)), "href": _href(p, folder)} for p in result.outputs],
         "added": _dt.datetime.now().isoformat(timespec="seconds"),
     }
     if recipe is not None:

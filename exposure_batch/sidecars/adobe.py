@@ -160,7 +160,7 @@ def _strip_crs(tree) -> None:
 def merge_into(existing: bytes, settings: CrsSettings, replace: bool = False):
     """Merge our crs values into an existing XMP (every other namespace kept). Returns (tree, merged: bool);
     merged is False when the file already has develop settings and `replace` is off (tree unchanged)."""
-    tree = xmp.parse_xmp(existing)
+    tree = xmp.parse_xmp(existing)  # UnreadableXmp for empty, binary, malformed or entity-laden files
     if has_develop_settings(tree) and not replace:
         return tree, False
     _strip_crs(tree)
@@ -187,15 +187,27 @@ def needs_embedding(source_path: str | os.PathLike) -> bool:
     return os.path.splitext(os.fspath(source_path))[1].lower() in EMBEDDED_EXTENSIONS
 
 
+def beside_name(path: str | os.PathLike) -> str:
+    """Where our sidecar goes when `path` exists but cannot be read: IMG.xmp -> IMG.exposure-batch.xmp."""
+    stem, ext = os.path.splitext(os.fspath(path))
+    return f"{stem}.exposure-batch{ext}"
+
+
 def write_adobe_xmp(recipe, path: str | os.PathLike, raw: bool = True, raw_file_name: str | None = None,
                     replace: bool = False) -> tuple[CrsSettings, str]:
     """Write or merge a sidecar at `path` atomically. Returns (settings, status): 'written' | 'merged' |
-    'kept' (an existing file already had develop settings and `replace` is off)."""
+    'kept' (an existing file already had develop settings and `replace` is off) | 'beside: <reason>' (the existing
+    file cannot be read: it is left untouched and ours is written to beside_name(path))."""
     settings = crs_settings(recipe, raw=raw)
     path = os.fspath(path)
     if os.path.exists(path):
-        with open(path, "rb") as fh:
-            tree, merged = merge_into(fh.read(), settings, replace)
+        try:
+            with open(path, "rb") as fh:
+                tree, merged = merge_into(fh.read(), settings, replace)
+        except (xmp.UnreadableXmp, OSError) as err:
+            reason = str(err) if isinstance(err, xmp.UnreadableXmp) else (err.strerror or str(err))
+            xmp.write_xmp(adobe_xmp(settings, raw_file_name), beside_name(path))
+            return settings, f"beside: {reason}"
         if not merged:
             return settings, "kept"
         xmp.write_xmp(tree, path)
@@ -204,33 +216,60 @@ def write_adobe_xmp(recipe, path: str | os.PathLike, raw: bool = True, raw_file_
     return settings, "written"
 
 
+class EmbedError(RuntimeError):
+    """exiftool could not embed the settings (one line); nothing was changed."""
+
+
 def embed_into(recipe, image_path: str | os.PathLike, replace: bool = False) -> tuple[CrsSettings, str]:
     """Write our crs values into the XMP inside a JPEG/TIFF/PNG/DNG with exiftool (other metadata kept).
 
+    exiftool writes a new copy beside the file (its real path: a symlinked source stays a link and the file it
+    points to is updated) that replaces it atomically, inside the current io.unit (with the photo's other files).
+    File names always follow `--`, so a name starting with '-' is never an option.
+
     Returns (settings, status): 'embedded' | 'kept' (already has develop settings, `replace` off) |
-    'skipped: <reason>'.
+    'skipped: <reason>' (exiftool missing). Raises EmbedError when exiftool fails.
     """
+    from ..io.unit import stage_file  # noqa: PLC0415
+
     image_path = os.fspath(image_path)
     settings = crs_settings(recipe, raw=image_path.lower().endswith(".dng"))
     exiftool = shutil.which("exiftool")
     if exiftool is None:
         return settings, "skipped: exiftool is not installed"
-    current = subprocess.run([exiftool, "-b", "-XMP", image_path], capture_output=True, timeout=120)
+    real = os.path.realpath(image_path)
+    current = subprocess.run([exiftool, "-b", "-XMP", "--", real], capture_output=True, timeout=120)
     if current.stdout.strip():
         try:
             if has_develop_settings(xmp.parse_xmp(current.stdout)) and not replace:
                 return settings, "kept"
-        except etree.XMLSyntaxError:
+        except xmp.UnreadableXmp:
             pass
-    with tempfile.TemporaryDirectory(prefix="eb-xmp-") as tmp:
-        side = os.path.join(tmp, "settings.xmp")
-        with open(side, "wb") as fh:
-            fh.write(xmp.serialize(adobe_xmp(settings)))
-        cmd = [exiftool, "-q", "-overwrite_original", "-m"]
-        if replace:
-            cmd.append("-XMP-crs:all=")
-        cmd += ["-tagsFromFile", side, "-XMP-crs:all", image_path]
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if res.returncode != 0:
-        return settings, f"skipped: exiftool failed ({res.stderr.strip()[:200]})"
+    folder, name = os.path.split(real)
+    stem, ext = os.path.splitext(name)
+    fd, staged = tempfile.mkstemp(dir=folder, prefix="." + name + ".", suffix=".tmp")
+    os.close(fd)
+    written = staged[:-4] + ext  # exiftool picks the file type from the source; keep the extension
+    try:
+        with tempfile.TemporaryDirectory(prefix="eb-xmp-") as tmp:
+            side = os.path.join(tmp, "settings.xmp")
+            with open(side, "wb") as fh:
+                fh.write(xmp.serialize(adobe_xmp(settings)))
+            cmd = [exiftool, "-q", "-m"]
+            if replace:
+                cmd.append("-XMP-crs:all=")
+            cmd += ["-tagsFromFile", side, "-XMP-crs:all", "-o", written, "--", real]
+            res = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=120)
+        if res.returncode != 0 or not os.path.isfile(written):
+            raise EmbedError(f"exiftool could not embed the settings ({' '.join(res.stderr.split())[:200]})")
+        shutil.copymode(real, written)
+        with open(written, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(written, staged)
+        stage_file(staged, real)
+    except BaseException:
+        for leftover in (written, staged):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+        raise
     return settings, "embedded"

@@ -123,7 +123,7 @@ LUT_SRGB, LUT_TETRAHEDRAL = 0, 0
 def lut3d_params(relpath: str, lutname: str = "") -> bytes:
     """lut3d v3 (12940 bytes): filepath[512] (relative to the LUT folder), colorspace sRGB, tetrahedral,
     nb_keypoints 0, c_clut[12288] zeros, lutname[128]."""
-    raw = relpath.encode("utf-8")
+    raw = os.fsencode(relpath)  # the name's exact bytes (darktable opens it by name)
     if len(raw) >= 512:
         raise ValueError(f"LUT path too long for darktable (max 511 bytes): {relpath}")
     return struct.pack("<512siii12288s128s", raw, LUT_SRGB, LUT_TETRAHEDRAL, 0, b"", lutname.encode("utf-8")[:127])

@@ -17,6 +17,8 @@ import logging
 import os
 from dataclasses import dataclass
 
+from ..names import shown
+
 log = logging.getLogger(__name__)
 
 KINDS = ("darktable", "adobe", "cube")
@@ -91,12 +93,41 @@ def duplicate_name(source_path: str, version: int) -> str:
     return f"{stem}_{version:02d}{ext}"
 
 
-def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOptions) -> list[str]:
+def planned_paths(image_path: str, source_path: str, options) -> list[str]:
+    """The sidecar files write_sidecars would write for this image (a source's own embedded XMP is not listed),
+    so a run can refuse collisions before any work."""
+    from . import adobe, darktable  # noqa: PLC0415
+
+    if isinstance(options, str):
+        options = SidecarOptions.parse(options)
+    folder = _target_dir(image_path, source_path, options)
+    base = os.path.basename(source_path)
+    paths = []
+    if "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut"):
+        paths.append(os.path.join(folder, base + ".cube"))
+    if "darktable" in options.kinds:
+        paths.append(os.path.join(folder, darktable.sidecar_name(base)))
+    if "adobe" in options.kinds and not adobe.needs_embedding(source_path):
+        paths.append(os.path.join(folder, adobe.sidecar_name(source_path)))
+    return paths
+
+
+def _variation(recipe) -> int:
+    """extra["variation"] as a non-negative int (0 when absent or not a number: an odd `extra` is no error)."""
+    value = recipe.extra.get("variation", 0) if hasattr(recipe.extra, "get") else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOptions, overwrite: bool = False
+                   ) -> list[str]:
     """Write the requested sidecars for one processed file. Returns the paths written (notes go to the log).
 
     A recipe with extra["variation"] = k > 0 (k-th alternative edit of the source) gets darktable's duplicate
     names (IMG_0001_0k.CR2.xmp, IMG_0001_0k.CR2.cube); Lightroom keeps virtual copies in its catalogue, so no Adobe
-    sidecar is written for it (noted in the log)."""
+    sidecar is written for it (noted in the log). With `overwrite` (process --overwrite) develop settings that
+    exposure-batch wrote earlier into an Adobe sidecar are replaced (other tools' settings only with
+    options.replace_develop). Raises OutputError when a sidecar cannot be written (inside io.unit.write_unit the
+    photo's other files are then not written either)."""
     from . import adobe, cube, darktable  # noqa: PLC0415
 
     if isinstance(options, str):
@@ -104,48 +135,61 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
     if not options.kinds:
         return []
     folder = _target_dir(image_path, source_path, options)
-    version = int(recipe.extra.get("variation", 0))
+    version = _variation(recipe)
     base = duplicate_name(source_path, version)
     written: list[str] = []
     cube_path = os.path.join(folder, base + ".cube")
     if "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut"):
         table = _baked(_steps_key(recipe), options.lut_size)
-        written.append(cube.write_cube(table, cube_path, title=f"exposure-batch {base}"))
+        written.append(cube.write_cube(table, cube_path, title=f"exposure-batch {shown(base)}"))
     if "darktable" in options.kinds:
         path = os.path.join(folder, darktable.sidecar_name(base))
         if os.path.exists(path) and not _ours(path):
-            log.warning("%s: darktable sidecar exists and was not written by exposure-batch; left alone", path)
+            log.warning("%s: darktable sidecar exists and was not written by exposure-batch; left alone", shown(path))
         else:
             darktable.write_darktable_xmp(recipe, path, options.darktable_mode, lut_relpath=os.path.basename(cube_path),
-                                          derived_from=os.path.basename(source_path), raw=darktable.is_raw(source_path))
+                                          derived_from=shown(os.path.basename(source_path)),
+                                          raw=darktable.is_raw(source_path))
             written.append(path)
     if "adobe" in options.kinds and version:
         log.warning("%s: no Adobe sidecar for variation %d (Lightroom keeps virtual copies in its catalogue)",
-                    source_path, version + 1)
+                    shown(source_path), version + 1)
     elif "adobe" in options.kinds:
-        written += _write_adobe(recipe, folder, source_path, options)
+        written += _write_adobe(recipe, folder, source_path, options, overwrite)
     return written
 
 
-def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions) -> list[str]:
+def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions, overwrite: bool = False
+                 ) -> list[str]:
+    from ..errors import OutputError  # noqa: PLC0415
     from . import adobe  # noqa: PLC0415
 
     if adobe.needs_embedding(source_path):
         if not options.beside_source:
             log.warning("%s: Lightroom reads no sidecar for this format; Adobe settings skipped (use "
-                        "--sidecar-beside-source to embed them into the source, or export-look for a preset)", source_path)
+                        "--sidecar-beside-source to embed them into the source, or export-look for a preset)",
+                        shown(source_path))
             return []
-        _, status = adobe.embed_into(recipe, source_path, replace=options.replace_develop)
+        try:
+            _, status = adobe.embed_into(recipe, source_path, replace=options.replace_develop)
+        except adobe.EmbedError as err:
+            raise OutputError(f"{source_path}: {err}") from None
         if status != "embedded":
-            log.warning("%s: Adobe settings not embedded (%s)", source_path, status)
+            log.warning("%s: Adobe settings not embedded (%s)", shown(source_path), status)
             return []
         return [source_path]
     path = os.path.join(folder, adobe.sidecar_name(source_path))
-    _, status = adobe.write_adobe_xmp(recipe, path, raw=True, raw_file_name=os.path.basename(source_path),
-                                      replace=options.replace_develop)
+    replace = options.replace_develop or (overwrite and _ours(path))  # our own earlier settings: replaced
+    _, status = adobe.write_adobe_xmp(recipe, path, raw=True, raw_file_name=shown(os.path.basename(source_path)),
+                                      replace=replace)
     if status == "kept":
-        log.warning("%s: already has develop settings; kept (pass replace to overwrite them)", path)
+        log.warning("%s: already has develop settings; kept (pass replace to overwrite them)", shown(path))
         return []
+    if status.startswith("beside: "):
+        beside = adobe.beside_name(path)
+        log.warning("%s: existing XMP cannot be read (%s); left untouched, settings written to %s", shown(path),
+                    status[len("beside: "):], shown(os.path.basename(beside)))
+        return [beside]
     return [path]
 
 

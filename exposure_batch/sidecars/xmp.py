@@ -7,6 +7,7 @@ Exports: NS, q, load_template, serialize, set_lang_alt, template_path.
 """
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from pathlib import Path
@@ -56,10 +57,45 @@ def load_template(name: str) -> etree._ElementTree:
     return etree.parse(str(template_path(name)), parser)
 
 
+class UnreadableXmp(ValueError):
+    """An existing XMP cannot be merged safely (empty, binary, not well-formed, external entities, too big)."""
+
+
 def parse_xmp(data: bytes) -> etree._ElementTree:
-    """Parse an existing XMP file's bytes (xpacket wrappers allowed), no entity expansion or network access."""
-    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True, huge_tree=True)
-    return etree.ElementTree(etree.fromstring(data, parser))
+    """Parse an existing XMP file's bytes safely: no network, no external entities (refused), internal entities
+    resolved with libxml2's amplification limits (no huge_tree), at most limits.MAX_XMP_BYTES. The DOCTYPE is
+    dropped (every entity is resolved), processing instructions around the root (the xpacket wrapper) are kept.
+    Raises UnreadableXmp with a one-line reason."""
+    from ..limits import MAX_XMP_BYTES  # noqa: PLC0415
+
+    if len(data) > MAX_XMP_BYTES:
+        raise UnreadableXmp(f"{len(data)} bytes, over the {MAX_XMP_BYTES}-byte limit for a merge")
+    if not data.strip():
+        raise UnreadableXmp("empty file")
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities="internal", no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.XMLSyntaxError, ValueError) as err:
+        raise UnreadableXmp(f"not well-formed XML ({' '.join(str(err).split())[:160]})") from None
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and any(e.system_url for e in dtd.iterentities()):
+        raise UnreadableXmp("declares external entities (refused: they could read local files)")
+    if any(isinstance(node, etree._Entity) for node in root.iter()):
+        raise UnreadableXmp("uses entities it does not declare")
+    return _without_doctype(root)
+
+
+def _without_doctype(root: etree._Element) -> etree._ElementTree:
+    """A copy of root's document without its DOCTYPE, keeping the processing instructions around the root."""
+    before = [n for n in root.itersiblings(preceding=True) if isinstance(n, etree._ProcessingInstruction)][::-1]
+    after = [n for n in root.itersiblings() if isinstance(n, etree._ProcessingInstruction)]
+    new_root = copy.deepcopy(root)
+    tree = etree.ElementTree(new_root)
+    for pi in before:
+        new_root.addprevious(copy.copy(pi))
+    for pi in reversed(after):
+        new_root.addnext(copy.copy(pi))
+    return tree
 
 
 def description(tree) -> etree._Element:
@@ -83,10 +119,11 @@ def set_lang_alt(parent: etree._Element, tag: str, text: str) -> etree._Element:
 
 
 def serialize(tree) -> bytes:
-    """UTF-8 XML bytes with declaration, pretty-printed."""
+    """UTF-8 XML bytes with declaration, pretty-printed; processing instructions around the root (an xpacket
+    wrapper) are kept."""
     root = tree.getroot() if hasattr(tree, "getroot") else tree
     etree.indent(root, space=" ")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def write_xmp(tree, path: str | os.PathLike, overwrite: bool = True) -> str:

@@ -66,3 +66,17 @@ def test_degraded_inputs_restore_towards_their_paired_target_else_themselves():
     paired = np.all(truth == np.float32(0.9), axis=(1, 2, 3))
     assert paired.any() and (~paired).any()
     assert np.all(truth[~paired] <= 0.5)  # unpaired: the clean input crop itself
+
+
+def test_training_degradations_leave_a_share_of_good_photos_alone():
+    rng = np.random.default_rng(5)
+    ds = [D.sample_training_degradation(rng, identity=0.3, mild=0.2) for _ in range(2000)]
+    untouched = sum(d == D.Degradation() for d in ds) / len(ds)
+    assert 0.26 < untouched < 0.34
+    mild = [d for d in ds if d != D.Degradation() and abs(d.ev) <= 0.3 and d.noise == 0 and d.tone >= 0.88]
+    assert len(mild) / len(ds) > 0.17
+    assert any(d.noise > 0 for d in ds) and max(d.noise for d in ds) <= 0.02
+    x = np.full((64, 64, 3), 0.18, np.float32)
+    noisy = D.degrade(x, D.Degradation(noise=0.01), np.random.default_rng(0))
+    assert abs(float(noisy.std()) - 0.01) < 0.002 and abs(float(noisy.mean()) - 0.18) < 0.002
+    np.testing.assert_array_equal(D.degrade(x, D.Degradation(noise=0.01)), x)  # no rng: no noise

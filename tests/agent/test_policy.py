@@ -39,7 +39,7 @@ def test_save_load_identical_recipes(tiny_model):
     b = load_policy(str(path)).decide(_previews())
     assert [r.to_json() for r in a] == [r.to_json() for r in b]
     for r in a:
-        assert len(r.steps) == 5 and r.model_id == "tiny"
+        assert len(r.steps) <= 5 and r.model_id == "tiny"
         Recipe.from_json(r.to_json())  # valid, round-trips
     # the NumPy actor computes what the Keras actor computes, with the weights it saved
     loaded = load_policy(str(path)).actor

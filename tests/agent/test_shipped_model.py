@@ -41,7 +41,7 @@ def test_shipped_model_recipes_on_samples():
     recipes = policy.decide([make_preview(im) for im in images])
     assert len(recipes) == len(names)
     for img, r in zip(images, recipes):
-        assert len(r.steps) == 5
+        assert len(r.steps) <= 5
         Recipe.from_json(r.to_json())
         out = render(r, img[:64, :64].copy())
         assert np.isfinite(out).all()

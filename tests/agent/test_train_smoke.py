@@ -74,7 +74,7 @@ def test_train_cli_writes_a_loadable_model(photo_dir, tmp_path):
     assert card["net"]["channels"] == TINY_NET["channels"] and card["colour_space"] == "linear ProPhoto RGB"
     policy = load_policy(str(out))
     recipes = policy.decide([np.full((64, 64, 3), 0.2, np.float32)])
-    assert len(recipes[0].steps) == 5 and recipes[0].model_id == "m"
+    assert len(recipes[0].steps) <= 5 and recipes[0].model_id == "m"
 
 
 def test_train_cli_fine_tunes_from_a_model_folder(photo_dir, tmp_path):
