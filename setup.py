@@ -1,7 +1,13 @@
 """exposure-batch: white-box automatic photo editing (Exposure, Hu et al. 2018) as a batch pipeline."""
-from glob import glob
-
 from setuptools import find_packages, setup
+
+#: Training extra: TensorFlow (CPU build on x86-64), TensorBoard logs, evaluation plots.
+TRAIN = ["tensorflow-cpu>=2.16; platform_machine=='x86_64'", "tensorflow>=2.16; platform_machine!='x86_64'",
+         "tensorboard>=2.16", "matplotlib>=3.7"]
+
+#: Learning extra: `exposure-batch learn` (studio profiles) fits with SciPy (least squares, rank correlation);
+#: applying a learned profile (`process --profile`) does not need it.
+LEARN = ["scipy>=1.10"]
 
 setup(
     name="exposure-batch",
@@ -12,14 +18,12 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["exposure_batch", "exposure_batch.*"]),
-    include_package_data=True,
-    package_data={"exposure_batch": ["data/*"]},
-    # Top-level folders fixed by the product card, installed for non-editable installs too.
-    data_files=[("share/exposure-batch/xmp_templates", glob("xmp_templates/*"))],
+    # Package data read with importlib.resources: colour constants, and the top-level models/ and xmp_templates/
+    # folders (fixed by the product card), reached through the symlinks exposure_batch/models and
+    # exposure_batch/xmp_templates; setuptools copies the files themselves into wheels and non-editable installs.
+    package_data={"exposure_batch": ["data/*.json", "models/*/*", "xmp_templates/*"]},
     install_requires=[
         "numpy>=1.24",
-        "tensorflow-cpu>=2.16; platform_machine=='x86_64'",
-        "tensorflow>=2.16; platform_machine!='x86_64'",
         "rawpy>=0.21",
         "exifread>=3.0",
         "tifffile>=2023.1",
@@ -29,7 +33,6 @@ setup(
         "lxml>=4.9",
         "Pillow>=10.0",
         "colour-science>=0.4.4",
-        "scipy>=1.10",  # studio profiles: least squares and rank correlation (exposure_batch.look)
         "rich>=13.0",
         "numba>=0.59",
         # `exposure-batch serve` (the editor plug-ins' local service)
@@ -38,12 +41,17 @@ setup(
         "python-multipart>=0.0.9",
         "threadpoolctl>=3.1",  # the service's agent calls: one BLAS thread (spinning threads cost 10x under load)
     ],
+    # TensorFlow is for training only (`exposure-batch train`, `--agent-backend tf`): process, watch, explain, export
+    # and the learned agent's NumPy inference run without it.
     extras_require={
-        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10",
-                 "ray[data]>=2.40", "psutil>=5.9", "hypothesis>=6.80", "httpx>=0.27"],
-        "gpu": ["tensorflow[and-cuda]>=2.16"],
+        "train": TRAIN,
+        "learn": LEARN,
+        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10", "ray[data]>=2.40",
+                 "psutil>=5.9", "hypothesis>=6.80", "httpx>=0.27",
+                 "setuptools>=64", "wheel",  # tests/test_wheel.py builds without isolation
+                 *LEARN, *TRAIN],  # the suite also tests the TF ops and training
+        "gpu": ["tensorflow[and-cuda]>=2.16", "tensorboard>=2.16", "matplotlib>=3.7"],
         "ray": ["ray[data]>=2.40"],
-        "train": ["tensorboard>=2.16", "matplotlib>=3.7"],  # learned agent: TensorBoard logs, evaluation plots
     },
     entry_points={"console_scripts": ["exposure-batch=exposure_batch.cli:main"]},
 )

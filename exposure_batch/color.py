@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import warnings
+from dataclasses import dataclass
 from enum import Enum
+from importlib import resources
 from typing import NewType
 
 import numpy as np
@@ -26,6 +27,14 @@ EncodedRGB = NewType("EncodedRGB", np.ndarray)
 
 #: Luminance weights used by every Exposure filter (paper, section 1): lum = 0.27 R + 0.67 G + 0.06 B.
 LUMA_WEIGHTS = np.array([0.27, 0.67, 0.06], dtype=np.float32)
+LUMA_WEIGHTS.setflags(write=False)
+
+#: The ICC profile connection space illuminant (D50) as stored in ICC headers, X Y Z.
+D50_PCS = (0.9642, 1.0, 0.8249)
+#: IEC 61966-2-1 linear sRGB -> XYZ (D65) and the D65 white, XYZ (the CIELAB reference of the training loss).
+SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                        [0.0193339, 0.1191920, 0.9503041]], np.float32)
+D65_XYZ = np.array([0.95047, 1.0, 1.08883], np.float32)
 
 
 class Space(str, Enum):
@@ -66,80 +75,74 @@ def luminance(rgb_lin: np.ndarray) -> np.ndarray:
     return rgb_lin @ LUMA_WEIGHTS
 
 
-def srgb_encode(rgb_lin: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 transfer: linear [0, 1] -> sRGB-encoded [0, 1]. Values are clipped to [0, 1] first.
+@dataclass(frozen=True)
+class TransferCurve:
+    """A transfer curve as a linear toe plus a scaled power (linear -> encoded), with the exact float32 maths of
+    `encode`/`decode`; the fused kernels (fast_kernels.transfer_params) and ICC 'para' tags (io.icc) read it too.
 
-    Args: rgb_lin: any shape, float, linear light. Returns float32 of the same shape, encoded.
+    encode: y = x * toe_slope if x < toe_end (x <= toe_end when `inclusive`) else scale * x^(1 / gamma) - offset
+    decode: x = y / toe_slope if y < decode_toe_end (<= when `inclusive`) else ((y + offset) / scale)^gamma
     """
-    x = np.clip(np.asarray(rgb_lin, dtype=np.float32), 0.0, 1.0)
-    low = x * np.float32(12.92)
-    high = np.float32(1.055) * np.power(x, np.float32(1 / 2.4)) - np.float32(0.055)
-    return np.where(x <= np.float32(0.0031308), low, high).astype(np.float32, copy=False)
+
+    gamma: float  # decoding exponent (encoded -> linear)
+    toe_end: float = 0.0  # linear value where the toe ends
+    toe_slope: float = 1.0
+    scale: float = 1.0
+    offset: float = 0.0
+    inclusive: bool = False
+    decode_toe_end: float = 0.0  # encoded value where the toe ends (the standard's own rounding of toe_end * slope)
+
+    @property
+    def exponent(self) -> float:
+        """Encoding exponent, 1 / gamma."""
+        return 1.0 / self.gamma
+
+
+_REC2020_A = np.float32(1.09929682680944)
+#: Every space's transfer curve: IEC 61966-2-1 (sRGB; Display P3 uses it too), Adobe RGB (1998) pure gamma 563/256,
+#: ISO 22028-2 ROMM (ProPhoto, linear toe below 1/512), ITU-R BT.2020 (the OETF, as colour-science uses it).
+TRANSFER_CURVES = {
+    Space.SRGB: TransferCurve(2.4, 0.0031308, 12.92, 1.055, 0.055, True, 0.04045),
+    Space.DISPLAY_P3: TransferCurve(2.4, 0.0031308, 12.92, 1.055, 0.055, True, 0.04045),
+    Space.ADOBE_RGB: TransferCurve(563 / 256),
+    Space.PROPHOTO: TransferCurve(1.8, 1 / 512, 16.0, decode_toe_end=16 / 512),
+    Space.REC2020: TransferCurve(1 / 0.45, 0.018053968510807, 4.5, float(_REC2020_A), float(_REC2020_A - np.float32(1)),
+                                 decode_toe_end=float(np.float32(0.018053968510807) * np.float32(4.5))),
+}
+
+
+def _toe(x: np.ndarray, end: float, inclusive: bool) -> np.ndarray:
+    return x <= np.float32(end) if inclusive else x < np.float32(end)
+
+
+def encode(rgb_lin: np.ndarray, space: Space) -> np.ndarray:
+    """Apply `space`'s transfer curve: linear [0, 1] -> encoded [0, 1] (clipped first), float32, any shape."""
+    c = TRANSFER_CURVES[Space(space)]
+    x = np.clip(np.asarray(rgb_lin, dtype=np.float32), np.float32(0.0), np.float32(1.0))
+    high = np.power(x, np.float32(c.exponent))
+    if c.scale != 1.0 or c.offset != 0.0:
+        high = np.float32(c.scale) * high - np.float32(c.offset)
+    return np.where(_toe(x, c.toe_end, c.inclusive), x * np.float32(c.toe_slope), high).astype(np.float32, copy=False)
+
+
+def decode(rgb_enc: np.ndarray, space: Space) -> np.ndarray:
+    """Remove `space`'s transfer curve: encoded [0, 1] -> linear [0, 1] (clipped first), float32, any shape."""
+    c = TRANSFER_CURVES[Space(space)]
+    v = np.clip(np.asarray(rgb_enc, dtype=np.float32), np.float32(0.0), np.float32(1.0))
+    base = v if c.offset == 0.0 and c.scale == 1.0 else (v + np.float32(c.offset)) / np.float32(c.scale)
+    high = np.power(base, np.float32(c.gamma))
+    low = v / np.float32(c.toe_slope)
+    return np.where(_toe(v, c.decode_toe_end, c.inclusive), low, high).astype(np.float32, copy=False)
+
+
+def srgb_encode(rgb_lin: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 transfer: linear [0, 1] -> sRGB-encoded [0, 1], float32 (values clipped to [0, 1] first)."""
+    return encode(rgb_lin, Space.SRGB)
 
 
 def srgb_decode(rgb_srgb: np.ndarray) -> np.ndarray:
     """Inverse IEC 61966-2-1 transfer: sRGB-encoded [0, 1] -> linear [0, 1], float32."""
-    v = np.asarray(rgb_srgb, dtype=np.float32)
-    low = v / np.float32(12.92)
-    high = np.power((np.maximum(v, 0) + np.float32(0.055)) / np.float32(1.055), np.float32(2.4))
-    return np.where(v <= np.float32(0.04045), low, high).astype(np.float32, copy=False)
-
-
-def _gamma_encode(x: np.ndarray, gamma: float) -> np.ndarray:
-    return np.power(np.clip(x, 0.0, 1.0), np.float32(1.0 / gamma)).astype(np.float32, copy=False)
-
-
-def _gamma_decode(v: np.ndarray, gamma: float) -> np.ndarray:
-    return np.power(np.clip(v, 0.0, 1.0), np.float32(gamma)).astype(np.float32, copy=False)
-
-
-def _prophoto_encode(x: np.ndarray) -> np.ndarray:
-    """ROMM RGB transfer (ISO 22028-2): linear -> encoded, with the linear toe below 1/512."""
-    x = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
-    return np.where(x < np.float32(1 / 512), x * np.float32(16), np.power(x, np.float32(1 / 1.8))).astype(np.float32)
-
-
-def _prophoto_decode(v: np.ndarray) -> np.ndarray:
-    v = np.clip(np.asarray(v, dtype=np.float32), 0.0, 1.0)
-    return np.where(v < np.float32(16 / 512), v / np.float32(16), np.power(v, np.float32(1.8))).astype(np.float32)
-
-
-def _rec2020_encode(x: np.ndarray) -> np.ndarray:
-    x = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
-    a, b = np.float32(1.09929682680944), np.float32(0.018053968510807)
-    return np.where(x < b, x * np.float32(4.5), a * np.power(x, np.float32(0.45)) - (a - 1)).astype(np.float32)
-
-
-def _rec2020_decode(v: np.ndarray) -> np.ndarray:
-    v = np.clip(np.asarray(v, dtype=np.float32), 0.0, 1.0)
-    a, b = np.float32(1.09929682680944), np.float32(0.018053968510807)
-    return np.where(v < b * 4.5, v / np.float32(4.5), np.power((v + (a - 1)) / a, np.float32(1 / 0.45))).astype(np.float32)
-
-
-_ENCODERS = {
-    Space.SRGB: srgb_encode,
-    Space.DISPLAY_P3: srgb_encode,  # Display P3 uses the sRGB transfer curve
-    Space.ADOBE_RGB: lambda x: _gamma_encode(x, 563 / 256),
-    Space.PROPHOTO: _prophoto_encode,
-    Space.REC2020: _rec2020_encode,
-}
-_DECODERS = {
-    Space.SRGB: srgb_decode,
-    Space.DISPLAY_P3: srgb_decode,
-    Space.ADOBE_RGB: lambda v: _gamma_decode(v, 563 / 256),
-    Space.PROPHOTO: _prophoto_decode,
-    Space.REC2020: _rec2020_decode,
-}
-
-
-def encode(rgb_lin: np.ndarray, space: Space) -> np.ndarray:
-    """Apply `space`'s transfer curve: linear [0, 1] -> encoded [0, 1] (clipped), float32."""
-    return _ENCODERS[Space(space)](rgb_lin)
-
-
-def decode(rgb_enc: np.ndarray, space: Space) -> np.ndarray:
-    """Remove `space`'s transfer curve: encoded [0, 1] -> linear [0, 1], float32."""
-    return _DECODERS[Space(space)](rgb_enc)
+    return decode(rgb_srgb, Space.SRGB)
 
 
 @functools.lru_cache(maxsize=None)
@@ -159,18 +162,23 @@ def _derived(space: Space):
     return cs
 
 
-#: Matrices derived with colour-science, stored so that worker processes need not import it (about 1.2 s each,
-#: since it imports matplotlib when installed). Written by tools/make_colour_constants.py; tests/test_color.py
-#: recomputes every entry with colour-science and requires equality. Missing entries are computed on demand.
-CONSTANTS_FILE = os.path.join(os.path.dirname(__file__), "data", "colour_constants.json")
+#: Matrices derived with colour-science, stored as package data so that worker processes need not import it (about
+#: 1.2 s each, since it imports matplotlib when installed). Written by tools/make_colour_constants.py;
+#: tests/test_color.py recomputes every entry with colour-science and requires equality. Missing entries are computed
+#: on demand.
+CONSTANTS_RESOURCE = "data/colour_constants.json"
+
+
+def constants_resource():
+    """The stored constants as an importlib.resources Traversable (inside the installed package)."""
+    return resources.files(__package__).joinpath(CONSTANTS_RESOURCE)
 
 
 @functools.lru_cache(maxsize=1)
 def stored_constants() -> dict:
-    """{name: nested list of float64} from CONSTANTS_FILE ({} when the file is absent or unreadable)."""
+    """{name: nested list of float64} from the package's colour constants ({} when absent or unreadable)."""
     try:
-        with open(CONSTANTS_FILE, encoding="utf-8") as fh:
-            return json.load(fh)
+        return json.loads(constants_resource().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
@@ -190,15 +198,43 @@ def derive_convert_matrix(src: Space, dst: Space) -> np.ndarray:
 
 
 def constant_derivations() -> dict:
-    """{stored name: function computing it with colour-science}: every entry of CONSTANTS_FILE."""
-    from .io import icc  # noqa: PLC0415  (icc imports this module)
-
+    """{stored name: function computing it with colour-science}: every entry of the stored constants."""
     out = {f"convert_matrix:{a.name}:{b.name}": functools.partial(derive_convert_matrix, a, b)
            for a in Space for b in Space if a != b}
     for s in Space:
-        out[f"bradford_to_d50:{s.name}"] = functools.partial(icc.derive_bradford_to_d50, s)
-        out[f"colorants_d50:{s.name}"] = functools.partial(icc.derive_colorants_d50, s)
+        out[f"bradford_to_d50:{s.name}"] = functools.partial(derive_bradford_to_d50, s)
+        out[f"colorants_d50:{s.name}"] = functools.partial(derive_colorants_d50, s)
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def bradford_to_d50(space: Space) -> np.ndarray:
+    """3x3 Bradford chromatic adaptation matrix from `space`'s white to the ICC D50 PCS white (float64)."""
+    space = Space(space)
+    return stored_or_derived(f"bradford_to_d50:{space.name}", lambda: derive_bradford_to_d50(space))
+
+
+def derive_bradford_to_d50(space: Space) -> np.ndarray:
+    """bradford_to_d50 computed with colour-science (bypassing the stored table)."""
+    colour = _colour()
+    white_xyz = colour.xy_to_XYZ(colour.RGB_COLOURSPACES[Space(space).value].whitepoint)
+    return np.asarray(colour.adaptation.matrix_chromatic_adaptation_VonKries(
+        white_xyz, np.array(D50_PCS), transform="Bradford"), dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=None)
+def colorants_d50(space: Space) -> np.ndarray:
+    """3x3 float64 matrix whose columns are the D50-adapted XYZ of R, G, B (the ICC rXYZ/gXYZ/bXYZ tags)."""
+    space = Space(space)
+    out = stored_or_derived(f"colorants_d50:{space.name}", lambda: derive_colorants_d50(space)).copy()
+    out.setflags(write=False)
+    return out
+
+
+def derive_colorants_d50(space: Space) -> np.ndarray:
+    """colorants_d50 computed with colour-science (bypassing the stored table)."""
+    cs = _colour().RGB_COLOURSPACES[Space(space).value]
+    return derive_bradford_to_d50(space) @ np.asarray(cs.matrix_RGB_to_XYZ, dtype=np.float64)
 
 
 @functools.lru_cache(maxsize=None)

@@ -53,3 +53,14 @@ class ModelError(ExposureBatchError):
 class ProfileError(ExposureBatchError):
     """A studio profile cannot be learned (too few pairs, pairs that do not align or show different pictures) or
     loaded (missing or malformed profile folder)."""
+
+
+#: One-line hint when `learn` runs without SciPy (the `learn` extra).
+LEARN_EXTRA_HINT = "SciPy is not installed; learning a studio profile needs it: pip install 'exposure-batch[learn]'"
+#: One-line hint when a command needs TensorFlow and the default (lean) install lacks it.
+TRAIN_EXTRA_HINT = "TensorFlow is not installed; it is only needed for training: pip install 'exposure-batch[train]'"
+
+
+def tensorflow_missing(err: ImportError) -> bool:
+    """True when `err` is TensorFlow (or Keras/TensorBoard) itself missing, not some other broken import."""
+    return isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in ("tensorflow", "keras")

@@ -1,8 +1,8 @@
 """Fused renderer kernels (numba): every step of a recipe, and optionally the output encoding, in one pass.
 
-A filter module may define, next to its exact NumPy op, `fused_params(prepared) -> (k,) float32` and
-`fused_block(r, g, b, n, p)` (plain Python that numba compiles; see filters/exposure.py), and FUSED_FMA = True
-when fused multiply-add cannot move its result beyond the 1e-5 contract. This module compiles
+A filter declares, next to its exact NumPy op, a `FusedKernel` (filters/base.py): `params(prepared) -> (k,) float32`
+and `block(r, g, b, n, p)` (plain Python that numba compiles; see filters/exposure.py), with `fma=True` when fused
+multiply-add cannot move its result beyond the 1e-5 contract. This module compiles
 those kernels and chains them behind one opcode dispatcher (opcode = the filter's index in REGISTRY). The parallel
 kernel copies BLOCK pixels at a time into three small per-channel float32 arrays that stay in L1, runs every step
 on them (each step is a simple loop LLVM vectorises), then writes them back as float32 linear working RGB or
@@ -13,15 +13,15 @@ Compiled code is cached on disk (numba `cache=True`: next to this file, or in th
 read-only); the key includes a hash of the filter modules' sources, so an edited kernel never runs stale.
 Set EXPOSURE_BATCH_NO_NUMBA=1 to turn the fused path off.
 
-16-bit sources (LibRaw's linear output, value = code / 65535): a filter module may also declare `fused_separable`
+16-bit sources (LibRaw's linear output, value = code / 65535): a filter's FusedKernel may also declare `separable`
 (True, or a function of its prepared parameters) when each output channel depends only on the same input channel.
 `run_encode16` reads the codes directly (the float image is never made) and gives the codes `run_encode` gives for
-their float32 values. When the recipe's longest separable prefix holds a step that is costly per pixel (module
-attribute `fused_tabulate`: gamma's power), that prefix runs once over all 65536 codes (a (3, 65536) table made by
+their float32 values. When the recipe's longest separable prefix holds a step that is costly per pixel (FusedKernel
+`tabulate`: gamma's power), that prefix runs once over all 65536 codes (a (3, 65536) table made by
 the same compiled steps) and each pixel looks its codes up, then runs the remaining steps and the encoding.
 
 Exports: ENV_DISABLE, BLOCK, enabled, pack_steps, run_render, run_encode, run_encode16, is_separable,
-separable_prefix, worth_tabulating, code_table, transfer_params, warm_up.
+separable_prefix, worth_tabulating, code_table, transfer_params, warm_up, compiled_marker.
 """
 from __future__ import annotations
 
@@ -30,14 +30,14 @@ import functools
 import hashlib
 import inspect
 import os
-import sys
 import threading
 from typing import Sequence
 
 import numpy as np
 
-from . import filters
+from . import color, filters
 from .color import Space
+from .io.raw import CODE_SCALE, code_values
 
 ENV_DISABLE = "EXPOSURE_BATCH_NO_NUMBA"
 #: Pixels per block: 3 x 512 x 4 bytes = 6 KiB of channel arrays per thread, well inside L1.
@@ -48,7 +48,7 @@ CHUNK = 64 * BLOCK
 #: numba options of every compiled function: no Python error checks (division by zero gives inf, like NumPy); no
 #: fastmath, not even FMA contraction (e.g. saturation's formula cancels large terms for near-grey pixels, and only
 #: the NumPy op's own rounding reproduces its result there). A filter module whose kernel has no such cancellation
-#: may set FUSED_FMA = True to allow fused multiply-add (tone and colour curves, contrast: ~10% faster).
+#: may set FusedKernel(fma=True) to allow fused multiply-add (tone and colour curves, contrast: ~10% faster).
 _JIT_OPTS = dict(nogil=True, error_model="numpy")
 
 _LOCK = threading.Lock()
@@ -72,23 +72,11 @@ def enabled() -> bool:
     return _numba() is not None
 
 
-def _filter_module(spec):
-    """The module of a filter (where its fused kernel and its declarations live)."""
-    return sys.modules.get(spec.apply_np.__module__)
-
-
-def _kernel_funcs(spec):
-    """(fused_params, fused_block) from the filter's module, or None when it has no fused kernel."""
-    module = _filter_module(spec)
-    fparams, fblock = getattr(module, "fused_params", None), getattr(module, "fused_block", None)
-    return (fparams, fblock) if callable(fparams) and callable(fblock) else None
-
-
 def is_separable(step) -> bool:
-    """True when the step's filter declares (module attribute `fused_separable`: a bool, or a function of the
-    prepared parameters) that with these parameters each output channel depends only on the same input channel."""
-    flag = getattr(_filter_module(step.spec), "fused_separable", False)
-    return bool(flag(step.spec.prepare(step.params)) if callable(flag) else flag)
+    """True when the step's filter declares (FusedKernel.separable) that with these parameters each output channel
+    depends only on the same input channel."""
+    fused = step.spec.fused
+    return fused is not None and fused.is_separable(step.spec.prepare(step.params))
 
 
 def separable_prefix(steps: Sequence) -> int:
@@ -106,11 +94,11 @@ def pack_steps(steps: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray] | N
     """
     ops, chunks = [], []
     for step in steps:
-        funcs = _kernel_funcs(step.spec)
-        if funcs is None:
+        fused = step.spec.fused
+        if fused is None:
             return None
         ops.append(filters.NAMES.index(step.spec.name))
-        chunks.append(np.asarray(funcs[0](step.spec.prepare(step.params)), dtype=np.float32).reshape(-1))
+        chunks.append(np.asarray(fused.params(step.spec.prepare(step.params)), dtype=np.float32).reshape(-1))
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([c.size for c in chunks], dtype=np.int64)
     params = np.concatenate(chunks) if chunks else np.zeros(1, dtype=np.float32)
@@ -118,24 +106,13 @@ def pack_steps(steps: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray] | N
 
 
 # --- output encoding --------------------------------------------------------------------------------------------
-# Each transfer curve as a linear toe + scaled power: y = x * slope if x < thr (x <= thr when inclusive) else
-# scale * x^exponent - offset; the same float32 maths as color.encode (a test checks every space against it).
-_TRANSFER = {
-    Space.SRGB: (0.0031308, 12.92, 1.055, 1 / 2.4, 0.055, 1.0),
-    Space.DISPLAY_P3: (0.0031308, 12.92, 1.055, 1 / 2.4, 0.055, 1.0),
-    Space.ADOBE_RGB: (0.0, 1.0, 1.0, 1.0 / (563 / 256), 0.0, 0.0),
-    Space.PROPHOTO: (1 / 512, 16.0, 1.0, 1 / 1.8, 0.0, 0.0),
-    Space.REC2020: (0.018053968510807, 4.5, 1.09929682680944, 0.45,
-                    float(np.float32(1.09929682680944) - np.float32(1.0)), 0.0),
-}
-
-
 def transfer_params(space: Space, linear: bool = False) -> np.ndarray:
-    """(7,) float32 [power?, thr, slope, scale, exponent, offset, inclusive] for `space`'s transfer curve."""
+    """(7,) float32 [power?, thr, slope, scale, exponent, offset, inclusive] for `space`'s transfer curve
+    (color.TRANSFER_CURVES: y = x * slope if x < thr (x <= thr when inclusive) else scale * x^exponent - offset)."""
     if linear:
         return np.array([0, 0, 1, 1, 1, 0, 0], dtype=np.float32)
-    thr, slope, scale, exponent, offset, inclusive = _TRANSFER[Space(space)]
-    return np.array([1, thr, slope, scale, exponent, offset, inclusive], dtype=np.float32)
+    c = color.TRANSFER_CURVES[Space(space)]
+    return np.array([1, c.toe_end, c.toe_slope, c.scale, c.exponent, c.offset, c.inclusive], dtype=np.float32)
 
 
 # --- compilation ------------------------------------------------------------------------------------------------
@@ -143,7 +120,7 @@ def _source_key() -> str:
     """Hash of every filter module's source: part of the on-disk cache key of the fused kernels."""
     digest = hashlib.sha256()
     for spec in filters.REGISTRY:
-        path = inspect.getsourcefile(_filter_module(spec))
+        path = inspect.getsourcefile(spec.apply_np)
         digest.update(spec.name.encode())
         if path and os.path.exists(path):
             with open(path, "rb") as fh:
@@ -197,17 +174,15 @@ def _kernels():
     jit = numba.njit(**_JIT_OPTS)
     _F32_AS_I32, _I32_AS_F32, _I64_AS_F64 = _bitcasts(numba)
     _POW01 = numba.njit(**dict(_JIT_OPTS, fastmath={"contract"}))(_pow01)  # float64 inside: FMA is harmless
+    helpers = {"pow01": _POW01}  # what FusedKernel.needs may name
     blocks = []
     for spec in filters.REGISTRY:
-        funcs = _kernel_funcs(spec)
-        if funcs is None:
+        fused = spec.fused
+        if fused is None:
             blocks.append(None)
             continue
-        module = _filter_module(spec)
-        if hasattr(module, "fast_pow"):  # a filter's fused block may call the vectorisable power (see gamma)
-            module.fast_pow = _POW01
-        fma = getattr(module, "FUSED_FMA", False)
-        blocks.append(numba.njit(**dict(_JIT_OPTS, fastmath={"contract"}) if fma else _JIT_OPTS)(funcs[1]))
+        block = fused.block(*(helpers[name] for name in fused.needs)) if fused.needs else fused.block
+        blocks.append(numba.njit(**dict(_JIT_OPTS, fastmath={"contract"}) if fused.fma else _JIT_OPTS)(block))
     _DISPATCH = _chain(numba, blocks, 0)
     _RUN_STEPS = jit(_run_steps)
     _LOAD_CODES = jit(_load_codes)
@@ -289,8 +264,8 @@ def _bitcasts(numba):
 def _pow01(x, e):
     """x^e for finite float32 x >= 0 (normal or 0) and e > 0 with e ln x within +-700, computed in float64 as
     exp(e ln x) with polynomials so that LLVM vectorises it (libm's powf does not); the float32 result is the
-    correctly rounded one almost always. Used by the output encoding (x in [0, 1]) and bound into filter modules
-    that declare `fast_pow` (gamma)."""
+    correctly rounded one almost always. Used by the output encoding (x in [0, 1]) and handed to filter kernels
+    that declare FusedKernel(needs=("pow01",)) (gamma)."""
     bits = _F32_AS_I32(x)
     k = (bits >> 23) - 127
     m = np.float64(_I32_AS_F32((bits & 0x7FFFFF) | 0x3F800000))  # x = m 2^k, m in [1, 2)
@@ -427,13 +402,22 @@ def _with_threads(threads: int | None, which: int, *args) -> None:
 
 
 def warm_up() -> None:
-    """Compile or load the kernels now (seconds on a machine's first run, ~1 s after) instead of on the first image."""
+    """Compile or load the render kernel now (seconds on a machine's first run, ~1 s after) instead of on the first
+    image."""
     if enabled():
-        from .recipe import Step  # noqa: PLC0415
-
         img = np.zeros((1, 3), dtype=np.float32)
-        packed = pack_steps([Step("exposure", {"ev": 0.0})])
-        run_render(img, img, packed, 1)
+        run_render(img, img, EMPTY_STEPS, 1)
+
+
+def compiled_marker() -> str | None:
+    """Path of the file saying this machine's kernels were compiled for the current sources: beside numba's cache
+    files and named like them (*.nbi), so clearing numba's cache clears it too. None when unknown."""
+    numba = _numba()
+    try:
+        folder = _kernels()[0]._cache._cache_path  # noqa: SLF001  (numba's cache folder for this module)
+    except Exception:  # noqa: BLE001  (no numba, or a numba without this attribute: treat as not compiled)
+        return None
+    return os.path.join(folder, f"exposure_batch.kernels-{_source_key()}-numba{numba.__version__}.nbi")
 
 
 def run_render(src_flat: np.ndarray, out_flat: np.ndarray, packed, threads: int | None = None) -> None:
@@ -459,7 +443,6 @@ def code_table(steps: Sequence) -> np.ndarray | None:
     """(3, 65536) float32: separable `steps` applied to every 16-bit code's value float32(code) * CODE_SCALE, by the
     fused kernels themselves (so a lookup gives the same float as running the steps per pixel). CODE_SCALE is
     io.raw's: the codes are LibRaw's linear 16-bit output. None when a step has no fused kernel."""
-    from .io.raw import code_values  # noqa: PLC0415
 
     packed = pack_steps(steps)
     if packed is None:
@@ -473,16 +456,16 @@ def code_table(steps: Sequence) -> np.ndarray | None:
 def _encode_args(out_flat: np.ndarray, matrix: np.ndarray | None, tparams: np.ndarray, use_lut: bool) -> tuple:
     maxv = np.float32(np.iinfo(out_flat.dtype).max)
     use_mat = matrix is not None
-    mat = np.ascontiguousarray(matrix if use_mat else np.eye(3), dtype=np.float32)
+    mat = np.array(matrix if use_mat else np.eye(3), dtype=np.float32, order="C")  # a writable copy: one signature
     lut = encode_lut(tuple(float(v) for v in tparams)) if use_lut and out_flat.dtype == np.uint8 else None
     base, step = lut if lut is not None else (_NO_LUT, _NO_LUT)
     return mat, use_mat, tparams, maxv, base, step, lut is not None
 
 
 def worth_tabulating(steps: Sequence) -> bool:
-    """True when a step declares (module attribute `fused_tabulate`) that evaluating it per pixel costs more than a
+    """True when a step declares (FusedKernel.tabulate) that evaluating it per pixel costs more than a
     table lookup (gamma's power): only then does a separable prefix go through code_table."""
-    return any(getattr(_filter_module(s.spec), "fused_tabulate", False) for s in steps)
+    return any(s.spec.fused is not None and s.spec.fused.tabulate for s in steps)
 
 
 def run_encode16(codes_flat: np.ndarray, out_flat: np.ndarray, steps: Sequence, matrix: np.ndarray | None,
@@ -495,7 +478,6 @@ def run_encode16(codes_flat: np.ndarray, out_flat: np.ndarray, steps: Sequence, 
     The separable prefix (separable_prefix) is tabulated once over all 65536 codes (code_table) when that is
     cheaper than evaluating it per pixel (worth_tabulating; tabulate=True/False forces it); the rest runs per
     pixel on the looked-up values, or every step on the converted codes."""
-    from .io.raw import CODE_SCALE  # noqa: PLC0415
 
     k = separable_prefix(steps)
     if tabulate is None:
@@ -523,14 +505,15 @@ _NO_TABLE = np.zeros((3, 1), dtype=np.float32)
 LUT_SHIFT = 16
 _LUT_SIZE = (0x3F800000 >> LUT_SHIFT) + 1  # up to the bucket of 1.0
 _NO_LUT = np.zeros(1, dtype=np.int32)
-_EMPTY_STEPS = (np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(1, np.int64))
+_NO_LUT.setflags(write=False)  # read-only like encode_lut's tables: the encode kernels compile one signature, not two
+EMPTY_STEPS = (np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(1, np.int64))
 
 
 def direct_codes(x: np.ndarray, tparams: np.ndarray) -> np.ndarray:
     """8-bit codes of float32 values x (any shape) through the direct (table-free) encode path, as int32."""
     src = np.repeat(np.asarray(x, dtype=np.float32).reshape(-1), 3)
     out = np.empty(src.shape, dtype=np.uint8)
-    run_encode(src, out, _EMPTY_STEPS, None, np.asarray(tparams, dtype=np.float32), use_lut=False)
+    run_encode(src, out, EMPTY_STEPS, None, np.asarray(tparams, dtype=np.float32), use_lut=False)
     return out[::3].astype(np.int32).reshape(np.shape(x))
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from . import fast_kernels
+from .io.raw import code_values, linear_values
 
 PREVIEW_SIZE = 64
 
@@ -124,7 +125,6 @@ _NO_VALUES = np.zeros(1, dtype=np.float32)
 def _resize_area(rgb_lin: np.ndarray, width: int, height: int) -> np.ndarray:
     """Area-average (BOX) resize of an (H, W, 3) linear image (float32 values or uint16 linear codes) to
     (height, width, 3) float32 values (same space)."""
-    from .io.raw import code_values, linear_values  # noqa: PLC0415
 
     rgb_lin = np.asarray(rgb_lin)
     if not fast_kernels.enabled() or rgb_lin.ndim != 3 or rgb_lin.shape[2] != 3:
@@ -159,7 +159,6 @@ def make_preview(rgb_lin: np.ndarray, size: int = PREVIEW_SIZE) -> np.ndarray:
 def thumbnail(rgb_lin: np.ndarray, max_side: int = 256) -> np.ndarray:
     """Whole-frame area-averaged thumbnail, (h, w, 3) float32 linear, long side <= max_side (for statistics).
     rgb_lin: float32 values or uint16 linear codes."""
-    from .io.raw import linear_values  # noqa: PLC0415
 
     rgb_lin = np.asarray(rgb_lin)
     h, w = rgb_lin.shape[:2]

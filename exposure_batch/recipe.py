@@ -36,17 +36,14 @@ class Step:
 
     filter: str
     params: Mapping[str, Any]
-    version: int = 0  # 0 = current version of the filter
+    version: int = 0  # the filter version `params` were written for (0 = current); older ones are migrated
 
     def __post_init__(self):
         spec = filters.get(self.filter)
         version = self.version or spec.version
-        if version > spec.version:
-            raise RecipeError(
-                f"step '{self.filter}' has version {version}, newer than this exposure-batch's ({spec.version}); upgrade"
-            )
-        object.__setattr__(self, "version", version)
-        object.__setattr__(self, "params", spec.validate(self.params))
+        params = spec.migrate(version, self.params) if version != spec.version else self.params
+        object.__setattr__(self, "version", spec.version)
+        object.__setattr__(self, "params", spec.validate(params))
 
     @property
     def spec(self) -> filters.FilterSpec:
@@ -183,13 +180,6 @@ class Recipe:
         with atomic_write(path, "w") as fh:
             fh.write(self.to_json() + "\n")
         return path
-
-    # --- applying ---------------------------------------------------------------------------------------------
-    def apply(self, rgb_lin: np.ndarray) -> np.ndarray:
-        """Apply to a (H, W, 3) float32 linear working-space image; returns a new float32 linear image."""
-        from .render import render  # noqa: PLC0415
-
-        return render(self, rgb_lin)
 
     def describe(self) -> list[str]:
         return [s.describe() for s in self.steps]

@@ -9,17 +9,23 @@ Two paths give the same pixels (within 1e-5):
 
 Peak extra memory is the output array (none with `out=rgb_lin`) plus block/band-sized temporaries per thread.
 
-Exports: render, render_encoded, warm_up, prepare_steps, apply_prepared, fused_available.
+Exports: render, render_encoded, warm_up, prepare_kernels, prepare_steps, apply_prepared, fused_available.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import multiprocessing
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 import numpy as np
 
-from . import fast_kernels
+from . import color, fast_kernels, preview
+from .io.raw import linear_values
+from .io.write import encode_to_int
 from .recipe import Recipe, Step
 
 #: Pixels per band: 64K pixels x 3 x 4 bytes = 768 KiB, so a band and its temporaries stay in L2/L3 cache.
@@ -171,7 +177,6 @@ def render_encoded(
         (H, W, 3) uint8/uint16, `space`'s transfer curve applied (unless linear), values clipped to [0, 1] first.
         Codes equal the NumPy path's, or differ by 1 where a value sits on a rounding boundary.
     """
-    from . import color  # noqa: PLC0415
 
     if bits not in (8, 16):
         raise ValueError(f"bits must be 8 or 16, got {bits}")
@@ -181,11 +186,7 @@ def render_encoded(
     src = None if codes is not None else _source(rgb_lin)
     packed = _packed(steps, fused)
     if packed is None:
-        from .io.write import encode_to_int  # noqa: PLC0415
-
         if src is None:
-            from .io.raw import linear_values  # noqa: PLC0415
-
             src = linear_values(codes)
         return encode_to_int(render(steps, src, fused=False, threads=threads), sp, linear=linear, bits=bits)
     shape = (codes if codes is not None else src).shape
@@ -209,3 +210,68 @@ def _codes(image: np.ndarray) -> np.ndarray | None:
     if arr.ndim != 3 or arr.shape[-1] != 3:
         raise ValueError(f"expected an (H, W, 3) image, got shape {arr.shape}")
     return np.ascontiguousarray(arr)
+
+
+# --- first run: compile ahead, in parallel ------------------------------------------------------------------------
+#: Kernel families (one numba cache index each, so two processes never write the same index) and what a run needs.
+KERNEL_JOBS = ("render", "encode", "encode16")
+
+
+def _compile_job(job: str, bits: tuple[int, ...]) -> str:
+    """Compile (or load) one kernel family for every argument type the renderer gives it, on tiny inputs, so that
+    numba writes it to its on-disk cache. Runs in a helper process; returns `job`."""
+    px = np.full((8, 3), 0.25, np.float32)
+    tp = fast_kernels.transfer_params(color.Space.SRGB)
+    matrix = color.convert_matrix(color.WORKING_SPACE, color.Space.SRGB)
+    if job == "render":
+        fast_kernels.run_render(px.copy(), px.copy(), fast_kernels.EMPTY_STEPS, 1)
+        img = np.full((4, 6, 3), 0.25, np.float32)
+        for src in (img, img[:, ::-1], (img * 65535).astype(np.uint16)[:, ::-1]):  # the preview's box kernel
+            preview._resize_area(src, 2, 2)
+    for b in bits:
+        out = np.empty((8, 3), np.uint8 if b == 8 else np.uint16)
+        if job == "encode":
+            fast_kernels.run_encode(px, out, fast_kernels.EMPTY_STEPS, matrix, tp, 1)
+        elif job == "encode16":
+            fast_kernels.run_encode16((px * 65535).astype(np.uint16), out, [], matrix, tp, 1)
+    return job
+
+
+def idle_cores() -> int:
+    """Cores nobody else is using now (CPU count minus the 1-minute load average, at least 1)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    return max(1, int((os.cpu_count() or 1) - load + 0.5))
+
+
+def prepare_kernels(raw_sources: bool = True, bits: Sequence[int] = (8,), notify=None, workers: int = 2) -> float:
+    """Make sure the kernels a run needs are compiled before its workers start. On a machine's first run (no
+    marker, see compiled_marker) `notify(message)` is called once and the kernel families are compiled: in up to
+    `workers` helper processes in parallel when that many cores are idle (each writes numba's on-disk cache; the
+    run's workers then load them), else in this process (helpers would only add their start-up and a second
+    compile of the shared steps on busy cores); afterwards this returns at once. raw_sources: some input is a RAW (the 16-bit code path is compiled too);
+    bits: output bit depths. Returns the seconds spent."""
+    start = time.perf_counter()
+    marker = fast_kernels.compiled_marker() if fast_kernels.enabled() else None
+    if marker is None or os.path.exists(marker):
+        return 0.0
+    jobs = [j for j in KERNEL_JOBS if j != "encode16" or raw_sources]
+    if notify is not None:
+        notify("compiling the render kernels for this machine (first run only; cached for later runs)...")
+    bits = tuple(sorted(set(int(b) for b in bits)))
+    workers = min(workers, idle_cores())
+    if workers <= 1:
+        for job in jobs:
+            _compile_job(job, bits)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:  # spawn: no
+            # inherited numba state
+            for future in [pool.submit(_compile_job, job, bits) for job in jobs]:
+                future.result()
+    with contextlib.suppress(OSError):
+        with open(marker, "w", encoding="utf-8") as fh:
+            fh.write(f"compiled: {', '.join(jobs)}; bits {bits}\n")
+    return time.perf_counter() - start

@@ -6,11 +6,14 @@ Everything here writes real files with the project's own writers (or Pillow); no
 """
 from __future__ import annotations
 
+import importlib
 import io
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from exposure_batch import color
 
@@ -111,3 +114,29 @@ def jpeg_bytes(rgb_srgb8: np.ndarray, **kwargs) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgb_srgb8, "RGB").save(buf, "JPEG", **kwargs)
     return buf.getvalue()
+
+
+def in_ci() -> bool:
+    """True when running in CI (CI=true, as .ci/run sets): missing tools and modules fail tests there."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_tool(name: str) -> str:
+    """Path of program `name` on PATH; when it is missing the calling test is skipped, or failed under CI=true."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if in_ci():
+        pytest.fail(f"{name} is not installed, and CI=true requires it (.ci/run installs it with apt-get)")
+    pytest.skip(f"{name} not installed")
+
+
+def require_module(name: str):
+    """Import module `name`; when it is missing the calling test (module) is skipped, or failed under CI=true."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as err:
+        if in_ci():
+            pytest.fail(f"{name} cannot be imported ({err}); CI installs it with pip install -e '.[test]'",
+                        pytrace=False)
+        pytest.skip(f"{name} not installed", allow_module_level=True)

@@ -240,8 +240,8 @@ def test_8bit_encode_table_gives_the_direct_codes(space):
                         np.float32([0.0, -0.0, 1.0, np.nan, 2.0, -1.0, 1e-40, -1e-40, np.inf, -np.inf])])
     src = np.repeat(x, 3)
     with_table, direct = np.empty(src.shape, np.uint8), np.empty(src.shape, np.uint8)
-    fast_kernels.run_encode(src, with_table, fast_kernels._EMPTY_STEPS, None, tp, use_lut=True)
-    fast_kernels.run_encode(src, direct, fast_kernels._EMPTY_STEPS, None, tp, use_lut=False)
+    fast_kernels.run_encode(src, with_table, fast_kernels.EMPTY_STEPS, None, tp, use_lut=True)
+    fast_kernels.run_encode(src, direct, fast_kernels.EMPTY_STEPS, None, tp, use_lut=False)
     np.testing.assert_array_equal(with_table, direct)
     assert base[0] == 0 and base[-1] == 255
 

@@ -20,11 +20,12 @@ from exposure_batch.io.write import atomic_write  # noqa: E402
 
 def main() -> None:
     table = {name: derive().tolist() for name, derive in sorted(color.constant_derivations().items())}
-    with atomic_write(color.CONSTANTS_FILE, "w") as fh:
+    path = str(color.constants_resource())  # the source tree this script runs from
+    with atomic_write(path, "w") as fh:
         json.dump({"generated_by": "tools/make_colour_constants.py",
                    "colour_science": color._colour().__version__, **table}, fh, indent=1)  # noqa: SLF001
         fh.write("\n")
-    print(f"wrote {len(table)} matrices to {color.CONSTANTS_FILE}")
+    print(f"wrote {len(table)} matrices to {path}")
 
 
 if __name__ == "__main__":

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import color
 from ..preview import _resize_area, make_preview, thumbnail
 from ..render import render
 from .data import Degradation, degrade, display_np, sample_degradation
-
-LUMA = np.array([0.27, 0.67, 0.06], np.float32)
 
 #: The small held-out set CI evaluates the shipped model on: shipped samples/ that no training crop came from.
 CI_SAMPLES = ("coffee_p3_16bit.png", "flower.dng", "casio_qv_r51.jpg")
@@ -92,7 +91,7 @@ def patch_stats(disp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         for _ in range(4):
             y, x = rng.integers(0, 17, 2)
             p = np.clip(sq[y : y + 64, x : x + 64], 0, 1)
-            lum = p @ LUMA
+            lum = p @ color.LUMA_WEIGHTS
             mx, mn = p.max(-1), p.min(-1)
             light = (mx + mn) / 2
             den = np.where(light < 0.5, mx + mn, 2.0 - mx - mn)

@@ -67,8 +67,9 @@ def display_tf(rgb_lin):
     """Fixed last stage: linear ProPhoto (B, H, W, 3) -> sRGB primaries -> clip [0, 1] -> sRGB transfer (encoded)."""
     m = np.ascontiguousarray(color.convert_matrix(color.WORKING_SPACE, color.Space.SRGB).T)
     x = tf.clip_by_value(tf.tensordot(rgb_lin, m, axes=1), 0.0, 1.0)
-    high = 1.055 * tf.pow(tf.maximum(x, 0.0031308), 1.0 / 2.4) - 0.055
-    return tf.where(x <= 0.0031308, 12.92 * x, high)
+    c = color.TRANSFER_CURVES[color.Space.SRGB]
+    high = c.scale * tf.pow(tf.maximum(x, c.toe_end), c.exponent) - c.offset
+    return tf.where(x <= c.toe_end, c.toe_slope * x, high)
 
 
 def apply_filters_tf(images, raw_params):

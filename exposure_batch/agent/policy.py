@@ -23,16 +23,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from importlib import resources
 
 import numpy as np
 
 from .. import color, filters
-from ..errors import ModelError
+from ..errors import TRAIN_EXTRA_HINT, ModelError, tensorflow_missing
 from ..recipe import Recipe, Step, drop_noop_steps
+from ..render import render
 from .inference import NumpyActor
 from .netconfig import N_FILTERS, STATE_DIM, NetConfig
 
-DEFAULT_MODEL_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "models", "auto"))
+#: The shipped model, package data read with importlib.resources: exposure_batch/models is the repository's top-level
+#: models/ folder (a symlink in the source tree, copied into wheels by setup.py's package_data).
+DEFAULT_MODEL_DIR = str(resources.files("exposure_batch") / "models" / "auto")
 MODEL_FILE = "actor.npz"
 CARD_FILE = "model.json"
 CHUNK = 64
@@ -174,7 +178,12 @@ class LearnedPolicy:
             raise ModelError(f"{weights}: cannot load weights ({err})") from None
         self._tf_actor = None
         if self.backend == "tf":
-            from .policy_tf import TFActor  # noqa: PLC0415  (imports TensorFlow)
+            try:
+                from .policy_tf import TFActor  # noqa: PLC0415  (imports TensorFlow)
+            except ImportError as err:
+                if tensorflow_missing(err):
+                    raise ModelError(f"agent backend 'tf': {TRAIN_EXTRA_HINT}") from None
+                raise
 
             self._tf_actor = TFActor(self.cfg, arrays)
 
@@ -255,7 +264,7 @@ class LearnedPolicy:
 
     def render_preview(self, preview_lin, recipe: Recipe) -> np.ndarray:
         """Convenience: the recipe applied to a preview (linear)."""
-        return recipe.apply(np.asarray(preview_lin, np.float32))
+        return render(recipe, np.asarray(preview_lin, np.float32))
 
 
 def load_policy(model_path: str | None = None, backend: str | None = None) -> LearnedPolicy:

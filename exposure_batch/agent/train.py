@@ -109,15 +109,14 @@ PRESETS = {"paper": TrainConfig, "cpu": _cpu_preset}
 
 # --------------------------------------------------------------------------------------------------------------
 # colour + losses
-_SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
-                         [0.0193339, 0.1191920, 0.9503041]], np.float32)
-_D65 = np.array([0.95047, 1.0, 1.08883], np.float32)
 
 
 def lab_tf(disp):
     """(..., 3) display-encoded sRGB in [0, 1] -> CIELAB (D65), differentiable."""
-    lin = tf.where(disp <= 0.04045, disp / 12.92, tf.pow((tf.maximum(disp, 0.04045) + 0.055) / 1.055, 2.4))
-    xyz = tf.tensordot(lin, tf.constant(_SRGB_TO_XYZ.T), axes=1) / _D65
+    c = color.TRANSFER_CURVES[color.Space.SRGB]
+    high = tf.pow((tf.maximum(disp, c.decode_toe_end) + c.offset) / c.scale, c.gamma)
+    lin = tf.where(disp <= c.decode_toe_end, disp / c.toe_slope, high)
+    xyz = tf.tensordot(lin, tf.constant(color.SRGB_TO_XYZ.T), axes=1) / color.D65_XYZ
     e = 216.0 / 24389.0
     f = tf.where(xyz > e, tf.pow(tf.maximum(xyz, e), 1.0 / 3.0), (24389.0 / 27.0 * xyz + 16.0) / 116.0)
     return tf.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], -1)

@@ -1,6 +1,8 @@
 """`exposure-batch learn BEFORE_DIR AFTER_DIR -o PROFILE_DIR`: learn a studio's look from before/after pairs."""
 from __future__ import annotations
 
+import importlib.util
+
 import click
 
 
@@ -39,8 +41,11 @@ def learn(before_dir, after_dir, out_dir, name, csv_path, val_dirs, val_share, a
     from rich.console import Console  # noqa: PLC0415
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
 
-    from ..errors import ExposureBatchError  # noqa: PLC0415
+    from ..errors import LEARN_EXTRA_HINT, ExposureBatchError  # noqa: PLC0415
     from ..look.learn import LearnOptions, learn as run  # noqa: PLC0415
+
+    if importlib.util.find_spec("scipy") is None:  # the fit needs it; the lean default install has none
+        raise click.ClickException(LEARN_EXTRA_HINT)
 
     opts = LearnOptions(name=name, agent=agent, model_path=model_path, csv_path=csv_path,
                         val_dirs=tuple(val_dirs) if val_dirs else None, val_share=val_share, seed=seed,

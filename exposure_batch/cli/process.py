@@ -9,10 +9,13 @@ import click
 
 from ..engine import SourceSpec, run_batch
 from ..errors import ExposureBatchError
+from ..io import RAW_EXTENSIONS
+from ..io.write import bits_for
 from ..limits import DEFAULT_MAX_PIXELS
 from ..names import shown
 from ..outplan import PlanError, check_folders, check_targets, exclude_own
 from ..pipeline import EXISTS_REASON, OutputOptions, Result, find_inputs, plan_outputs
+from ..render import prepare_kernels
 from .options import memory_cap
 
 
@@ -127,6 +130,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 
         opts = dataclasses.replace(opts, thumbnail=THUMB_SIDE)
     start = time.perf_counter()
+    if job_list and not ray_address:
+        _prepare_kernels(job_list, opts)
     try:
         results = earlier + _run_with_progress(job_list, spec, opts, jobs, limits, not no_progress, report,
                                                ray_address, manifest)
@@ -183,6 +188,15 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     _print_sidecar_notes(results, opts.sidecars)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def _prepare_kernels(job_list, opts) -> None:
+    """On a machine's first run, compile the render kernels this run needs (RAW code path only with RAW inputs; the
+    output's bit depth) before the batch starts, in parallel on the idle cores, with a one-line notice
+    (render.prepare_kernels)."""
+    raw = any(os.path.splitext(path)[1].lower() in RAW_EXTENSIONS for path, _ in job_list)
+    prepare_kernels(raw_sources=raw, bits=(bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True),
+                    workers=os.cpu_count() or 1)
 
 
 def check_profile_options(profile_path, recipe_path, model_path) -> None:

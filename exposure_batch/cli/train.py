@@ -9,6 +9,8 @@ import time
 import click
 import numpy as np
 
+from ..errors import TRAIN_EXTRA_HINT, tensorflow_missing
+
 
 def _parse_sets(items) -> dict:
     """['lr_actor=1e-5', 'net.channels=[8,16,32,64]'] -> nested dict (values parsed as JSON when possible)."""
@@ -63,7 +65,13 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
     snapshots/ (actor weights every checkpoint), history.json (losses) and logs/ (TensorBoard, if installed).
     """
     from ..agent import data as D  # noqa: PLC0415
-    from ..agent.train import Trainer, TrainConfig, save_model  # noqa: PLC0415  (imports TensorFlow)
+
+    try:
+        from ..agent.train import Trainer, TrainConfig, save_model  # noqa: PLC0415  (imports TensorFlow)
+    except ImportError as err:
+        if tensorflow_missing(err):
+            raise click.ClickException(TRAIN_EXTRA_HINT) from None
+        raise
 
     overrides = {"preset": preset, "seed": seed}
     if config_path:

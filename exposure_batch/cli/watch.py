@@ -8,6 +8,8 @@ import sys
 import click
 
 from ..config import config_option
+from ..io.write import bits_for
+from ..render import prepare_kernels
 from .options import check_output_options, memory_cap, output_options_from, shared_options, with_params
 from .process import process as _process_cmd
 
@@ -77,6 +79,8 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
         retries=retries, grace=grace, log_json=log_json, report_dir=report_dir, env_retry=env_retry,
     )
     _setup_logging()
+    # first run on this machine: compile the render kernels now, with a notice, not silently on the first photo
+    prepare_kernels(raw_sources=True, bits=(bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True))
     daemon = Daemon(cfg)
     _install_signals(daemon)
 

@@ -1,9 +1,12 @@
-"""What every filter module declares: its parameters, ranges, mappings and ops.
+"""The filter contract: everything one filter declares, in one `FilterSpec` built with named fields.
 
 A filter is a pointwise colour function of a linear-RGB pixel and a few global parameters, so the parameters chosen
-on a 64x64 preview apply unchanged at any resolution. Each `filters/<name>.py` builds one `FilterSpec`.
+on a 64x64 preview apply unchanged at any resolution. Each `filters/<name>.py` builds one `SPEC = FilterSpec(...)`
+holding its parameters and ranges, the TF op, the exact NumPy op, the fused-kernel pieces (`FusedKernel`), the
+editor mappings (`EditorMapping` for darktable and Adobe) and the migrations from older versions of its parameters;
+`filters/__init__.py` lists the modules once (the registry). Nothing is looked up by module or patched in later.
 
-Exports: Param, FilterSpec, tanh_range_np, tanh_range_tf.
+Exports: Param, FusedKernel, EditorMapping, FilterSpec, tanh_range_np, tanh_range_tf, broadcast_params_tf, signed.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..errors import FilterParamError
+from ..errors import FilterParamError, RecipeError
 
 #: Slack allowed when validating a value against its range (JSON round trips of float32 values).
 RANGE_SLACK = 1e-6
@@ -46,9 +49,58 @@ def tanh_range_tf(raw, low: float, high: float):
     return low + (high - low) * (tf.tanh(raw) + 1.0) / 2.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class FusedKernel:
+    """A filter's pieces for the fused numba renderer (compiled by exposure_batch.fast_kernels).
+
+    Attributes:
+        params: prepared parameters -> (k,) float32 vector handed to the block as `p`.
+        block: plain Python `block(r, g, b, n, p)` applying the filter in place to the first n entries of the float32
+            channel arrays r, g, b (linear working RGB), giving apply_np's pixels to 1e-5. When `needs` names compiled
+            helpers, `block` is a factory instead: `block(*helpers) -> block(r, g, b, n, p)`.
+        needs: names of the compiled helpers fast_kernels hands a factory block, in order (only "pow01" so far:
+            x^e for float32 x > 0, computed with polynomials that LLVM vectorises).
+        separable: True (or a function of the prepared parameters) when each output channel depends only on the same
+            input channel: the step can then be tabulated per 16-bit code (fast_kernels.run_encode16).
+        tabulate: True when evaluating the step per pixel costs more than a table lookup (gamma's power).
+        fma: True when fused multiply-add cannot move the result beyond the 1e-5 contract (no cancelling terms).
+    """
+
+    params: Callable[[Any], np.ndarray]
+    block: Callable
+    needs: tuple[str, ...] = ()
+    separable: bool | Callable[[Any], bool] = False
+    tabulate: bool = False
+    fma: bool = False
+
+    def is_separable(self, prepared) -> bool:
+        """`separable` evaluated for these prepared parameters."""
+        return bool(self.separable(prepared) if callable(self.separable) else self.separable)
+
+
 @dataclass(frozen=True)
+class EditorMapping:
+    """What an editor gets for one step. `exact` False -> `note` says what differs.
+
+    ops (darktable, all on linear ProPhoto values; sidecars/darktable.py wraps them between colour-space matrices):
+        ("exposure", ev) | ("matrix", 3x3 array, out = M @ in) | ("curve", [(xs, ys)] * 1 or 3, linked, preserve)
+    settings (Adobe): crs names -> values, plus "_master" (a linear -> linear function) or "_rgb" (three of them)
+        that sidecars/adobe.py composes into point curves.
+    """
+
+    ops: tuple = ()
+    settings: dict = field(default_factory=dict)
+    exact: bool = True
+    note: str = ""
+
+
+#: One migration step: parameters of version v -> parameters of version v + 1 (a new dict; never edit old steps).
+Migration = Callable[[Mapping[str, Any]], dict]
+
+
+@dataclass(frozen=True, kw_only=True)
 class FilterSpec:
-    """Everything about one filter.
+    """Everything about one filter (built with named fields only).
 
     Attributes:
         name: recipe / registry name (snake_case).
@@ -61,9 +113,12 @@ class FilterSpec:
         prepare: dict of validated values -> whatever makes `apply_np` fast (computed once per image).
         apply_np: (rgb_lin (H, W, 3) or (N, 3) float32, prepared) -> same shape float32; may work in place.
         describe: dict of values -> one-line human description ("Exposure +0.62 EV").
+        to_darktable: values -> EditorMapping of darktable ops (linear ProPhoto).
+        to_adobe: (values, raw) -> EditorMapping of crs settings (raw selects Temperature/Tint over Incremental*).
+        fused: the fused-kernel pieces, or None (a recipe using this filter then renders through NumPy).
+        migrations: {v: function turning version-v parameters into version v+1}, one per older version.
         space: colour space in and out ("linear working RGB"; all eight are scene-linear -> scene-linear).
         pointwise: True when the output pixel depends only on the input pixel (true for all eight).
-        editors: optional editor mappings added by the sidecar writers' filter hooks (name -> callable).
     """
 
     name: str
@@ -77,9 +132,25 @@ class FilterSpec:
     prepare: Callable[[Mapping[str, Any]], Any]
     apply_np: Callable[[np.ndarray, Any], np.ndarray]
     describe: Callable[[Mapping[str, Any]], str]
+    to_darktable: Callable[[Mapping[str, Any]], EditorMapping]
+    to_adobe: Callable[..., EditorMapping]
+    fused: FusedKernel | None = None
+    migrations: Mapping[int, Migration] = field(default_factory=dict)
     space: str = "linear working RGB -> linear working RGB"
     pointwise: bool = True
-    editors: dict = field(default_factory=dict)
+
+    def migrate(self, old_version: int, values: Mapping[str, Any]) -> dict:
+        """Parameters stored by version `old_version` of this filter -> parameters of the current version, through
+        one migration per version step (v1 -> v2 -> ...). Raises RecipeError naming the missing step."""
+        if old_version > self.version:
+            raise RecipeError(f"step '{self.name}' has version {old_version}, newer than this exposure-batch's "
+                              f"({self.version}); upgrade")
+        out = dict(values) if isinstance(values, Mapping) else values
+        for v in range(max(int(old_version), 1), self.version):
+            if v not in self.migrations:
+                raise RecipeError(f"step '{self.name}' version {v} cannot be migrated to {v + 1} (no migration)")
+            out = self.migrations[v](out)
+        return out
 
     @property
     def size(self) -> int:

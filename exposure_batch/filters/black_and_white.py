@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FilterSpec, Param
+from ..color import LUMA_WEIGHTS
+from .base import EditorMapping, FilterSpec, FusedKernel, Param
 
 NAME = "black_and_white"
 VERSION = 1
-LUMA = np.array([0.27, 0.67, 0.06], dtype=np.float32)
 PARAMS = (Param("amount", 0.0, 1.0, 0.0, "", "blend weight of the luminance (1 = monochrome)"),)
 
 
@@ -30,14 +30,14 @@ def apply_tf(rgb_lin, params):
     """rgb_lin (B, H, W, 3) linear, params (B, 1) amount -> (B, H, W, 3) linear."""
     import tensorflow as tf  # noqa: PLC0415
 
-    lum = tf.reduce_sum(rgb_lin * LUMA, axis=-1, keepdims=True)
+    lum = tf.reduce_sum(rgb_lin * LUMA_WEIGHTS, axis=-1, keepdims=True)
     p = params[:, None, None, 0:1]
     return (1.0 - p) * rgb_lin + p * lum
 
 
 def matrix(amount: float) -> np.ndarray:
     """The equivalent 3x3 matrix M (y = M @ x) for linear RGB column vectors."""
-    return ((1.0 - amount) * np.eye(3) + amount * np.tile(LUMA.astype(np.float64), (3, 1))).astype(np.float32)
+    return ((1.0 - amount) * np.eye(3) + amount * np.tile(LUMA_WEIGHTS.astype(np.float64), (3, 1))).astype(np.float32)
 
 
 def prepare(values) -> np.float32:
@@ -48,7 +48,7 @@ def apply_np(rgb_lin: np.ndarray, amount: np.float32) -> np.ndarray:
     """(..., 3) float32 linear -> same, in place."""
     if amount == 0:
         return rgb_lin
-    lum = rgb_lin @ LUMA
+    lum = rgb_lin @ LUMA_WEIGHTS
     lum *= amount
     rgb_lin *= np.float32(1.0) - amount
     rgb_lin += lum[..., None]
@@ -59,14 +59,9 @@ def describe(values) -> str:
     return f"Black & white {values['amount'] * 100:.0f}%"
 
 
-SPEC = FilterSpec(NAME, VERSION, "Black & white", PARAMS, 1, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)
-
-
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here) ------------------------
-# fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
-# n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
+# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
 _ONE = np.float32(1.0)
-_LR, _LG, _LB = LUMA[0], LUMA[1], LUMA[2]
+_LR, _LG, _LB = LUMA_WEIGHTS[0], LUMA_WEIGHTS[1], LUMA_WEIGHTS[2]
 
 
 def fused_separable(amount) -> bool:
@@ -86,3 +81,24 @@ def fused_block(r, g, b, n, p):
         r[i] = r[i] * keep + lum
         g[i] = g[i] * keep + lum
         b[i] = b[i] * keep + lum
+
+
+# --- Editor mappings (see base.EditorMapping) -------------------------------------------------------------------
+# Black & white -> darktable color calibration matrix (exact) / crs:ConvertToGrayscale or Saturation (approx.).
+def to_darktable(params) -> EditorMapping:
+    return EditorMapping(ops=(("matrix", matrix(float(params["amount"])).astype("float64")),))
+
+
+def to_adobe(params, raw: bool = False) -> EditorMapping:
+    p = float(params["amount"])
+    if p >= 0.999:
+        return EditorMapping(settings={"ConvertToGrayscale": True}, exact=False, note="Adobe's grey mix differs")
+    return EditorMapping(settings={"Saturation": -int(round(100 * p))}, exact=False, note="partial B&W as Saturation")
+
+
+SPEC = FilterSpec(
+    name=NAME, version=VERSION, label="Black & white", params=PARAMS, n_raw=1,
+    map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
+    describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
+    fused=FusedKernel(params=fused_params, block=fused_block, separable=fused_separable),
+)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import curve_math
-from .base import FilterSpec, Param, tanh_range_np, tanh_range_tf
+from .base import EditorMapping, FilterSpec, FusedKernel, Param, tanh_range_np, tanh_range_tf
+from .curve_math import knot_nodes
 
 NAME = "color_curves"
 VERSION = 1
@@ -52,20 +53,8 @@ def describe(values) -> str:
     return "Colour curves mid R {:.2f} G {:.2f} B {:.2f}".format(*mids)
 
 
-SPEC = FilterSpec(NAME, VERSION, "Colour curves", PARAMS, 3 * SEGMENTS, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)
-
-
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here) ------------------------
-# fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
-# n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
+# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
 _ZERO, _ONE, _STEP = np.float32(0.0), np.float32(1.0), np.float32(1.0 / SEGMENTS)
-
-FUSED_FMA = True  # no cancelling terms: fused multiply-add keeps the kernel within 1e-5 of apply_np
-
-
-#: Each output channel depends only on the same input channel (one curve per channel): tabulated per 16-bit code by
-#: fast_kernels.run_encode16.
-fused_separable = True
 
 
 def fused_params(prepared) -> np.ndarray:
@@ -83,3 +72,25 @@ def fused_block(r, g, b, n, p):
             y1 += p[SEGMENTS + k] * max(x1 - knot, _ZERO)
             y2 += p[2 * SEGMENTS + k] * max(x2 - knot, _ZERO)
         r[i], g[i], b[i] = y0, y1, y2
+
+
+# --- Editor mappings (see base.EditorMapping) -------------------------------------------------------------------
+# Colour curves -> darktable rgbcurve independent channels (approximate) / crs:ToneCurvePV2012Red/Green/Blue.
+def to_darktable(params) -> EditorMapping:
+    curves = [knot_nodes(*curve_math.knots(params[c])) for c in CHANNELS]
+    return EditorMapping(ops=(("curve", curves, False, 0),), exact=False,
+                         note="piecewise-linear curves as monotone splines through 17 nodes")
+
+
+def to_adobe(params, raw: bool = False) -> EditorMapping:
+    knots = [curve_math.knots(params[c]) for c in CHANNELS]
+    fns = tuple((lambda v, k=k: np.interp(np.clip(v, 0, 1), *k)) for k in knots)
+    return EditorMapping(settings={"_rgb": fns}, exact=False, note="per-channel curves as Red/Green/Blue point curves")
+
+
+SPEC = FilterSpec(
+    name=NAME, version=VERSION, label="Colour curves", params=PARAMS, n_raw=3 * SEGMENTS,
+    map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
+    describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
+    fused=FusedKernel(params=fused_params, block=fused_block, separable=True, fma=True),
+)

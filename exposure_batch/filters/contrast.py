@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FilterSpec, Param, signed
+from ..color import LUMA_WEIGHTS
+from .base import EditorMapping, FilterSpec, FusedKernel, Param, signed
+from .curve_math import sample_curve
 
 NAME = "contrast"
 VERSION = 1
-LUMA = np.array([0.27, 0.67, 0.06], dtype=np.float32)
 PARAMS = (Param("amount", -1.0, 1.0, 0.0, "", "blend weight of the luminance S-curve (negative lowers contrast)"),)
 
 
@@ -30,7 +31,7 @@ def apply_tf(rgb_lin, params):
     """rgb_lin (B, H, W, 3) linear, params (B, 1) amount -> (B, H, W, 3) linear."""
     import tensorflow as tf  # noqa: PLC0415
 
-    lum = tf.clip_by_value(tf.reduce_sum(rgb_lin * LUMA, axis=-1, keepdims=True), 0.0, 1.0)
+    lum = tf.clip_by_value(tf.reduce_sum(rgb_lin * LUMA_WEIGHTS, axis=-1, keepdims=True), 0.0, 1.0)
     curved = 0.5 - 0.5 * tf.cos(np.float32(np.pi) * lum)
     p = params[:, None, None, 0:1]
     return (1.0 - p) * rgb_lin + p * rgb_lin * curved / (lum + 1e-6)
@@ -44,7 +45,7 @@ def apply_np(rgb_lin: np.ndarray, amount: np.float32) -> np.ndarray:
     """(..., 3) float32 linear -> same, in place."""
     if amount == 0:
         return rgb_lin
-    lum = rgb_lin @ LUMA
+    lum = rgb_lin @ LUMA_WEIGHTS
     np.clip(lum, 0.0, 1.0, out=lum)
     curved = np.float32(0.5) - np.float32(0.5) * np.cos(np.float32(np.pi) * lum)
     # factor = (1 - p) + p * l' / (l + 1e-6), per pixel; y = x * factor
@@ -59,20 +60,13 @@ def describe(values) -> str:
     return f"Contrast {signed(values['amount'] * 100, 0)}%"
 
 
-SPEC = FilterSpec(NAME, VERSION, "Contrast", PARAMS, 1, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)
-
-
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here) ------------------------
-# fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
-# n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
+# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
 _ZERO, _HALF, _ONE, _EPS = np.float32(0.0), np.float32(0.5), np.float32(1.0), np.float32(1e-6)
-_LR, _LG, _LB = LUMA[0], LUMA[1], LUMA[2]
+_LR, _LG, _LB = LUMA_WEIGHTS[0], LUMA_WEIGHTS[1], LUMA_WEIGHTS[2]
 # sin(pi u) ~ u (S1 + u^2 (S3 + u^2 (S5 + u^2 (S7 + u^2 S9)))) on |u| <= 0.5 (least squares, error 3e-9), so that
 # 0.5 - 0.5 cos(pi l) = sin(pi l / 2)^2 is evaluated without cancellation near l = 0.
 _S1, _S3, _S5 = np.float32(3.141592502593994), np.float32(-5.1677069664001465), np.float32(2.5500311851501465)
 _S7, _S9 = np.float32(-0.5980440974235535), np.float32(0.07721816748380661)
-
-FUSED_FMA = True  # no cancelling terms: fused multiply-add keeps the kernel within 1e-5 of apply_np
 
 
 def fused_separable(amount) -> bool:
@@ -96,3 +90,29 @@ def fused_block(r, g, b, n, p):
         r[i] *= factor
         g[i] *= factor
         b[i] *= factor
+
+
+# --- Editor mappings (see base.EditorMapping) -------------------------------------------------------------------
+# Contrast -> darktable rgbcurve with luminance-preserving mode (approximate: darktable's luminance weights) /
+# crs:Contrast2012 (approximate).
+def _fn(p):
+    return lambda lum: (1 - p) * lum + p * (0.5 - 0.5 * np.cos(np.pi * lum))
+
+
+def to_darktable(params) -> EditorMapping:
+    xs, ys = sample_curve(_fn(float(params["amount"])), 20)
+    return EditorMapping(ops=(("curve", [(xs, ys)], True, 1),), exact=False,
+                         note="luminance S-curve as an rgbcurve preserving darktable's luminance")
+
+
+def to_adobe(params, raw: bool = False) -> EditorMapping:
+    return EditorMapping(settings={"Contrast2012": int(round(50 * float(params["amount"])))}, exact=False,
+                         note="luminance S-curve as crs:Contrast2012 (heuristic scale)")
+
+
+SPEC = FilterSpec(
+    name=NAME, version=VERSION, label="Contrast", params=PARAMS, n_raw=1,
+    map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
+    describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
+    fused=FusedKernel(params=fused_params, block=fused_block, separable=fused_separable, fma=True),
+)

@@ -38,3 +38,20 @@ def describe_curve(slopes) -> str:
     xs, ys = knots(slopes)
     probe = np.interp([0.25, 0.5, 0.75], xs, ys)
     return " ".join(f"{x:.2f}->{y:.2f}" for x, y in zip((0.25, 0.5, 0.75), probe))
+
+
+def sample_curve(fn, n: int = 20, power: float = 1.0) -> tuple[list[float], list[float]]:
+    """n nodes of y = fn(x) on [0, 1] at x = (i / (n - 1))^power (power > 1 packs nodes near black); for editor
+    curves (darktable rgbcurve nodes)."""
+    xs = np.linspace(0.0, 1.0, n) ** power
+    return [float(x) for x in xs], [float(v) for v in np.clip(fn(xs), 0.0, 1.0)]
+
+
+def knot_nodes(xs, ys) -> tuple[list[float], list[float]]:
+    """Piecewise-linear knots -> knots plus segment midpoints (17 for 8 segments), so a monotone Hermite spline
+    stays on the straight segments and only rounds the kinks."""
+    out_x, out_y = [float(xs[0])], [float(ys[0])]
+    for i in range(1, len(xs)):
+        out_x += [float((xs[i - 1] + xs[i]) / 2), float(xs[i])]
+        out_y += [float((ys[i - 1] + ys[i]) / 2), float(ys[i])]
+    return out_x, out_y

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FilterSpec, Param, signed
+from .base import EditorMapping, FilterSpec, FusedKernel, Param, signed
 
 NAME = "exposure"
 VERSION = 1
@@ -49,17 +49,7 @@ def describe(values) -> str:
     return f"Exposure {signed(values['ev'])} EV"
 
 
-SPEC = FilterSpec(NAME, VERSION, "Exposure", PARAMS, 1, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)
-
-
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here) ------------------------
-# fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
-# n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
-
-
-#: Each output channel depends only on the same input channel (a per-channel gain): tabulated per 16-bit code by
-#: fast_kernels.run_encode16.
-fused_separable = True
+# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
 
 
 def fused_params(gain) -> np.ndarray:
@@ -72,3 +62,22 @@ def fused_block(r, g, b, n, p):
         r[i] *= gain
         g[i] *= gain
         b[i] *= gain
+
+
+# --- Editor mappings (see base.EditorMapping) -------------------------------------------------------------------
+# Exposure -> darktable exposure module (exact) / crs:Exposure2012 (approximate: ACR rolls highlights off).
+def to_darktable(params) -> EditorMapping:
+    return EditorMapping(ops=(("exposure", float(params["ev"])),))
+
+
+def to_adobe(params, raw: bool = False) -> EditorMapping:
+    ev = max(-5.0, min(5.0, float(params["ev"])))
+    return EditorMapping(settings={"Exposure2012": ev}, exact=False, note="Exposure2012 rolls highlights off softly")
+
+
+SPEC = FilterSpec(
+    name=NAME, version=VERSION, label="Exposure", params=PARAMS, n_raw=1,
+    map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
+    describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
+    fused=FusedKernel(params=fused_params, block=fused_block, separable=True),
+)

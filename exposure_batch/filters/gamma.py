@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FilterSpec, Param
+from .base import EditorMapping, FilterSpec, FusedKernel, Param
+from .curve_math import sample_curve
 
 NAME = "gamma"
 VERSION = 1
@@ -50,36 +51,52 @@ def describe(values) -> str:
     return f"Gamma {values['gamma']:.2f}"
 
 
-SPEC = FilterSpec(NAME, VERSION, "Gamma", PARAMS, 1, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)
-
-
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here) ------------------------
-# fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
-# n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
-
-
-#: Each output channel depends only on the same input channel (the same power on each channel): tabulated per 16-bit code by
-#: fast_kernels.run_encode16.
-fused_separable = True
-#: A power per value costs more than a table lookup: a separable prefix holding gamma is tabulated over 16-bit codes.
-fused_tabulate = True
+# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
 
 
 def fused_params(gamma) -> np.ndarray:
     return np.array([gamma], dtype=np.float32)
 
 
-#: x^e for finite float32 x > 0, bound by exposure_batch.fast_kernels to its compiled power (polynomials that LLVM
-#: vectorises) before fused_block compiles: a plain `**` calls libm's powf per value, about 10x the cost of any
-#: other step. Values above _BIG are clamped to it (inputs this large do not occur); NaN stays NaN.
-fast_pow = None
 _BIG = np.float32(1e30)
 
 
-def fused_block(r, g, b, n, p):
-    gamma = np.float64(p[0])
-    for c in (r, g, b):
-        for i in range(n):
-            x = max(c[i], FLOOR)
-            y = fast_pow(min(x, _BIG), gamma)
-            c[i] = y if x == x else x
+def fused_block(pow01):
+    """The kernel around `pow01(x, e)` (x^e for finite float32 x > 0), fast_kernels' compiled power (polynomials
+    that LLVM vectorises): a plain `**` calls libm's powf per value, about 10x the cost of any other step. Values
+    above _BIG are clamped to it (inputs this large do not occur); NaN stays NaN."""
+
+    def block(r, g, b, n, p):
+        gamma = np.float64(p[0])
+        for c in (r, g, b):
+            for i in range(n):
+                x = max(c[i], FLOOR)
+                y = pow01(min(x, _BIG), gamma)
+                c[i] = y if x == x else x
+
+    return block
+
+
+# --- Editor mappings (see base.EditorMapping) -------------------------------------------------------------------
+# Gamma -> darktable rgbcurve, 20 nodes packed near black (approximate) / Adobe point curve (approximate).
+def _fn(g):
+    return lambda x: np.maximum(x, 0.001) ** g
+
+
+def to_darktable(params) -> EditorMapping:
+    xs, ys = sample_curve(_fn(float(params["gamma"])), 20, power=2.0)
+    return EditorMapping(ops=(("curve", [(xs, ys)], True, 0),), exact=False, note="power curve sampled at 20 nodes")
+
+
+def to_adobe(params, raw: bool = False) -> EditorMapping:
+    """'_master': a linear -> linear function; adobe.py composes curve steps into one ToneCurvePV2012."""
+    return EditorMapping(settings={"_master": _fn(float(params["gamma"]))}, exact=False,
+                         note="power curve as 17 integer points of the master point curve")
+
+
+SPEC = FilterSpec(
+    name=NAME, version=VERSION, label="Gamma", params=PARAMS, n_raw=1,
+    map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
+    describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
+    fused=FusedKernel(params=fused_params, block=fused_block, needs=("pow01",), separable=True, tabulate=True),
+)

@@ -12,9 +12,11 @@ darktable: no exact module (LUT mode is exact) · Adobe: crs:Saturation (approxi
 """
 from __future__ import annotations
 
+import functools
 import numpy as np
 
-from .base import FilterSpec, Param
+from .. import color
+from .base import EditorMapping, FilterSpec, FusedKernel, Param
 
 NAME = "saturation"
 VERSION = 1
@@ -80,18 +82,14 @@ def describe(values) -> str:
     return f"Saturation +{values['amount'] * 100:.0f}%"
 
 
-SPEC = FilterSpec(NAME, VERSION, "Saturation", PARAMS, 1, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)
-
-
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here) ------------------------
-# fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
-# n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
+# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
 _ZERO, _HALF, _ONE, _BOOST = np.float32(0.0), np.float32(0.5), np.float32(1.0), np.float32(0.8)
 _INV_NEUTRAL = np.float32(1.0 / NEUTRAL_S)
 
 
 def fused_separable(amount) -> bool:
-    """Per-channel (tabulated per 16-bit code by fast_kernels.run_encode16) only when amount 0 only clips each channel to <= 1."""
+    """Per-channel (tabulated per 16-bit code by fast_kernels.run_encode16) only when amount 0: then the step only
+    clips each channel to <= 1."""
     return amount == 0
 
 
@@ -113,3 +111,34 @@ def fused_block(r, g, b, n, p):
         r[i] = x0 + weight * (v - x0)
         g[i] = x1 + weight * (v - x1)
         b[i] = x2 + weight * (v - x2)
+
+
+# --- Editor mappings (see base.EditorMapping) -------------------------------------------------------------------
+# Saturation+ -> darktable color calibration 3x3 matrix fitted by least squares (approximate) / crs:Saturation.
+@functools.lru_cache(maxsize=64)
+def fitted_matrix(amount: float) -> np.ndarray:
+    """Least-squares 3x3 M (linear ProPhoto, out = M @ in) closest to the filter on sRGB-gamut colours."""
+    rng = np.random.default_rng(12345)
+    srgb = rng.uniform(0.0, 1.0, (4096, 3)).astype(np.float32)
+    x = color.convert_linear(color.srgb_decode(srgb), color.Space.SRGB, color.WORKING_SPACE)
+    y = apply_np(x.copy(), prepare({"amount": amount}))
+    m, *_ = np.linalg.lstsq(x.astype(np.float64), y.astype(np.float64), rcond=None)
+    return m.T
+
+
+def to_darktable(params) -> EditorMapping:
+    m = fitted_matrix(round(float(params["amount"]), 4))
+    return EditorMapping(ops=(("matrix", m),), exact=False, note="HSV midtone saturation boost as a fitted 3x3 matrix")
+
+
+def to_adobe(params, raw: bool = False) -> EditorMapping:
+    return EditorMapping(settings={"Saturation": int(round(40 * float(params["amount"])))}, exact=False,
+                         note="HSV saturation boost as crs:Saturation (heuristic scale)")
+
+
+SPEC = FilterSpec(
+    name=NAME, version=VERSION, label="Saturation", params=PARAMS, n_raw=1,
+    map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
+    describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
+    fused=FusedKernel(params=fused_params, block=fused_block, separable=fused_separable),
+)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import curve_math
-from .base import FilterSpec, Param, tanh_range_np, tanh_range_tf
+from .base import EditorMapping, FilterSpec, FusedKernel, Param, tanh_range_np, tanh_range_tf
+from .curve_math import knot_nodes
 
 NAME = "tone_curve"
 VERSION = 1
@@ -46,20 +47,8 @@ def describe(values) -> str:
     return f"Tone curve {curve_math.describe_curve(values['slopes'])}"
 
 
-SPEC = FilterSpec(NAME, VERSION, "Tone curve", PARAMS, SEGMENTS, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)
-
-
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here) ------------------------
-# fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
-# n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
+# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
 _ZERO, _ONE, _STEP = np.float32(0.0), np.float32(1.0), np.float32(1.0 / SEGMENTS)
-
-FUSED_FMA = True  # no cancelling terms: fused multiply-add keeps the kernel within 1e-5 of apply_np
-
-
-#: Each output channel depends only on the same input channel (the same curve on each channel): tabulated per 16-bit code by
-#: fast_kernels.run_encode16.
-fused_separable = True
 
 
 def fused_params(prepared) -> np.ndarray:
@@ -80,3 +69,25 @@ def fused_block(r, g, b, n, p):
             y1 += p[k] * max(x1, knot)
             y2 += p[k] * max(x2, knot)
         r[i], g[i], b[i] = max(y0 - c, _ZERO), max(y1 - c, _ZERO), max(y2 - c, _ZERO)
+
+
+# --- Editor mappings (see base.EditorMapping) -------------------------------------------------------------------
+# Tone curve -> darktable rgbcurve linked RGB (approximate: spline rounds the kinks) / crs:ToneCurvePV2012.
+def to_darktable(params) -> EditorMapping:
+    xs, ys = curve_math.knots(params["slopes"])
+    return EditorMapping(ops=(("curve", [knot_nodes(xs, ys)], True, 0),), exact=False,
+                         note="piecewise-linear curve as a monotone spline through 17 nodes")
+
+
+def to_adobe(params, raw: bool = False) -> EditorMapping:
+    xs, ys = curve_math.knots(params["slopes"])
+    return EditorMapping(settings={"_master": lambda v: np.interp(np.clip(v, 0, 1), xs, ys)}, exact=False,
+                         note="curve as 17 integer points of the master point curve")
+
+
+SPEC = FilterSpec(
+    name=NAME, version=VERSION, label="Tone curve", params=PARAMS, n_raw=SEGMENTS,
+    map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
+    describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
+    fused=FusedKernel(params=fused_params, block=fused_block, separable=True, fma=True),
+)

@@ -7,14 +7,16 @@ darktable: channelmixerrgb diagonal matrix (exact) · Adobe: Temperature/Tint or
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .base import FilterSpec, Param
+from ..color import LUMA_WEIGHTS
+from .base import EditorMapping, FilterSpec, FusedKernel, Param
 
 NAME = "white_balance"
 VERSION = 1
 LOG_RANGE = 0.5
-LUMA = np.array([0.27, 0.67, 0.06], dtype=np.float32)
 # Ranges cover everything the network mapping can reach (r 0.68-1.40, g 0.78-1.17, b 0.43-2.13) with headroom.
 PARAMS = (
     Param("red", 0.4, 2.5, 1.0, "x", "gain on the red channel (linear)"),
@@ -27,14 +29,14 @@ _RAW_MASK = np.array([0.0, 1.0, 1.0], dtype=np.float32)
 def map_raw_np(raw: np.ndarray) -> np.ndarray:
     """(B, 3) unbounded -> (B, 3) luminance-normalised gains."""
     s = np.exp(LOG_RANGE * np.tanh(raw * _RAW_MASK))
-    return (s / (1e-5 + s @ LUMA)[..., None]).astype(np.float32)
+    return (s / (1e-5 + s @ LUMA_WEIGHTS)[..., None]).astype(np.float32)
 
 
 def map_raw_tf(raw):
     import tensorflow as tf  # noqa: PLC0415
 
     s = tf.exp(LOG_RANGE * tf.tanh(raw * _RAW_MASK))
-    return s / (1e-5 + tf.reduce_sum(s * LUMA, axis=-1, keepdims=True))
+    return s / (1e-5 + tf.reduce_sum(s * LUMA_WEIGHTS, axis=-1, keepdims=True))
 
 
 def apply_tf(rgb_lin, params):
@@ -56,17 +58,7 @@ def describe(values) -> str:
     return f"White balance R x{values['red']:.2f} G x{values['green']:.2f} B x{values['blue']:.2f}"
 
 
-SPEC = FilterSpec(NAME, VERSION, "White balance", PARAMS, 3, map_raw_np, map_raw_tf, apply_tf, prepare, apply_np, describe)
-
-
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here) ------------------------
-# fused_params(prepared) -> 1-D float32 vector; fused_block(r, g, b, n, p) applies this filter in place to the first
-# n entries of the float32 channel arrays r, g, b (linear working RGB), with the same pixels as apply_np (to 1e-5).
-
-
-#: Each output channel depends only on the same input channel (per-channel gains): tabulated per 16-bit code by
-#: fast_kernels.run_encode16.
-fused_separable = True
+# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
 
 
 def fused_params(gains) -> np.ndarray:
@@ -79,3 +71,39 @@ def fused_block(r, g, b, n, p):
         r[i] *= gr
         g[i] *= gg
         b[i] *= gb
+
+
+# --- Editor mappings (see base.EditorMapping) -------------------------------------------------------------------
+# White balance -> darktable color calibration diagonal matrix (exact) / Adobe temperature-tint (approximate).
+def gains(params) -> np.ndarray:
+    return np.array([params["red"], params["green"], params["blue"]], dtype=np.float64)
+
+
+def to_darktable(params) -> EditorMapping:
+    return EditorMapping(ops=(("matrix", np.diag(gains(params))),))
+
+
+def to_adobe(params, raw: bool = False) -> EditorMapping:
+    """Blue/red balance -> temperature, green/magenta -> tint. Heuristic scale (no published formula for
+    IncrementalTemperature/Tint; Temperature/Tint go through the camera profile)."""
+    r, g, b = gains(params)
+    warm = math.log2(r / b)  # > 0: warmer
+    green = math.log2(g / math.sqrt(r * b))  # > 0: greener
+    if raw:
+        temp = int(round(min(50000, max(2000, 5500 * 2 ** (warm * 0.9)))))
+        tint = int(round(max(-150, min(150, -green * 60))))
+        settings = {"WhiteBalance": "Custom", "Temperature": temp, "Tint": tint}
+    else:
+        settings = {"WhiteBalance": "Custom",
+                    "IncrementalTemperature": int(round(max(-100, min(100, warm * 40)))),
+                    "IncrementalTint": int(round(max(-100, min(100, -green * 40))))}
+    return EditorMapping(settings=settings, exact=False,
+                         note="white balance gains -> temperature/tint (heuristic scale)")
+
+
+SPEC = FilterSpec(
+    name=NAME, version=VERSION, label="White balance", params=PARAMS, n_raw=3,
+    map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
+    describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
+    fused=FusedKernel(params=fused_params, block=fused_block, separable=True),
+)

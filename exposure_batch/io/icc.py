@@ -19,25 +19,19 @@ from typing import Callable
 
 import numpy as np
 
-from exposure_batch import color
-from exposure_batch.color import Space
+from .. import color
+from ..color import D50_PCS, Space, colorants_d50  # noqa: F401  (re-exported)
 
-#: The ICC profile connection space illuminant (D50) as stored in headers, X Y Z.
-D50_PCS = (0.9642, 1.0, 0.8249)
 
-#: (parametric function type, parameters) of each space's transfer curve, encoded -> linear (ICC 'para').
-_PARA = {
-    # sRGB / Display P3, IEC 61966-2-1: Y = ((X + 0.055) / 1.055)^2.4 for X >= 0.04045, else X / 12.92
-    Space.SRGB: (3, (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)),
-    Space.DISPLAY_P3: (3, (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)),
-    # Adobe RGB (1998): pure gamma 563/256
-    Space.ADOBE_RGB: (0, (563 / 256,)),
-    # ROMM RGB, ISO 22028-2: Y = X^1.8 for X >= 16/512 (= 1/32), else X / 16
-    Space.PROPHOTO: (3, (1.8, 1.0, 0.0, 1 / 16, 1 / 32)),
-    # ITU-R BT.2020 (inverse OETF, as colour-science and color.py use it)
-    Space.REC2020: (3, (1 / 0.45, 1 / 1.09929682680944, 0.09929682680944 / 1.09929682680944, 1 / 4.5,
-                        0.018053968510807 * 4.5)),
-}
+
+def _para(space: Space) -> tuple[int, tuple[float, ...]]:
+    """(ICC 'para' function type, parameters) of `space`'s transfer curve (color.TRANSFER_CURVES), encoded ->
+    linear: type 0 Y = X^g; type 3 Y = (aX + b)^g for X >= d, else cX."""
+    c = color.TRANSFER_CURVES[space]
+    if c.toe_end == 0.0 and c.scale == 1.0 and c.offset == 0.0:
+        return 0, (c.gamma,)
+    return 3, (c.gamma, 1 / c.scale, c.offset / c.scale, 1 / c.toe_slope, c.decode_toe_end)
+
 
 _SHORT = {Space.SRGB: "sRGB", Space.ADOBE_RGB: "Adobe RGB (1998)", Space.PROPHOTO: "ProPhoto RGB",
           Space.DISPLAY_P3: "Display P3", Space.REC2020: "Rec. 2020"}
@@ -83,40 +77,6 @@ def _para_tag(ftype: int, params) -> bytes:
     return b"para" + b"\0" * 4 + struct.pack(">HH", ftype, 0) + _s15_bytes(params)
 
 
-@functools.lru_cache(maxsize=None)
-def _bradford_to_d50(space: Space) -> np.ndarray:
-    """3x3 Bradford chromatic adaptation matrix from `space`'s white to the ICC D50 PCS white (float64)."""
-    return color.stored_or_derived(f"bradford_to_d50:{space.name}", lambda: derive_bradford_to_d50(space))
-
-
-def derive_bradford_to_d50(space: Space) -> np.ndarray:
-    """_bradford_to_d50 computed with colour-science (bypassing the stored table)."""
-    colour = color._colour()  # noqa: SLF001  (shared lazy import of colour-science)
-    cs = colour.RGB_COLOURSPACES[space.value]
-    white_xyz = colour.xy_to_XYZ(cs.whitepoint)
-    return np.asarray(colour.adaptation.matrix_chromatic_adaptation_VonKries(
-        white_xyz, np.array(D50_PCS), transform="Bradford"), dtype=np.float64)
-
-
-@functools.lru_cache(maxsize=None)
-def colorants_d50(space: Space) -> np.ndarray:
-    """3x3 float64 matrix whose columns are the D50-adapted XYZ of R, G, B (the ICC rXYZ/gXYZ/bXYZ tags)."""
-    space = _as_space(space)
-    out = color.stored_or_derived(f"colorants_d50:{space.name}", lambda: derive_colorants_d50(space)).copy()
-    out.setflags(write=False)
-    return out
-
-
-def derive_colorants_d50(space: Space) -> np.ndarray:
-    """colorants_d50 computed with colour-science (bypassing the stored table)."""
-    colour = color._colour()  # noqa: SLF001
-    cs = colour.RGB_COLOURSPACES[space.value]
-    m = derive_bradford_to_d50(space) @ np.asarray(cs.matrix_RGB_to_XYZ, dtype=np.float64)
-    out = m.copy()
-    out.setflags(write=False)
-    return out
-
-
 def _quantise(m: np.ndarray) -> np.ndarray:
     """D50 colorants (3x3, columns R G B) as s15Fixed16 integers, each row summing exactly to the D50 PCS white."""
     q = np.array([[_s15(v) for v in row] for row in m], dtype=np.int64)
@@ -138,9 +98,9 @@ def profile_bytes(space: Space | str, linear: bool = False) -> bytes:
     Returns: the profile bytes (deterministic: fixed creation date, MD5 profile ID filled in).
     """
     space = _as_space(space)
-    ftype, params = (0, (1.0,)) if linear else _PARA[space]
+    ftype, params = (0, (1.0,)) if linear else _para(space)
     return _build_profile(profile_description(space, linear), _quantise(colorants_d50(space)),
-                          _bradford_to_d50(space), _para_tag(ftype, params))
+                          color.bradford_to_d50(space), _para_tag(ftype, params))
 
 
 def custom_profile_bytes(description: str, primaries_xy, white_xy, *, gamma: float = 1.0) -> bytes:

@@ -17,6 +17,20 @@ import os
 
 from ..errors import OutputError
 
+
+def fsync_dir(folder: str) -> None:
+    """fsync a folder (so renames inside it are durable); errors (e.g. a filesystem without it) are ignored."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
 _CURRENT: contextvars.ContextVar["Unit | None"] = contextvars.ContextVar("exposure_batch_write_unit", default=None)
 
 
@@ -67,10 +81,9 @@ class Unit:
             if backup is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(backup)
-        from .write import _fsync_dir  # noqa: PLC0415
 
         for folder in {os.path.dirname(os.path.abspath(p)) for p, _ in done}:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         targets = [p for _, p, _ in self.staged]
         self.staged = []
         return targets
@@ -105,6 +118,5 @@ def stage_file(tmp: str, path: str) -> None:
         unit.stage(tmp, path, True)
         return
     os.replace(tmp, path)
-    from .write import _fsync_dir  # noqa: PLC0415
 
-    _fsync_dir(os.path.dirname(os.path.abspath(path)))
+    fsync_dir(os.path.dirname(os.path.abspath(path)))

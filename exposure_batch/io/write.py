@@ -24,6 +24,7 @@ from exposure_batch.color import Space
 from exposure_batch.errors import OutputError
 from exposure_batch.io import icc as _icc
 from exposure_batch.io import metadata
+from exposure_batch.io.unit import current_unit, fsync_dir as _fsync_dir
 
 FORMATS = ("jpeg", "tiff", "png")
 _EXT_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".tif": "tiff", ".tiff": "tiff", ".png": "png"}
@@ -42,19 +43,6 @@ def _file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -90,8 +78,6 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool =
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, _file_mode())
-        from .unit import current_unit  # noqa: PLC0415
-
         if (unit := current_unit()) is not None:  # renamed with the rest of the photo's files (io.unit)
             unit.stage(tmp, path, overwrite)
             return

@@ -25,9 +25,6 @@ import numpy as np
 from .. import color
 from .model import LookModel
 
-#: sRGB (IEC 61966-2-1) linear RGB -> XYZ, and the D65 white, for CIELAB of display values.
-_SRGB_TO_XYZ = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
-_WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
 #: Ridge weight on theta - identity (per parameter), relative to one CIELAB unit of residual per pixel.
 DEFAULT_RIDGE = 0.02
 FD_STEP = 1e-3
@@ -42,8 +39,9 @@ ROBUST_C = 3.0
 
 
 def _prophoto_to_xyz_scaled() -> np.ndarray:
-    """(3, 3): linear sRGB -> XYZ / white, as a matrix applied to clipped linear sRGB values (float32)."""
-    return (_SRGB_TO_XYZ / _WHITE_D65[:, None]).T.astype(np.float32)
+    """(3, 3): linear sRGB -> XYZ / D65 white (color.SRGB_TO_XYZ, color.D65_XYZ), as a matrix applied to clipped
+    linear sRGB values (float32)."""
+    return (color.SRGB_TO_XYZ.astype(np.float64) / color.D65_XYZ.astype(np.float64)[:, None]).T.astype(np.float32)
 
 
 _XYZ_N = _prophoto_to_xyz_scaled()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import color
 from ..errors import ProfileError
 
 #: Fewest pairs `learn` accepts.
@@ -129,8 +130,8 @@ def same_picture_score(a_lin: np.ndarray, b_lin: np.ndarray) -> float:
 
     h, w = a_lin.shape[:2]
     gw, gh = _grid(h, w, CHECK_SIDE)
-    la = _resize_area(np.ascontiguousarray(a_lin, np.float32), gw, gh) @ np.array([0.27, 0.67, 0.06], np.float32)
-    lb = _resize_area(np.ascontiguousarray(b_lin, np.float32), gw, gh) @ np.array([0.27, 0.67, 0.06], np.float32)
+    la = _resize_area(np.ascontiguousarray(a_lin, np.float32), gw, gh) @ color.LUMA_WEIGHTS
+    lb = _resize_area(np.ascontiguousarray(b_lin, np.float32), gw, gh) @ color.LUMA_WEIGHTS
     if np.ptp(la) < 1e-6 or np.ptp(lb) < 1e-6:
         return 1.0 if np.ptp(la) < 1e-6 and np.ptp(lb) < 1e-6 else 0.0
     return float(spearmanr(la.ravel(), lb.ravel()).statistic)
@@ -183,7 +184,7 @@ def _descriptor(lin: np.ndarray) -> np.ndarray:
     """Exposure- and colour-cast-invariant layout descriptor: 8x8 log luminance, zero mean, unit norm."""
     from ..preview import _resize_area  # noqa: PLC0415
 
-    small = _resize_area(np.ascontiguousarray(lin, np.float32), 8, 8) @ np.array([0.27, 0.67, 0.06], np.float32)
+    small = _resize_area(np.ascontiguousarray(lin, np.float32), 8, 8) @ color.LUMA_WEIGHTS
     d = np.log2(np.maximum(small, 1e-4)).ravel()
     d -= d.mean()
     return d / max(float(np.linalg.norm(d)), 1e-6)

@@ -29,7 +29,11 @@ from typing import Iterable
 import numpy as np
 from PIL import Image
 
+from ..io import decode
+from ..io.write import atomic_write
 from ..names import shown
+from ..preview import thumbnail
+from ..render import render
 from . import plots
 from .strip import save_image
 
@@ -119,12 +123,9 @@ class ReportWriter:
 
     def _write_thumbs(self, entry_id: str, recipe, before_lin: np.ndarray) -> dict:
         """Before/after JPEG thumbnails and the plots PNG; returns their report-relative URLs and sizes."""
-        from ..render import render  # noqa: PLC0415
 
         before_lin = np.asarray(before_lin, dtype=np.float32)
         if max(before_lin.shape[:2]) > THUMB_SIDE:
-            from ..preview import thumbnail  # noqa: PLC0415
-
             before_lin = thumbnail(before_lin, THUMB_SIDE)
         after_lin = render(recipe, before_lin, threads=1)
         stamp = format(int(time.time() * 1000) % 10**10, "x")  # cache buster when a photo is re-added
@@ -142,7 +143,6 @@ class ReportWriter:
     # --- writing ----------------------------------------------------------------------------------------------
     def flush(self) -> str:
         """Rewrite report.json and index.html atomically; returns the index.html path."""
-        from ..io.write import atomic_write  # noqa: PLC0415
 
         photos = list(self.entries.values())
         state = {"version": STATE_VERSION, "title": self.title, "photos": photos}
@@ -216,8 +216,6 @@ def _round_params(params) -> dict:
 def _decode_thumb(path: str) -> np.ndarray:
     """Decode the input again (half size when that still covers THUMB_SIDE) -> (h, w, 3) float32 linear ProPhoto
     thumbnail, long side <= THUMB_SIDE."""
-    from ..io import decode  # noqa: PLC0415
-    from ..preview import thumbnail  # noqa: PLC0415
 
     rgb_lin = decode(path, half_size=True).rgb_lin
     if max(rgb_lin.shape[:2]) < THUMB_SIDE:

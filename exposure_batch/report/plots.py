@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .. import color
+from ..render import render
 
 BG = (24, 24, 27)
 GRID = (63, 63, 70)
@@ -86,7 +87,6 @@ def recipe_curve(steps: Sequence, samples: int = 129) -> tuple[np.ndarray, np.nd
 
     Returns (x_enc (samples,), y_enc (samples, 3)): input and per-channel output, both sRGB-encoded [0, 1].
     """
-    from ..render import render  # noqa: PLC0415
 
     x_enc = np.linspace(0.0, 1.0, samples, dtype=np.float32)
     ramp_lin = np.repeat(color.srgb_decode(x_enc)[:, None], 3, axis=1).reshape(1, samples, 3)

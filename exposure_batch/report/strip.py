@@ -16,7 +16,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .. import preview
+from ..io.write import atomic_write
 from ..recipe import Recipe, Step
+from ..render import render
 from . import plots
 
 GAP = 10
@@ -28,7 +30,6 @@ PLOT = 84
 
 def step_images(steps: Sequence[Step], rgb_lin: np.ndarray) -> list[np.ndarray]:
     """[input, after step 1, ..., after step n]: each (h, w, 3) float32 linear ProPhoto, same shape as rgb_lin."""
-    from ..render import render  # noqa: PLC0415
 
     images = [np.asarray(rgb_lin, dtype=np.float32)]
     for step in steps:
@@ -102,7 +103,6 @@ def _paste_plots(sheet: Image.Image, plot, x: int, y: int) -> None:
 
 def save_image(im: Image.Image, path: str | os.PathLike, quality: int = 90) -> str:
     """Write a Pillow image atomically; the format follows the extension (.jpg/.jpeg, .png, .webp)."""
-    from ..io.write import atomic_write  # noqa: PLC0415
 
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from lxml import etree
 
+from .. import color
 from . import xmp
 from .xmp import NS, q
 
@@ -50,17 +51,28 @@ def _fmt(name: str, value) -> str:
     return str(value)
 
 
+def curve_points_255(fn_lin, n: int = 17) -> list[tuple[int, int]]:
+    """A linear -> linear curve as Adobe point-curve integers 0..255 on sRGB-gamma-encoded axes (Adobe's curves
+    act on gamma-encoded values; the exact encoding is undocumented, sRGB's is the documented readout curve)."""
+    grid = np.linspace(0.0, 1.0, n)
+    vals = color.srgb_encode(np.asarray(fn_lin(color.srgb_decode(grid.astype(np.float32))), dtype=np.float32))
+    pts, last_x = [], -1
+    for x, y in zip(grid, vals):
+        xi, yi = int(round(x * 255)), int(round(float(np.clip(y, 0, 1)) * 255))
+        if xi > last_x:
+            pts.append((xi, yi))
+            last_x = xi
+    return pts
+
+
 def crs_settings(recipe, raw: bool = False) -> CrsSettings:
     """Recipe -> crs values. Steps of one kind are combined (EVs add, gains multiply, curves compose in order)."""
-    from . import mappings  # noqa: PLC0415
-    from .mappings import curve_points_255  # noqa: PLC0415
-
     vals: dict = {}
     notes: list[str] = []
     master = []
     rgb = []
     for i, step in enumerate(recipe.steps):
-        m = mappings.adobe_mapping(step, raw)
+        m = step.spec.to_adobe(step.params, raw)
         notes.append(f"step {i + 1} {step.filter}: approximate ({m.note})" if not m.exact else "")
         for key, value in m.settings.items():
             if key == "_master":

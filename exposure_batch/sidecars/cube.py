@@ -17,6 +17,8 @@ import numpy as np
 
 from .. import color
 from ..color import Space
+from ..io.write import atomic_write
+from ..render import render
 
 DEFAULT_SIZE = 65
 #: Hald level 8 = a 64^3 cube stored in a 512 x 512 image.
@@ -32,7 +34,6 @@ def grid(size: int) -> np.ndarray:
 
 def transform_srgb(recipe, rgb_srgb: np.ndarray) -> np.ndarray:
     """Apply a recipe to sRGB-encoded values (..., 3) in [0, 1] -> sRGB-encoded (..., 3) float32 in [0, 1]."""
-    from ..render import render  # noqa: PLC0415
 
     shape = rgb_srgb.shape
     lin = color.convert_linear(color.srgb_decode(rgb_srgb.reshape(-1, 1, 3)), Space.SRGB, color.WORKING_SPACE)
@@ -56,7 +57,6 @@ def write_cube(table: np.ndarray, path: str | os.PathLike, title: str = "exposur
     """Write a (N, N, N, 3) [r, g, b]-indexed table as a .cube file (colour-science writer), atomically."""
     import colour  # noqa: PLC0415
 
-    from ..io.write import atomic_write  # noqa: PLC0415
 
     path = os.fspath(path)
     lut = colour.LUT3D(table=np.asarray(table, dtype=np.float64), name=_title(title))
@@ -92,7 +92,6 @@ def hald_image(table: np.ndarray) -> np.ndarray:
 
 def write_hald(recipe, path: str | os.PathLike, level: int = HALD_LEVEL) -> str:
     """Bake and write a 16-bit Hald CLUT (.png or .tif by extension), atomically. Level 8 = 512 x 512 pixels."""
-    from ..io.write import atomic_write  # noqa: PLC0415
 
     path = os.fspath(path)
     img = hald_image(bake(recipe, level * level))

@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import color
 from . import xmp
 from .xmp import q
 
@@ -206,8 +207,6 @@ def custom_order(sequence: Sequence[tuple[str, int]], raw: bool = False) -> str:
 
 
 def _rec2020_to_working() -> np.ndarray:
-    from .. import color  # noqa: PLC0415
-
     return color.convert_matrix(color.Space.REC2020, color.WORKING_SPACE).astype(np.float64)
 
 
@@ -219,8 +218,6 @@ def lut_history(lut_relpath: str, lutname: str = "", raw: bool = False) -> Histo
 
 def parametric_history(recipe, raw: bool = False) -> History:
     """Recipe -> editable modules on linear ProPhoto, wrapped in Rec.2020 <-> ProPhoto colour calibration."""
-    from . import mappings  # noqa: PLC0415
-
     if not recipe.steps:
         return History((), ORDER_V30 if raw else ORDER_V30_JPG, None, ())
     counters: dict[str, int] = {}
@@ -234,7 +231,7 @@ def parametric_history(recipe, raw: bool = False) -> History:
     to_pp = _rec2020_to_working()
     add("channelmixerrgb", 3, channelmixer_params(to_pp), "to ProPhoto (exposure-batch)")
     for i, step in enumerate(recipe.steps):
-        m = mappings.darktable_mapping(step)
+        m = step.spec.to_darktable(step.params)
         if not m.exact:
             notes.append(f"step {i + 1} {step.filter}: approximate ({m.note})")
         label = f"{i + 1} {step.spec.label}"

@@ -16,7 +16,10 @@ import uuid
 
 from lxml import etree
 
-from . import xmp
+from ..io.write import atomic_write
+from . import cube, darktable, xmp
+from .adobe import _set_settings, crs_settings
+from .profile import profile_xmp
 from .xmp import q
 
 README = """exposure-batch look "{name}"
@@ -55,7 +58,6 @@ def _safe_name(name: str) -> str:
 
 def lightroom_preset(recipe, name: str, group: str = "exposure-batch"):
     """Develop preset XMP tree (xmp_templates/lightroom_preset.xmp) for rendered (non-raw) photos."""
-    from .adobe import _set_settings, crs_settings  # noqa: PLC0415
 
     settings = crs_settings(recipe, raw=False)
     tree = xmp.load_template("lightroom_preset.xmp")
@@ -71,7 +73,6 @@ def lightroom_preset(recipe, name: str, group: str = "exposure-batch"):
 
 def dtstyle(recipe, name: str):
     """darktable style tree (parametric history) and its History (with approximation notes)."""
-    from . import darktable  # noqa: PLC0415
 
     hist = darktable.parametric_history(recipe)
     tree = etree.parse(str(xmp.template_path("darktable.dtstyle")),
@@ -94,8 +95,6 @@ def dtstyle(recipe, name: str):
 
 def export_look(recipe, name: str, outdir: str | os.PathLike, lut_size: int = 65) -> list[str]:
     """Write the five files into `outdir` (created). Returns their paths."""
-    from ..io.write import atomic_write  # noqa: PLC0415
-    from . import cube  # noqa: PLC0415
 
     outdir = os.fspath(outdir)
     os.makedirs(outdir, exist_ok=True)
@@ -106,7 +105,6 @@ def export_look(recipe, name: str, outdir: str | os.PathLike, lut_size: int = 65
     written.append(xmp.write_xmp(style, base + ".dtstyle"))
     written.append(cube.write_cube(cube.bake(recipe, lut_size), base + ".cube", title=name))
     written.append(cube.write_hald(recipe, base + "_hald.png"))
-    from .profile import profile_xmp  # noqa: PLC0415
 
     written.append(xmp.write_xmp(profile_xmp(recipe, name), base + "_profile.xmp"))
     notes = [f"Lightroom: {n}" for n in settings.notes] + [f"darktable style: {n}" for n in hist.notes]

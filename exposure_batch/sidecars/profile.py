@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 
-from . import xmp
+from . import cube, xmp
 from .xmp import q
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?`'|()[]{}@%$#"
@@ -94,7 +94,6 @@ def decode_table(payload: str) -> tuple[np.ndarray, str]:
 
 def profile_xmp(recipe, name: str, group: str = "exposure-batch", divisions: int = MAX_DIVISIONS):
     """Creative profile XMP tree (PresetType Look) carrying the recipe baked into a sRGB RGBTable."""
-    from . import cube  # noqa: PLC0415
 
     fingerprint, payload = encode_table(cube.bake(recipe, divisions))
     tree = xmp.load_template("lightroom_preset.xmp")

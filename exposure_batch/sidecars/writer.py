@@ -17,7 +17,11 @@ import logging
 import os
 from dataclasses import dataclass
 
+from ..errors import OutputError
 from ..names import shown
+from ..recipe import Recipe
+from . import adobe, cube, darktable
+from .adobe import crs_settings, needs_embedding
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +78,6 @@ def _baked(steps_json: str, size: int):
     """Bake once per distinct recipe (a fixed --recipe look is baked once per process, not once per photo)."""
     import json  # noqa: PLC0415
 
-    from ..recipe import Recipe  # noqa: PLC0415
-    from . import cube  # noqa: PLC0415
-
     steps = json.loads(steps_json)
     table = cube.bake(Recipe.from_steps((s["filter"], s["params"]) for s in steps), size)
     table.setflags(write=False)
@@ -128,7 +129,6 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
     exposure-batch wrote earlier into an Adobe sidecar are replaced (other tools' settings only with
     options.replace_develop). Raises OutputError when a sidecar cannot be written (inside io.unit.write_unit the
     photo's other files are then not written either)."""
-    from . import adobe, cube, darktable  # noqa: PLC0415
 
     if isinstance(options, str):
         options = SidecarOptions.parse(options)
@@ -161,9 +161,6 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
 
 def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions, overwrite: bool = False
                  ) -> list[str]:
-    from ..errors import OutputError  # noqa: PLC0415
-    from . import adobe  # noqa: PLC0415
-
     if adobe.needs_embedding(source_path):
         if not options.beside_source:
             log.warning("%s: Lightroom reads no sidecar for this format; Adobe settings skipped (use "
@@ -196,8 +193,6 @@ def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions,
 def sidecar_notes(recipe, options: SidecarOptions, source_path: str | None = None) -> list[str]:
     """Lines for the CLI: which steps each editor mapping only approximates, where darktable's LUTs go, and why
     Adobe settings were skipped for a JPEG/TIFF/PNG/DNG source."""
-    from . import darktable  # noqa: PLC0415
-    from .adobe import crs_settings, needs_embedding  # noqa: PLC0415
 
     if isinstance(options, str):
         options = SidecarOptions.parse(options)

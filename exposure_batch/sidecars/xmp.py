@@ -1,6 +1,6 @@
 """XMP plumbing shared by the darktable and Adobe writers: namespaces, template loading (lxml), serialisation.
 
-Templates live in the repository's `xmp_templates/` folder; values are always set through lxml (attributes / text),
+Templates live in the repository's `xmp_templates/` folder, shipped as package data (exposure_batch/xmp_templates); values are always set through lxml (attributes / text),
 never by string concatenation, so any file name or text (quotes, `&`, `<`, unicode) yields valid XML.
 
 Exports: NS, q, load_template, serialize, set_lang_alt, template_path.
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
-from pathlib import Path
+from importlib import resources
 
 from lxml import etree
+
+from ..io.write import atomic_write
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -25,16 +26,9 @@ NS = {
     "crs": "http://ns.adobe.com/camera-raw-settings/1.0/",
 }
 
-def _template_dir() -> Path:
-    """The XMP skeletons: the repository's xmp_templates/ (source checkout or editable install), else the copy a
-    wheel install puts under <prefix>/share/exposure-batch/xmp_templates (setup.py data_files)."""
-    checkout = Path(__file__).resolve().parents[2] / "xmp_templates"
-    installed = Path(sys.prefix) / "share" / "exposure-batch" / "xmp_templates"
-    return checkout if checkout.is_dir() or not installed.is_dir() else installed
-
-
-#: Folder holding the XMP skeletons.
-TEMPLATE_DIR = _template_dir()
+#: Folder holding the XMP skeletons, package data read with importlib.resources: exposure_batch/xmp_templates is the
+#: repository's top-level xmp_templates/ folder (a symlink in the source tree, copied into wheels by setup.py).
+TEMPLATE_DIR = resources.files("exposure_batch") / "xmp_templates"
 
 
 def q(tag: str) -> str:
@@ -43,8 +37,8 @@ def q(tag: str) -> str:
     return f"{{{NS[prefix]}}}{local}"
 
 
-def template_path(name: str) -> Path:
-    """Path of a skeleton in xmp_templates/ (FileNotFoundError with the folder named when missing)."""
+def template_path(name: str):
+    """A skeleton in xmp_templates/ (a Traversable; FileNotFoundError with the folder named when missing)."""
     path = TEMPLATE_DIR / name
     if not path.is_file():
         raise FileNotFoundError(f"XMP template {name} not found in {TEMPLATE_DIR}")
@@ -128,7 +122,6 @@ def serialize(tree) -> bytes:
 
 def write_xmp(tree, path: str | os.PathLike, overwrite: bool = True) -> str:
     """Serialise and write atomically."""
-    from ..io.write import atomic_write  # noqa: PLC0415
 
     path = os.fspath(path)
     with atomic_write(path, "wb", overwrite=overwrite) as fh:

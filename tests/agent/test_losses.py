@@ -7,7 +7,9 @@ import random
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+from tests.helpers import require_module
+
+tf = require_module("tensorflow")  # skipped locally without it, a failure under CI=true
 
 from exposure_batch.agent import networks as nets  # noqa: E402
 from exposure_batch.agent import train as T  # noqa: E402
@@ -61,7 +63,7 @@ def test_one_sided_gradient_penalty(w_norm, expected):
 
 
 def test_lab_matches_colour_science():
-    colour = pytest.importorskip("colour")
+    import colour  # noqa: PLC0415  (an install dependency)
     rgb = np.random.default_rng(0).uniform(0, 1, (16, 3)).astype(np.float32)
     ref = colour.XYZ_to_Lab(colour.sRGB_to_XYZ(rgb))
     np.testing.assert_allclose(T.lab_tf(tf.constant(rgb)).numpy(), ref, atol=0.05)

@@ -8,7 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+from tests.helpers import require_module
+
+tf = require_module("tensorflow")  # skipped locally without it, a failure under CI=true
 
 from exposure_batch.agent import networks as nets  # noqa: E402
 from exposure_batch.agent import train as T  # noqa: E402

@@ -8,8 +8,6 @@ import os
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
-
 from exposure_batch.agent import get_agent  # noqa: E402
 from exposure_batch.agent.evaluate import CI_SAMPLES, evaluate_sources, make_cases  # noqa: E402
 from exposure_batch.agent.policy import DEFAULT_MODEL_DIR, load_policy  # noqa: E402

@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+from tests.helpers import require_module
+
+tf = require_module("tensorflow")  # skipped locally without it, a failure under CI=true
 
 from exposure_batch.agent import data as D  # noqa: E402
 from exposure_batch.agent import train as T  # noqa: E402

@@ -6,8 +6,15 @@ import pytest
 
 from exposure_batch import filters
 from exposure_batch.errors import FilterParamError, RecipeError
+from tests.helpers import require_module
 
-tf = pytest.importorskip("tensorflow")
+
+
+@pytest.fixture(scope="module")
+def tf():
+    """TensorFlow for the tests of the TF ops (skipped without it locally, a failure under CI=true); the NumPy-side
+    tests below run without it."""
+    return require_module("tensorflow")
 
 SPECS = filters.REGISTRY
 IDS = [s.name for s in SPECS]
@@ -37,7 +44,7 @@ def test_registry_order_matches_paper():
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_tf_and_numpy_ops_agree(spec):
+def test_tf_and_numpy_ops_agree(spec, tf):
     rng = np.random.default_rng(0)
     for trial in range(5):
         imgs = random_images(rng)
@@ -51,7 +58,7 @@ def test_tf_and_numpy_ops_agree(spec):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_map_raw_tf_equals_numpy(spec):
+def test_map_raw_tf_equals_numpy(spec, tf):
     raw = np.random.default_rng(1).normal(0, 2, size=(8, spec.n_raw)).astype(np.float32)
     np.testing.assert_allclose(spec.map_raw_tf(tf.constant(raw)).numpy(), spec.map_raw_np(raw), atol=1e-6)
     for row in spec.map_raw_np(raw):
@@ -59,7 +66,7 @@ def test_map_raw_tf_equals_numpy(spec):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_gradients_wrt_parameters_finite_and_nonzero(spec):
+def test_gradients_wrt_parameters_finite_and_nonzero(spec, tf):
     rng = np.random.default_rng(2)
     imgs = tf.constant(random_images(rng, batch=2, size=8) * 0.8)
     for raw_value in (0.0, 0.7, -1.3):
@@ -130,3 +137,24 @@ def test_saturation_keeps_greys_neutral_and_boosts_colour():
 def test_descriptions_are_readable():
     assert filters.get("exposure").describe({"ev": 0.62}) == "Exposure +0.62 EV"
     assert "R x1.08" in filters.get("white_balance").describe({"red": 1.08, "green": 1.0, "blue": 0.93})
+
+
+def test_spec_is_declared_with_named_fields_only():
+    spec = filters.get("exposure")
+    with pytest.raises(TypeError):
+        filters.FilterSpec(spec.name, spec.version, spec.label)  # no positional construction
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_every_filter_declares_its_kernel_and_editor_mappings(spec):
+    """One declaration per filter: the fused kernel and both editor mappings are there and give what their
+    consumers expect for identity and random in-range parameters."""
+    assert isinstance(spec.fused, filters.FusedKernel) and callable(spec.fused.block)
+    rng = np.random.default_rng(5)
+    for values in (spec.identity(), spec.values(random_params(spec, rng, 1)[0])):
+        prepared = spec.prepare(values)
+        assert np.asarray(spec.fused.params(prepared), dtype=np.float32).ndim == 1
+        assert isinstance(spec.fused.is_separable(prepared), bool)
+        dt, adobe = spec.to_darktable(values), spec.to_adobe(values, False)
+        assert isinstance(dt, filters.EditorMapping) and dt.ops and isinstance(adobe, filters.EditorMapping)
+        assert adobe.settings and (dt.exact or dt.note) and (adobe.exact or adobe.note)

@@ -19,7 +19,7 @@ from tests.helpers import SAMPLES_DIR
 from tests.look.pairs import known_steps
 from tests.sidecars import tools
 
-needs_dt = pytest.mark.skipif(tools.DARKTABLE is None or tools.EXIFTOOL is None, reason="darktable-cli/exiftool missing")
+needs_dt = pytest.mark.needs_tool("darktable-cli", "exiftool")  # fails when CI=true
 
 
 def _profile(agent, slope=0.3, name="Studio Warm") -> Profile:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import shutil
-import time
 
 import numpy as np
 import pytest
@@ -19,11 +16,10 @@ from exposure_batch.cli import main
 from exposure_batch.pipeline import Result
 from exposure_batch.report import ReportWriter
 from exposure_batch.report.html import render_html
+from tests.helpers import require_tool
 
 pytestmark = pytest.mark.tool
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1400,1000"]
@@ -36,17 +32,16 @@ return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);"""
 @pytest.fixture()
 def browser(tmp_path):
     """A headless Chromium session with a fresh profile; browser console logs are kept."""
-    for exe in (CHROMIUM, CHROMEDRIVER):
-        assert os.path.exists(exe), f"{exe} missing: apt-get install chromium chromium-driver (see .ci/run)"
+    chromium, chromedriver = require_tool("chromium"), require_tool("chromedriver")
     from selenium import webdriver  # noqa: PLC0415
     from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
 
     opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
+    opts.binary_location = chromium
     for flag in FLAGS + [f"--user-data-dir={tmp_path / 'chrome-profile'}"]:
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log")), options=opts)
+    driver = webdriver.Chrome(service=Service(chromedriver, log_output=str(tmp_path / "chromedriver.log")), options=opts)
     driver.set_page_load_timeout(60)
     try:
         yield driver
@@ -129,8 +124,8 @@ def test_report_in_chromium(tmp_path, photo_dir, browser):
 
 
 def test_thousand_photos_paginate_fast(tmp_path, recipe, photo_lin, browser):
-    """1,000 entries (sharing one set of real thumbnails): the first page renders quickly and holds one page of
-    cards; paging and filtering work."""
+    """1,000 entries (sharing one set of real thumbnails): the first page loads about as fast as a 60-photo report
+    and holds one page of cards; paging and filtering work."""
     rep = tmp_path / "rep"
     writer = ReportWriter(rep)
     proto = writer.add(Result(str(tmp_path / "proto.jpg"), "done", seconds=0.4, recipe=recipe), photo_lin)
@@ -143,16 +138,25 @@ def test_thousand_photos_paginate_fast(tmp_path, recipe, photo_lin, browser):
             e.pop("thumbs")
         photos.append(e)
     (rep / "index.html").write_text(render_html("1000 photos", photos, page_size=60), encoding="utf-8")
+    (rep / "one_page.html").write_text(render_html("60 photos", photos[:60], page_size=60), encoding="utf-8")
 
-    start = time.perf_counter()
-    browser.get((rep / "index.html").as_uri())
-    _wait(browser, "return document.querySelectorAll('article.card').length > 0")
-    elapsed = time.perf_counter() - start
-    render_ms = browser.execute_script(
-        "const n = performance.getEntriesByType('navigation')[0]; return n.domContentLoadedEventEnd - n.startTime;")
+    def load_ms(page: str) -> float:
+        """Navigation start -> DOMContentLoaded (ms) of a report page, once its first cards are in the DOM."""
+        browser.get((rep / page).as_uri())
+        _wait(browser, "return document.querySelectorAll('article.card').length > 0")
+        return browser.execute_script(
+            "const n = performance.getEntriesByType('navigation')[0]; return n.domContentLoadedEventEnd - n.startTime;")
+
+    # Paging keeps 1,000 photos (17 pages of data) close to the cost of one page: compared with a 60-photo report
+    # loaded in the same browser (a baseline measured in the same run, not a wall-clock bound). Measured 3.5x
+    # (869 / 250 ms, loaded 2-core machine); the bound is twice that, well below the 17x of rendering every card.
+    baseline = min(load_ms("one_page.html") for _ in range(2))
+    thousand = min(load_ms("index.html") for _ in range(2))
+    print(f"DOMContentLoaded: 1000 photos {thousand:.0f} ms, 60 photos {baseline:.0f} ms")
+    assert thousand < 7.0 * baseline, (thousand, baseline)
     assert browser.execute_script("return document.querySelectorAll('article.card').length") == 60
+    assert browser.execute_script("return document.querySelectorAll('img').length") <= 3 * 60  # one page of images
     assert browser.find_element("id", "pageinfo").text == "page 1 / 17"
-    assert render_ms < 3000 and elapsed < 10, (render_ms, elapsed)
     _load_all_lazy_images(browser)
 
     first = browser.find_element("css selector", "article.card h2").text

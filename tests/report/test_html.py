@@ -35,10 +35,18 @@ def test_done_failed_skipped_entries(tmp_path, recipe, photo_lin):
     assert [s["filter"] for s in done["steps"]] == [s.filter for s in recipe.steps]
     assert done["steps"][1]["text"] == "Exposure +0.80 EV" and done["steps"][1]["params"] == {"ev": 0.8}
     assert done["outputs"] == [{"name": "a.jpg", "href": "../out/a.jpg"}]
-    for kind in ("before", "after", "plots"):
-        f = tmp_path / "rep" / done["thumbs"][kind].split("?")[0]
-        with Image.open(f) as im:
-            assert max(im.size) > 0
+    h, w = photo_lin.shape[:2]  # 240 px long side: below THUMB_SIDE, so kept at its size
+    assert done["thumb_size"] == [w, h]
+    for kind in ("before", "after"):
+        with Image.open(tmp_path / "rep" / done["thumbs"][kind].split("?")[0]) as im:
+            assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (w, h))
+            assert np.asarray(im).std() > 10  # a photo, not a flat frame
+    with Image.open(tmp_path / "rep" / done["thumbs"]["plots"].split("?")[0]) as im:
+        plots = np.asarray(im.convert("RGB"))
+    assert im.format == "PNG" and plots.shape == (90, 300, 3)  # histogram 204x90 + curve 90x90 side by side
+    hist, curve = plots[:, :204], plots[:, 210:]
+    assert (hist != hist[0, 0]).any(axis=-1).mean() > 0.05  # the before/after histograms are drawn
+    assert (curve != curve[0, 0]).any(axis=-1).mean() > 0.02  # and the recipe's curve
     assert failed["reason"] == "a text file, not an image" and "thumbs" not in failed
     with Image.open(tmp_path / "rep" / done["thumbs"]["before"].split("?")[0]) as b, \
             Image.open(tmp_path / "rep" / done["thumbs"]["after"].split("?")[0]) as a:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from lxml import etree
@@ -40,7 +41,7 @@ def test_export_look_files(tmp_path):
     assert "Import Presets" in readme and "3D lut root folder" in readme and "approximate" in readme
 
 
-@pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+@pytest.mark.needs_tool("exiftool")
 @pytest.mark.tool
 def test_export_look_preset_validates(tmp_path):
     from tests.sidecars.test_adobe import validate
@@ -58,7 +59,7 @@ def test_export_look_bad_recipe(tmp_path):
 
 
 @pytest.mark.tool
-@pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+@pytest.mark.needs_tool("exiftool")
 def test_process_sidecars_beside_output_and_source(tmp_path):
     src_dir = tmp_path / "src"
     src_dir.mkdir()
@@ -72,8 +73,22 @@ def test_process_sidecars_beside_output_and_source(tmp_path):
     assert "a & <b>.jpg.xmp" in names and "a & <b>.jpg.cube" in names and "a & <b>.jpg" in names
     assert "sidecar note" in res.output and "3D LUT root folder" in res.output
     assert "Lightroom reads no sidecar for JPEG" in res.output and "a & <b>.xmp" not in names
+    # LUT mode: darktable's history is one lut3d entry reading the .cube written beside it, and the .cube holds the
+    # look (65^3 rows of sRGB values in [0, 1], identity grey lifted by the look's +0.62 EV)
+    dt = "{http://darktable.sf.net/}"
     side = etree.parse(str(out / "a & <b>.jpg.xmp"))
-    assert side.getroot() is not None
+    desc = side.find(".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")
+    entries = side.findall(f".//{dt}history//{{http://www.w3.org/1999/02/22-rdf-syntax-ns#}}li")
+    assert desc.get(dt + "history_end") == "1" and [e.get(dt + "operation") for e in entries] == ["lut3d"]
+    params = darktable.decode_params(entries[0].get(dt + "params"))
+    assert params[:512].rstrip(b"\0").decode() == "a & <b>.jpg.cube"
+    lines = (out / "a & <b>.jpg.cube").read_text(encoding="utf-8").splitlines()
+    assert "LUT_3D_SIZE 65" in lines
+    table = np.array([[float(v) for v in ln.split()] for ln in lines if ln[:1].isdigit()])
+    assert table.shape == (65 ** 3, 3) and table.min() >= 0 and table.max() <= 1
+    mid_grey = table[32 + 65 * 32 + 65 * 65 * 32]  # input (0.5, 0.5, 0.5), red fastest
+    # brightened (measured 0.699: sRGB 0.5 -> about 0.7 with +0.62 EV and the curve) and warmed (red gain 1.08)
+    assert 0.62 < mid_grey.mean() < 0.78 and mid_grey[0] > mid_grey[2] + 0.05, mid_grey
     # beside the source: darktable sidecar next to the original, Adobe settings embedded into it
     res = CliRunner().invoke(main, ["process", str(jpg), "-o", str(tmp_path / "out2"), "--recipe", LOOK,
                                     "--no-progress", "--sidecar", "darktable,adobe", "--sidecar-beside-source"])

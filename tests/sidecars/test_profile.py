@@ -41,7 +41,7 @@ def test_rejects_big_tables():
 
 
 @pytest.mark.tool
-@pytest.mark.skipif(tools.EXIFTOOL is None, reason="exiftool missing")
+@pytest.mark.needs_tool("exiftool")
 def test_profile_xmp_parses(tmp_path):
     path = xmp.write_xmp(profile.profile_xmp(cases.recipe("look"), 'Look "1" & <b>'), tmp_path / "p.xmp")
     meta = tools.exiftool_json(path)
