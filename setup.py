@@ -35,7 +35,11 @@ setup(
         "colour-science>=0.4.4",
         "rich>=13.0",
         "numba>=0.59",
-        "threadpoolctl>=3.1",  # shoot plan: the agent's BLAS on one thread
+        # `exposure-batch serve` (the editor plug-ins' local service)
+        "fastapi>=0.110",
+        "uvicorn>=0.29",
+        "python-multipart>=0.0.9",
+        "threadpoolctl>=3.1",  # the service's and the shoot plan's agent calls: one BLAS thread (spinning threads cost 10x under load)
     ],
     # TensorFlow is for training only (`exposure-batch train`, `--agent-backend tf`): process, watch, explain, export
     # and the learned agent's NumPy inference run without it.
@@ -43,7 +47,7 @@ setup(
         "train": TRAIN,
         "learn": LEARN,
         "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10", "ray[data]>=2.40",
-                 "psutil>=5.9", "hypothesis>=6.80",
+                 "psutil>=5.9", "hypothesis>=6.80", "httpx>=0.27",
                  "setuptools>=64", "wheel",  # tests/test_wheel.py builds without isolation
                  *LEARN, *TRAIN],  # the suite also tests the TF ops and training
         "gpu": ["tensorflow[and-cuda]>=2.16", "tensorboard>=2.16", "matplotlib>=3.7"],

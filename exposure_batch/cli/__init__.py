@@ -42,6 +42,9 @@ main.add_command(_evaluate.evaluate)
 from . import export as _export  # noqa: E402
 
 main.add_command(_export.export_look)
+from . import serve as _serve  # noqa: E402
+
+main.add_command(_serve.serve)
 from . import learn as _learn  # noqa: E402
 
 main.add_command(_learn.learn)

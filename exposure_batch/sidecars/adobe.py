@@ -8,8 +8,8 @@ partial black & white -> Saturation, contrast -> Contrast2012, gamma and tone cu
 Lightroom reads `IMG.xmp` sidecars (extension replaced) only beside proprietary raw files; JPEG, TIFF, PNG and DNG
 carry their develop settings inside the file (`embed_into`, via exiftool).
 
-Exports: crs_settings, adobe_xmp, merge_into, write_adobe_xmp, embed_into, sidecar_name, needs_embedding,
-PROCESS_VERSION.
+Exports: crs_settings, lightroom_settings, adobe_xmp, merge_into, write_adobe_xmp, embed_into, sidecar_name,
+needs_embedding, PROCESS_VERSION.
 """
 from __future__ import annotations
 
@@ -94,6 +94,26 @@ def crs_settings(recipe, raw: bool = False) -> CrsSettings:
         for c, tag in enumerate(CURVE_TAGS[1:]):
             vals[tag] = curve_points_255(_compose([fns[c] for fns in rgb]))
     return CrsSettings(vals, tuple(n for n in notes if n))
+
+
+def lightroom_settings(settings: CrsSettings) -> dict:
+    """crs values -> the flat table Lightroom Classic's `LrPhoto:applyDevelopSettings` takes: the same keys and
+    absolute values as the sidecar (Kelvin `Temperature`/`Tint` for raw files, `IncrementalTemperature`/
+    `IncrementalTint` otherwise), point curves as flat lists `[x1, y1, x2, y2, ...]` of integers 0..255 (the form
+    `LrPhoto:getDevelopSettings` returns), booleans as booleans, plus `ProcessVersion`. JSON-serialisable."""
+    table: dict = {"ProcessVersion": PROCESS_VERSION}
+    for name, value in settings.values.items():
+        if name in CURVE_TAGS:
+            table[name] = [int(v) for point in value for v in point]
+        elif isinstance(value, (bool, np.bool_)):
+            table[name] = bool(value)
+        elif isinstance(value, (int, np.integer)):
+            table[name] = int(value)
+        elif isinstance(value, (float, np.floating)):
+            table[name] = round(float(value), 2)
+        else:
+            table[name] = value
+    return table
 
 
 def _compose(fns):

@@ -12,7 +12,7 @@ Two modes:
 
 Param structs are packed little-endian as documented in docs/sidecar_formats.md B.3 (darktable 4.2.1).
 
-Exports: DtEntry, encode_params, decode_params, history_for, darktable_xmp, write_darktable_xmp, dtstyle,
+Exports: DtEntry, encode_params, decode_params, history_for, darktable_xmp, recipe_xmp, write_darktable_xmp, dtstyle,
 sidecar_name, LUT_DEF_PATH_KEY.
 """
 from __future__ import annotations
@@ -273,12 +273,19 @@ def sidecar_name(source_path: str | os.PathLike) -> str:
     return os.path.basename(os.fspath(source_path)) + ".xmp"
 
 
+def recipe_xmp(recipe, mode: str = "parametric", lut_relpath: str | None = None, derived_from: str = "",
+               raw: bool = False):
+    """(XMP tree, History) of the darktable sidecar for `recipe` (what write_darktable_xmp writes)."""
+    hist = history_for(recipe, mode, lut_relpath, raw)
+    tree = darktable_xmp(hist.entries, order_version=hist.order_version, order_list=hist.order_list,
+                         description=describe_history(recipe, hist), derived_from=derived_from)
+    return tree, hist
+
+
 def write_darktable_xmp(recipe, path: str | os.PathLike, mode: str = "parametric", lut_relpath: str | None = None,
                         derived_from: str = "", overwrite: bool = True, raw: bool = False) -> History:
     """Write a darktable sidecar for `recipe` at `path` atomically; returns the History (with notes).
     raw: the source is a raw file (darktable's v3.0 raw module order instead of the JPEG one)."""
-    hist = history_for(recipe, mode, lut_relpath, raw)
-    tree = darktable_xmp(hist.entries, order_version=hist.order_version, order_list=hist.order_list,
-                         description=describe_history(recipe, hist), derived_from=derived_from)
+    tree, hist = recipe_xmp(recipe, mode, lut_relpath, derived_from, raw)
     xmp.write_xmp(tree, path, overwrite=overwrite)
     return hist
