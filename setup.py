@@ -39,7 +39,7 @@ setup(
         "fastapi>=0.110",
         "uvicorn>=0.29",
         "python-multipart>=0.0.9",
-        "threadpoolctl>=3.1",  # the service's and the shoot plan's agent calls: one BLAS thread (spinning threads cost 10x under load)
+        "threadpoolctl>=3.1",  # agent calls of the service and the shoot plan: one BLAS thread (spinning costs 10x)
     ],
     # TensorFlow is for training only (`exposure-batch train`, `--agent-backend tf`): process, watch, explain, export
     # and the learned agent's NumPy inference run without it.
