@@ -107,7 +107,8 @@ def capture_deviations(images: Sequence[np.ndarray]) -> np.ndarray:
     dev = np.zeros((len(images), 3))
     for i in range(1, len(images)):
         ref, img = _overlap(works[0], works[i], *_shift(lum[0], lum[i]))
-        ok = (ref.max(axis=-1) < 0.95) & (img.max(axis=-1) < 0.95) & (ref.min(axis=-1) > 1e-3) & (img.min(axis=-1) > 1e-3)
+        ok = ((ref.max(axis=-1) < 0.95) & (img.max(axis=-1) < 0.95)
+              & (ref.min(axis=-1) > 1e-3) & (img.min(axis=-1) > 1e-3))
         if ok.sum() < 16:
             ok = np.ones(ok.shape, bool)
         dev[i] = np.median(np.log2(np.maximum(img[ok], 1e-9) / np.maximum(ref[ok], 1e-9)), axis=0)

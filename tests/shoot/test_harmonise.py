@@ -76,7 +76,8 @@ def test_a_flash_frame_and_a_frame_of_another_room_are_split_off(learned):
     h, w = frames[2].shape[:2]
     yy, xx = np.mgrid[0:h, 0:w]
     falloff = np.exp(-(((yy - h / 2) / (0.35 * h)) ** 2 + ((xx - w / 2) / (0.35 * w)) ** 2))[..., None]
-    flash = frames[2] * np.float32(0.15) + frames[2] * falloff.astype(np.float32) * np.array([0.7, 1.0, 1.5], np.float32) * 2
+    cool = np.array([0.7, 1.0, 1.5], np.float32)
+    flash = frames[2] * np.float32(0.15) + frames[2] * falloff.astype(np.float32) * cool * 2
     frames[2] = flash.astype(np.float32)
     other = burst(1, 1, seed=5).frames[0]
     frames.append(np.ascontiguousarray(other[:h, :w]) if other.shape[0] >= h and other.shape[1] >= w else other)

@@ -36,7 +36,8 @@ def test_a_burst_gets_one_look_and_an_intruder_is_split_off(tmp_path):
     intruder = burst(0, 1, seed=21).frames[0]  # another room, shot in the middle of the burst
     write_frame(shoot / "IMG_02b.png", intruder, T0 + dt.timedelta(seconds=5))
     out = tmp_path / "out"
-    res = _run("process", shoot, "-o", out, "-f", "png", "--save-recipe", "--sidecar", "darktable", "--group-by", "time",
+    res = _run("process", shoot, "-o", out, "-f", "png", "--save-recipe", "--sidecar", "darktable",
+               "--group-by", "time",
                "--report", tmp_path / "report", "--no-progress")
     assert "6 photos in 2 scenes (1 harmonised, 1 frames split off)" in res.stderr
     recipes = {k: load_recipe(out / f"IMG_{k:02d}.recipe.json") for k in range(5)}
