@@ -6,7 +6,8 @@ Everything the service asks of worker processes goes through `Engine`: `await en
 only its task failed) and returns its value; a typed failure (the task's own, or the worker's crash or timeout)
 is raised as EngineFailure with its kind. The pool is not thread-safe, so one thread owns it; asyncio callers
 hand it work through two queues: interactive requests (`/v1/edit`) go before job items, so a 2,000-photo job never
-starves a single edit. A task whose caller went away (cancelled job, closed connection) is dropped before it starts.
+starves a single edit. A task whose worker crashed is run once more alone in a worker (the policy of
+engine.run_batch), so only the task that crashes a worker twice fails. A task whose caller went away (cancelled job, closed connection) is dropped before it starts.
 
 Exports: Engine, EngineFailure.
 """
@@ -45,6 +46,8 @@ class Engine:
         self._ready = threading.Event()
         self._ids = itertools.count()
         self._waiting: dict[int, tuple] = {}  # task id -> (future, loop, args) for tasks in a worker
+        self._solo: collections.deque = collections.deque()  # crashed once: retried alone, as run_batch does
+        self._crashed: set[int] = set()  # id() of items that crashed a worker once
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="exposure-batch-engine", daemon=True)
 
@@ -101,7 +104,11 @@ class Engine:
             pool.close()
 
     def _submit(self, pool: WorkerPool) -> None:
-        while pool.can_take():
+        while self._solo and pool.can_take(solo=True):
+            task_id = next(self._ids)
+            self._waiting[task_id] = item = self._solo.popleft()
+            pool.submit(task_id, item[2], solo=True)
+        while not self._solo and pool.can_take():
             with self._lock:
                 item = None
                 for q in self._queues.values():
@@ -126,6 +133,12 @@ class Engine:
             with self._lock:
                 self._queues["interactive"].appendleft(item)
             return
+        crash = outcome.result is None and outcome.failure is not None and outcome.failure.kind.value == "crash"
+        if crash and id(item) not in self._crashed:  # maybe another task's crash: once more, alone in a worker
+            self._crashed.add(id(item))
+            self._solo.append(item)
+            return
+        self._crashed.discard(id(item))
         if outcome.failure is not None:
             failure = EngineFailure(outcome.failure.kind.value, outcome.failure.message)
             loop.call_soon_threadsafe(_resolve, future, None, failure)
@@ -135,10 +148,11 @@ class Engine:
     def _fail_all(self, err: BaseException) -> None:
         failure = EngineFailure("environment", f"worker pool stopped: {err}")
         with self._lock:
-            items = [i for q in self._queues.values() for i in q] + list(self._waiting.values())
+            items = [i for q in self._queues.values() for i in q] + list(self._waiting.values()) + list(self._solo)
             for q in self._queues.values():
                 q.clear()
             self._waiting.clear()
+            self._solo.clear()
         for future, loop, _ in items:
             try:
                 loop.call_soon_threadsafe(_resolve, future, None, failure)
