@@ -6,8 +6,8 @@ times 1.5 s apart (scenes 10 min apart), cached in --cache. Then, in each of --r
 
   (a) the batch as today: `process --group-by none` (engine: run_batch with the default learned agent, --jobs
       workers, JPEG q95);
-  (b) the batch with grouping: the survey + grouping + harmonising plan (shoot.plan.make_plan, in this process,
-      --jobs threads), then the same engine rendering the planned recipes;
+  (b) the batch with grouping: the survey + grouping + harmonising plan (shoot.plan.make_plan, in --jobs spawned
+      workers), then the same engine rendering the planned recipes;
 
 and prints seconds per phase, the ratio (b)/(a) by wall clock (median round), the plan's share, and its CPU seconds
 against the engine's CPU seconds (this process + its workers).
@@ -99,8 +99,7 @@ def run(files, outdir, jobs: int, grouped: bool, agent: str) -> dict:
     plan_s = plan_cpu = 0.0
     groups = 0
     if grouped:
-        source = spec.build()
-        plan = make_plan(files, source, GroupingOptions(), jobs)
+        plan = make_plan(files, spec, GroupingOptions(), jobs)
         plan_s, plan_cpu = time.perf_counter() - t0, _cpu() - c0
         groups = sum(1 for g in plan.groups if len(g["files"]) > 1)
         spec = PlannedSpec.wrapping(spec, plan)
@@ -122,10 +121,10 @@ def warm_marginal(files, jobs: int, agent: str) -> tuple[float, float]:
     from exposure_batch.shoot.survey import survey_files
 
     source = SourceSpec(agent).build()
-    make_plan(files, source, GroupingOptions(), jobs)
-    me = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])  # noqa: E731
+    make_plan(files, SourceSpec(agent), GroupingOptions(), jobs)
+    me = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) + sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])  # noqa: E731,E501
     c0 = me()
-    make_plan(files, source, GroupingOptions(), jobs)
+    make_plan(files, SourceSpec(agent), GroupingOptions(), jobs)
     plan = me() - c0
     surveys = survey_files(files)
     inputs = [s.agent_input(source.wants) for s in surveys]

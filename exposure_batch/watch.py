@@ -207,7 +207,9 @@ class Daemon:
             self._groups = GroupHolder(config.spec, config.grouping,
                                        os.path.join(os.path.dirname(config.journal_path), "groups"),
                                        window=max(config.settle, 0.5), wait=config.group_wait,
-                                       max_pixels=config.opts.max_pixels)
+                                       max_pixels=config.opts.max_pixels, jobs=config.jobs,
+                                       timeout=min(config.timeout or 120.0, 120.0),
+                                       memory_limit=config.memory_limit)
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def request_stop(self) -> None:

@@ -2,7 +2,7 @@
 together are planned together.
 
 A file promoted by the daemon (complete, journalled) is held here instead of being queued. The held files are
-planned (survey, group, harmonise: shoot.plan) and released to the queue when no new file has arrived for `window`
+planned (survey, group, harmonise: shoot.plan, in spawned workers: shoot.work) and released to the queue when no new file has arrived for `window`
 seconds (the daemon's settle window: a card being copied keeps delivering files), or when the oldest has waited
 `wait` seconds (`--group-wait`: nothing is held back longer). Plan entries go to a PlanStore folder that the
 workers' PlannedSource reads, keyed by the file's path and checked against its SHA-256.
@@ -37,9 +37,12 @@ class GroupHolder:
     window: float = 5.0
     wait: float = 30.0
     max_pixels: int | None = None  # the survey refuses bigger files (as the engine does); None: no limit
+    jobs: int = 1  # survey workers (spawned per release, shoot.work)
+    timeout: float | None = 120.0  # seconds per survey
+    memory_limit: int | None = None  # per survey worker
+    task_ref: str | None = None  # the workers' task (tests); None: shoot.work.shoot_task
     held: list[_Held] = field(default_factory=list)
     last_arrival: float = 0.0
-    _source: object = None
 
     @property
     def pending(self) -> int:
@@ -74,23 +77,23 @@ class GroupHolder:
             return [h.row_id for h in batch], []
 
     def _plan(self, batch: list[_Held]) -> tuple[list[int], list[dict]]:
-        from .plan import PlanStore, plan_entries  # noqa: PLC0415
-        from .survey import survey_files  # noqa: PLC0415
+        """Survey, group and harmonise in spawned workers (shoot.work): the daemon decodes nothing itself."""
+        from .plan import PlanStore  # noqa: PLC0415
+        from .work import plan_in_workers  # noqa: PLC0415
 
         t0 = time.perf_counter()
-        if self._source is None:
-            self._source = self.spec.build()
-        surveys = survey_files([h.path for h in batch], max_pixels=self.max_pixels)
-        readable = [k for k, s in enumerate(surveys) if s is not None]
-        entries, groups = plan_entries([surveys[k] for k in readable], self._source, self.grouping)
+        surveys, entries, groups = plan_in_workers([h.path for h in batch], self.spec, self.grouping, self.jobs,
+                                                   self.max_pixels, timeout=self.timeout,
+                                                   memory_limit=self.memory_limit, task_ref=self.task_ref)
         store = PlanStore(self.store_dir)
         order = []
         for i, entry in entries:
-            held = batch[readable[i]]
+            held = batch[i]
             entry.sha256 = held.sha256
             store.put(held.path, entry)
             order.append(held.row_id)
-        order += [h.row_id for k, h in enumerate(batch) if k not in set(readable)]
+        planned = {i for i, _ in entries}
+        order += [h.row_id for k, h in enumerate(batch) if k not in planned]
         for g in groups:
             g["seconds"] = round(time.perf_counter() - t0, 3)
         return order, groups

@@ -1,0 +1,129 @@
+"""Planning a shoot in the engine's spawned workers: untrusted files are decoded there, never in the caller.
+
+    plan = plan_in_workers(paths, SourceSpec("learned"), GroupingOptions(), jobs=2)
+
+The caller (`process`'s parent, the `watch` daemon) hands the pool one `survey` task per file and gets back a
+compact Survey (capture time, camera, folder, EXIF, the 64 px preview and a <= 256 px linear ProPhoto thumbnail that
+stands in for the survey image): a few hundred kB per file. A file whose survey crashes its worker, runs past the
+timeout or fails gets no survey (it is edited alone; the engine's own render step reports its failure). Grouping and
+harmonising (the agent, renders of the small images) then run as one `plan` task in a worker too, so the caller
+never loads the agent or the render kernels; if that task fails, every file is edited alone.
+
+Exports: ShootReply, shoot_task, compact_survey, plan_in_workers, SHOOT_TASK.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+log = logging.getLogger(__name__)
+
+#: The pool's task function (tests point plan_in_workers at a hostile wrapper of it).
+SHOOT_TASK = "exposure_batch.shoot.work:shoot_task"
+#: Long side (px) of the image a compact survey keeps (harmonise aligns at 192 px, signatures use 16 x 16).
+KEPT_SIDE = 256
+
+
+@dataclass
+class ShootReply:
+    """What a shoot task sends back: value (a Survey, None, or (entries, groups)); failure is always None (the
+    engine's Outcome reads it: a failed task comes back as a pipeline.Result instead)."""
+
+    value: Any = None
+    pid: int = 0
+    failure: Any = None
+
+
+def compact_survey(survey):
+    """The Survey with its preview computed from the full survey image and the image itself cut to a <= KEPT_SIDE
+    thumbnail (float32 linear ProPhoto), which also serves as the thumbnail."""
+    if survey is None:
+        return None
+    from ..preview import thumbnail  # noqa: PLC0415
+
+    preview = survey.preview  # from the full survey image (what the agent would see)
+    survey.image = thumbnail(survey.image, KEPT_SIDE)
+    survey.__dict__["preview"] = preview
+    survey.__dict__["thumbnail"] = survey.image
+    return survey
+
+
+def shoot_task(source, op: str, payload):
+    """Worker task. op 'survey': payload (path, max_pixels) -> compact Survey or None; op 'plan': payload
+    (surveys, GroupingOptions) -> plan.plan_entries(surveys, source, options)."""
+    if op == "survey":
+        from .survey import survey_file  # noqa: PLC0415
+
+        path, max_pixels = payload
+        return ShootReply(compact_survey(survey_file(path, max_pixels)), os.getpid())
+    if op == "plan":
+        from .plan import plan_entries  # noqa: PLC0415
+
+        surveys, options = payload
+        return ShootReply(plan_entries(surveys, source, options), os.getpid())
+    raise ValueError(f"unknown shoot task {op!r}")
+
+
+def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixels: int | None = None, *,
+                    timeout: float | None = 120.0, memory_limit: int | None = None, task_ref: str | None = None
+                    ) -> tuple[list, list[tuple[int, Any]], list[dict]]:
+    """Survey `paths` in min(jobs, len(paths)) spawned workers, then group and harmonise in one of them with the
+    source `spec` builds. Returns (surveys: one compact Survey or None per path, [(index into paths, PlanEntry)],
+    group summaries). timeout: seconds per survey (the plan task gets 10x); memory_limit: per worker."""
+    from ..engine import WorkerPool  # noqa: PLC0415
+
+    paths = [str(p) for p in paths]
+    if not paths:
+        return [], [], []
+    pool = WorkerPool(max(1, min(jobs, len(paths))), spec, timeout=timeout, memory_limit=memory_limit,
+                      task_ref=task_ref or SHOOT_TASK, keep_memory=True)
+    try:
+        surveys: list = [None] * len(paths)
+        todo, done = list(range(len(paths)))[::-1], set()
+        while len(done) < len(paths):
+            while todo and pool.submit(todo[-1], ("survey", (paths[todo[-1]], max_pixels))):
+                todo.pop()
+            for o in pool.poll(0.2):
+                if o.abandoned:
+                    todo.append(o.task_id)  # its worker died because of another file
+                    continue
+                done.add(o.task_id)
+                if o.failure is None and isinstance(o.result, ShootReply):
+                    surveys[o.task_id] = o.result.value
+                else:
+                    log.info("survey of %s failed (%s): it is edited alone", paths[o.task_id],
+                             getattr(o.failure, "kind", "?"))
+        readable = [k for k, s in enumerate(surveys) if s is not None]
+        if not readable:
+            return surveys, [], []
+        pool.timeout = None if timeout is None else 10 * timeout
+        result = _run_one(pool, ("plan", ([surveys[k] for k in readable], options)))
+    finally:
+        pool.close()
+    if result is None:
+        log.warning("grouping failed; %d files are edited one by one", len(paths))
+        return surveys, [], []
+    entries, groups = result
+    return surveys, [(readable[i], e) for i, e in entries], groups
+
+
+def _run_one(pool, args: tuple):
+    """One task through the pool: its value, or None when it failed (retried once if its worker died at start)."""
+    for _ in range(2):
+        while not pool.submit("plan", args):
+            pool.poll(0.2)
+        while True:
+            outcomes = [o for o in pool.poll(0.5) if o.task_id == "plan"]
+            if outcomes:
+                break
+        o = outcomes[0]
+        if o.abandoned:
+            continue
+        if o.failure is None and isinstance(o.result, ShootReply):
+            return o.result.value
+        log.warning("grouping task failed: %s", getattr(o.failure, "message", o.failure))
+        return None
+    return None
