@@ -143,7 +143,7 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     grouping = grouping_options(group_by, group_gap, groups_file)
     if grouping.enabled and job_list:
         try:
-            spec = plan_shoot([p for p, _ in job_list], spec, grouping, jobs, opts.max_pixels, limits["memory_limit"])
+            spec = plan_shoot([p for p, _ in job_list], spec, grouping, jobs, opts.max_pixels, **limits)
         except click.UsageError:
             manifest.close()
             raise
@@ -218,14 +218,16 @@ def grouping_options(group_by: str, gap: float, groups_file: str | None):
     return GroupingOptions(by=by, gap=float(gap), groups_file=groups_file)
 
 
-def plan_shoot(paths, spec, grouping, jobs: int, max_pixels: int | None = None, memory_limit: int | None = None):
-    """Survey, group and harmonise `paths` before the engine runs (in `jobs` spawned workers: shoot.work);
-    returns the PlannedSpec the engine's workers build their source from. One line on stderr says what
-    was found when any scene has more than one photo."""
+def plan_shoot(paths, spec, grouping, jobs: int, max_pixels: int | None = None, timeout: float | None = None,
+               memory_limit: int | None = None):
+    """Survey, group and harmonise `paths` before the engine runs (in `jobs` spawned workers: shoot.work; a
+    survey may take min(timeout, 120) s); returns the PlannedSpec the engine's workers build their source from.
+    One line on stderr says what was found when any scene has more than one photo."""
     from ..shoot.plan import PlannedSpec, make_plan  # noqa: PLC0415
 
     try:
-        plan = make_plan(paths, spec, grouping, jobs, max_pixels, memory_limit=memory_limit)
+        plan = make_plan(paths, spec, grouping, jobs, max_pixels, timeout=min(timeout or 120.0, 120.0),
+                         memory_limit=memory_limit)
     except ValueError as err:  # a bad --groups file
         raise click.UsageError(str(err)) from None
     shared = sum(1 for g in plan.groups if len(g["files"]) > 1)

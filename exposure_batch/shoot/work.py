@@ -5,7 +5,7 @@
 The caller (`process`'s parent, the `watch` daemon) hands the pool one `survey` task per file and gets back a
 compact Survey (capture time, camera, folder, EXIF, the 64 px preview and a <= 256 px linear ProPhoto thumbnail that
 stands in for the survey image): a few hundred kB per file. A file whose survey crashes its worker, runs past the
-timeout or fails gets no survey (it is edited alone; the engine's own render step reports its failure). Grouping and
+timeout or fails gets no survey (a crash is retried once alone first, as run_batch does) (it is edited alone; the engine's own render step reports its failure). Grouping and
 harmonising (the agent, renders of the small images) then run as one `plan` task in a worker too, so the caller
 never loads the agent or the render kernels; if that task fails, every file is edited alone.
 
@@ -74,6 +74,7 @@ def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixe
     source `spec` builds. Returns (surveys: one compact Survey or None per path, [(index into paths, PlanEntry)],
     group summaries). timeout: seconds per survey (the plan task gets 10x); memory_limit: per worker."""
     from ..engine import WorkerPool  # noqa: PLC0415
+    from ..failures import Kind  # noqa: PLC0415
 
     paths = [str(p) for p in paths]
     if not paths:
@@ -82,13 +83,19 @@ def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixe
                       task_ref=task_ref or SHOOT_TASK, keep_memory=True)
     try:
         surveys: list = [None] * len(paths)
-        todo, done = list(range(len(paths)))[::-1], set()
+        todo, solo, crashed, done = list(range(len(paths)))[::-1], [], set(), set()
         while len(done) < len(paths):
-            while todo and pool.submit(todo[-1], ("survey", (paths[todo[-1]], max_pixels))):
+            while solo and pool.submit(solo[-1], ("survey", (paths[solo[-1]], max_pixels)), solo=True):
+                solo.pop()
+            while todo and not solo and pool.submit(todo[-1], ("survey", (paths[todo[-1]], max_pixels))):
                 todo.pop()
             for o in pool.poll(0.2):
                 if o.abandoned:
                     todo.append(o.task_id)  # its worker died because of another file
+                    continue
+                if o.result is None and o.failure.kind is Kind.CRASH and o.task_id not in crashed:
+                    crashed.add(o.task_id)  # maybe its worker-mate's crash: once more, alone (as run_batch does)
+                    solo.append(o.task_id)
                     continue
                 done.add(o.task_id)
                 if o.failure is None and isinstance(o.result, ShootReply):

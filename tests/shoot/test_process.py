@@ -7,6 +7,7 @@ import os
 import shutil
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from exposure_batch.agent import get_agent
@@ -94,3 +95,36 @@ def test_evaluate_bursts_prints_both_figures_for_each_source(tmp_path):
     assert rows["learned + harmonised"][0] <= 1.0
     data = json.loads((tmp_path / "eval" / "bursts.json").read_text())
     assert data["setup"]["photos"] == 2 and len(data["per_scene"]["learned"]) == 2
+
+
+@pytest.mark.slow  # the hanging survey waits out its 30 s timeout (a worker's first survey compiles kernels)
+def test_a_survey_that_crashes_or_hangs_costs_only_its_file_and_the_parent_decodes_nothing(tmp_path, monkeypatch):
+    import exposure_batch.shoot.plan as plan_module
+    import exposure_batch.shoot.survey as survey_module
+    import exposure_batch.shoot.work as work
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("surveyed or planned in the parent process")
+
+    monkeypatch.setattr(survey_module, "survey_file", not_here)  # the workers import their own copy
+    monkeypatch.setattr(survey_module, "survey_files", not_here)
+    monkeypatch.setattr(plan_module, "plan_entries", not_here)
+    monkeypatch.setattr(work, "SHOOT_TASK", "tests.shoot.tasks:hostile")
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    b = burst(1, 4, seed=5, shared=UNDER)
+    names = ["IMG_00.png", "IMG_01_segv.png", "IMG_02.png", "IMG_03_hang.png"]
+    for k, frame in enumerate(b.frames):
+        write_frame(shoot / names[k], frame, T0 + dt.timedelta(seconds=2 * k))
+    extra = burst(1, 2, seed=6, shared=UNDER)  # two more frames of the scene: the survivors still make a group
+    for k, frame in enumerate(extra.frames):
+        write_frame(shoot / f"IMG_1{k}.png", frame, T0 + dt.timedelta(seconds=9 + 2 * k))
+    out = tmp_path / "out"
+    res = _run("process", shoot, "-o", out, "-f", "png", "--save-recipe", "--group-by", "time", "--timeout", "30",
+               "-j", "2", "--no-progress")
+    assert "4 photos in 1 scenes (1 harmonised" in res.stderr
+    grouped = {n: load_recipe(out / f"{n}.recipe.json").group for n in ("IMG_00", "IMG_02", "IMG_10", "IMG_11")}
+    assert len({g["id"] for g in grouped.values()}) == 1 and all(g["frames"] == 4 for g in grouped.values())
+    for hostile in ("IMG_01_segv", "IMG_03_hang"):  # no survey: edited alone, rendered by the engine as today
+        assert (out / f"{hostile}.png").exists()
+        assert not load_recipe(out / f"{hostile}.recipe.json").group
