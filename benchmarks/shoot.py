@@ -90,7 +90,8 @@ def run(files, outdir, jobs: int, grouped: bool, agent: str) -> dict:
     from exposure_batch.engine import SourceSpec, run_batch
     from exposure_batch.pipeline import OutputOptions
     from exposure_batch.shoot.grouping import GroupingOptions
-    from exposure_batch.shoot.plan import PlannedSpec, make_plan
+    from exposure_batch.shoot.plan import PlannedSpec
+    from exposure_batch.shoot.work import make_plan
 
     opts = OutputOptions(outdir, fmt="jpeg", quality=95, overwrite=True)
     jobs_list = [(f, os.path.join(outdir, Path(f).stem + ".jpg")) for f in files]
@@ -117,12 +118,13 @@ def warm_marginal(files, jobs: int, agent: str) -> tuple[float, float]:
     agent's own decisions on the same previews (which grouping moves from the workers into the plan)."""
     from exposure_batch.engine import SourceSpec
     from exposure_batch.shoot.grouping import GroupingOptions
-    from exposure_batch.shoot.plan import make_plan
+    from exposure_batch.shoot.work import make_plan
     from exposure_batch.shoot.survey import survey_files
 
     source = SourceSpec(agent).build()
     make_plan(files, SourceSpec(agent), GroupingOptions(), jobs)
-    me = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) + sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])  # noqa: E731,E501
+    who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)  # the plan's workers are reaped children
+    me = lambda: sum(sum(resource.getrusage(w)[:2]) for w in who)  # noqa: E731
     c0 = me()
     make_plan(files, SourceSpec(agent), GroupingOptions(), jobs)
     plan = me() - c0

@@ -2,10 +2,11 @@
 together are planned together.
 
 A file promoted by the daemon (complete, journalled) is held here instead of being queued. The held files are
-planned (survey, group, harmonise: shoot.plan, in spawned workers: shoot.work) and released to the queue when no new file has arrived for `window`
-seconds (the daemon's settle window: a card being copied keeps delivering files), or when the oldest has waited
-`wait` seconds (`--group-wait`: nothing is held back longer). Plan entries go to a PlanStore folder that the
-workers' PlannedSource reads, keyed by the file's path and checked against its SHA-256.
+planned (survey, group, harmonise: shoot.plan, in spawned workers: shoot.work) and released to the queue when no
+new file has arrived for `window` seconds (the daemon's settle window: a card being copied keeps delivering
+files), or when the oldest has waited `wait` seconds (`--group-wait`: nothing is held back longer). Plan entries
+go to a PlanStore folder that the workers' PlannedSource reads, keyed by the file's path and checked against its
+SHA-256.
 
 Exports: GroupHolder.
 """

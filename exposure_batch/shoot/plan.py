@@ -1,7 +1,7 @@
 """The shoot plan: survey -> groups -> harmonised recipes, made before the engine renders anything.
 
-    plan = make_plan(paths, spec, GroupingOptions())   # survey (cheap decode + EXIF), group, harmonise:
-                                                       # all in spawned workers (shoot.work)
+    plan = work.make_plan(paths, spec, GroupingOptions())   # survey (cheap decode + EXIF), group, harmonise:
+                                                            # all in spawned workers (shoot.work)
     spec = PlannedSpec.wrapping(SourceSpec(agent), plan)   # what the engine's workers build their source from
 
 The engine then runs as always; its recipe source is a `PlannedSource`: for a frame of a harmonised group it
@@ -13,7 +13,7 @@ Plans live in memory (`Plan`, pickled into worker processes with the spec) or, f
 (`PlanStore`: one JSON file per input, written before the file is handed to a worker, so a restarted daemon keeps
 the decisions).
 
-Exports: PlanEntry, Plan, PlanStore, PlannedSource, PlannedSpec, make_plan, plan_entries.
+Exports: PlanEntry, Plan, PlanStore, PlannedSource, PlannedSpec, plan_entries (make_plan: shoot.work).
 """
 from __future__ import annotations
 
@@ -22,14 +22,12 @@ import hashlib
 import json
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ..engine import SourceSpec
-from ..limits import DEFAULT_MAX_PIXELS
 from ..recipe import Recipe
-from .grouping import GroupingOptions, group_surveys, read_groups_file
+from .grouping import GroupingOptions, group_surveys
 from .harmonise import harmonise_groups
 
 log = logging.getLogger(__name__)
@@ -182,22 +180,3 @@ def plan_entries(surveys: Sequence, source, options: GroupingOptions) -> tuple[l
                                   "split_from": name, "reason": reason})
                 entries.append((members[k], PlanEntry(None, block)))
     return entries, summaries
-
-
-def make_plan(paths: Sequence[str], spec: SourceSpec, options: GroupingOptions = GroupingOptions(), jobs: int = 1,
-              max_pixels: int | None = DEFAULT_MAX_PIXELS, *, timeout: float | None = 120.0,
-              memory_limit: int | None = None, task_ref: str | None = None) -> Plan:
-    """Survey `paths` in `jobs` spawned workers (shoot.work: a file that crashes or hangs its survey costs only
-    itself), group them and harmonise each group with the source `spec` builds (in a worker too). Files the survey
-    cannot read, or that declare more than `max_pixels` pixels, are left out (the engine reports them). A bad
-    groups file raises ValueError here, before any worker starts."""
-    from .work import plan_in_workers  # noqa: PLC0415
-
-    t0 = time.perf_counter()
-    if options.groups_file:
-        read_groups_file(options.groups_file)
-    surveys, entries, groups = plan_in_workers(list(paths), spec, options, jobs, max_pixels, timeout=timeout,
-                                               memory_limit=memory_limit, task_ref=task_ref)
-    plan = Plan({os.path.abspath(surveys[i].path): e for i, e in entries}, groups)
-    plan.seconds = time.perf_counter() - t0
-    return plan

@@ -1,15 +1,16 @@
 """Planning a shoot in the engine's spawned workers: untrusted files are decoded there, never in the caller.
 
-    plan = plan_in_workers(paths, SourceSpec("learned"), GroupingOptions(), jobs=2)
+    plan = make_plan(paths, SourceSpec("learned"), GroupingOptions(), jobs=2)   # a shoot.plan.Plan
 
 The caller (`process`'s parent, the `watch` daemon) hands the pool one `survey` task per file and gets back a
 compact Survey (capture time, camera, folder, EXIF, the 64 px preview and a <= 256 px linear ProPhoto thumbnail that
 stands in for the survey image): a few hundred kB per file. A file whose survey crashes its worker, runs past the
-timeout or fails gets no survey (a crash is retried once alone first, as run_batch does) (it is edited alone; the engine's own render step reports its failure). Grouping and
-harmonising (the agent, renders of the small images) then run as one `plan` task in a worker too, so the caller
-never loads the agent or the render kernels; if that task fails, every file is edited alone.
+timeout or fails gets no survey (a crash is retried once alone first, as run_batch does): it is edited alone, and
+the engine's own render step reports its failure. Grouping and harmonising (the agent, renders of the small
+images) then run as one `plan` task in a worker too, so the caller never loads the agent or the render kernels;
+if that task fails, every file is edited alone.
 
-Exports: ShootReply, shoot_task, compact_survey, plan_in_workers, SHOOT_TASK.
+Exports: make_plan, plan_in_workers, shoot_task, compact_survey, ShootReply, SHOOT_TASK.
 """
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ import os
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+from ..engine import SourceSpec
+from ..limits import DEFAULT_MAX_PIXELS
+from .grouping import GroupingOptions, read_groups_file
+from .plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +66,7 @@ def shoot_task(source, op: str, payload):
         path, max_pixels = payload
         return ShootReply(compact_survey(survey_file(path, max_pixels)), os.getpid())
     if op == "plan":
-        from .plan import plan_entries  # noqa: PLC0415
+        from .plan import plan_entries  # noqa: PLC0415  (looked up at call time: tests replace it)
 
         surveys, options = payload
         return ShootReply(plan_entries(surveys, source, options), os.getpid())
@@ -134,3 +140,20 @@ def _run_one(pool, args: tuple):
         log.warning("grouping task failed: %s", getattr(o.failure, "message", o.failure))
         return None
     return None
+
+
+def make_plan(paths: Sequence[str], spec: SourceSpec, options: GroupingOptions = GroupingOptions(), jobs: int = 1,
+              max_pixels: int | None = DEFAULT_MAX_PIXELS, *, timeout: float | None = 120.0,
+              memory_limit: int | None = None, task_ref: str | None = None) -> Plan:
+    """Survey `paths` in `jobs` spawned workers (shoot.work: a file that crashes or hangs its survey costs only
+    itself), group them and harmonise each group with the source `spec` builds (in a worker too). Files the survey
+    cannot read, or that declare more than `max_pixels` pixels, are left out (the engine reports them). A bad
+    groups file raises ValueError here, before any worker starts."""
+    t0 = time.perf_counter()
+    if options.groups_file:
+        read_groups_file(options.groups_file)
+    surveys, entries, groups = plan_in_workers(list(paths), spec, options, jobs, max_pixels, timeout=timeout,
+                                               memory_limit=memory_limit, task_ref=task_ref)
+    plan = Plan({os.path.abspath(surveys[i].path): e for i, e in entries}, groups)
+    plan.seconds = time.perf_counter() - t0
+    return plan
