@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 #: The pool's task function (tests point plan_in_workers at a hostile wrapper of it).
 SHOOT_TASK = "exposure_batch.shoot.work:shoot_task"
+#: Files per survey worker before another one pays off (a worker costs ~1 CPU s to start: imports, the agent,
+#: loading the compiled kernels; a survey ~0.05 CPU s per 12 MP DNG).
+SURVEYS_PER_WORKER = 24
 #: Long side (px) of the image a compact survey keeps (harmonise aligns at 192 px, signatures use 16 x 16).
 KEPT_SIDE = 256
 
@@ -76,8 +79,8 @@ def shoot_task(source, op: str, payload):
 def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixels: int | None = None, *,
                     timeout: float | None = 120.0, memory_limit: int | None = None, task_ref: str | None = None
                     ) -> tuple[list, list[tuple[int, Any]], list[dict]]:
-    """Survey `paths` in min(jobs, len(paths)) spawned workers, then group and harmonise in one of them with the
-    source `spec` builds. Returns (surveys: one compact Survey or None per path, [(index into paths, PlanEntry)],
+    """Survey `paths` in up to `jobs` spawned workers (one per SURVEYS_PER_WORKER files), then group and harmonise
+    in one of them with the source `spec` builds. Returns (surveys: one compact Survey or None per path, [(index into paths, PlanEntry)],
     group summaries). timeout: seconds per survey (the plan task gets 10x); memory_limit: per worker."""
     from ..engine import WorkerPool  # noqa: PLC0415
     from ..failures import Kind  # noqa: PLC0415
@@ -85,7 +88,8 @@ def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixe
     paths = [str(p) for p in paths]
     if not paths:
         return [], [], []
-    pool = WorkerPool(max(1, min(jobs, len(paths))), spec, timeout=timeout, memory_limit=memory_limit,
+    n = max(1, min(jobs, len(paths) // SURVEYS_PER_WORKER))
+    pool = WorkerPool(n, spec, timeout=timeout, memory_limit=memory_limit,
                       task_ref=task_ref or SHOOT_TASK, keep_memory=True)
     try:
         surveys: list = [None] * len(paths)
@@ -145,7 +149,7 @@ def _run_one(pool, args: tuple):
 def make_plan(paths: Sequence[str], spec: SourceSpec, options: GroupingOptions = GroupingOptions(), jobs: int = 1,
               max_pixels: int | None = DEFAULT_MAX_PIXELS, *, timeout: float | None = 120.0,
               memory_limit: int | None = None, task_ref: str | None = None) -> Plan:
-    """Survey `paths` in `jobs` spawned workers (shoot.work: a file that crashes or hangs its survey costs only
+    """Survey `paths` in up to `jobs` spawned workers (plan_in_workers: a file that crashes or hangs its survey costs only
     itself), group them and harmonise each group with the source `spec` builds (in a worker too). Files the survey
     cannot read, or that declare more than `max_pixels` pixels, are left out (the engine reports them). A bad
     groups file raises ValueError here, before any worker starts."""
