@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 
 #: The pool's task function (tests point plan_in_workers at a hostile wrapper of it).
 SHOOT_TASK = "exposure_batch.shoot.work:shoot_task"
-#: Files per survey worker before another one pays off (a worker costs ~1 CPU s to start: imports, the agent,
-#: loading the compiled kernels; a survey ~0.05 CPU s per 12 MP DNG).
-SURVEYS_PER_WORKER = 24
+#: Files per survey worker: a worker costs ~1 CPU s to start (imports, the agent, loading the compiled kernels), a
+#: survey ~0.05-0.1 CPU s per 12 MP DNG; 16 DNGs: 1 worker 2.4 s wall / 2.4 CPU s, 2 workers 2.0 s / 3.0 CPU s.
+SURVEYS_PER_WORKER = 8
 #: Long side (px) of the image a compact survey keeps (harmonise aligns at 192 px, signatures use 16 x 16).
 KEPT_SIDE = 256
 
@@ -80,8 +80,8 @@ def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixe
                     timeout: float | None = 120.0, memory_limit: int | None = None, task_ref: str | None = None
                     ) -> tuple[list, list[tuple[int, Any]], list[dict]]:
     """Survey `paths` in up to `jobs` spawned workers (one per SURVEYS_PER_WORKER files), then group and harmonise
-    in one of them with the source `spec` builds. Returns (surveys: one compact Survey or None per path, [(index into paths, PlanEntry)],
-    group summaries). timeout: seconds per survey (the plan task gets 10x); memory_limit: per worker."""
+    in one of them with the source `spec` builds. Returns (surveys: one compact Survey or None per path,
+    [(index into paths, PlanEntry)], group summaries). timeout: seconds per survey (the plan task gets 10x); memory_limit: per worker."""
     from ..engine import WorkerPool  # noqa: PLC0415
     from ..failures import Kind  # noqa: PLC0415
 
@@ -149,8 +149,8 @@ def _run_one(pool, args: tuple):
 def make_plan(paths: Sequence[str], spec: SourceSpec, options: GroupingOptions = GroupingOptions(), jobs: int = 1,
               max_pixels: int | None = DEFAULT_MAX_PIXELS, *, timeout: float | None = 120.0,
               memory_limit: int | None = None, task_ref: str | None = None) -> Plan:
-    """Survey `paths` in up to `jobs` spawned workers (plan_in_workers: a file that crashes or hangs its survey costs only
-    itself), group them and harmonise each group with the source `spec` builds (in a worker too). Files the survey
+    """Survey `paths` in up to `jobs` spawned workers (plan_in_workers: a file that crashes or hangs its survey
+    costs only itself), group them and harmonise each group with the source `spec` builds (in a worker too). Files the survey
     cannot read, or that declare more than `max_pixels` pixels, are left out (the engine reports them). A bad
     groups file raises ValueError here, before any worker starts."""
     t0 = time.perf_counter()
