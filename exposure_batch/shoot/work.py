@@ -81,7 +81,8 @@ def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixe
                     ) -> tuple[list, list[tuple[int, Any]], list[dict]]:
     """Survey `paths` in up to `jobs` spawned workers (one per SURVEYS_PER_WORKER files), then group and harmonise
     in one of them with the source `spec` builds. Returns (surveys: one compact Survey or None per path,
-    [(index into paths, PlanEntry)], group summaries). timeout: seconds per survey (the plan task gets 10x); memory_limit: per worker."""
+    [(index into paths, PlanEntry)], group summaries). timeout: seconds per survey (the plan task gets 10x);
+    memory_limit: per worker."""
     from ..engine import WorkerPool  # noqa: PLC0415
     from ..failures import Kind  # noqa: PLC0415
 
@@ -150,9 +151,9 @@ def make_plan(paths: Sequence[str], spec: SourceSpec, options: GroupingOptions =
               max_pixels: int | None = DEFAULT_MAX_PIXELS, *, timeout: float | None = 120.0,
               memory_limit: int | None = None, task_ref: str | None = None) -> Plan:
     """Survey `paths` in up to `jobs` spawned workers (plan_in_workers: a file that crashes or hangs its survey
-    costs only itself), group them and harmonise each group with the source `spec` builds (in a worker too). Files the survey
-    cannot read, or that declare more than `max_pixels` pixels, are left out (the engine reports them). A bad
-    groups file raises ValueError here, before any worker starts."""
+    costs only itself), group them and harmonise each group with the source `spec` builds (in a worker too). Files
+    the survey cannot read, or that declare more than `max_pixels` pixels, are left out (the engine reports them).
+    A bad groups file raises ValueError here, before any worker starts."""
     t0 = time.perf_counter()
     if options.groups_file:
         read_groups_file(options.groups_file)
