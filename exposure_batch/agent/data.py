@@ -170,13 +170,17 @@ def sample_degradation(rng: np.random.Generator) -> Degradation:
     """Random degradation: EV in [-3, +1.5], temperature +-0.5 and tint +-0.25 (log2 gains), tone 0.6..1,
     saturation 0.55..1. Each of the colour/tone parts is skipped with probability 0.2 (some captures are fine)."""
     on = rng.random(4) > 0.2
-    return Degradation(
-        tone=float(rng.uniform(0.6, 1.0)) if on[0] else 1.0,
-        saturation=float(rng.uniform(0.55, 1.0)) if on[1] else 1.0,
-        temperature=float(rng.uniform(-0.5, 0.5)) if on[2] else 0.0,
-        tint=float(rng.uniform(-0.25, 0.25)) if on[3] else 0.0,
-        ev=float(rng.uniform(-3.0, 1.5)),
-    )
+    return Degradation(**_drawn(rng, on, (0.6, 1.0), (0.55, 1.0), (-0.5, 0.5), (-0.25, 0.25), (-3.0, 1.5)))
+
+
+def _drawn(rng: np.random.Generator, on, tone, saturation, temperature, tint, ev) -> dict:
+    """Degradation fields drawn uniformly from their (low, high) ranges, in this order (the generator's stream
+    decides which sample each gets); a part whose `on` flag is false stays the identity; ev is always drawn."""
+    return {"tone": float(rng.uniform(*tone)) if on[0] else 1.0,
+            "saturation": float(rng.uniform(*saturation)) if on[1] else 1.0,
+            "temperature": float(rng.uniform(*temperature)) if on[2] else 0.0,
+            "tint": float(rng.uniform(*tint)) if on[3] else 0.0,
+            "ev": float(rng.uniform(*ev))}
 
 
 def degrade(rgb_lin: np.ndarray, d: Degradation, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -208,22 +212,11 @@ def sample_training_degradation(rng: np.random.Generator, identity: float = 0.2,
         return Degradation()
     if u < identity + mild:
         on = rng.random(4) > 0.4
-        return Degradation(
-            tone=float(rng.uniform(0.88, 1.0)) if on[0] else 1.0,
-            saturation=float(rng.uniform(0.85, 1.0)) if on[1] else 1.0,
-            temperature=float(rng.uniform(-0.12, 0.12)) if on[2] else 0.0,
-            tint=float(rng.uniform(-0.06, 0.06)) if on[3] else 0.0,
-            ev=float(rng.uniform(-0.3, 0.3)),
-        )
+        return Degradation(**_drawn(rng, on, (0.88, 1.0), (0.85, 1.0), (-0.12, 0.12), (-0.06, 0.06), (-0.3, 0.3)))
     on = rng.random(5) > 0.2
-    return Degradation(
-        tone=float(rng.uniform(0.5, 1.0)) if on[0] else 1.0,
-        saturation=float(rng.uniform(0.45, 1.0)) if on[1] else 1.0,
-        temperature=float(rng.uniform(-0.6, 0.6)) if on[2] else 0.0,
-        tint=float(rng.uniform(-0.25, 0.25)) if on[3] else 0.0,
-        ev=float(rng.uniform(-3.0, 1.5)),
-        noise=float(np.exp(rng.uniform(np.log(0.002), np.log(0.02)))) if on[4] and rng.random() < 0.6 else 0.0,
-    )
+    drawn = _drawn(rng, on, (0.5, 1.0), (0.45, 1.0), (-0.6, 0.6), (-0.25, 0.25), (-3.0, 1.5))
+    noise = float(np.exp(rng.uniform(np.log(0.002), np.log(0.02)))) if on[4] and rng.random() < 0.6 else 0.0
+    return Degradation(**drawn, noise=noise)
 
 
 def display_np(rgb_lin: np.ndarray) -> np.ndarray:

@@ -24,13 +24,13 @@ A planning step (e.g. grouping photos before the agent decides) runs before subm
 `WorkerPool(..., task_ref="package.module:function")` calls function(source, *args) in the workers and may return
 a pipeline.Prepared (then rendered with args[-1], an OutputOptions) or a Result.
 
-Exports: WorkerPool, Outcome, WorkerInitError, SourceSpec, run_stream, run_batch, parse_size,
+Exports: WorkerPool, Outcome, WorkerInitError, SourceSpec, run_stream, run_batch, run_tasks, parse_size,
 keep_freed_memory, child_thread_limits, DEFAULT_PREFETCH, DEFAULT_MAX_BATCH.
 """
-from .batch import run_batch
+from .batch import run_batch, run_tasks
 from .limits import child_thread_limits, keep_freed_memory, parse_size
 from .pool import Outcome, WorkerInitError, WorkerPool
 from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, SourceSpec, run_stream
 
-__all__ = ["WorkerPool", "Outcome", "WorkerInitError", "SourceSpec", "run_stream", "run_batch", "parse_size",
+__all__ = ["WorkerPool", "Outcome", "WorkerInitError", "SourceSpec", "run_stream", "run_batch", "run_tasks", "parse_size",
            "keep_freed_memory", "child_thread_limits", "DEFAULT_PREFETCH", "DEFAULT_MAX_BATCH"]

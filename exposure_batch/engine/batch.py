@@ -1,6 +1,6 @@
 """A whole list of files through the pool (`exposure-batch process`, every --jobs).
 
-Exports: run_batch.
+Exports: run_batch, run_tasks.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 from ..failures import Kind
 from ..pipeline import OutputOptions, Result
-from .pool import WorkerPool
+from .pool import Outcome, WorkerPool
 from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, SourceSpec
 
 
@@ -27,31 +27,47 @@ def run_batch(jobs: Sequence[tuple[str, str]], spec: SourceSpec, opts: OutputOpt
     Raises WorkerInitError (an ExposureBatchError) when workers cannot build the recipe source.
     """
     jobs = [(str(p), str(o)) for p, o in jobs]
-    results: dict[int, Result] = {}
-    pending, solo, crashed = deque(range(len(jobs))), deque(), set()
     if not jobs:
         return []
+    results: dict[int, Result] = {}
+
+    def settle(i: int, o: Outcome) -> None:
+        results[i] = o.result or Result.failed(jobs[i][0], o.failure, o.seconds)
+        if on_result:
+            on_result(results[i])
+
     pool = WorkerPool(min(workers, len(jobs)), spec, timeout=timeout, memory_limit=memory_limit,
                       prefetch=prefetch, max_batch=max_batch, threads=threads, keep_memory=True, task_ref=task_ref,
                       on_start=(lambda i: on_start(jobs[i][0])) if on_start else None)
     try:
-        while len(results) < len(jobs):
-            while solo and pool.submit(solo[0], (*jobs[solo[0]], opts), solo=True):
-                solo.popleft()
-            while pending and not solo and pool.submit(pending[0], (*jobs[pending[0]], opts)):
-                pending.popleft()  # (while a retry waits for an idle worker, the others drain)
-            for o in pool.poll(0.2):
-                i = o.task_id
-                if o.abandoned:
-                    pending.appendleft(i)
-                elif o.result is None and o.failure.kind is Kind.CRASH and i not in crashed:
-                    crashed.add(i)
-                    solo.append(i)
-                else:
-                    results[i] = o.result or Result.failed(jobs[i][0], o.failure, o.seconds)
-                    if on_result:
-                        on_result(results[i])
+        run_tasks(pool, [(*job, opts) for job in jobs], settle)
     finally:
         pool.close()
     return [results[i] for i in range(len(jobs))]
 
+
+def run_tasks(pool: WorkerPool, args: Sequence[tuple],
+              on_outcome: Callable[[int, Outcome], None] | None = None) -> list[Outcome]:
+    """Run task i = args[i] for every i through `pool` (task ids are the indices) with the engine's retry policy:
+    a task whose worker crashed is retried once alone in a worker (its worker-mate may have caused the crash),
+    then its CRASH stands; tasks a dead worker had not started are handed out again. Returns each task's final
+    Outcome in order; on_outcome(i, outcome) is called as each ends. The caller owns (and closes) the pool."""
+    final: dict[int, Outcome] = {}
+    pending, solo, crashed = deque(range(len(args))), deque(), set()
+    while len(final) < len(args):
+        while solo and pool.submit(solo[0], args[solo[0]], solo=True):
+            solo.popleft()
+        while pending and not solo and pool.submit(pending[0], args[pending[0]]):
+            pending.popleft()  # (while a retry waits for an idle worker, the others drain)
+        for o in pool.poll(0.2):
+            i = o.task_id
+            if o.abandoned:
+                pending.appendleft(i)
+            elif o.result is None and o.failure.kind is Kind.CRASH and i not in crashed:
+                crashed.add(i)
+                solo.append(i)
+            else:
+                final[i] = o
+                if on_outcome:
+                    on_outcome(i, o)
+    return [final[i] for i in range(len(args))]

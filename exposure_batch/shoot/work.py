@@ -5,7 +5,7 @@
 The caller (`process`'s parent, the `watch` daemon) hands the pool one `survey` task per file and gets back a
 compact Survey (capture time, camera, folder, EXIF, the 64 px preview and a <= 256 px linear ProPhoto thumbnail that
 stands in for the survey image): a few hundred kB per file. A file whose survey crashes its worker, runs past the
-timeout or fails gets no survey (a crash is retried once alone first, as run_batch does): it is edited alone, and
+timeout or fails gets no survey (a crash is retried once alone first, engine.run_tasks' policy): it is edited alone, and
 the engine's own render step reports its failure. Grouping and harmonising (the agent, renders of the small
 images) then run as one `plan` task in a worker too, so the caller never loads the agent or the render kernels;
 if that task fails, every file is edited alone.
@@ -83,8 +83,7 @@ def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixe
     in one of them with the source `spec` builds. Returns (surveys: one compact Survey or None per path,
     [(index into paths, PlanEntry)], group summaries). timeout: seconds per survey (the plan task gets 10x);
     memory_limit: per worker."""
-    from ..engine import WorkerPool  # noqa: PLC0415
-    from ..failures import Kind  # noqa: PLC0415
+    from ..engine import WorkerPool, run_tasks  # noqa: PLC0415
 
     paths = [str(p) for p in paths]
     if not paths:
@@ -94,26 +93,11 @@ def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixe
                       task_ref=task_ref or SHOOT_TASK, keep_memory=True)
     try:
         surveys: list = [None] * len(paths)
-        todo, solo, crashed, done = list(range(len(paths)))[::-1], [], set(), set()
-        while len(done) < len(paths):
-            while solo and pool.submit(solo[-1], ("survey", (paths[solo[-1]], max_pixels)), solo=True):
-                solo.pop()
-            while todo and not solo and pool.submit(todo[-1], ("survey", (paths[todo[-1]], max_pixels))):
-                todo.pop()
-            for o in pool.poll(0.2):
-                if o.abandoned:
-                    todo.append(o.task_id)  # its worker died because of another file
-                    continue
-                if o.result is None and o.failure.kind is Kind.CRASH and o.task_id not in crashed:
-                    crashed.add(o.task_id)  # maybe its worker-mate's crash: once more, alone (as run_batch does)
-                    solo.append(o.task_id)
-                    continue
-                done.add(o.task_id)
-                if o.failure is None and isinstance(o.result, ShootReply):
-                    surveys[o.task_id] = o.result.value
-                else:
-                    log.info("survey of %s failed (%s): it is edited alone", paths[o.task_id],
-                             getattr(o.failure, "kind", "?"))
+        for k, o in enumerate(run_tasks(pool, [("survey", (p, max_pixels)) for p in paths])):
+            if o.failure is None and isinstance(o.result, ShootReply):
+                surveys[k] = o.result.value
+            else:
+                log.info("survey of %s failed (%s): it is edited alone", paths[k], getattr(o.failure, "kind", "?"))
         readable = [k for k, s in enumerate(surveys) if s is not None]
         if not readable:
             return surveys, [], []
@@ -129,21 +113,13 @@ def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixe
 
 
 def _run_one(pool, args: tuple):
-    """One task through the pool: its value, or None when it failed (retried once if its worker died at start)."""
-    for _ in range(2):
-        while not pool.submit("plan", args):
-            pool.poll(0.2)
-        while True:
-            outcomes = [o for o in pool.poll(0.5) if o.task_id == "plan"]
-            if outcomes:
-                break
-        o = outcomes[0]
-        if o.abandoned:
-            continue
-        if o.failure is None and isinstance(o.result, ShootReply):
-            return o.result.value
-        log.warning("grouping task failed: %s", getattr(o.failure, "message", o.failure))
-        return None
+    """One task through the pool (engine.run_tasks' retry policy): its value, or None when it failed."""
+    from ..engine import run_tasks  # noqa: PLC0415
+
+    o = run_tasks(pool, [args])[0]
+    if o.failure is None and isinstance(o.result, ShootReply):
+        return o.result.value
+    log.warning("grouping task failed: %s", getattr(o.failure, "message", o.failure))
     return None
 
 
