@@ -95,7 +95,8 @@ def _overlap(ref: np.ndarray, img: np.ndarray, dy: int, dx: int) -> tuple[np.nda
 
 
 def capture_deviations(images: Sequence[np.ndarray]) -> np.ndarray:
-    """(n, 3) log2 per-channel gains of each frame against the group's median frame.
+    """(n, 3) log2 per-channel gains of each frame (images: (h, w, 3) float32 linear ProPhoto survey images)
+    against the group's median frame.
 
     Every frame is aligned to the first (phase correlation, whole pixels at 192 px), and compared with it on the
     area both show, over pixels unclipped and above noise in both: the per-channel median of the pixels' log2
@@ -156,17 +157,12 @@ def fold_gains(recipe: Recipe, gains: np.ndarray) -> Recipe:
     return dataclasses.replace(recipe, steps=tuple(head + steps))
 
 
-def _display(rgb_lin: np.ndarray) -> np.ndarray:
-    from ..agent.data import display_np  # noqa: PLC0415
-
-    return display_np(rgb_lin)
-
-
 def _small_display(rgb_lin: np.ndarray, side: int = 16) -> np.ndarray:
     """sRGB display values of a side x side area average of a linear image (for comparing results)."""
+    from ..agent.data import display_np  # noqa: PLC0415
     from ..preview import _resize_area  # noqa: PLC0415
 
-    return _display(_resize_area(np.ascontiguousarray(rgb_lin, np.float32), side, side))
+    return display_np(_resize_area(np.ascontiguousarray(rgb_lin, np.float32), side, side))
 
 
 def _blocks(image: np.ndarray, k: int = 8) -> np.ndarray:
@@ -178,13 +174,14 @@ def _blocks(image: np.ndarray, k: int = 8) -> np.ndarray:
 def consistency(recipes: Sequence[Recipe], images: Sequence[np.ndarray]) -> float:
     """Mean CIEDE2000 between the frames' edited images (sRGB, 192 px survey images, aligned, on the area both
     show, in 8x8 blocks): every pair up to 8 frames, consecutive frames beyond."""
+    from ..agent.data import display_np  # noqa: PLC0415
     from ..agent.evaluate import ciede2000  # noqa: PLC0415
     from ..render import render  # noqa: PLC0415
 
     first = _working(images[0])
     works = [first] + [_working(im, first.shape[:2]) for im in images[1:]]
     lum = [np.log2(np.maximum(w @ _LUMA, 1e-4)) for w in works]
-    shown = [_display(render(r, w.astype(np.float32), threads=1)) for r, w in zip(recipes, works)]
+    shown = [display_np(render(r, w.astype(np.float32), threads=1)) for r, w in zip(recipes, works)]
     n = len(works)
     pairs = [(a, b) for a in range(n) for b in range(a + 1, n)] if n <= 8 else [(a, a + 1) for a in range(n - 1)]
     scores = []
