@@ -233,11 +233,14 @@ class TrainData:
       photo by stem: the RAW path learns to restore the photo), else the input crop itself. Without it, pairs come
       from paired target files (by stem / CSV).
     targets(n) -> (n,64,64,3) display-encoded sRGB in [0, 1]: the "real" samples for the critic.
+    `correct`: None, or a function (n,64,64,3) linear -> same applied to every input batch (a capture estimate's
+    correction: the actor then learns what is left after it).
     """
 
     def __init__(self, inputs: dict, targets: dict, degrade_inputs: bool = False, seed: int = 0,
-                 identity: float = 0.2, mild: float = 0.2):
+                 identity: float = 0.2, mild: float = 0.2, correct=None):
         self.inp, self.tgt, self.degrade_inputs = inputs, targets, degrade_inputs
+        self.correct = correct
         self.identity, self.mild = identity, mild
         self.rng = np.random.default_rng(seed)
         self.tgt_disp = display_np(targets["crops"])
@@ -253,9 +256,12 @@ class TrainData:
             ds = [sample_training_degradation(self.rng, self.identity, self.mild) for _ in orig]
             x = np.stack([degrade(o, d, self.rng) for o, d in zip(orig, ds)])
             truth = np.where(self.inp["has_pair"][idx][:, None, None, None], pair, orig)
-            return x, truth, np.ones(n, np.float32)
+            return self._corrected(x), truth, np.ones(n, np.float32)
         x, pair = random_patches(self.inp["crops"], idx, self.rng, (self.inp["pairs"],))
-        return x, pair, self.inp["has_pair"][idx].astype(np.float32)
+        return self._corrected(x), pair, self.inp["has_pair"][idx].astype(np.float32)
+
+    def _corrected(self, x: np.ndarray) -> np.ndarray:
+        return x if self.correct is None else self.correct(x)
 
     def targets(self, n: int) -> np.ndarray:
         idx = self.rng.integers(0, len(self.tgt_disp), n)

@@ -1,4 +1,10 @@
-"""Inference with a trained Exposure actor: 64x64 linear previews -> one Recipe each (reference section 6).
+"""Inference with a trained Exposure agent: 64x64 linear previews -> one Recipe each (reference section 6).
+
+A model with a capture estimate (model card "capture", weights capture.npz; the shipped model has one) first
+corrects the capture: agent.capture estimates the exposure error, flattened tone and white-balance cast from the
+preview's statistics and the episode opens with the white-box steps that undo them (white balance, exposure, gamma
+about middle grey); the actor then runs `capture.actor_steps` steps on the corrected preview. A model without one
+runs the actor for all of the card's `steps`.
 
 Each image runs the 5-step episode on its preview: the selector's argmax picks the filter, the parameter head gives
 its values (mapped to real units by the filter's own `map_raw_np`), and the step -- exactly as the recipe will hold
@@ -31,6 +37,7 @@ from .. import color, filters
 from ..errors import TRAIN_EXTRA_HINT, ModelError, tensorflow_missing
 from ..recipe import Recipe, Step, drop_noop_steps
 from ..render import render
+from .capture import CAPTURE_FILE, CaptureModel, correction_steps
 from .inference import NumpyActor
 from .netconfig import N_FILTERS, STATE_DIM, NetConfig
 
@@ -108,13 +115,18 @@ def _shift_white_balance(steps: list[Step], temperature: float) -> list[Step]:
 CHROMA_SPREAD_FULL = 0.1
 #: Casts below this (natural-log chromaticity, about 0.5%: under 1 CIEDE2000 on greys) count as neutral.
 NEUTRAL_TOLERANCE = 0.005
+#: A pixel within this natural-log chromaticity of neutral (about 1%) counts as grey ...
+GREY_PIXEL_TOLERANCE = 0.01
+#: ... and when this share of the well-exposed pixels is grey, the greys are taken as evidence that the balance is
+#: right: a white balance may then not move them beyond NEUTRAL_TOLERANCE (below it, in proportion).
+GREY_SHARE_FULL = 0.2
 
 
 def guard_white_balance(step: Step, image_lin: np.ndarray) -> Step:
     """Do no harm to greys: a white-balance step may move the image's average chromaticity (grey world, in log RGB
     over its well-exposed pixels) towards neutral, never further from neutral than it was (or than
-    NEUTRAL_TOLERANCE), and the less the image's colours vary (CHROMA_SPREAD_FULL) the less it may move them at all.
-    A larger move is scaled back in log-gain space (the step stays a white balance, blended towards identity).
+    NEUTRAL_TOLERANCE), and the less the image's colours vary (CHROMA_SPREAD_FULL) or the more of its pixels are
+    already grey (GREY_SHARE_FULL) the less it may move them at all. A larger move is scaled back in log-gain space (the step stays a white balance, blended towards identity).
     Measured on the val photos (20261130 model): largest hue shift on the colour chart 29 -> 1.9 degrees, greys
     within 0.67 CIEDE2000 of neutral, restoration and do no harm unchanged (10.4, 4.3).
     image_lin: (H, W, 3) linear working space, the image the step is applied to."""
@@ -139,6 +151,9 @@ def guard_white_balance(step: Step, image_lin: np.ndarray) -> Step:
     # the less the white balance may move them.
     spread = float(np.sqrt(np.mean(np.sum((chroma - cast) ** 2, axis=1))))
     cap = max(NEUTRAL_TOLERANCE, min(1.0, spread / CHROMA_SPREAD_FULL) * t * np.sqrt(aa))
+    # Many exactly grey pixels (a grey card, a white wall, a chart's background) are no cast: keep them grey.
+    grey_share = float(np.mean(np.sqrt(np.sum(chroma**2, axis=1)) < GREY_PIXEL_TOLERANCE))
+    cap = min(cap, max(NEUTRAL_TOLERANCE, (1.0 - min(grey_share / GREY_SHARE_FULL, 1.0)) * cap))
     t = min(t, cap / np.sqrt(aa))
     if t >= 1.0:
         return step
@@ -152,7 +167,7 @@ class LearnedPolicy:
 
     wants = "preview"
 
-    def __init__(self, model_dir: str, backend: str | None = None):
+    def __init__(self, model_dir: str, backend: str | None = None, capture_arrays: dict | None = None):
         self.model_dir = model_dir
         self.backend = (backend or default_backend()).strip().lower()
         if self.backend not in ("numpy", "tf"):
@@ -176,6 +191,9 @@ class LearnedPolicy:
             self.actor = NumpyActor(self.cfg, arrays)
         except (OSError, ValueError, KeyError) as err:
             raise ModelError(f"{weights}: cannot load weights ({err})") from None
+        self.capture = self._load_capture(capture_arrays)
+        if self.capture is not None:
+            self.steps = int(self.card["capture"].get("actor_steps", 0))
         self._tf_actor = None
         if self.backend == "tf":
             try:
@@ -187,6 +205,38 @@ class LearnedPolicy:
 
             self._tf_actor = TFActor(self.cfg, arrays)
 
+    def _load_capture(self, arrays: dict | None) -> CaptureModel | None:
+        """The model's capture estimate (card "capture", weights capture.npz), `arrays` instead when given (training
+        tries settings with it); None for a model without one (the actor decides every step)."""
+        if arrays is None and not self.card.get("capture"):
+            return None
+        path = os.path.join(self.model_dir, str((self.card.get("capture") or {}).get("file", CAPTURE_FILE)))
+        try:
+            if arrays is None:
+                with np.load(path) as z:
+                    arrays = {k: z[k] for k in z.files}
+            return CaptureModel(arrays)
+        except (OSError, ValueError, KeyError) as err:
+            raise ModelError(f"{path}: cannot load the capture estimate ({err})") from None
+
+    def _correct_capture(self, images: np.ndarray, chosen: list[list[Step]]) -> None:
+        """The capture estimate's steps (white balance guarded), appended to `chosen` and applied to `images`
+        (float64 previews, in place)."""
+        for b, estimate in enumerate(self.capture.degradations(images)):
+            for step in correction_steps(estimate):
+                if step.filter == "white_balance":
+                    step = guard_white_balance(step, images[b])
+                chosen[b].append(step)
+                images[b] = _apply_exact(step, images[b])
+
+    def correct_previews(self, previews_lin: np.ndarray) -> np.ndarray:
+        """(B, S, S, 3) linear previews -> the same after the capture correction alone (float32): what the actor
+        sees at its first step (training an actor for a capture estimate starts from these)."""
+        images = np.array(previews_lin, dtype=np.float64)
+        if self.capture is not None:
+            self._correct_capture(images, [[] for _ in range(len(images))])
+        return images.astype(np.float32)
+
     def _check_filters(self) -> None:
         have = [(f.name, f.version) for f in filters.REGISTRY]
         want = [(f["name"], f["version"]) for f in self.card.get("filters", [])]
@@ -194,11 +244,14 @@ class LearnedPolicy:
             raise ModelError(f"{self.model_dir}: model was trained for filters {want}, this version has {have}")
 
     def _episode(self, images: np.ndarray, dropout_seed: tuple | None = None) -> list[list[Step]]:
-        """(B, S, S, 3) linear previews -> per image the list of `steps` Steps. dropout_seed: (a, b) ints for
-        seeded dropout (variations), None for none (deterministic)."""
+        """(B, S, S, 3) linear previews -> per image its Steps: the capture correction (when the model has one),
+        then `steps` actor steps. dropout_seed: (a, b) ints for seeded dropout (variations), None for none
+        (deterministic)."""
         images = np.array(images, dtype=np.float64)  # the episode's previews in float64: see _apply_exact
         state = np.zeros((len(images), STATE_DIM), np.float64)
         chosen: list[list[Step]] = [[] for _ in range(len(images))]
+        if self.capture is not None:
+            self._correct_capture(images, chosen)
         for k in range(self.steps):
             if self._tf_actor is not None:
                 seed = None if dropout_seed is None else \

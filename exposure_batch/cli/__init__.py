@@ -36,6 +36,9 @@ main.add_command(_status.status)
 from . import train as _train  # noqa: E402
 
 main.add_command(_train.train)
+from . import train_capture as _train_capture  # noqa: E402
+
+main.add_command(_train_capture.train_capture)
 from . import evaluate as _evaluate  # noqa: E402
 
 main.add_command(_evaluate.evaluate)

@@ -57,8 +57,11 @@ def _parse_sets(items) -> dict:
 @click.option("--init-model", "init_model", type=click.Path(exists=True, file_okay=False),
               help="Start from this model folder's actor weights (fine-tune e.g. models/auto on your own photos); "
                    "its network sizes replace the preset's.")
+@click.option("--capture-model", "capture_dir", type=click.Path(exists=True, file_okay=False),
+              help="Model folder with a capture estimate (capture.npz): inputs are corrected by it first, the actor "
+                   "learns what is left, and the written model carries the estimate (its steps then run first).")
 def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iterations, warm_iterations, pairs_csv,
-          degrade_inputs, n_crops, min_crop, cache_dir, seed, resume, init_model=None) -> None:
+          degrade_inputs, n_crops, min_crop, cache_dir, seed, resume, init_model=None, capture_dir=None) -> None:
     """Train the Exposure agent (RL + WGAN, reference sections 3-5) and write a model folder.
 
     The folder gets actor.npz (inference weights), model.json (model card), checkpoint.npz (resume),
@@ -106,8 +109,9 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
               if degrade_inputs else f"{int(inp['has_pair'].sum())} paired")
     log(f"crops: {len(inp['crops'])} inputs ({paired}), {len(tgt['crops'])} targets "
         f"({time.time() - t0:.0f} s)")
+    capture = _capture_policy(capture_dir) if capture_dir else None
     data = D.TrainData(inp, tgt, degrade_inputs=degrade_inputs, seed=seed, identity=cfg.identity_share,
-                       mild=cfg.mild_share)
+                       mild=cfg.mild_share, correct=capture.correct_previews if capture else None)
     trainer = Trainer(cfg, data, out_dir, log=log)
     if init_model and not resume:
         from ..agent import networks as nets  # noqa: PLC0415
@@ -144,6 +148,8 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
     }
     with open(os.path.join(out_dir, "history.json"), "w", encoding="utf-8") as fh:
         json.dump(trainer.history, fh)
+    if capture is not None:
+        _carry_capture(capture, card, cfg.steps, out_dir)
     save_model(trainer.actor, out_dir, card)
     click.echo(f"model written to {out_dir} ({trainer.t_warm} warm + {trainer.t} RL iterations, {trainer.wall:.0f} s)")
 
@@ -155,6 +161,34 @@ def _model_card(model_dir: str) -> dict:
             return json.load(fh)
     except (OSError, ValueError) as err:
         raise click.UsageError(f"--init-model {model_dir}: no readable model.json ({err})") from None
+
+
+def _capture_policy(capture_dir: str):
+    """The learned agent of a model folder that has a capture estimate (UsageError otherwise)."""
+    from ..agent.policy import load_policy  # noqa: PLC0415
+    from ..errors import ModelError  # noqa: PLC0415
+
+    try:
+        policy = load_policy(capture_dir)
+    except ModelError as err:
+        raise click.UsageError(f"--capture-model: {err}") from None
+    if policy.capture is None:
+        raise click.UsageError(f"--capture-model {capture_dir}: the model has no capture estimate (capture.npz)")
+    return policy
+
+
+def _carry_capture(capture, card: dict, actor_steps: int, out_dir: str) -> None:
+    """Copy the capture estimate into the new model folder and describe it in `card` (the actor runs
+    `actor_steps` steps after it)."""
+    import shutil  # noqa: PLC0415
+
+    from ..agent.capture import CAPTURE_FILE  # noqa: PLC0415
+
+    os.makedirs(out_dir, exist_ok=True)
+    shutil.copyfile(os.path.join(capture.model_dir, CAPTURE_FILE), os.path.join(out_dir, CAPTURE_FILE))
+    card["capture"] = dict(capture.card["capture"]) | {
+        "file": CAPTURE_FILE, "actor_steps": actor_steps,
+        "from": {"path": os.path.abspath(capture.model_dir), "id": capture.model_id, "version": capture.model_version}}
 
 
 def _printer(log):

@@ -133,14 +133,19 @@ def load_profile(folder: str) -> Profile:
 
 
 def _weights_sha(model_dir: str) -> str | None:
+    """SHA-256 of the model's weights: the actor's, then the capture estimate's when the model has one."""
+    from ..agent.capture import CAPTURE_FILE  # noqa: PLC0415
     from ..agent.policy import MODEL_FILE  # noqa: PLC0415
 
-    path = os.path.join(model_dir, MODEL_FILE)
+    paths = [os.path.join(model_dir, MODEL_FILE)]
+    if os.path.exists(os.path.join(model_dir, CAPTURE_FILE)):
+        paths.append(os.path.join(model_dir, CAPTURE_FILE))
     try:
         h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        for path in paths:
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
         return h.hexdigest()
     except OSError:
         return None

@@ -1,0 +1,195 @@
+"""The capture estimate: the learned agent's first decision, from global statistics of the 64x64 preview.
+
+A small network ensemble (members of 2 x 32 LeakyReLU units, `CaptureModel`) reads 37 statistics of the linear preview
+(`capture_features`: log-luminance percentiles, log chromaticity and grey-world casts, HSV saturation) and estimates
+how the capture went wrong, in the units of the training degradations (agent.data.Degradation): exposure error in
+EV, tone flattening (power on luminance about middle grey), saturation scale, white-balance temperature and tint
+(log2 gains). `correction_steps` turns the estimate into the white-box steps that undo it exactly -- white balance
+(the inverse gains), exposure, gamma about middle grey -- so a perfect estimate restores a degraded photo to within
+about 2.5 CIEDE2000 (measured on the val photos). An estimate near "no error" is pulled to exactly none (a smooth
+dead zone on the exposure, `CaptureModel.dead_zone_ev`): a good photo gets no exposure step at all; and a frame
+with (almost) no tonal variety (one colour, a flat grey) gets (almost) no correction: it holds no evidence of one.
+
+Why statistics and not the convolutional actor alone: trained on about 50 photos, the actor learned one brightening
+curve for every photo and did not generalise (0.63x no edit on held-out photos, do no harm 5.9 CIEDE2000); global
+statistics with a small network generalise from few photos. The actor still runs after the correction
+(model card `capture.actor_steps`).
+
+Exact arithmetic, as agent.inference: statistics in float64 with elementwise IEEE operations (no BLAS), the network
+on the activation and power-of-two weight grids, so every thread count, batch composition and x86-64 CPU gives the
+same estimate.
+
+Exports: CAPTURE_FILE, N_FEATURES, FIELDS, capture_features, CaptureModel, correction_steps, sample_capture_degradation,
+capture_dataset.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from .. import color
+from ..recipe import Step
+from .data import Degradation, degrade, random_patches, sample_degradation, sample_training_degradation
+from .inference import LEAKY_SLOPE, quantise_activations, quantise_weights
+
+CAPTURE_FILE = "capture.npz"
+#: Estimated fields, in the network's output order (Degradation field names; tone and saturation as log2).
+FIELDS = ("ev", "tone", "saturation", "temperature", "tint")
+#: Percentiles of log2 luminance read by the network (relative to the median).
+LUMINANCE_PERCENTILES = (0.5, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98, 99.5)
+N_FEATURES = len(LUMINANCE_PERCENTILES) + 3 + 3 + 3 + 4 + 3 + 5 + 1
+#: Linear values are floored here before logs (about 16 stops below white).
+FLOOR = 2.0**-16
+#: Middle grey (linear): the pivot of the tone degradation and of its correction.
+MIDDLE_GREY = 0.18
+MINKOWSKI_P = 6
+#: Tonal spread (standard deviation of log2 luminance, stops) from which the estimate is trusted fully; below it the
+#: correction is blended towards none in proportion, to none at all for a flat frame (one colour: no evidence of a
+#: capture error). 1% of the training patches are flatter than this (measured: 0.107 stops).
+TONAL_SPREAD_FULL = 0.1
+#: Index of the log2-luminance standard deviation in capture_features' vector.
+SPREAD_FEATURE = len(LUMINANCE_PERCENTILES) + 2
+
+
+def _luminance64(x: np.ndarray) -> np.ndarray:
+    """(N, 3) float64 linear working RGB -> (N,) luminance, elementwise (the same bits on every CPU: no BLAS)."""
+    w = np.asarray(color.LUMA_WEIGHTS, np.float64)
+    return x[:, 0] * w[0] + x[:, 1] * w[1] + x[:, 2] * w[2]
+
+
+def capture_features(preview_lin: np.ndarray) -> np.ndarray:
+    """(H, W, 3) linear ProPhoto preview -> (N_FEATURES,) float64 statistics, each invariant to what it should not see:
+    - log2 luminance: the percentiles minus the median, the median, mean - median, standard deviation;
+    - log2 chromaticity (log2 RGB - log2 luminance) of the mid-tones (5th-95th luminance percentile, no channel near
+      black): mean and standard deviation per channel, and percentiles 25/50/75/90 of its distance from the mean;
+    - shades-of-grey cast (Minkowski p = 6 mean per channel of those pixels, log2, relative to its luminance);
+    - HSV saturation of the linear pixels: percentiles 10/25/50/75/90 and the mean."""
+    x = np.maximum(np.asarray(preview_lin, np.float64).reshape(-1, 3), FLOOR)
+    log_lum = np.log2(_luminance64(x))
+    pct = np.percentile(log_lum, LUMINANCE_PERCENTILES)
+    median = float(np.median(log_lum))
+    chroma = np.log2(x) - log_lum[:, None]
+    lo, hi = np.percentile(log_lum, [5, 95])
+    mid = (log_lum >= lo) & (log_lum <= hi) & (x.min(axis=1) > 2.0**-12)
+    if mid.sum() <= 32:
+        mid = np.ones(len(x), bool)
+    mids = chroma[mid]
+    spread = np.sqrt(np.sum((mids - mids.mean(axis=0)) ** 2, axis=1))
+    norm = np.mean(x[mid] ** MINKOWSKI_P, axis=0) ** (1.0 / MINKOWSKI_P)
+    cast = np.log2(norm) - np.log2(_luminance64(norm[None, :])[0])
+    v = x.max(axis=1)
+    sat = (v - x.min(axis=1)) / v
+    return np.concatenate([pct - median, [median, log_lum.mean() - median, log_lum.std()],
+                           mids.mean(axis=0), mids.std(axis=0), np.percentile(spread, [25, 50, 75, 90]), cast,
+                           np.percentile(sat, [10, 25, 50, 75, 90]), [sat.mean()]])
+
+
+def _leaky(x: np.ndarray) -> np.ndarray:
+    return quantise_activations(np.maximum(x, x * LEAKY_SLOPE))
+
+
+class CaptureModel:
+    """estimate(previews) -> (B, 5) float64 [ev, log2 tone, log2 saturation, temperature, tint] of each capture's
+    error; degradations(previews) -> the same as Degradations. Weights: a capture.npz's arrays (feature_mean,
+    feature_scale, output_mean, output_scale, dead_zone_ev, and per ensemble member k `member{k}/dense{i}_kernel`
+    and `_bias` for i = 0, 1, 2). The members' standardised outputs are averaged (in member order: exact)."""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]):
+        self.feature_mean = np.asarray(arrays["feature_mean"], np.float64)
+        self.feature_scale = np.asarray(arrays["feature_scale"], np.float64)
+        if self.feature_mean.shape != (N_FEATURES,):
+            raise ValueError(f"capture model reads {self.feature_mean.shape[0]} statistics, this version {N_FEATURES}")
+        self.output_mean = np.asarray(arrays["output_mean"], np.float64)
+        self.output_scale = np.asarray(arrays["output_scale"], np.float64)
+        self.members = []
+        while f"member{len(self.members)}/dense0_kernel" in arrays:
+            prefix = f"member{len(self.members)}/"
+            self.members.append([quantise_weights(arrays[f"{prefix}dense{i}_kernel"], arrays[f"{prefix}dense{i}_bias"],
+                                                  arrays[f"{prefix}dense{i}_kernel"].shape[0]) for i in range(3)])
+        if not self.members:
+            raise ValueError("no ensemble members (member0/dense0_kernel)")
+        self.dead_zone_ev = float(arrays["dead_zone_ev"])
+
+    @staticmethod
+    def _member(h: np.ndarray, layers) -> np.ndarray:
+        for kernel, bias in layers[:-1]:
+            h = _leaky(h @ kernel + bias)
+        kernel, bias = layers[-1]
+        return h @ kernel + bias
+
+    def estimate(self, previews_lin) -> np.ndarray:
+        """(B, S, S, 3) linear ProPhoto previews -> (B, 5) estimated capture errors (FIELDS order, tone and
+        saturation as log2), scaled towards none for nearly flat frames (TONAL_SPREAD_FULL), the exposure error
+        pulled to 0 near 0 (dead zone)."""
+        feats = np.stack([capture_features(p) for p in previews_lin])
+        trust = np.clip(feats[:, SPREAD_FEATURE] / TONAL_SPREAD_FULL, 0.0, 1.0)
+        h = quantise_activations((feats - self.feature_mean) / self.feature_scale)
+        total = self._member(h, self.members[0])
+        for layers in self.members[1:]:
+            total = total + self._member(h, layers)
+        out = (total / len(self.members) * self.output_scale + self.output_mean) * trust[:, None]
+        if self.dead_zone_ev > 0:
+            ev = out[:, 0]
+            out[:, 0] = ev * -np.expm1(-np.square(ev / self.dead_zone_ev))
+        return out
+
+    def degradations(self, previews_lin) -> list[Degradation]:
+        """The estimates as Degradations (tone and saturation capped at 1: only flattening is undone)."""
+        return [Degradation(tone=min(2.0 ** t, 1.0), saturation=min(2.0 ** s, 1.0), temperature=float(temp),
+                            tint=float(tint), ev=float(ev))
+                for ev, t, s, temp, tint in self.estimate(previews_lin)]
+
+
+def correction_steps(d: Degradation) -> list[Step]:
+    """White-box steps that undo capture error `d` (agent.data.degrade), in linear ProPhoto: white balance with
+    the inverse of its gains (scaled to keep grey's luminance, as every white-balance step), then exposure by -ev
+    plus what that scaling took away, and gamma 1/tone about middle grey (the exposure also carries the pivot
+    log2(0.18) (1 - g) / g, so that (k x)^g keeps middle grey). Values clipped to the filters' ranges; identity
+    steps are included (the caller drops no-ops)."""
+    luma = np.asarray(color.LUMA_WEIGHTS, np.float64)
+    gains = np.exp2(np.array([d.temperature, d.tint, -d.temperature]))
+    gains /= gains @ luma
+    inverse = 1.0 / gains
+    scale = float(inverse @ luma)
+    g = 1.0 / d.tone
+    ev = -d.ev + np.log2(scale) + np.log2(MIDDLE_GREY) * (1.0 - g) / g
+    return [_clipped("white_balance", dict(zip(("red", "green", "blue"), map(float, inverse / scale)))),
+            _clipped("exposure", {"ev": float(ev)}), _clipped("gamma", {"gamma": float(g)})]
+
+
+def _clipped(name: str, values: dict) -> Step:
+    from .. import filters  # noqa: PLC0415
+
+    spec = filters.get(name)
+    return Step(name, {p.name: float(np.clip(values[p.name], p.low, p.high)) for p in spec.params})
+
+
+# ---- training data (NumPy; the network is fitted by agent.capture_train, TensorFlow) -------------------------
+
+def sample_capture_degradation(rng: np.random.Generator, identity: float = 0.4) -> Degradation:
+    """A training capture: none with probability `identity` (a good photo: the estimate must be "no error"), a
+    mild one with 0.15, the evaluation's real-capture sampler with 0.3, else the wider training sampler (noise on
+    some). agent.data's samplers throughout."""
+    u = rng.random()
+    if u < identity:
+        return Degradation()
+    if u < identity + 0.15:
+        return sample_training_degradation(rng, 0.0, 1.0)
+    if u < identity + 0.45:
+        return sample_degradation(rng)
+    return sample_training_degradation(rng, 0.0, 0.0)
+
+
+def capture_dataset(crops: np.ndarray, rounds: int, rng: np.random.Generator, identity: float = 0.4):
+    """(N, 80, 80, 3) linear crops -> (X (rounds*N, N_FEATURES), Y (rounds*N, 5) FIELDS with log2 tone/saturation):
+    each round takes a random 64x64 patch of every crop (flipped at random) and a fresh training degradation."""
+    xs, ys = [], []
+    idx = np.arange(len(crops))
+    for _ in range(rounds):
+        (patches,) = random_patches(crops, idx, rng)
+        for patch in patches:
+            d = sample_capture_degradation(rng, identity)
+            xs.append(capture_features(degrade(patch, d, rng)))
+            ys.append([d.ev, np.log2(d.tone), np.log2(d.saturation), d.temperature, d.tint])
+    return np.array(xs), np.array(ys)
