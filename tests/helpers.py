@@ -45,6 +45,23 @@ def sample_srgb8(name: str = "coffee_p3_16bit.png", size: tuple[int, int] | None
     return img8
 
 
+def write_underexposed_jpeg(path, name: str = "casio_qv_r51.jpg", ev: float = -1.5,
+                            max_size: tuple[int, int] | None = None) -> Path:
+    """A shipped sample JPEG made `ev` stops darker in linear light (an underexposed capture, which the default edit
+    visibly corrects: the samples themselves are finished photos it barely touches), its EXIF kept, optionally
+    shrunk to fit `max_size`. Written with Pillow (quality 92); returns the path."""
+    from PIL import Image  # noqa: PLC0415
+
+    with Image.open(sample_path(name)) as im:
+        exif = im.getexif()
+        if max_size:
+            im.thumbnail(max_size)
+        lin = color.decode(np.asarray(im.convert("RGB"), np.float32) / 255.0, color.Space.SRGB) * np.float32(2.0**ev)
+        out = Image.fromarray(np.round(color.encode(lin, color.Space.SRGB) * 255.0).astype(np.uint8))
+    out.save(path, quality=92, exif=exif)
+    return Path(path)
+
+
 def make_dng(path, rgb_lin: np.ndarray, *, space="srgb", orientation: int = 1, noise: bool = False, seed: int = 0,
              camera: str | None = None, exif: dict | None = None, compression: str = "none", peak: float = 0.85):
     """Write a realistic RGGB DNG that LibRaw decodes like a camera file (see exposure_batch.io.dng.write_dng).

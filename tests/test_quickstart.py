@@ -30,7 +30,7 @@ def test_quick_start_outputs_have_sane_content(tmp_path):
     assert "done 7" in res.output and "failed 0" in res.output
     for src in sources:
         recipe = load_recipe(out / f"{src.stem}.recipe.json")
-        assert recipe.model_id == "auto" and 1 <= len(recipe.steps) <= 5  # the shipped learned agent
+        assert recipe.model_id == "auto" and len(recipe.steps) <= 5  # the shipped learned agent
         assert recipe.source["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
 
         decoded = decode(src)
@@ -45,7 +45,10 @@ def test_quick_start_outputs_have_sane_content(tmp_path):
 
         untouched = 255 * color.srgb_encode(color.convert_linear(decoded.rgb_lin, color.WORKING_SPACE,
                                                                  color.Space.SRGB))
-        assert np.abs(got - untouched).mean() > 2.0, src.name  # an edit was applied
+        # The samples are finished photos: the default edit leaves them close (issue 12's do no harm; measured
+        # mean code change at most 11.0, flower.dng; bound 2x) and the flat blue frame exactly as it was (no steps).
+        assert np.abs(got - untouched).mean() < 22.0, src.name
+        assert bool(recipe.steps) == (src.name != "canon_powershot_g1x2.jpg"), src.name
         assert 0.08 * 255 < got.mean() < 0.9 * 255, src.name  # neither black nor white
         detail, detail_in = got.std(axis=(0, 1)).mean(), untouched.std(axis=(0, 1)).mean()  # spatial, per channel
         assert detail >= 0.5 * detail_in - 1.0, src.name  # the photo's detail kept (not flattened)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from exposure_batch.recipe import Recipe
-from tests.helpers import sample_path
+from tests.helpers import sample_path, write_underexposed_jpeg
 
 
 @pytest.fixture(scope="session")
@@ -32,10 +32,12 @@ def photo_lin() -> np.ndarray:
 
 @pytest.fixture()
 def photo_dir(tmp_path):
-    """Folder with three small real JPEGs (resized samples) and one text file named .jpg."""
+    """Folder with three small real JPEGs (resized samples; the astronaut 1.5 EV underexposed, so the default
+    edit visibly changes it: the others are finished photos it barely touches) and one text file named .jpg."""
     folder = tmp_path / "in"
     folder.mkdir()
-    for name in ("astronaut_orientation6.jpg", "casio_qv_r51.jpg", "canon_powershot_g1x2.jpg"):
+    write_underexposed_jpeg(folder / "astronaut_orientation6.jpg", "astronaut_orientation6.jpg", max_size=(320, 320))
+    for name in ("casio_qv_r51.jpg", "canon_powershot_g1x2.jpg"):
         with Image.open(sample_path(name)) as im:
             im.thumbnail((320, 320))
             im.save(folder / name, quality=90, exif=im.getexif())

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.helpers import sample_path
+from tests.helpers import write_underexposed_jpeg
 from tests.service.server import REPO, ServeProcess
 
 PLUGIN_DIR = REPO / "plugins" / "darktable"
@@ -88,7 +88,7 @@ def test_darktable_script_applies_our_edit_in_real_darktable(tmp_path):
     root = tmp_path / "photos"
     root.mkdir()
     for name in ("a", "b", "c", "d"):
-        shutil.copy(sample_path("canon_powershot_g1x2.jpg"), root / f"{name}.jpg")
+        write_underexposed_jpeg(root / f"{name}.jpg", max_size=(160, 160))  # the default edit corrects it visibly
     token = tmp_path / "token"
     token.write_text("darktable-e2e-token-0123456789abcdef\n")
     token.chmod(0o600)

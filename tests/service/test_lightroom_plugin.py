@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.helpers import make_dng, sample_path, sample_srgb8
+from tests.helpers import make_dng, sample_path, sample_srgb8, write_underexposed_jpeg
 from tests.service.server import REPO, ServeProcess
 
 PLUGIN_DIR = REPO / "plugins" / "lightroom"
@@ -42,7 +42,7 @@ def served(tmp_path_factory):
     base = tmp_path_factory.mktemp("lr-e2e")
     root = base / "shoot"
     root.mkdir()
-    shutil.copy(sample_path("canon_powershot_g1x2.jpg"), root / "a.jpg")
+    write_underexposed_jpeg(root / "a.jpg", max_size=(160, 160))  # the default edit corrects it visibly
     shutil.copy(sample_path("casio_qv_r51.jpg"), root / "b.jpg")
     rgb = sample_srgb8("coffee_p3_16bit.png", size=(96, 64)).astype(np.float32) / 255
     make_dng(root / "c.dng", (rgb ** 2.2) * 0.5)  # a dim raw file: the agent edits it

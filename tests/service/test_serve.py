@@ -21,7 +21,7 @@ import pytest
 from lxml import etree
 
 from exposure_batch.recipe import Recipe
-from tests.helpers import sample_path
+from tests.helpers import sample_path, write_underexposed_jpeg
 from tests.service.server import REPO, ServeProcess
 
 pytestmark = [pytest.mark.slow]
@@ -38,9 +38,9 @@ def world(tmp_path_factory):
     root.mkdir()
     outside = base / "outside"
     outside.mkdir()
-    shutil.copy(sample_path(JPEG), root / "a.jpg")
+    write_underexposed_jpeg(root / "a.jpg")  # a capture the default edit corrects visibly
     shutil.copy(sample_path("casio_qv_r51.jpg"), root / "b.jpg")
-    shutil.copy(sample_path(JPEG), outside / "secret.jpg")
+    write_underexposed_jpeg(outside / "secret.jpg")
     (root / "escape.jpg").symlink_to(outside / "secret.jpg")
     (root / "not-a-photo.jpg").write_text("this is text, not a JPEG\n")
     (root / "out").mkdir()
@@ -280,7 +280,7 @@ def test_render_writes_the_full_resolution_output(world):
     assert out == [str(root / "out" / "a.png")] and os.path.getsize(out[0]) > 1000
     from exposure_batch.io import decode
 
-    assert decode(out[0]).pixels.shape[:2] == (80, 80)
+    assert decode(out[0]).pixels.shape[:2] == decode(root / "a.jpg").pixels.shape[:2] == (667, 500)
 
 
 def test_concurrent_edits_all_answer(world):
