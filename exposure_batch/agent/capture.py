@@ -7,7 +7,8 @@ EV, tone flattening (power on luminance about middle grey), saturation scale, wh
 (log2 gains). `correction_steps` turns the estimate into the white-box steps that undo it exactly -- white balance
 (the inverse gains), exposure, gamma about middle grey -- so a perfect estimate restores a degraded photo to within
 about 2.5 CIEDE2000 (measured on the val photos). An estimate near "no error" is pulled to exactly none (a smooth
-dead zone on the exposure, `CaptureModel.dead_zone_ev`): a good photo gets no exposure step at all; and a frame
+dead zone on the exposure and one on the tone, `CaptureModel.dead_zone_ev` / `dead_zone_tone`): a good photo gets
+no exposure or gamma step at all; and a frame
 with (almost) no tonal variety (one colour, a flat grey) gets (almost) no correction: it holds no evidence of one.
 
 Why statistics and not the convolutional actor alone: trained on about 50 photos, the actor learned one brightening
@@ -85,6 +86,11 @@ def capture_features(preview_lin: np.ndarray) -> np.ndarray:
                            np.percentile(sat, [10, 25, 50, 75, 90]), [sat.mean()]])
 
 
+def _dead_zone(values: np.ndarray, zone: float) -> np.ndarray:
+    """Smooth dead zone: v (1 - exp(-(v / zone)^2)): about v^3 / zone^2 near 0, v beyond 2 zone (within 2%)."""
+    return values * -np.expm1(-np.square(values / zone))
+
+
 def _leaky(x: np.ndarray) -> np.ndarray:
     return quantise_activations(np.maximum(x, x * LEAKY_SLOPE))
 
@@ -92,7 +98,7 @@ def _leaky(x: np.ndarray) -> np.ndarray:
 class CaptureModel:
     """estimate(previews) -> (B, 5) float64 [ev, log2 tone, log2 saturation, temperature, tint] of each capture's
     error; degradations(previews) -> the same as Degradations. Weights: a capture.npz's arrays (feature_mean,
-    feature_scale, output_mean, output_scale, dead_zone_ev, and per ensemble member k `member{k}/dense{i}_kernel`
+    feature_scale, output_mean, output_scale, dead_zone_ev, dead_zone_tone (0 when missing), and per ensemble member k `member{k}/dense{i}_kernel`
     and `_bias` for i = 0, 1, 2). The members' standardised outputs are averaged (in member order: exact)."""
 
     def __init__(self, arrays: Mapping[str, np.ndarray]):
@@ -110,6 +116,7 @@ class CaptureModel:
         if not self.members:
             raise ValueError("no ensemble members (member0/dense0_kernel)")
         self.dead_zone_ev = float(arrays["dead_zone_ev"])
+        self.dead_zone_tone = float(arrays.get("dead_zone_tone", 0.0))
 
     @staticmethod
     def _member(h: np.ndarray, layers) -> np.ndarray:
@@ -121,17 +128,18 @@ class CaptureModel:
     def estimate(self, previews_lin) -> np.ndarray:
         """(B, S, S, 3) linear ProPhoto previews -> (B, 5) estimated capture errors (FIELDS order, tone and
         saturation as log2), scaled towards none for nearly flat frames (TONAL_SPREAD_FULL), the exposure error
-        pulled to 0 near 0 (dead zone)."""
+        and the tone flattening pulled to 0 near 0 (dead zones, in EV and in log2 tone)."""
         feats = np.stack([capture_features(p) for p in previews_lin])
-        trust = np.clip(feats[:, SPREAD_FEATURE] / TONAL_SPREAD_FULL, 0.0, 1.0)
+        # (a flat frame's spread is float rounding, about 1e-15: the 1e-6 floor makes its trust exactly 0)
+        trust = np.clip((feats[:, SPREAD_FEATURE] - 1e-6) / TONAL_SPREAD_FULL, 0.0, 1.0)
         h = quantise_activations((feats - self.feature_mean) / self.feature_scale)
         total = self._member(h, self.members[0])
         for layers in self.members[1:]:
             total = total + self._member(h, layers)
         out = (total / len(self.members) * self.output_scale + self.output_mean) * trust[:, None]
-        if self.dead_zone_ev > 0:
-            ev = out[:, 0]
-            out[:, 0] = ev * -np.expm1(-np.square(ev / self.dead_zone_ev))
+        for column, zone in ((0, self.dead_zone_ev), (1, self.dead_zone_tone)):
+            if zone > 0:
+                out[:, column] = _dead_zone(out[:, column], zone)
         return out
 
     def degradations(self, previews_lin) -> list[Degradation]:

@@ -32,6 +32,9 @@ class CaptureTrainConfig:
     seed: int = 0
     members: int = 5  # ensemble size (each member its own initialisation and batch order)
     dead_zones: tuple = (0.0, 0.15, 0.3, 0.45, 0.6)
+    #: Dead zone of the tone estimate (log2 tone): chosen by 4-fold cross-validation over the train + val photos
+    #: (restoration 10.42 -> 10.40 CIEDE2000, do no harm 3.85 -> 3.69, worst 20.0 -> 19.0 at 0.3 vs none).
+    dead_zone_tone: float = 0.3
 
     def to_dict(self) -> dict:
         return asdict(self) | {"dead_zones": list(self.dead_zones)}
@@ -43,7 +46,7 @@ def fit_capture_network(x: np.ndarray, y: np.ndarray, cfg: CaptureTrainConfig, l
     f_mean, f_scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     o_mean, o_scale = y.mean(axis=0), y.std(axis=0) + 1e-6
     arrays = {"feature_mean": f_mean, "feature_scale": f_scale, "output_mean": o_mean, "output_scale": o_scale,
-              "dead_zone_ev": np.float64(0.0)}
+              "dead_zone_ev": np.float64(0.0), "dead_zone_tone": np.float64(cfg.dead_zone_tone)}
     xs, ys = ((x - f_mean) / f_scale).astype(np.float32), ((y - o_mean) / o_scale).astype(np.float32)
     for k in range(cfg.members):
         for i, (kernel, bias) in enumerate(_fit_member(xs, ys, cfg, cfg.seed + k, log)):

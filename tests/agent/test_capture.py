@@ -89,3 +89,32 @@ def test_shipped_estimate_is_identical_for_any_batch(capture, coffee):
     together = capture.estimate(previews)
     alone = np.concatenate([capture.estimate([p]) for p in previews])
     assert together.tobytes() == alone.tobytes()
+
+
+def _constant_model(ev: float, log2_tone: float, dead_zone_ev: float, dead_zone_tone: float) -> CaptureModel:
+    """A capture model whose networks output zeros, so every estimate is its output mean: (ev, log2 tone, 0, 0, 0)."""
+    arrays = {"feature_mean": np.zeros(N_FEATURES), "feature_scale": np.ones(N_FEATURES),
+              "output_mean": np.array([ev, log2_tone, 0.0, 0.0, 0.0]), "output_scale": np.ones(5),
+              "dead_zone_ev": np.float64(dead_zone_ev), "dead_zone_tone": np.float64(dead_zone_tone)}
+    for i, (n_in, n_out) in enumerate(((N_FEATURES, 4), (4, 4), (4, 5))):
+        arrays[f"member0/dense{i}_kernel"], arrays[f"member0/dense{i}_bias"] = np.zeros((n_in, n_out)), np.zeros(n_out)
+    return CaptureModel(arrays)
+
+
+@pytest.mark.parametrize("value, zone, expected", [(0.45, 0.45, 0.45 * (1 - np.exp(-1))), (0.9, 0.45, 0.9 * (1 - np.exp(-4))),
+                                                   (0.05, 0.45, 0.05 * (1 - np.exp(-(0.05 / 0.45) ** 2))),
+                                                   (-1.2, 0.0, -1.2)])
+def test_dead_zones_follow_their_formula(coffee, value, zone, expected):
+    """v (1 - exp(-(v / zone)^2)) on the exposure and the tone estimates (hand-computed); no zone leaves v."""
+    model = _constant_model(value, -value, zone, zone)
+    ev, log2_tone = model.estimate([make_preview(coffee)])[0, :2]
+    assert ev == pytest.approx(expected, rel=1e-9) and log2_tone == pytest.approx(-expected, rel=1e-9)
+
+
+def test_flat_frames_get_no_correction():
+    """A frame of one colour has no tonal spread: the estimate is scaled to none, whatever the networks say."""
+    model = _constant_model(2.0, -0.5, 0.0, 0.0)
+    flat = np.broadcast_to(np.array([0.02, 0.03, 0.4]), (64, 64, 3)).copy()
+    assert not model.estimate([flat]).any()
+    (d,) = model.degradations([flat])
+    assert (d.ev, d.tone, d.temperature) == (0.0, 1.0, 0.0)
