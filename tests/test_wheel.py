@@ -81,6 +81,8 @@ def test_wheel_installs_without_tensorflow_and_processes_samples_from_elsewhere(
         assert 0.08 < pixels.mean() < 0.9, (jpg.name, pixels.mean())  # an edit, not a black or white frame
         assert pixels.std() > 2 / 255, jpg.name  # not flat (the flattest sample, a 64x64 sky, has 3/255)
         recipe = json.loads((out / f"{source.stem}.recipe.json").read_text(encoding="utf-8"))
-        assert recipe["model"]["id"] == "auto" and recipe["steps"]  # the shipped model, found as package data
+        flat = source.name == "canon_powershot_g1x2.jpg"  # one flat colour: no evidence of a capture error, no steps
+        assert recipe["model"]["id"] == "auto"  # the shipped model, found as package data
+        assert bool(recipe["steps"]) != flat, (source.name, recipe["steps"])
         sidecar = out / f"{source.name}.xmp"  # darktable's naming: the source file's name + .xmp
-        assert sidecar.read_text(encoding="utf-8").count("darktable:operation") >= 2
+        assert sidecar.read_text(encoding="utf-8").count("darktable:operation") >= (0 if flat else 2)
