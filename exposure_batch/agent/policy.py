@@ -126,7 +126,8 @@ def guard_white_balance(step: Step, image_lin: np.ndarray) -> Step:
     """Do no harm to greys: a white-balance step may move the image's average chromaticity (grey world, in log RGB
     over its well-exposed pixels) towards neutral, never further from neutral than it was (or than
     NEUTRAL_TOLERANCE), and the less the image's colours vary (CHROMA_SPREAD_FULL) or the more of its pixels are
-    already grey (GREY_SHARE_FULL) the less it may move them at all. A larger move is scaled back in log-gain space (the step stays a white balance, blended towards identity).
+    already grey (GREY_SHARE_FULL) the less it may move them at all. A larger move is scaled back in log-gain space
+    (the step stays a white balance, blended towards identity).
     Measured on the val photos (20261130 model): largest hue shift on the colour chart 29 -> 1.9 degrees, greys
     within 0.67 CIEDE2000 of neutral, restoration and do no harm unchanged (10.4, 4.3).
     image_lin: (H, W, 3) linear working space, the image the step is applied to."""
@@ -220,12 +221,14 @@ class LearnedPolicy:
             raise ModelError(f"{path}: cannot load the capture estimate ({err})") from None
 
     def _correct_capture(self, images: np.ndarray, chosen: list[list[Step]]) -> None:
-        """The capture estimate's steps (white balance guarded), appended to `chosen` and applied to `images`
-        (float64 previews, in place)."""
+        """The capture estimate's steps (white balance guarded; identities left out, e.g. gamma 1, which would still
+        lift values below 0.001), appended to `chosen` and applied to `images` (float64 previews, in place)."""
         for b, estimate in enumerate(self.capture.degradations(images)):
             for step in correction_steps(estimate):
                 if step.filter == "white_balance":
                     step = guard_white_balance(step, images[b])
+                if dict(step.params) == step.spec.identity():
+                    continue
                 chosen[b].append(step)
                 images[b] = _apply_exact(step, images[b])
 
