@@ -46,8 +46,8 @@ def test_quick_start_outputs_have_sane_content(tmp_path):
         untouched = 255 * color.srgb_encode(color.convert_linear(decoded.rgb_lin, color.WORKING_SPACE,
                                                                  color.Space.SRGB))
         # The samples are finished photos: the default edit leaves them close (issue 12's do no harm; measured
-        # mean code change at most 11.0, flower.dng; bound 2x) and the flat blue frame exactly as it was (no steps).
-        assert np.abs(got - untouched).mean() < 22.0, src.name
+        # mean code change at most 16.9, flower.dng) and the flat blue frame exactly as it was (no steps).
+        assert np.abs(got - untouched).mean() < 25.0, src.name
         assert bool(recipe.steps) == (src.name != "canon_powershot_g1x2.jpg"), src.name
         assert 0.08 * 255 < got.mean() < 0.9 * 255, src.name  # neither black nor white
         detail, detail_in = got.std(axis=(0, 1)).mean(), untouched.std(axis=(0, 1)).mean()  # spatial, per channel

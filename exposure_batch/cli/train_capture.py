@@ -18,8 +18,11 @@ from ..errors import TRAIN_EXTRA_HINT, tensorflow_missing
 @click.command("train-capture")
 @click.option("--photos", "photos_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="Folder of well-edited photos: each is degraded at random and the network learns to tell how.")
-@click.option("--val", "val_dir", required=True, type=click.Path(exists=True, file_okay=False),
+@click.option("--val", "val_dir", type=click.Path(exists=True, file_okay=False),
               help="Folder of other well-edited photos (never the held-out ones): chooses the exposure dead zone.")
+@click.option("--dead-zone-ev", type=click.FloatRange(0, 2), default=None,
+              help="Use this exposure dead zone (EV) instead of choosing one on --val (e.g. the one chosen before, "
+                   "when the val photos join the training photos).")
 @click.option("--model", "base_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="Model folder whose actor runs after the correction (e.g. models/auto).")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False), help="Model folder to write.")
@@ -34,8 +37,8 @@ from ..errors import TRAIN_EXTRA_HINT, tensorflow_missing
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Crop cache folder (default OUT/cache).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--version", "version", help="Model version to write (default: today, YYYYMMDD).")
-def train_capture(photos_dir, val_dir, base_dir, out_dir, actor_steps, members, n_crops, min_crop, rounds, cache_dir, seed,
-                  version):
+def train_capture(photos_dir, val_dir, dead_zone_ev, base_dir, out_dir, actor_steps, members, n_crops, min_crop, rounds,
+                  cache_dir, seed, version):
     """Fit the capture estimate: a small network that reads a preview's statistics and estimates its exposure
     error, flattened tone, lost saturation and white-balance cast, undone by white-box steps before the actor."""
     from ..agent import data as D  # noqa: PLC0415
@@ -49,8 +52,10 @@ def train_capture(photos_dir, val_dir, base_dir, out_dir, actor_steps, members, 
             raise click.ClickException(TRAIN_EXTRA_HINT) from None
         raise
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
-    photos, val = D.list_images(photos_dir), D.list_images(val_dir)
-    if not photos or not val:
+    if (val_dir is None) == (dead_zone_ev is None):
+        raise click.UsageError("give --val (the dead zone is chosen on it) or --dead-zone-ev, not both")
+    photos, val = D.list_images(photos_dir), D.list_images(val_dir) if val_dir else []
+    if not photos or (val_dir and not val):
         raise click.UsageError("no images in --photos or --val")
     cfg = CaptureTrainConfig(rounds=rounds, seed=seed, members=members)
     t0 = time.time()
@@ -70,8 +75,8 @@ def train_capture(photos_dir, val_dir, base_dir, out_dir, actor_steps, members, 
     try:
         shutil.copyfile(os.path.join(base_dir, MODEL_FILE), os.path.join(stage, MODEL_FILE))
         _write_card(stage, card)
-        zone, scores = choose_dead_zone(lambda candidate: LearnedPolicy(stage, capture_arrays=candidate), arrays,
-                                        val, cfg.dead_zones, log=log)
+        zone, scores = (dead_zone_ev, []) if val_dir is None else choose_dead_zone(
+            lambda candidate: LearnedPolicy(stage, capture_arrays=candidate), arrays, val, cfg.dead_zones, log=log)
         arrays["dead_zone_ev"] = np.float64(zone)
         np.savez(os.path.join(stage, CAPTURE_FILE), **arrays)
         card["id"] = os.path.basename(os.path.normpath(out_dir))
@@ -82,7 +87,7 @@ def train_capture(photos_dir, val_dir, base_dir, out_dir, actor_steps, members, 
             "command": " ".join(["exposure-batch", "train-capture"] + sys.argv[2:]),
             "config": cfg.to_dict(),
             "data": {"photos": os.path.abspath(photos_dir), "n_photos": len(set(crops["source"].tolist())),
-                     "crops": len(crops["crops"]), "samples": len(x), "val": os.path.abspath(val_dir),
+                     "crops": len(crops["crops"]), "samples": len(x), "val": os.path.abspath(val_dir) if val_dir else None,
                      "n_val": len(val)},
             "dead_zone_ev": zone,
             "val_scores": [{"dead_zone_ev": z, "restoration_ciede2000": r, "do_no_harm_ciede2000": h}
