@@ -65,15 +65,28 @@ def curve_points_255(fn_lin, n: int = 17) -> list[tuple[int, int]]:
     return pts
 
 
+def _white_balance_folded(steps) -> list[tuple]:
+    """(spec, params) of each step, every white-balance step folded into the first (gains multiply): Adobe holds one
+    temperature/tint pair, and a raw file's Temperature is absolute, so a second white balance (the learned agent's
+    capture correction, then its actor's) must not replace the first."""
+    balances = [s for s in steps if s.filter == "white_balance"]
+    pairs = [(s.spec, dict(s.params)) for s in steps if s.filter != "white_balance" or s is balances[0]]
+    if len(balances) > 1:
+        gains = np.prod([[s.params[c] for c in ("red", "green", "blue")] for s in balances], axis=0)
+        k = next(i for i, (spec, _) in enumerate(pairs) if spec.name == "white_balance")
+        pairs[k] = (pairs[k][0], dict(zip(("red", "green", "blue"), map(float, gains))))
+    return pairs
+
+
 def crs_settings(recipe, raw: bool = False) -> CrsSettings:
     """Recipe -> crs values. Steps of one kind are combined (EVs add, gains multiply, curves compose in order)."""
     vals: dict = {}
     notes: list[str] = []
     master = []
     rgb = []
-    for i, step in enumerate(recipe.steps):
-        m = step.spec.to_adobe(step.params, raw)
-        notes.append(f"step {i + 1} {step.filter}: approximate ({m.note})" if not m.exact else "")
+    for i, (spec, params) in enumerate(_white_balance_folded(list(recipe.steps))):
+        m = spec.to_adobe(params, raw)
+        notes.append(f"step {i + 1} {spec.name}: approximate ({m.note})" if not m.exact else "")
         for key, value in m.settings.items():
             if key == "_master":
                 master.append(value)

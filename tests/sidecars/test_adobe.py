@@ -153,3 +153,17 @@ def test_darktable_imports_exposure_and_curve(tmp_path):
     assert gain.min() > 3.4 / 2 and gain.max() < 4.7 * 2, gain  # brightened (the setting is read, as +EV)
     de = tools.delta_e(got, ours)
     assert de.mean() < 2 * 10.6 and de.max() < 2 * 29.4, (de.mean(), de.max())
+
+
+def test_two_white_balance_steps_give_one_temperature_for_both():
+    """The learned agent's recipes can hold two white balances (capture correction, then the actor's): a raw
+    file's Temperature is absolute, so both must be in it. Hand-computed from white_balance.to_adobe's formula,
+    Temperature = 5500 * 2^(0.9 log2(r / b)) with the gains multiplied: r = 1.1 * 0.95, b = 0.85 * 1.05."""
+    recipe = Recipe.from_steps([("white_balance", {"red": 1.1, "green": 1.0, "blue": 0.85}), ("exposure", {"ev": 0.5}),
+                                ("white_balance", {"red": 0.95, "green": 1.0, "blue": 1.05})])
+    warm = np.log2((1.1 * 0.95) / (0.85 * 1.05))
+    raw = adobe.crs_settings(recipe, raw=True).values
+    assert raw["Temperature"] == int(round(5500 * 2 ** (0.9 * warm))) and raw["Exposure2012"] == 0.5
+    assert raw["Tint"] == int(round(-np.log2(1.0 / np.sqrt(1.1 * 0.95 * 0.85 * 1.05)) * 60))
+    rendered = adobe.crs_settings(recipe, raw=False).values
+    assert rendered["IncrementalTemperature"] == int(round(warm * 40))
