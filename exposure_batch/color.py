@@ -27,6 +27,9 @@ EncodedRGB = NewType("EncodedRGB", np.ndarray)
 
 #: Luminance weights used by every Exposure filter (paper, section 1): lum = 0.27 R + 0.67 G + 0.06 B.
 LUMA_WEIGHTS = np.array([0.27, 0.67, 0.06], dtype=np.float32)
+#: Middle grey (linear luminance): the classic agent's exposure target, the pivot of the training degradation's tone
+#: flattening (agent.data.degrade) and of the capture estimate's gamma correction that undoes it.
+MIDDLE_GREY = 0.18
 #: dcraw/LibRaw's linear sRGB (D65) -> ProPhoto (D50) matrix (`prophoto_rgb` in LibRaw), which LibRaw applies after
 #: the camera matrix when it develops to ProPhoto: the shoot survey (shoot.survey) develops sensor samples with it.
 LIBRAW_PROPHOTO_FROM_SRGB = np.array([[0.529317, 0.330092, 0.140588],

@@ -29,7 +29,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .. import color
+from .. import color, filters
 from ..recipe import Step
 from .data import Degradation, degrade, random_patches, sample_degradation, sample_training_degradation
 from .inference import LEAKY_SLOPE, quantise_activations, quantise_weights
@@ -42,8 +42,6 @@ LUMINANCE_PERCENTILES = (0.5, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98, 
 N_FEATURES = len(LUMINANCE_PERCENTILES) + 3 + 3 + 3 + 4 + 3 + 5 + 1
 #: Linear values are floored here before logs (about 16 stops below white).
 FLOOR = 2.0**-16
-#: Middle grey (linear): the pivot of the tone degradation and of its correction.
-MIDDLE_GREY = 0.18
 MINKOWSKI_P = 6
 #: Tonal spread (standard deviation of log2 luminance, stops) from which the estimate is trusted fully; below it the
 #: correction is blended towards none in proportion, to none at all for a flat frame (one colour: no evidence of a
@@ -71,7 +69,7 @@ def capture_features(preview_lin: np.ndarray) -> np.ndarray:
     pct = np.percentile(log_lum, LUMINANCE_PERCENTILES)
     median = float(np.median(log_lum))
     chroma = np.log2(x) - log_lum[:, None]
-    lo, hi = np.percentile(log_lum, [5, 95])
+    lo, hi = pct[LUMINANCE_PERCENTILES.index(5)], pct[LUMINANCE_PERCENTILES.index(95)]
     mid = (log_lum >= lo) & (log_lum <= hi) & (x.min(axis=1) > 2.0**-12)
     if mid.sum() <= 32:
         mid = np.ones(len(x), bool)
@@ -98,8 +96,8 @@ def _leaky(x: np.ndarray) -> np.ndarray:
 class CaptureModel:
     """estimate(previews) -> (B, 5) float64 [ev, log2 tone, log2 saturation, temperature, tint] of each capture's
     error; degradations(previews) -> the same as Degradations. Weights: a capture.npz's arrays (feature_mean,
-    feature_scale, output_mean, output_scale, dead_zone_ev, dead_zone_tone (0 when missing), and per ensemble member k `member{k}/dense{i}_kernel`
-    and `_bias` for i = 0, 1, 2). The members' standardised outputs are averaged (in member order: exact)."""
+    feature_scale, output_mean, output_scale, dead_zone_ev, dead_zone_tone (0 when missing), and per ensemble
+    member k `member{k}/dense{i}_kernel` and `_bias` for i = 0, 1, 2). The members' standardised outputs are averaged (in member order: exact)."""
 
     def __init__(self, arrays: Mapping[str, np.ndarray]):
         self.feature_mean = np.asarray(arrays["feature_mean"], np.float64)
@@ -161,14 +159,12 @@ def correction_steps(d: Degradation) -> list[Step]:
     inverse = 1.0 / gains
     scale = float(inverse @ luma)
     g = 1.0 / d.tone
-    ev = -d.ev + np.log2(scale) + np.log2(MIDDLE_GREY) * (1.0 - g) / g
+    ev = -d.ev + np.log2(scale) + np.log2(color.MIDDLE_GREY) * (1.0 - g) / g
     return [_clipped("white_balance", dict(zip(("red", "green", "blue"), map(float, inverse / scale)))),
             _clipped("exposure", {"ev": float(ev)}), _clipped("gamma", {"gamma": float(g)})]
 
 
 def _clipped(name: str, values: dict) -> Step:
-    from .. import filters  # noqa: PLC0415
-
     spec = filters.get(name)
     return Step(name, {p.name: float(np.clip(values[p.name], p.low, p.high)) for p in spec.params})
 

@@ -27,7 +27,7 @@ class CaptureTrainConfig:
     epochs: int = 40
     batch: int = 128
     lr: float = 1e-3
-    rounds: int = 36  # patches per crop (each with its own degradation)
+    rounds: int = 24  # patches per crop (each with its own degradation)
     identity: float = 0.4  # share of undegraded training captures
     seed: int = 0
     members: int = 5  # ensemble size (each member its own initialisation and batch order)

@@ -23,7 +23,7 @@ from ..recipe import Recipe, Step, drop_noop_steps
 MODEL_ID = "classic"
 MODEL_VERSION = "1"
 
-MIDDLE_GREY = 0.18
+MIDDLE_GREY = color.MIDDLE_GREY
 MINKOWSKI_P = 6.0
 #: Fraction of the measured cast removed (in log space): grey-world over-corrects scenes that really are warm/cool.
 WB_STRENGTH = 0.8

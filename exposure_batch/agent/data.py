@@ -189,7 +189,7 @@ def degrade(rgb_lin: np.ndarray, d: Degradation, rng: np.random.Generator | None
     (read noise), as a sensor's, at the degraded exposure."""
     x = np.maximum(np.asarray(rgb_lin, dtype=np.float32), 0.0)
     lum = np.maximum(color.luminance(x), 1e-6)[..., None]
-    x = x * ((0.18 * (lum / 0.18) ** d.tone) / lum)  # flatten tone, hue and chroma ratios kept
+    x = x * ((color.MIDDLE_GREY * (lum / color.MIDDLE_GREY) ** d.tone) / lum)  # flatten tone, keep hue and chroma ratios
     lum = color.luminance(x)[..., None]
     x = np.maximum(lum + (x - lum) * d.saturation, 0.0)
     gains = np.exp2(np.array([d.temperature, d.tint, -d.temperature], np.float32))

@@ -194,7 +194,7 @@ class LearnedPolicy:
             raise ModelError(f"{weights}: cannot load weights ({err})") from None
         self.capture = self._load_capture(capture_arrays)
         if self.capture is not None:
-            self.steps = int(self.card["capture"].get("actor_steps", 0))
+            self.steps = int((self.card.get("capture") or {}).get("actor_steps", 0))
         self._tf_actor = None
         if self.backend == "tf":
             try:

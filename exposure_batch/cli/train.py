@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -180,8 +181,6 @@ def _capture_policy(capture_dir: str):
 def _carry_capture(capture, card: dict, actor_steps: int, out_dir: str) -> None:
     """Copy the capture estimate into the new model folder and describe it in `card` (the actor runs
     `actor_steps` steps after it)."""
-    import shutil  # noqa: PLC0415
-
     from ..agent.capture import CAPTURE_FILE  # noqa: PLC0415
 
     os.makedirs(out_dir, exist_ok=True)
