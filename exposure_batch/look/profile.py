@@ -222,10 +222,12 @@ class ProfileSource:
         out = []
         for agent_in, r in zip(inputs, recipes):
             key = self._key(agent_in, r)
-            extra = {"profile": {"name": self.profile.name, "id": self.profile.profile_id,
-                                 "agent": {"model_id": r.model_id, "model_version": r.model_version},
-                                 "agent_steps": len(r.steps), "look_steps": len(self.profile.steps),
-                                 **({"key": round(key, 4)} if key is not None else {})}}
+            profile = {"name": self.profile.name, "id": self.profile.profile_id,
+                       "agent": {"model_id": r.model_id, "model_version": r.model_version},
+                       "agent_steps": len(r.steps), "look_steps": len(self.profile.steps),
+                       **({"key": round(key, 4)} if key is not None else {})}
+            # the agent's capture confidence stays (the report's "worth a look" list)
+            extra = {k: v for k, v in r.extra.items() if k == "capture"} | {"profile": profile}
             out.append(Recipe(tuple(r.steps) + self.profile.look_steps(key), model_id=self.model_id,
                               model_version=self.model_version, extra=extra))
         return out
