@@ -18,16 +18,22 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from .. import __version__
-from ..errors import ModelError
+from ..errors import Kind, ModelError
+from ..failures import Failed
 from . import security
 from .decider import Decider
-from .edits import EditError, EditRequest, RenderRequest, edit_photo
+from .edits import EditRequest, RenderRequest, edit_photo
 from .engine import Engine
 from .jobs import Item, JobManager
+
+#: HTTP status for a photo's failure, by kind: the photo's or the request's fault 4xx, the service's 5xx.
+HTTP_STATUS = {Kind.INPUT: 422, Kind.LIMIT: 422, Kind.USAGE: 422, Kind.CONFLICT: 409, Kind.SETUP: 503,
+               Kind.ENVIRONMENT: 503, Kind.CRASH: 503, Kind.TIMEOUT: 503}
 
 MAX_JOB_PATHS = 10_000
 UPLOAD_CHUNK = 1 << 20
@@ -150,10 +156,13 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
             raise HTTPException(422, str(err)) from err
 
     async def run_edit(req: EditRequest) -> dict:
-        try:
-            return await edit_photo(req, engine, decider)
-        except EditError as err:
-            raise HTTPException(422 if err.kind in ("input", "limit") else 503, err.reason) from err
+        return await edit_photo(req, engine, decider)  # a Failed is answered by failed_response
+
+    @app.exception_handler(Failed)
+    async def failed_response(_request: Request, err: Failed) -> JSONResponse:
+        """A photo's typed failure: the status for its kind, `detail` the one line, `failure` the Failure itself."""
+        return JSONResponse({"detail": err.reason, "failure": err.failure.to_dict()},
+                            status_code=HTTP_STATUS[err.kind])
 
     @app.get("/v1/health", response_model=Health, tags=["service"])
     async def health() -> dict:
