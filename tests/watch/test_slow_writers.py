@@ -76,13 +76,13 @@ def test_a_quarantined_file_that_changes_is_re_examined(tmp_path, watch_log):
     inbox.mkdir()
     data = photo_bytes(tmp_path, 96, 64, seed=4)
     go = tmp_path / "go"
-    cfg = config(inbox, out, settle=SETTLE, jobs=1, rescan=1.0, detect_open=False)  # a share: writer unseen
+    cfg = config(inbox, out, settle=SETTLE, jobs=1, rescan=1.0, open_wait=0)  # a share: the writer is not seen
     with daemon_thread(cfg):
         writer = _writer(tmp_path, inbox / "IMG_0002.jpg", data, "half", flag=str(go))
         assert writer.stdout.readline().strip() == "written"
-        wait_until(lambda: [r.state for r in journal_rows(out)] == ["quarantined"], 120,
-                   what="the half file quarantined")
-        assert (out / "quarantine" / "IMG_0002.jpg.error.txt").exists()
+        wait_until(lambda: [r.state for r in journal_rows(out)] == ["quarantined"]
+                   and (out / "quarantine" / "IMG_0002.jpg.error.txt").exists(), 120,
+                   what="the half file quarantined with its reason")
         go.touch()  # the stalled writer goes on, through its handle, into the quarantined file
         assert writer.wait(60) == 0
         wait_until(lambda: "done" in [r.state for r in journal_rows(out)], 120, what="the re-examined photo")
