@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..errors import ExposureBatchError
 from .engine import EngineFailure
+from .outputs import Claims, OutputConflict, PlanError, plan
 from .tasks import Analysis
 
 #: Extensions Lightroom treats as rendered files (Incremental temperature/tint); everything else (raw, DNG) is raw.
@@ -22,7 +23,8 @@ RENDERED_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".png", ".psd",
 
 class EditError(Exception):
     """A photo that could not be edited. kind: failures.Kind's value ('input', 'limit': the photo's fault, 422;
-    'environment', 'crash', 'timeout': 503)."""
+    'environment', 'crash', 'timeout': 503) or 'conflict' (its render would write over a file the service did not
+    write, 409)."""
 
     def __init__(self, kind: str, reason: str):
         super().__init__(reason)
@@ -48,6 +50,7 @@ class EditRequest:
     choice: object  # decider.SourceChoice
     raw: bool | None = None
     render: RenderRequest | None = None
+    out_path: str | None = None  # the planned output (outputs.plan); None: planned for this photo alone
 
 
 def is_raw_name(name: str) -> bool:
@@ -75,8 +78,9 @@ def history_name(recipe) -> str:
     return "exposure-batch: " + (", ".join(labels) if labels else "no change")
 
 
-async def edit_photo(req: EditRequest, engine, decider, priority: str = "interactive") -> dict:
-    """Analyse, decide, describe, and render when asked. Raises EditError."""
+async def edit_photo(req: EditRequest, engine, decider, priority: str = "interactive", claims=None) -> dict:
+    """Analyse, decide, describe, and render when asked (`claims`: the service's outputs.Claims, which pick the
+    file a render writes). Raises EditError."""
     t0 = time.perf_counter()
     try:
         source = decider.source(req.choice)
@@ -98,24 +102,45 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
     body["timing"] = {"queue_and_decode_s": round(t1 - t0, 4), "decode_s": round(analysis.decode_s, 4),
                       "decide_s": round(t2 - t1, 4)}
     if req.render is not None:
-        body["outputs"] = await _render(req, recipe, engine, priority)
+        outputs, note = await _render(req, recipe, engine, priority, claims or Claims())
+        body["outputs"] = outputs
+        if note:
+            body["notes"].append(f"render: {note}")
     return body
 
 
-async def _render(req: EditRequest, recipe, engine, priority: str) -> list[str]:
-    from ..pipeline import FORMAT_EXTENSIONS, OutputOptions  # noqa: PLC0415
+async def _render(req: EditRequest, recipe, engine, priority: str, claims: Claims) -> tuple[list[str], str]:
+    """Render to the file `claims` picks (never one the service did not write). Returns (paths written, note)."""
+    from ..pipeline import OutputOptions  # noqa: PLC0415
 
     r = req.render
-    stem = os.path.splitext(req.name)[0]
-    out_path = os.path.join(r.output_dir, stem + FORMAT_EXTENSIONS[r.fmt])
-    if os.path.realpath(out_path) == os.path.realpath(req.path):
-        raise EditError("input", f"{req.name}: the render would replace the source file; choose another output_dir")
-    opts = OutputOptions(outdir=r.output_dir, fmt=r.fmt, quality=r.quality, overwrite=True)
-    result = await _call(engine, "render", {"path": req.path, "out_path": out_path, "recipe": recipe.to_dict(),
-                                            "opts": opts}, priority, req.name)
-    if result.status == "failed":  # (typed failures were raised by _call already)
-        raise EditError("crash", f"{req.name}: render failed: {result.reason}")
-    return list(result.outputs)
+    planned = req.out_path or plan_one(req.path, req.name, r)
+    try:
+        claim = await claims.claim(req.path, planned, r.output_dir)
+    except OutputConflict as err:
+        raise EditError("conflict", str(err)) from err
+    opts = OutputOptions(outdir=r.output_dir, fmt=r.fmt, quality=r.quality, overwrite=claim.overwrite)
+    written: list[str] = []
+    try:
+        result = await _call(engine, "render", {"path": req.path, "out_path": claim.path,
+                                                "recipe": recipe.to_dict(), "opts": opts}, priority, req.name)
+        if result.status == "skipped":  # another program created the file meanwhile: it stays untouched
+            raise EditError("conflict", f"{req.name}: {claim.path} appeared while rendering and was left alone; "
+                                        "try again")
+        if result.status == "failed":  # (typed failures were raised by _call already)
+            raise EditError("crash", f"{req.name}: render failed: {result.reason}")
+        written = list(result.outputs)
+    finally:
+        claims.release(claim, req.path, r.output_dir, written)
+    return written, claim.note
+
+
+def plan_one(path: str, name: str, render: RenderRequest) -> str:
+    """The planned output of one photo rendered alone (process's planning). Raises EditError('conflict')."""
+    try:
+        return plan([(path, name)], render.fmt, render.output_dir)[path]
+    except PlanError as err:
+        raise EditError("conflict", str(err)) from err
 
 
 async def _call(engine, kind: str, payload: dict, priority: str, name: str):
