@@ -19,17 +19,23 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from .. import __version__
-from ..errors import ModelError
+from ..errors import Kind, ModelError
+from ..failures import Failed
 from . import security
 from .decider import Decider
-from .edits import EditError, EditRequest, RenderRequest, edit_photo
+from .edits import EditRequest, RenderRequest, edit_photo
 from .engine import Engine
 from .jobs import Item, JobManager
 from .outputs import Claims, PlanError, plan
+
+#: HTTP status for a photo's failure, by kind: the photo's or the request's fault 4xx, the service's 5xx.
+HTTP_STATUS = {Kind.INPUT: 422, Kind.LIMIT: 422, Kind.USAGE: 422, Kind.CONFLICT: 409, Kind.SETUP: 503,
+               Kind.ENVIRONMENT: 503, Kind.CRASH: 503, Kind.TIMEOUT: 503}
 
 MAX_JOB_PATHS = 10_000
 UPLOAD_CHUNK = 1 << 20
@@ -153,10 +159,13 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
             raise HTTPException(422, str(err)) from err
 
     async def run_edit(req: EditRequest) -> dict:
-        try:
-            return await edit_photo(req, engine, decider, claims=claims)
-        except EditError as err:
-            raise HTTPException(_STATUS.get(err.kind, 503), err.reason) from err
+        return await edit_photo(req, engine, decider, claims=claims)  # a Failed is answered by failed_response
+
+    @app.exception_handler(Failed)
+    async def failed_response(_request: Request, err: Failed) -> JSONResponse:
+        """A photo's typed failure: the status for its kind, `detail` the one line, `failure` the Failure itself."""
+        return JSONResponse({"detail": err.reason, "failure": err.failure.to_dict()},
+                            status_code=HTTP_STATUS[err.kind])
 
     @app.get("/v1/health", response_model=Health, tags=["service"])
     async def health() -> dict:
@@ -254,10 +263,6 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
         return job.view(0) | {"items": []}
 
     return app
-
-
-#: HTTP status of a photo that could not be edited, by EditError kind (others: 503, the service's side).
-_STATUS = {"input": 422, "limit": 422, "conflict": 409}
 
 
 def _plan_job(names: list[str], paths: list[str], render: RenderRequest | None) -> dict[str, str]:
