@@ -16,6 +16,7 @@ import dataclasses
 
 from ..errors import ExposureBatchError, Kind
 from ..failures import Failed, Failure
+from .outputs import Claims, OutputConflict, PlanError, plan
 from .tasks import Analysis
 
 #: Extensions Lightroom treats as rendered files (Incremental temperature/tint); everything else (raw, DNG) is raw.
@@ -50,6 +51,7 @@ class EditRequest:
     choice: object  # decider.SourceChoice
     raw: bool | None = None
     render: RenderRequest | None = None
+    out_path: str | None = None  # the planned output (outputs.plan); None: planned for this photo alone
 
 
 def is_raw_name(name: str) -> bool:
@@ -77,8 +79,9 @@ def history_name(recipe) -> str:
     return "exposure-batch: " + (", ".join(labels) if labels else "no change")
 
 
-async def edit_photo(req: EditRequest, engine, decider, priority: str = "interactive") -> dict:
-    """Analyse, decide, describe, and render when asked. Raises EditError."""
+async def edit_photo(req: EditRequest, engine, decider, priority: str = "interactive", claims=None) -> dict:
+    """Analyse, decide, describe, and render when asked (`claims`: the service's outputs.Claims, which pick the
+    file a render writes). Raises EditError."""
     t0 = time.perf_counter()
     try:
         source = decider.source(req.choice)
@@ -101,24 +104,46 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
     body["timing"] = {"queue_and_decode_s": round(t1 - t0, 4), "decode_s": round(analysis.decode_s, 4),
                       "decide_s": round(t2 - t1, 4)}
     if req.render is not None:
-        body["outputs"] = await _render(req, recipe, engine, priority)
+        outputs, note = await _render(req, recipe, engine, priority, claims or Claims())
+        body["outputs"] = outputs
+        if note:
+            body["notes"].append(f"render: {note}")
     return body
 
 
-async def _render(req: EditRequest, recipe, engine, priority: str) -> list[str]:
-    from ..pipeline import FORMAT_EXTENSIONS, OutputOptions  # noqa: PLC0415
+async def _render(req: EditRequest, recipe, engine, priority: str, claims: Claims) -> tuple[list[str], str]:
+    """Render to the file `claims` picks (never one the service did not write). Returns (paths written, note)."""
+    from ..pipeline import OutputOptions  # noqa: PLC0415
 
     r = req.render
-    stem = os.path.splitext(req.name)[0]
-    out_path = os.path.join(r.output_dir, stem + FORMAT_EXTENSIONS[r.fmt])
-    if os.path.realpath(out_path) == os.path.realpath(req.path):
-        raise _failed(Kind.CONFLICT, "render", f"{req.name}: the render would replace the source file; choose another output_dir")
-    opts = OutputOptions(outdir=r.output_dir, fmt=r.fmt, quality=r.quality, overwrite=True)
-    result = await _call(engine, "render", {"path": req.path, "out_path": out_path, "recipe": recipe.to_dict(),
-                                            "opts": opts}, priority, req.name)
-    if result.status == "failed":  # (typed failures were raised by _call already)
-        raise _failed(Kind.CRASH, "render", f"{req.name}: render failed: {result.reason}")
-    return list(result.outputs)
+    planned = req.out_path or plan_one(req.path, req.name, r)
+    try:
+        claim = await claims.claim(req.path, planned, r.output_dir)
+    except OutputConflict as err:
+        raise _failed(Kind.CONFLICT, "render", str(err)) from err
+    opts = OutputOptions(outdir=r.output_dir, fmt=r.fmt, quality=r.quality, overwrite=claim.overwrite)
+    written: list[str] = []
+    try:
+        result = await _call(engine, "render", {"path": req.path, "out_path": claim.path,
+                                                "recipe": recipe.to_dict(), "opts": opts}, priority, req.name)
+        if result.status == "skipped":  # another program created the file meanwhile: it stays untouched
+            raise _failed(Kind.CONFLICT, "render", f"{req.name}: {claim.path} appeared while rendering and was "
+                                                   "left alone; try again")
+        if result.status == "failed":  # (typed failures were raised by _call already)
+            raise _failed(Kind.CRASH, "render", f"{req.name}: render failed: {result.reason}")
+        written = list(result.outputs)
+    finally:
+        claims.release(claim, req.path, r.output_dir, written)
+    return written, claim.note
+
+
+def plan_one(path: str, name: str, render: RenderRequest) -> str:
+    """The planned output of one photo rendered alone (process's planning). Raises Failed (CONFLICT) naming both
+    files when the output would be the source itself."""
+    try:
+        return plan([(path, name)], render.fmt, render.output_dir)[path]
+    except PlanError as err:
+        raise _failed(Kind.CONFLICT, "render", str(err)) from err
 
 
 async def _call(engine, kind: str, payload: dict, priority: str, name: str):

@@ -73,8 +73,9 @@ class Job:
 
 
 class JobManager:
-    def __init__(self, engine, decider, in_flight: int = 4, keep_s: float = 3600.0, max_jobs: int = 100):
-        self.engine, self.decider = engine, decider
+    def __init__(self, engine, decider, in_flight: int = 4, keep_s: float = 3600.0, max_jobs: int = 100,
+                 claims=None):
+        self.engine, self.decider, self.claims = engine, decider, claims
         self.in_flight, self.keep_s, self.max_jobs = in_flight, keep_s, max_jobs
         self.jobs: dict[str, Job] = {}
 
@@ -105,7 +106,8 @@ class JobManager:
             async with gate:
                 item.status = "running"
                 try:
-                    item.result = await edit_photo(item.request, self.engine, self.decider, priority="batch")
+                    item.result = await edit_photo(item.request, self.engine, self.decider, priority="batch",
+                                                   claims=self.claims)
                     item.status = "done"
                 except Failed as err:
                     item.status, item.reason, item.error_kind = "failed", err.reason, err.kind.value
