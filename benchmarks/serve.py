@@ -110,7 +110,7 @@ def bench_decision(srv: Server, photo: str, repeats: int) -> dict:
 
     from exposure_batch.agent import get_agent  # noqa: PLC0415
     from exposure_batch.io import decode  # noqa: PLC0415
-    from exposure_batch.preview import make_preview  # noqa: PLC0415
+    from exposure_batch.render.preview import make_preview  # noqa: PLC0415
 
     timings = []
     with PeakMemory(srv) as mem:

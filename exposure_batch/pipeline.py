@@ -118,7 +118,7 @@ def make_source(agent: str = "classic", recipe_path: str | None = None, model_pa
 def agent_input(source, rgb_lin: np.ndarray):
     """What the source looks at: the 64x64 centre preview, a whole-frame thumbnail, or nothing (float32 linear
     ProPhoto; rgb_lin may be float32 values or uint16 linear codes, see io.Decoded.pixels)."""
-    from . import preview  # noqa: PLC0415
+    from .render import preview  # noqa: PLC0415
 
     if source.wants == "preview":
         return preview.make_preview(rgb_lin)
@@ -359,7 +359,7 @@ def _thumbnail(rgb_lin: np.ndarray, max_side: int) -> np.ndarray | None:
     """Area-averaged linear thumbnail (long side max_side) for reports, or None when max_side is 0."""
     if not max_side:
         return None
-    from .preview import thumbnail  # noqa: PLC0415
+    from .render.preview import thumbnail  # noqa: PLC0415
 
     return thumbnail(rgb_lin, max_side)
 

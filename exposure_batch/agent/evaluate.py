@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import color
-from ..preview import _resize_area, make_preview, thumbnail
+from ..render.preview import _resize_area, make_preview, thumbnail
 from ..render import render
 from .data import Degradation, degrade, display_np, sample_degradation
 

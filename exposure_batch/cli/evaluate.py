@@ -73,7 +73,7 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
     from ..agent.data import display_np, list_images  # noqa: PLC0415
     from ..agent.evaluate import (evaluate_do_no_harm, evaluate_hue, evaluate_sources, format_table,  # noqa: PLC0415
                                   make_cases, write_plot)
-    from ..preview import thumbnail  # noqa: PLC0415
+    from ..render.preview import thumbnail  # noqa: PLC0415
 
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     heldout_dir = heldout_dir or (DEFAULT_HELDOUT if os.path.isdir(DEFAULT_HELDOUT) else None)

@@ -331,7 +331,7 @@ def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, r
 
         out_of = dict(jobs)
         if ray_address:
-            from ..scale import run_ray  # noqa: PLC0415
+            from ..engine.ray import run_ray  # noqa: PLC0415
 
             return run_ray(jobs, spec, opts, ray_address, on_result)
         on_start = (lambda path: manifest.start(path, out_of[path])) if manifest is not None else None

@@ -92,7 +92,7 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
     daemon = Daemon(cfg)
     _install_signals(daemon)
 
-    from ..daemonlock import AlreadyRunning  # noqa: PLC0415
+    from ..watch.lock import AlreadyRunning  # noqa: PLC0415
     from ..outplan import PlanError  # noqa: PLC0415
 
     try:

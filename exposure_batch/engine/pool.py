@@ -29,7 +29,7 @@ from . import limits
 from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, SourceSpec, run_stream
 
 #: Heavy modules a worker imports before its memory cap (the cap is for per-file work).
-_PRELOAD = ("exposure_batch.io", "exposure_batch.render", "exposure_batch.preview", "rawpy")
+_PRELOAD = ("exposure_batch.io", "exposure_batch.render", "exposure_batch.render.preview", "rawpy")
 
 
 class WorkerInitError(ExposureBatchError):

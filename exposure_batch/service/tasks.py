@@ -43,7 +43,7 @@ def run(_source, kind: str, payload: dict):
 def analyse(path: str, wants: str | None):
     """Full decode (as `process` does) -> the 64x64 preview / thumbnail the agent looks at. Returns an Analysis,
     or a failed pipeline Result with the typed failure."""
-    from .. import preview  # noqa: PLC0415
+    from ..render import preview  # noqa: PLC0415
     from ..failures import classify  # noqa: PLC0415
     from ..io import decode  # noqa: PLC0415
     from ..pipeline import Result  # noqa: PLC0415

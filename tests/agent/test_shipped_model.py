@@ -12,7 +12,7 @@ from exposure_batch.agent import get_agent  # noqa: E402
 from exposure_batch.agent.evaluate import CI_SAMPLES, evaluate_sources, make_cases  # noqa: E402
 from exposure_batch.agent.policy import DEFAULT_MODEL_DIR, load_policy  # noqa: E402
 from exposure_batch.io import decode  # noqa: E402
-from exposure_batch.preview import make_preview  # noqa: E402
+from exposure_batch.render.preview import make_preview  # noqa: E402
 from exposure_batch.recipe import Recipe  # noqa: E402
 from exposure_batch.render import render  # noqa: E402
 

@@ -46,7 +46,7 @@ def _flat(params: dict) -> np.ndarray:
 
 @pytest.mark.parametrize("agent", ["classic", "learned"])
 def test_ray_outputs_identical_to_local_run_and_bad_files_isolated(local_ray, photos, tmp_path, agent):
-    from exposure_batch.scale import run_ray
+    from exposure_batch.engine.ray import run_ray
 
     local_jobs, local_opts = _jobs(photos, tmp_path / "local", fmt="png", save_recipe=True)
     ray_jobs, ray_opts = _jobs(photos, tmp_path / "ray", fmt="png", save_recipe=True)

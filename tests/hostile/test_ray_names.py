@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def test_ray_takes_non_utf8_and_control_character_names(tmp_path):
-    from exposure_batch.scale import run_ray  # noqa: PLC0415
+    from exposure_batch.engine.ray import run_ray  # noqa: PLC0415
 
     inbox = tmp_path / "in"
     inbox.mkdir()

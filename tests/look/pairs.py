@@ -12,7 +12,7 @@ import numpy as np
 
 from exposure_batch.io import decode
 from exposure_batch.io.write import write_image
-from exposure_batch.preview import _resize_area, thumbnail
+from exposure_batch.render.preview import _resize_area, thumbnail
 from exposure_batch.recipe import Step
 from tests.helpers import SAMPLES_DIR
 

@@ -12,7 +12,7 @@ from exposure_batch.agent import get_agent
 from exposure_batch.cli import main
 from exposure_batch.look.profile import (Profile, ProfileSource, agent_identity, agent_mismatch, load_profile,
                                          make_profile_source)
-from exposure_batch.preview import make_preview
+from exposure_batch.render.preview import make_preview
 from exposure_batch.recipe import load_recipe
 from exposure_batch.sidecars import cube, darktable
 from tests.helpers import SAMPLES_DIR
@@ -49,7 +49,7 @@ def test_round_trip_gives_identical_recipes(tmp_path):
     prof.save(str(tmp_path / "p"))
     loaded = load_profile(str(tmp_path / "p"))
     assert loaded.steps == prof.steps and loaded.slope == prof.slope and loaded.profile_id == prof.profile_id
-    from exposure_batch.preview import thumbnail
+    from exposure_batch.render.preview import thumbnail
     from exposure_batch.io import decode
 
     thumbs = [thumbnail(decode(SAMPLES_DIR / n).pixels) for n in ("coffee_p3_16bit.png", "casio_qv_r51.jpg")]

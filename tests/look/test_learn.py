@@ -153,7 +153,7 @@ def test_large_after_of_another_size_aligns(tmp_path):
     from exposure_batch.io import decode
     from exposure_batch.io.write import write_image
     from exposure_batch.look.pairs import PairSpec, load_pair
-    from exposure_batch.preview import _resize_area
+    from exposure_batch.render.preview import _resize_area
     from tests.helpers import sample_path
 
     lin = decode(sample_path("chelsea_adobergb_16bit.tif")).rgb_lin

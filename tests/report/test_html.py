@@ -104,7 +104,7 @@ def test_pipeline_hook_keeps_the_unedited_thumbnail(tmp_path, photo_dir):
     so the report needs no second decode."""
     from exposure_batch.io import decode
     from exposure_batch.pipeline import OutputOptions, make_source, process_one
-    from exposure_batch.preview import thumbnail
+    from exposure_batch.render.preview import thumbnail
     from exposure_batch.report.html import THUMB_SIDE
 
     src = str(photo_dir / "casio_qv_r51.jpg")

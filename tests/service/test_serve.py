@@ -100,7 +100,7 @@ def test_edit_by_path_gives_recipe_lightroom_table_and_darktable_sidecar(world):
     # Same recipe as the learned agent gives in this process on the same file (deterministic, warm or not).
     from exposure_batch.agent import get_agent
     from exposure_batch.io import decode
-    from exposure_batch.preview import make_preview
+    from exposure_batch.render.preview import make_preview
 
     direct = get_agent("learned").decide([make_preview(decode(world["root"] / "a.jpg").pixels)])[0]
     assert [s.filter for s in direct.steps] == [s.filter for s in recipe.steps]

@@ -7,7 +7,7 @@ import pytest
 from exposure_batch.agent import get_agent
 from exposure_batch.agent.data import display_np
 from exposure_batch.agent.evaluate import ciede2000
-from exposure_batch.preview import make_preview
+from exposure_batch.render.preview import make_preview
 from exposure_batch.recipe import Recipe
 from exposure_batch.render import render
 from exposure_batch.shoot.evaluate import _surveys

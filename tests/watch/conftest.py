@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from exposure_batch.journal import Journal
+from exposure_batch.watch.journal import Journal
 from exposure_batch.pipeline import OutputOptions
 from exposure_batch.watch import Daemon, WatchConfig
 
