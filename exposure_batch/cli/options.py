@@ -16,7 +16,7 @@ from typing import Iterable
 
 import click
 
-from ..pipeline import OutputOptions
+from ..pipeline.options import OutputOptions
 
 
 #: Options of `process` every output-writing command shares, besides those feeding an OutputOptions field.

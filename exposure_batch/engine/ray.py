@@ -23,7 +23,9 @@ import numpy as np
 
 from ..errors import ExposureBatchError
 from ..failures import Failure, Kind
-from ..pipeline import OutputOptions, Prepared, Result, decide_prepared, finish_stage, prepare_stage
+from ..pipeline.options import OutputOptions
+from ..pipeline.result import Result
+from ..pipeline.stages import Prepared, decide_prepared, finish_stage, prepare_stage
 
 log = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@ class PairData:
 
 
 def _images(folder: str) -> list[tuple[str, str]]:
-    from ..pipeline import find_inputs  # noqa: PLC0415
+    from ..pipeline.inputs import find_inputs  # noqa: PLC0415
 
     if not os.path.isdir(folder):
         raise ProfileError(f"{folder}: not a folder")
@@ -155,7 +155,7 @@ def load_pair(spec: PairSpec, source, thumb_side: int) -> PairData:
     Raises InputError for unreadable files and ProfileError for sizes that cannot be aligned or a target that is
     not the same picture."""
     from ..io import RAW_EXTENSIONS, decode  # noqa: PLC0415
-    from ..pipeline import agent_input  # noqa: PLC0415
+    from ..pipeline.stages import agent_input  # noqa: PLC0415
     from ..render.preview import _resize_area, thumbnail  # noqa: PLC0415
 
     half = os.path.splitext(spec.before)[1].lower() in RAW_EXTENSIONS

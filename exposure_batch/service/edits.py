@@ -103,7 +103,7 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
 
 
 async def _render(req: EditRequest, recipe, engine, priority: str) -> list[str]:
-    from ..pipeline import FORMAT_EXTENSIONS, OutputOptions  # noqa: PLC0415
+    from ..pipeline.options import FORMAT_EXTENSIONS, OutputOptions  # noqa: PLC0415
 
     r = req.render
     stem = os.path.splitext(req.name)[0]

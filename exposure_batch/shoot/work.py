@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..engine import SourceSpec
 from ..limits import DEFAULT_MAX_PIXELS
+from ..sources import SourceSpec
 from .grouping import GroupingOptions, read_groups_file
 from .plan import Plan
 

@@ -11,7 +11,7 @@ up to 16x while it keeps failing) and at the next start.
 Files already in the inbox at start, rows left unfinished by a crash, and files missed by the observer (periodic
 rescan) are all picked up the same way. Everything but the watchdog callback runs on one thread.
 
-Exports: WatchConfig, Daemon, is_ignored.
+Exports: WatchConfig, Daemon (is_ignored: pipeline.inputs).
 """
 from __future__ import annotations
 
@@ -27,29 +27,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable
 
-from ..engine import Outcome, SourceSpec, WorkerInitError, WorkerPool
+from ..engine import Outcome, WorkerInitError, WorkerPool
 from ..failures import Failure, Kind
+from ..names import shown
+from ..pipeline.inputs import is_ignored
+from ..pipeline.options import OutputOptions
+from ..pipeline.outputs import check_watch_folders, plan_outputs, recipe_path_for
+from ..pipeline.result import Result
+from ..sources import SourceSpec
 from .journal import Journal, Row, default_journal_path
 from .lock import DaemonLock, lock_paths
-from ..names import shown
-from ..outplan import check_watch_folders
-from ..pipeline import OutputOptions, Result, plan_outputs, recipe_path_for
 
 log = logging.getLogger("exposure_batch.watch")
-
-TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download", ".!sync")
-IGNORED_DIRS = ("@eaDir", "#recycle", "#snapshot", ".Trash", "$RECYCLE.BIN", "__MACOSX")
-
-
-def is_ignored(path: str) -> bool:
-    """Temp and system names the daemon never touches: hidden files ('._*', '.DS_Store', atomic-write temps),
-    '*.part', '*.tmp', '*.crdownload', and anything inside '@eaDir', '#recycle', ..."""
-    parts = os.path.normpath(path).split(os.sep)
-    name = parts[-1]
-    if name.startswith(".") or name.lower().endswith(TEMP_SUFFIXES) or name in ("Thumbs.db", "desktop.ini"):
-        return True
-    return any(p in IGNORED_DIRS or p.startswith(".") for p in parts[:-1])
-
 
 @dataclass
 class WatchConfig:
@@ -220,7 +209,7 @@ class Daemon:
     def run(self) -> collections.Counter:
         """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts.
 
-        Raises outplan.PlanError when a folder the daemon writes is the inbox, lock.AlreadyRunning when
+        Raises pipeline.outputs.PlanError when a folder the daemon writes is the inbox, lock.AlreadyRunning when
         another daemon holds this output folder or journal. Any other exception inside the loop is logged and the
         daemon goes on (worker start-up failures excepted: nothing can be processed then)."""
         cfg = self.cfg

@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exposure_batch.engine import SourceSpec, run_batch
-from exposure_batch.pipeline import OutputOptions, find_inputs, plan_outputs
+from exposure_batch.engine import run_batch
+from exposure_batch.pipeline.inputs import find_inputs
+from exposure_batch.pipeline.options import OutputOptions
+from exposure_batch.pipeline.outputs import plan_outputs
+from exposure_batch.sources import SourceSpec
 
 from tests.helpers import require_module
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from exposure_batch.outplan import PlanError
+from exposure_batch.pipeline.outputs import PlanError
 from exposure_batch.watch import Daemon
 from tests.hostile import corpus
 from tests.hostile.conftest import cli, files_under

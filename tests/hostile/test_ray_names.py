@@ -6,8 +6,10 @@ import os
 
 import pytest
 
-from exposure_batch.engine import SourceSpec
-from exposure_batch.pipeline import OutputOptions, find_inputs, plan_outputs
+from exposure_batch.pipeline.inputs import find_inputs
+from exposure_batch.pipeline.options import OutputOptions
+from exposure_batch.pipeline.outputs import plan_outputs
+from exposure_batch.sources import SourceSpec
 from tests.helpers import require_module
 from tests.hostile import corpus
 
