@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..io import formats
 from ..limits import DEFAULT_MAX_PIXELS
 
-FORMAT_EXTENSIONS = {"jpeg": ".jpg", "tiff": ".tif", "png": ".png"}
+FORMAT_EXTENSIONS = {name: formats.output_extension(name) for name in formats.OUTPUT_FORMATS}  # io.formats
 
 
 @dataclass(frozen=True)
