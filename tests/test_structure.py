@@ -153,9 +153,10 @@ def test_layer_rule_sees_an_upward_import_and_an_unplaced_room(tmp_path):
                                    "exposure_batch.pipeline.stages -> exposure_batch.look.profile (layer 6 -> 8)"]
 
 #: Numbers that only a colour fact uses: luma weights, the sRGB / Rec.2020 / ProPhoto / Adobe RGB transfer curves,
-#: the D50 PCS and D65 whites, the sRGB -> XYZ matrix.
+#: the D50 PCS and D65 whites (XYZ and xy), the sRGB -> XYZ matrix and the Rec. 709 luminance weights.
 COLOUR_FACTS = {0.0031308, 12.92, 0.04045, 1.055, 0.055, 1.09929682680944, 0.018053968510807, 0.09929682680944,
-                1 / 512, 16 / 512, 563 / 256, 0.9642, 0.8249, 0.95047, 1.08883, 0.4124564, 0.7151522, 0.9503041}
+                1 / 512, 16 / 512, 563 / 256, 0.9642, 0.8249, 0.95047, 1.08883, 0.4124564, 0.7151522, 0.9503041,
+                0.3127, 0.3290, 0.2126, 0.7152, 0.0722}
 LUMA = (0.27, 0.67, 0.06)
 
 
