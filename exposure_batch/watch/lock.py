@@ -20,7 +20,7 @@ import os
 import tempfile
 import time
 
-from .names import shown
+from ..names import shown
 
 LOCK_NAME = "watch.lock"
 

@@ -37,8 +37,8 @@ def adopt_outputs(journal: Journal, cfg, plan_out: Callable[[str, str], str], ow
     (see the module docstring). plan_out(path, rel) -> output path; own_dir(path) -> True inside the daemon's
     own folders; ignored(relative path) -> True for temp and system names. Returns (photos recognised as done,
     originals recorded as quarantined)."""
-    from .io.decode import file_sha256  # noqa: PLC0415
-    from .pipeline import recipe_path_for  # noqa: PLC0415
+    from ..io.decode import file_sha256  # noqa: PLC0415
+    from ..pipeline.outputs import recipe_path_for  # noqa: PLC0415
 
     def sha(path):
         return file_sha256(path) if cfg.hash_files else None
@@ -81,7 +81,7 @@ def _add(journal: Journal, *row) -> int:
 
 def _photos(folder: str, recursive: bool, own_dir: Callable[[str], bool], is_ignored: Callable[[str], bool]):
     """(path, stat) of every photo file the daemon would consider below `folder`."""
-    from .io import is_supported  # noqa: PLC0415
+    from ..io import is_supported  # noqa: PLC0415
 
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if recursive and not is_ignored(os.path.join(d, "x"))

@@ -24,8 +24,8 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from .errors import SetupError
-from .names import from_db, shown, to_db
+from ..errors import SetupError
+from ..names import from_db, shown, to_db
 
 STATES = ("queued", "processing", "done", "skipped", "duplicate", "failed", "quarantined")
 FINISHED = ("done", "skipped", "duplicate", "failed", "quarantined")
