@@ -96,7 +96,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     Outputs that exist already are skipped (--overwrite redoes them). Every file runs in a worker process with a
     per-file --timeout and a --memory-limit: a file that crashes or hangs its worker fails alone.
 
-    Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
+    Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors, 75 when
+    another run is writing to OUTDIR (one run per output folder; try again later).
     """
     if skip_existing and overwrite:
         raise click.UsageError("--skip-existing and --overwrite exclude each other")
@@ -127,6 +128,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
             load_recipe(recipe_path)
         except ExposureBatchError as err:
             raise click.ClickException(shown(err)) from None
+    if not dry_run:
+        hold_output_folder(opts.outdir)
     if variations:
         _run_variations(job_list, spec, opts, variations, ray_address, resume, dry_run, report_dir)
         return
@@ -170,6 +173,26 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
                    err=index is None)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+class OutputFolderBusy(click.ClickException):
+    """Another run holds the output folder (exit status 75, sysexits' 'try again later')."""
+
+    exit_code = 75
+
+
+def hold_output_folder(outdir: str) -> None:
+    """One run per output folder (runlock.OutputLock), held until the command ends; refused in one line when another
+    run holds it. A folder that cannot even hold the lock file is left to fail later with its own line."""
+    from ..runlock import OutputBusy, OutputLock  # noqa: PLC0415
+
+    try:
+        lock = OutputLock(outdir).acquire()
+    except OutputBusy as err:
+        raise OutputFolderBusy(str(err)) from None
+    except OSError:
+        return
+    click.get_current_context().call_on_close(lock.release)
 
 
 def _artefacts(path: str, out_path: str, opts: OutputOptions) -> list[str]:
