@@ -22,7 +22,7 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import ExposureBatchError, InputError, OutputExists, OutputUnwritable
+from .errors import ExposureBatchError, InputError, OutputExists, OutputUnwritable, UnsupportedFormat
 from .failures import Failure, classify
 from .limits import DEFAULT_MAX_PIXELS
 from .recipe import Recipe, load_recipe
@@ -131,12 +131,13 @@ def agent_input(source, rgb_lin: np.ndarray):
 # Inputs and output names
 # ---------------------------------------------------------------------------------------------------------------
 def find_inputs(inputs: Iterable[str], recursive: bool = False) -> list[tuple[str, str]]:
-    """Expand files and folders into (path, relative_name) pairs, sorted, supported extensions only for folders.
+    """Expand files and folders into (path, relative_name) pairs, sorted, photo extensions only for folders (the
+    ones we read, and the ones skipped as "unsupported format", e.g. .jxl, so they are counted, not ignored).
 
     Files named explicitly are always kept (a bad one then fails with a clear reason); hidden files and
     temp names (._*, *.part, *.tmp) inside folders are skipped.
     """
-    from .io import is_supported  # noqa: PLC0415
+    from .io import is_photo  # noqa: PLC0415
 
     found: list[tuple[str, str]] = []
     for item in inputs:
@@ -144,7 +145,7 @@ def find_inputs(inputs: Iterable[str], recursive: bool = False) -> list[tuple[st
         if p.is_dir():
             pattern = p.rglob("*") if recursive else p.glob("*")
             for f in sorted(pattern):
-                if f.is_file() and not _is_temp_name(f) and is_supported(f):
+                if f.is_file() and not _is_temp_name(f) and is_photo(f):
                     found.append((str(f), str(f.relative_to(p))))
         else:
             found.append((str(p), p.name))
@@ -278,6 +279,11 @@ def _check_name_lengths(source_path: str, out_path: str, opts: OutputOptions) ->
                                           f"would pass the {limit}-byte name limit)")
 
 
+def unsupported_format(result: Result) -> bool:
+    """A file skipped because this install does not decode its format (io UnsupportedFormat: JPEG XL, ...)."""
+    return result.status == "skipped" and result.reason.startswith("unsupported format")
+
+
 #: The reason of a file skipped because its output is already there (the run then says how to redo it).
 EXISTS_REASON = "output exists (--overwrite to redo)"
 
@@ -324,6 +330,8 @@ def prepare_stage(source, path: str, out_path: str, opts: OutputOptions) -> Prep
     try:
         decoded = decode_stage(path, opts.max_pixels)
         return Prepared(path, out_path, decoded, agent_input(source, decoded.pixels), start)
+    except UnsupportedFormat as err:  # a photo we do not decode (JPEG XL): skipped and counted, not a failure
+        return Result(path, "skipped", err.reason, seconds=time.perf_counter() - start)
     except Exception as err:  # noqa: BLE001  (catch boundary)
         return failed_result(path, err, start)
 

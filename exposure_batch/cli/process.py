@@ -14,7 +14,7 @@ from ..io.write import bits_for
 from ..limits import DEFAULT_MAX_PIXELS
 from ..names import shown
 from ..outplan import PlanError, check_folders, check_targets, exclude_own
-from ..pipeline import EXISTS_REASON, OutputOptions, Result, find_inputs, plan_outputs
+from ..pipeline import EXISTS_REASON, unsupported_format, OutputOptions, Result, find_inputs, plan_outputs
 from ..render import prepare_kernels
 from .options import memory_cap
 
@@ -385,6 +385,11 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
     for r in results if not listed else ():
         if r.status == "failed":
             click.echo(f"  failed: {shown(r.path)}: {shown(r.reason)}")
+    unsupported = [r for r in results if unsupported_format(r)]
+    for r in unsupported[:20]:
+        click.echo(f"  skipped: {shown(r.path)}: {shown(r.reason)}")
+    if len(unsupported) > 20:
+        click.echo(f"  skipped: {len(unsupported) - 20} more file(s) in unsupported formats")
     existed = sum(r.status == "skipped" and r.reason == EXISTS_REASON for r in results)
     if existed and hint:
         click.echo(f"  {existed} output(s) existed already and were skipped; --overwrite redoes them")

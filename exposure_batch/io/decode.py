@@ -5,8 +5,8 @@ Routing is by content first, extension second: JPEG / PNG bytes are decoded as s
 or carrying the DNGVersion tag, go to LibRaw; other files with a RAW extension go to LibRaw; anything else is an
 UnsupportedFile. Every failure is an `InputError` subclass whose message is one line naming the file.
 
-Exports: ImageInfo, Decoded, decode, read_info, is_supported, SUPPORTED_EXTENSIONS, RAW_EXTENSIONS,
-RASTER_EXTENSIONS, file_sha256.
+Exports: ImageInfo, Decoded, decode, read_info, is_supported, is_photo, SUPPORTED_EXTENSIONS, RAW_EXTENSIONS,
+RASTER_EXTENSIONS, UNSUPPORTED_EXTENSIONS, file_sha256.
 """
 from __future__ import annotations
 
@@ -18,14 +18,19 @@ import stat
 
 import numpy as np
 
-from exposure_batch.errors import InputError, UnsupportedFile
+from exposure_batch.errors import InputError, UnsupportedFile, UnsupportedFormat
 from exposure_batch.io import metadata, raster
 from exposure_batch.io import raw as _raw
 from exposure_batch.io.raw import RAW_EXTENSIONS
 from exposure_batch.limits import DEFAULT_MAX_PIXELS
 
-RASTER_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff"})
+RASTER_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".gif", ".heic", ".heif",
+                               ".hif", ".avif"})
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(RAW_EXTENSIONS | RASTER_EXTENSIONS)
+#: Photo formats recognised but not decoded (no maintained decoder that checks the size before decoding): a folder
+#: scan lists them, and they are skipped as "unsupported format", never silently ignored.
+UNSUPPORTED_EXTENSIONS = {".jxl": "JPEG XL"}
+_KIND_LABELS = {"jxl": "JPEG XL", "heif": "HEIC/HEIF", "avif": "AVIF", "webp": "WebP"}
 
 
 @dataclasses.dataclass
@@ -70,8 +75,15 @@ class Decoded:
 
 
 def is_supported(path: str | os.PathLike) -> bool:
-    """True when the file's extension is one we read (RAW extensions + .jpg .jpeg .png .tif .tiff)."""
+    """True when the file's extension is one we read (RAW extensions + .jpg .jpeg .png .tif .tiff .webp .gif .heic
+    .heif .hif .avif)."""
     return os.path.splitext(os.fspath(path))[1].lower() in SUPPORTED_EXTENSIONS
+
+
+def is_photo(path: str | os.PathLike) -> bool:
+    """True for every photo a folder scan lists: the ones we read and the ones skipped as unsupported (.jxl)."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    return ext in SUPPORTED_EXTENSIONS or ext in UNSUPPORTED_EXTENSIONS
 
 
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
@@ -125,6 +137,10 @@ def _route(path: str) -> tuple[str, int]:
     kind = raster.sniff(head)
     if kind in ("jpeg", "png"):
         return kind, st.st_size
+    if kind in raster.PIL_KINDS or kind == "jxl":
+        if kind == "jxl" or not raster.pil_kind_available(kind):
+            raise UnsupportedFormat(path, f"unsupported format ({_KIND_LABELS.get(kind, kind)})")
+        return kind, st.st_size
     if kind == "tiff":
         if ext in RAW_EXTENSIONS:
             return "raw", st.st_size
@@ -136,8 +152,8 @@ def _route(path: str) -> tuple[str, int]:
         return "raw", st.st_size
     if _looks_like_text(head):
         raise UnsupportedFile(path, "a text file, not an image")
-    if ext in RASTER_EXTENSIONS:
-        raise UnsupportedFile(path, f"not an image: the content is not JPEG, PNG or TIFF despite the {ext} name")
+    if ext in RASTER_EXTENSIONS or ext in UNSUPPORTED_EXTENSIONS:
+        raise UnsupportedFile(path, f"not an image: the content does not match the {ext} name")
     raise UnsupportedFile(path, f"unsupported file type {ext or '(no extension)'} (not a JPEG, PNG, TIFF or "
                                 "camera RAW file)")
 
