@@ -24,12 +24,13 @@ import numpy as np
 
 from .errors import ExposureBatchError, InputError, OutputExists, OutputUnwritable, UnsupportedFormat
 from .failures import Failure, classify
+from .io import formats
 from .limits import DEFAULT_MAX_PIXELS
 from .recipe import Recipe, load_recipe
 
 log = logging.getLogger(__name__)
 
-FORMAT_EXTENSIONS = {"jpeg": ".jpg", "tiff": ".tif", "png": ".png"}
+FORMAT_EXTENSIONS = {name: formats.output_extension(name) for name in formats.OUTPUT_FORMATS}  # io.formats
 
 
 @dataclass(frozen=True)

@@ -93,9 +93,10 @@ def test_cycle_finder_sees_a_cycle(tmp_path):
 
 
 #: Numbers that only a colour fact uses: luma weights, the sRGB / Rec.2020 / ProPhoto / Adobe RGB transfer curves,
-#: the D50 PCS and D65 whites, the sRGB -> XYZ matrix.
+#: the D50 PCS and D65 whites (XYZ and xy), the sRGB -> XYZ matrix and the Rec. 709 luminance weights.
 COLOUR_FACTS = {0.0031308, 12.92, 0.04045, 1.055, 0.055, 1.09929682680944, 0.018053968510807, 0.09929682680944,
-                1 / 512, 16 / 512, 563 / 256, 0.9642, 0.8249, 0.95047, 1.08883, 0.4124564, 0.7151522, 0.9503041}
+                1 / 512, 16 / 512, 563 / 256, 0.9642, 0.8249, 0.95047, 1.08883, 0.4124564, 0.7151522, 0.9503041,
+                0.3127, 0.3290, 0.2126, 0.7152, 0.0722}
 LUMA = (0.27, 0.67, 0.06)
 
 

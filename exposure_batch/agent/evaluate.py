@@ -156,7 +156,7 @@ def luminance_key(rgb_lin: np.ndarray) -> float:
     from .. import color  # noqa: PLC0415
 
     lin_srgb = np.clip(color.convert_linear(rgb_lin, color.WORKING_SPACE, color.Space.SRGB), 0.0, 1.0)
-    lum = lin_srgb @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    lum = lin_srgb @ color.REC709_LUMINANCE
     return float(np.exp(np.mean(np.log(np.maximum(lum, 1e-4)))))
 
 

@@ -9,27 +9,26 @@ import click
 
 from ..engine import SourceSpec, run_batch
 from ..errors import ExposureBatchError
-from ..io import RAW_EXTENSIONS
-from ..io.write import bits_for
+from ..color import SPACE_NAMES
+from ..io import formats
 from ..limits import DEFAULT_MAX_PIXELS
 from ..names import shown
 from ..outplan import PlanError, check_folders, check_targets, exclude_own
 from ..pipeline import EXISTS_REASON, unsupported_format, OutputOptions, Result, find_inputs, plan_outputs
 from ..render import prepare_kernels
-from .options import memory_cap
+from .options import check_output_options, format_help, memory_cap, output_format, space_help
 
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=False))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders (their structure is kept).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["jpeg", "tiff", "png"]), default="jpeg", show_default=True,
-              help="Output format (JPEG 8-bit sRGB; TIFF/PNG 16-bit).")
+@click.option("-f", "--format", "fmt", type=click.Choice(formats.OUTPUT_CHOICES, case_sensitive=False), default="jpeg",
+              show_default=True, callback=output_format, help=format_help())
 @click.option("-q", "--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
 @click.option("--jpeg-optimize", is_flag=True,
               help="Optimised JPEG Huffman tables: about 4% smaller files, about 3x the encoding time.")
-@click.option("--space", type=click.Choice(["srgb", "prophoto", "adobergb", "p3", "rec2020"]), default="srgb",
-              show_default=True, help="Output colour space (JPEG is always sRGB).")
+@click.option("--space", type=click.Choice(tuple(SPACE_NAMES)), default="srgb", show_default=True, help=space_help())
 @click.option("--linear", is_flag=True, help="Write linear values (TIFF/PNG) instead of the space's transfer curve.")
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False),
               help="Apply this saved recipe (JSON) to every photo instead of an agent.")
@@ -99,10 +98,7 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors, 75 when
     another run is writing to OUTDIR (one run per output folder; try again later).
     """
-    if skip_existing and overwrite:
-        raise click.UsageError("--skip-existing and --overwrite exclude each other")
-    if fmt == "jpeg" and (space != "srgb" or linear):
-        raise click.UsageError("JPEG output is 8-bit sRGB; use --format tiff or png for other spaces or --linear")
+    check_output_options(fmt, space, linear, overwrite, skip_existing)
     try:
         check_folders(inputs, outdir, report_dir)
     except PlanError as err:
@@ -268,8 +264,8 @@ def _prepare_kernels(job_list, opts) -> None:
     """On a machine's first run, compile the render kernels this run needs (RAW code path only with RAW inputs; the
     output's bit depth) before the batch starts, in parallel on the idle cores, with a one-line notice
     (render.prepare_kernels)."""
-    raw = any(os.path.splitext(path)[1].lower() in RAW_EXTENSIONS for path, _ in job_list)
-    prepare_kernels(raw_sources=raw, bits=(bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True),
+    raw = any(formats.is_raw(path) for path, _ in job_list)
+    prepare_kernels(raw_sources=raw, bits=(formats.bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True),
                     workers=os.cpu_count() or 1)
 
 

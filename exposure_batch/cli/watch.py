@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..config import config_option
-from ..io.write import bits_for
+from ..io.formats import bits_for
 from ..render import prepare_kernels
 from .options import check_output_options, memory_cap, output_options_from, shared_options, with_params
 from .process import grouping_options

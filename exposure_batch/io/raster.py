@@ -13,7 +13,7 @@ How the pixels' colour space is decided (`Transfer`):
 Float TIFFs are taken as linear (only the profile's primaries are used). EXIF orientation is applied and alpha
 channels are dropped. Conversion runs in row bands so peak memory is about the output plus the integer source.
 
-Exports: sniff(head) -> 'jpeg' | 'png' | 'tiff' | 'webp' | 'gif' | 'heif' | 'avif' | 'jxl' | None, PIL_KINDS,
+Exports: sniff(head) -> 'jpeg' | 'png' | 'tiff' | 'webp' | 'gif' | 'heif' | 'avif' | ... | None, PIL_KINDS,
 pil_kind_available(kind), probe_raster(path, kind) -> RasterProbe,
 decode_raster(path, kind, half_size) -> (rgb_lin, RasterProbe), apply_orientation(arr, orientation).
 """
@@ -29,49 +29,22 @@ import numpy as np
 from exposure_batch import color
 from exposure_batch.color import Space
 from exposure_batch.errors import DecodeError, LimitError, UnsupportedFile
+from exposure_batch.io import formats
 from exposure_batch.io import icc as _icc
 from exposure_batch.limits import MAX_FLOAT_VALUE, check_pixels
 
 _BAND_ROWS = 256
 
 
-#: Kinds decoded by Pillow (HEIC/HEIF through the pillow-heif plug-in), with Pillow's format name and a label.
-PIL_KINDS = {"jpeg": ("JPEG", "JPEG"), "png": ("PNG", "PNG"), "webp": ("WEBP", "WebP"), "gif": ("GIF", "GIF"),
-             "heif": ("HEIF", "HEIC/HEIF"), "avif": ("AVIF", "AVIF")}
-#: ISO-BMFF (ftyp) brands of HEIF stills (HEVC) and of AVIF.
-_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
-_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+#: Kinds decoded by Pillow (HEIC/HEIF through the pillow-heif plug-in) -> Pillow's format name.
+PIL_KINDS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "heif": "HEIF", "avif": "AVIF"}
 
 
 def sniff(head: bytes) -> str | None:
-    """Container kind from a file's first bytes: 'jpeg', 'png', 'tiff' (TIFF or BigTIFF, including TIFF-based
-    RAWs such as DNG/NEF/CR2/ARW), 'webp', 'gif', 'heif' (HEIC), 'avif', 'jxl' (JPEG XL) or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "tiff"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:2] == b"\xff\x0a" or head[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":
-        return "jxl"
-    if head[4:8] == b"ftyp":
-        return _ftyp_kind(head)
-    return None
-
-
-def _ftyp_kind(head: bytes) -> str | None:
-    """'avif' or 'heif' from an ISO-BMFF ftyp box (major brand, then compatible brands); None for video."""
-    size = int.from_bytes(head[:4], "big")
-    brands = [head[8:12]] + [head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4)]
-    if any(b in _AVIF_BRANDS for b in brands):
-        return "avif"
-    if any(b in _HEIF_BRANDS for b in brands):
-        return "heif"
-    return None
+    """Container kind from a file's first bytes (io.formats.sniff): 'jpeg', 'png', 'tiff' (TIFF or BigTIFF,
+    including TIFF-based RAWs such as DNG/NEF/CR2/ARW), 'webp', 'gif', 'heif', 'avif', 'jxl' ... or None."""
+    fmt = formats.sniff(head)
+    return fmt.name if fmt is not None else None
 
 
 def pil_kind_available(kind: str) -> bool:
@@ -233,7 +206,8 @@ def _open_pil(path: str, kind: str = "image"):
     from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
 
     Image.MAX_IMAGE_PIXELS = None  # we decode our users' own photos; size limits live in the pipeline
-    fmt, name = PIL_KINDS.get(kind, (None, kind))
+    fmt = PIL_KINDS.get(kind)
+    name = _label(kind)
     if kind == "heif":
         _heif_opener()
     try:
@@ -244,6 +218,13 @@ def _open_pil(path: str, kind: str = "image"):
         raise DecodeError(path, f"truncated or corrupt {name} header (cannot identify the image)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DecodeError(path, f"truncated or corrupt {name} header ({_one_line(exc)})") from exc
+
+
+def _label(kind: str) -> str:
+    try:
+        return formats.by_name(kind).label
+    except ValueError:
+        return kind
 
 
 def _one_line(exc: BaseException) -> str:
@@ -382,14 +363,14 @@ def _read_pixels_jpeg(path: str, half_size: bool, reduce_to: int | None = None) 
 
 
 def _read_pixels_pil(path: str, kind: str) -> np.ndarray:
-    """First frame of a WebP / GIF / HEIC / AVIF as (H, W) or (H, W, C) uint8 / uint16 (palette and alpha modes
-    converted to RGB, the alpha dropped later)."""
+    """First frame of a WebP / GIF / HEIC / AVIF as (H, W) or (H, W, C) uint8 / uint16 (palette and other modes
+    converted to RGB; alpha is dropped later)."""
     with _open_pil(path, kind) as im:
         try:
             im.seek(0)
             im.load()
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise DecodeError(path, f"truncated or corrupt {PIL_KINDS[kind][1]} data ({_one_line(exc)})") from exc
+            raise DecodeError(path, f"truncated or corrupt {_label(kind)} data ({_one_line(exc)})") from exc
         if im.mode in ("RGB", "L", "I;16", "RGBA", "LA"):
             return np.asarray(im)
         return np.asarray(im.convert("RGB"))

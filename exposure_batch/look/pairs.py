@@ -154,11 +154,11 @@ def load_pair(spec: PairSpec, source, thumb_side: int) -> PairData:
 
     Raises InputError for unreadable files and ProfileError for sizes that cannot be aligned or a target that is
     not the same picture."""
-    from ..io import RAW_EXTENSIONS, decode  # noqa: PLC0415
+    from ..io import decode, formats  # noqa: PLC0415
     from ..pipeline import agent_input  # noqa: PLC0415
     from ..preview import _resize_area, thumbnail  # noqa: PLC0415
 
-    half = os.path.splitext(spec.before)[1].lower() in RAW_EXTENSIONS
+    half = formats.is_raw(spec.before)
     before = decode(spec.before, half_size=half)
     after = decode(spec.after, half_size=_large(spec.after, 8 * thumb_side))
     hb, wb = before.pixels.shape[:2]

@@ -1,4 +1,4 @@
-"""Every filter against the formula the README documents, on values worked out by hand (the arithmetic is written
+"""Every filter against the formula docs/recipes.md documents, on values worked out by hand (the arithmetic is written
 next to each number), independently of the filters' own NumPy code. Both render paths are checked: the exact NumPy
 op and the fused kernel (numba) that the renderer normally uses."""
 from __future__ import annotations

@@ -135,9 +135,11 @@ def test_export_look_profile_files_reproduce_the_look(tmp_path, learned_profile)
     look = load_profile(learned_profile).look_recipe()
     chart = tools.test_image_srgb()
     want = cube.transform_srgb(look, chart)
-    for table in (cube.read_cube(folder / f"{base}.cube"), cube.read_hald(folder / f"{base}_hald.png")):
+    # bounds 2x what was measured: .cube mean 0.045 / max 0.66, Hald mean 0.014 / max 0.30 CIEDE2000
+    for table, bounds in ((cube.read_cube(folder / f"{base}.cube"), (0.09, 1.4)),
+                          (cube.read_hald(folder / f"{base}_hald.png"), (0.03, 0.6))):
         de = tools.delta_e(cube.apply_lut(table, chart), want)
-        assert de.mean() <= 0.5 and de.max() <= 3.0, (de.mean(), de.max())
+        assert de.mean() <= bounds[0] and de.max() <= bounds[1], (de.mean(), de.max())
     from lxml import etree
 
     style = etree.parse(str(folder / f"{base}.dtstyle")).getroot()
@@ -156,10 +158,11 @@ def test_export_look_needs_one_source(tmp_path, learned_profile):
 
 @needs_dt
 @pytest.mark.tool
-@pytest.mark.parametrize("mode, bound", [("lut", 1.0), ("parametric", 1.5)])
+@pytest.mark.parametrize("mode, bound", [("lut", 0.03), ("parametric", 1.3)])
 def test_darktable_renders_the_look(tmp_path, learned_profile, mode, bound):
-    """darktable-cli renders the look's sidecar within mean CIEDE2000 `bound` of our render (lut mode: 1.0, the
-    issue's bound; measured 0.014; parametric measured 0.65: darktable's saturation mapping is a fitted matrix)."""
+    """darktable-cli renders the look's sidecar within mean CIEDE2000 `bound` of our render, 2x what was measured
+    (lut mode: measured 0.014 with the 65^3 cube; a coarse 9^3 cube measured 0.40 and must fail; parametric measured
+    0.65: darktable's saturation mapping is a fitted matrix)."""
     look = load_profile(learned_profile).look_recipe()
     src = tools.write_test_tiff(tmp_path / "chart.tif", tools.test_image_srgb())
     lut_dir = tmp_path / "luts"

@@ -17,7 +17,7 @@ from tests.sidecars import cases, tools
 needs_dt = pytest.mark.needs_tool("darktable-cli", "exiftool")
 
 #: CIEDE2000 (mean, max) bounds on the synthetic chart, twice the values measured with darktable 4.2.1
-#: (`python -m tests.sidecars.measure_fidelity`, README "Sidecar fidelity"). Parametric mode per filter: exposure,
+#: (`python -m tests.sidecars.measure_fidelity`, docs/sidecars.md, "Measured fidelity"). Parametric mode per filter: exposure,
 #: white balance and B&W are exact up to 16-bit rounding (measured 0.002 / 0.01).
 PARAMETRIC_BOUNDS = {
     "exposure": (0.004, 0.02), "white_balance": (0.004, 0.02), "black_and_white": (0.004, 0.02),
