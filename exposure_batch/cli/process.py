@@ -7,29 +7,32 @@ import time
 
 import click
 
-from ..engine import SourceSpec, run_batch
+from ..color import SPACE_NAMES
+from ..engine import run_batch
 from ..errors import ExposureBatchError
-from ..io import RAW_EXTENSIONS
-from ..io.write import bits_for
+from ..io import formats
 from ..limits import DEFAULT_MAX_PIXELS
 from ..names import shown
-from ..outplan import PlanError, check_folders, check_targets, exclude_own
-from ..pipeline import EXISTS_REASON, OutputOptions, Result, find_inputs, plan_outputs
+from ..pipeline.inputs import find_inputs
+from ..pipeline.options import OutputOptions
+from ..pipeline.outputs import (EXISTS_REASON, PlanError, check_folders, check_targets, exclude_own, plan_outputs,
+                                unsupported_format)
+from ..pipeline.result import Result
 from ..render import prepare_kernels
-from .options import memory_cap
+from ..sources import SourceSpec
+from .options import check_output_options, format_help, memory_cap, output_format, space_help
 
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=False))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders (their structure is kept).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["jpeg", "tiff", "png"]), default="jpeg", show_default=True,
-              help="Output format (JPEG 8-bit sRGB; TIFF/PNG 16-bit).")
+@click.option("-f", "--format", "fmt", type=click.Choice(formats.OUTPUT_CHOICES, case_sensitive=False), default="jpeg",
+              show_default=True, callback=output_format, help=format_help())
 @click.option("-q", "--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
 @click.option("--jpeg-optimize", is_flag=True,
               help="Optimised JPEG Huffman tables: about 4% smaller files, about 3x the encoding time.")
-@click.option("--space", type=click.Choice(["srgb", "prophoto", "adobergb", "p3", "rec2020"]), default="srgb",
-              show_default=True, help="Output colour space (JPEG is always sRGB).")
+@click.option("--space", type=click.Choice(tuple(SPACE_NAMES)), default="srgb", show_default=True, help=space_help())
 @click.option("--linear", is_flag=True, help="Write linear values (TIFF/PNG) instead of the space's transfer curve.")
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False),
               help="Apply this saved recipe (JSON) to every photo instead of an agent.")
@@ -72,7 +75,10 @@ from .options import memory_cap
               help="Refuse photos whose header declares more than N pixels (width x height), before decoding "
                    "them; 0 = no limit.")
 @click.option("--sidecar-beside-source", is_flag=True,
-              help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs.")
+              help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs. "
+                   "With --sidecar adobe this MODIFIES JPEG/TIFF/PNG/DNG sources: Lightroom reads no sidecar for "
+                   "them, so the settings are embedded into the source file (its bytes change, its other metadata "
+                   "is kept); the run says how many sources it changed.")
 @click.option("--group-by", type=click.Choice(["auto", "time", "similarity", "folder", "none"]), default="auto",
               show_default=True,
               help="Group photos into scenes and give each scene one consistent edit (exposure and white balance "
@@ -93,12 +99,10 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     Outputs that exist already are skipped (--overwrite redoes them). Every file runs in a worker process with a
     per-file --timeout and a --memory-limit: a file that crashes or hangs its worker fails alone.
 
-    Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
+    Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors, 75 when
+    another run is writing to OUTDIR (one run per output folder; try again later).
     """
-    if skip_existing and overwrite:
-        raise click.UsageError("--skip-existing and --overwrite exclude each other")
-    if fmt == "jpeg" and (space != "srgb" or linear):
-        raise click.UsageError("JPEG output is 8-bit sRGB; use --format tiff or png for other spaces or --linear")
+    check_output_options(fmt, space, linear, overwrite, skip_existing)
     try:
         check_folders(inputs, outdir, report_dir)
     except PlanError as err:
@@ -124,6 +128,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
             load_recipe(recipe_path)
         except ExposureBatchError as err:
             raise click.ClickException(shown(err)) from None
+    if not dry_run:
+        hold_output_folder(opts.outdir)
     if variations:
         _run_variations(job_list, spec, opts, variations, ray_address, resume, dry_run, report_dir)
         return
@@ -169,9 +175,29 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         sys.exit(1)
 
 
+class OutputFolderBusy(click.ClickException):
+    """Another run holds the output folder (exit status 75, sysexits' 'try again later')."""
+
+    exit_code = 75
+
+
+def hold_output_folder(outdir: str) -> None:
+    """One run per output folder (runlock.OutputLock), held until the command ends; refused in one line when another
+    run holds it. A folder that cannot even hold the lock file is left to fail later with its own line."""
+    from ..runlock import OutputBusy, OutputLock  # noqa: PLC0415
+
+    try:
+        lock = OutputLock(outdir).acquire()
+    except OutputBusy as err:
+        raise OutputFolderBusy(str(err)) from None
+    except OSError:
+        return
+    click.get_current_context().call_on_close(lock.release)
+
+
 def _artefacts(path: str, out_path: str, opts: OutputOptions) -> list[str]:
-    """Every file a job writes: the image, its recipe, its sidecars (outplan.check_targets)."""
-    from ..pipeline import recipe_path_for  # noqa: PLC0415
+    """Every file a job writes: the image, its recipe, its sidecars (pipeline.outputs.check_targets)."""
+    from ..pipeline.outputs import recipe_path_for  # noqa: PLC0415
 
     paths = [out_path] + ([recipe_path_for(out_path)] if opts.save_recipe else [])
     if opts.sidecars != "none":
@@ -191,7 +217,7 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     if getattr(opts.sidecars, "beside_source", False):
         raise click.UsageError("--variations writes one sidecar per variation, beside its output: not with "
                                "--sidecar-beside-source (all N would share the source's sidecar)")
-    from ..pipeline import process_variations  # noqa: PLC0415
+    from ..pipeline.stages import process_variations  # noqa: PLC0415
 
     try:
         source = spec.build()
@@ -242,8 +268,8 @@ def _prepare_kernels(job_list, opts) -> None:
     """On a machine's first run, compile the render kernels this run needs (RAW code path only with RAW inputs; the
     output's bit depth) before the batch starts, in parallel on the idle cores, with a one-line notice
     (render.prepare_kernels)."""
-    raw = any(os.path.splitext(path)[1].lower() in RAW_EXTENSIONS for path, _ in job_list)
-    prepare_kernels(raw_sources=raw, bits=(bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True),
+    raw = any(formats.is_raw(path) for path, _ in job_list)
+    prepare_kernels(raw_sources=raw, bits=(formats.bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True),
                     workers=os.cpu_count() or 1)
 
 
@@ -289,6 +315,17 @@ def _print_sidecar_notes(results, sidecars) -> None:
             seen += [n for n in sidecar_notes(r.recipe, sidecars, r.path) if n not in seen]
     for note in seen:
         click.echo(f"  sidecar note: {shown(note)}")
+    embedded = embedded_sources(results)
+    if embedded:
+        click.echo(f"  sidecar note: adobe: settings embedded into {embedded} source file"
+                   f"{'' if embedded == 1 else 's'} (--sidecar-beside-source: those originals were modified; "
+                   "their other metadata is kept)")
+
+
+def embedded_sources(results) -> int:
+    """How many source files the run modified (Adobe settings embedded with --sidecar-beside-source): a done
+    result whose outputs include its own source."""
+    return sum(1 for r in results if r.status == "done" and r.path in (r.outputs or ()))
 
 
 def _open_report(report_dir, inputs):
@@ -331,7 +368,7 @@ def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, r
 
         out_of = dict(jobs)
         if ray_address:
-            from ..scale import run_ray  # noqa: PLC0415
+            from ..engine.ray import run_ray  # noqa: PLC0415
 
             return run_ray(jobs, spec, opts, ray_address, on_result)
         on_start = (lambda path: manifest.start(path, out_of[path])) if manifest is not None else None
@@ -348,6 +385,11 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
     for r in results if not listed else ():
         if r.status == "failed":
             click.echo(f"  failed: {shown(r.path)}: {shown(r.reason)}")
+    unsupported = [r for r in results if unsupported_format(r)]
+    for r in unsupported[:20]:
+        click.echo(f"  skipped: {shown(r.path)}: {shown(r.reason)}")
+    if len(unsupported) > 20:
+        click.echo(f"  skipped: {len(unsupported) - 20} more file(s) in unsupported formats")
     existed = sum(r.status == "skipped" and r.reason == EXISTS_REASON for r in results)
     if existed and hint:
         click.echo(f"  {existed} output(s) existed already and were skipped; --overwrite redoes them")
@@ -355,7 +397,7 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
 
 def _dry_run(jobs, opts, spec, resume: bool) -> None:
     """--dry-run: one line per file (process / skip / fail and why), then the counts; nothing is written."""
-    from ..manifest import Manifest, dry_run_plan  # noqa: PLC0415
+    from ..runs.manifest import Manifest, dry_run_plan  # noqa: PLC0415
 
     state = Manifest.for_outdir(opts.outdir).load() if resume else None
     rows = dry_run_plan(jobs, opts, state)
@@ -368,7 +410,7 @@ def _dry_run(jobs, opts, spec, resume: bool) -> None:
 def _open_manifest(jobs, opts, spec, resume: bool):
     """Open OUTDIR/.exposure-batch/manifest.jsonl for this run; with --resume drop the files done earlier and
     remove outputs left by files that were in flight. Returns (manifest, jobs still to do, earlier Results)."""
-    from ..manifest import Manifest, options_mismatch, plan_resume, run_options  # noqa: PLC0415
+    from ..runs.manifest import Manifest, options_mismatch, plan_resume, run_options  # noqa: PLC0415
 
     manifest = Manifest.for_outdir(opts.outdir)
     options = run_options(opts, spec)

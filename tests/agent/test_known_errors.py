@@ -17,7 +17,7 @@ from exposure_batch.agent.evaluate import (KNOWN_ERRORS, _lab, apply_known_error
 from exposure_batch.agent.policy import LOW_CONFIDENCE, load_policy
 from exposure_batch.cli import main
 from exposure_batch.io import decode
-from exposure_batch.preview import make_preview, thumbnail
+from exposure_batch.render.preview import make_preview, thumbnail
 from exposure_batch.recipe import Recipe, Step
 from exposure_batch.render import render
 

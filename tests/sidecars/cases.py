@@ -13,6 +13,7 @@ PER_FILTER = {
     "contrast": [("contrast", {"amount": 0.5})],
     "black_and_white": [("black_and_white", {"amount": 0.7})],
     "color_curves": [("color_curves", {"red": [1.1] * 4 + [0.9] * 4, "green": [1.0] * 8, "blue": [0.9] * 4 + [1.1] * 4})],
+    "matte": [("matte", {"black": 0.08, "white": 0.92})],
 }
 
 
@@ -37,12 +38,13 @@ SAMPLES = ("astronaut_orientation6.jpg", "canon_powershot_g1x2.jpg", "casio_qv_r
 
 def classic_recipe(sample: str) -> Recipe:
     """What `process --agent classic` decides for a sample photo."""
-    from exposure_batch import pipeline
+    from exposure_batch.pipeline.stages import decide_stage, decode_stage
+    from exposure_batch.sources import make_source
     from tests.helpers import sample_path
 
-    source = pipeline.make_source("classic")
-    decoded = pipeline.decode_stage(str(sample_path(sample)))
-    return pipeline.decide_stage(source, [decoded])[0]
+    source = make_source("classic")
+    decoded = decode_stage(str(sample_path(sample)))
+    return decide_stage(source, [decoded])[0]
 
 
 def sample_small_srgb(sample: str, width: int = 192) -> "np.ndarray":
