@@ -65,7 +65,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default="data/cache/crops")
     ap.add_argument("--plot")
     ap.add_argument("--variants", action="store_true", help="also compare statistics and network widths")
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--variant-folds", type=int, default=None, help="compare variants on this many folds only")
     args = ap.parse_args(argv)
 
     from exposure_batch.agent import data as D
@@ -134,7 +135,7 @@ def main(argv=None) -> int:
     for fold in range(args.folds):
         for share in (0.25, 0.5, 1.0):
             run("all statistics, 2x32", all_cols, 32, share, fold)
-        if args.variants:
+        if args.variants and fold < (args.variant_folds or args.folds):
             run("issue-12 statistics, 2x32", np.arange(N_BASE_FEATURES), 32, 1.0, fold)
             run("all statistics, 2x64", all_cols, 64, 1.0, fold)
     summary = {}

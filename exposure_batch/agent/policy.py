@@ -38,6 +38,7 @@ from ..errors import TRAIN_EXTRA_HINT, ModelError, tensorflow_missing
 from ..recipe import Recipe, Step, drop_noop_steps
 from ..render import render
 from .capture import CAPTURE_FILE, CaptureModel, correction_steps, gentler
+from .data import Degradation
 from .inference import NumpyActor
 from .netconfig import N_FILTERS, STATE_DIM, NetConfig
 
@@ -251,7 +252,7 @@ class LearnedPolicy:
         for b, (estimate, conf) in enumerate(self.capture.assess(images)):
             info = {"confidence": round(conf, 3), "ev": round(-estimate.ev, 3),
                     "temperature": round(-estimate.temperature, 3), "tint": round(-estimate.tint, 3)}
-            if conf < LOW_CONFIDENCE:
+            if conf < LOW_CONFIDENCE and estimate != Degradation():  # (a flat frame gets nothing anyway)
                 strength = GENTLE_FLOOR + (1.0 - GENTLE_FLOOR) * conf / LOW_CONFIDENCE
                 estimate = gentler(estimate, strength)
                 info |= {"gentler": round(strength, 3),

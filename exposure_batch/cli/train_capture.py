@@ -95,7 +95,9 @@ def train_capture(photos_dirs, val_dir, dead_zone_ev, base_dir, out_dir, actor_s
             "command": " ".join(["exposure-batch", "train-capture"] + sys.argv[2:]),
             "config": cfg.to_dict(),
             "data": {"photos": [os.path.abspath(d) for d in photos_dirs], "n_photos": len(set(crops["source"].tolist())),
-                     "crops": len(crops["crops"]), "samples": len(x), "val": os.path.abspath(val_dir) if val_dir else None,
+                     "crops": len(crops["crops"]), "samples": len(x),
+                     # the source photos trained on (file stems): tests tell samples made from them apart
+                     "training_photos": sorted(os.path.splitext(os.path.basename(p))[0] for p in photos), "val": os.path.abspath(val_dir) if val_dir else None,
                      "n_val": len(val)},
             "dead_zone_ev": zone,
             "val_scores": [{"dead_zone_ev": z, "restoration_ciede2000": r, "do_no_harm_ciede2000": h}
