@@ -96,5 +96,5 @@ def format_report(report) -> str:
     lines.append(f"trained on {t['pairs']} pairs ({t['scenes']} picture groups), {t['iterations']} iterations "
                  f"(best {t['best_iteration']}), {report.seconds['total']:.1f} s")
     if card.get("decisions"):
-        lines.append(f"per-photo decisions: capture estimate fine-tuned (penalty {card['decisions']['penalty']})")
+        lines.append(f"per-photo decisions: capture estimate, chosen by cross-validation: {card['decisions']['change']}")
     return "\n".join(lines)

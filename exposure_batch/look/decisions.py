@@ -40,8 +40,8 @@ UPPER = np.array([3.5, 0.0, 1.0, 1.0])
 #: Prior pulling a pair's correction towards the shipped estimate: (field scale) per unit of robust CIELAB cost.
 PRIOR_SCALE = np.array([1.0, 0.5, 0.5, 0.5])
 PRIOR_WEIGHT = 0.5
-#: Penalties tried for the fine-tune's ridge (relative to the number of pairs); inf = the shipped estimate.
-LAMBDAS = (np.inf, 10.0, 3.0, 1.0, 0.3, 0.1)
+#: Penalties tried for the fine-tune's ridge on the last layers (relative to the number of pairs).
+LAMBDAS = (10.0, 3.0, 1.0, 0.3, 0.1)
 #: Trust levels by distance from the training pairs (in units of the training pairs' own nearest-neighbour
 #: distance, median): up to 1.5 high, up to 3 medium, beyond low.
 CONFIDENCE_LEVELS = ((1.5, "high"), (3.0, "medium"), (np.inf, "low"))
@@ -145,26 +145,36 @@ def _standardised_targets(capture: CaptureModel, feats: np.ndarray, d: np.ndarra
 
 @dataclass
 class FineTune:
-    """The chosen change of the members' last layers: delta (M * H + 1, 5) on the standardised outputs."""
+    """The chosen change of the members' last layers, on the averaged standardised outputs o (B, 5):
+    o' = o * scale + shift + hidden @ delta (scale, shift: (5,) per-field calibration; delta (M * H + 1, 5))."""
 
+    scale: np.ndarray
+    shift: np.ndarray
     delta: np.ndarray
     lam: float
     cv: dict
 
+    @property
+    def changed(self) -> bool:
+        return bool(np.any(self.delta) or np.any(self.scale != 1.0) or np.any(self.shift))
+
     def arrays(self, base: dict, n_members: int, hidden: int) -> dict:
-        """The shipped capture.npz arrays with every member's last layer moved by delta."""
+        """The shipped capture.npz arrays with every member's last layer changed (averaging is linear, so every
+        member's kernel and bias take the calibration, and delta's share)."""
         out = {k: np.array(v) for k, v in base.items()}
-        if not np.any(self.delta):
+        if not self.changed:
             return out
         for k in range(n_members):
             key = f"member{k}/dense2_"
-            out[key + "kernel"] = np.asarray(base[key + "kernel"], np.float64) + self.delta[k * hidden : (k + 1) * hidden]
-            out[key + "bias"] = np.asarray(base[key + "bias"], np.float64) + self.delta[-1]
+            kernel = np.asarray(base[key + "kernel"], np.float64) * self.scale
+            bias = np.asarray(base[key + "bias"], np.float64) * self.scale + self.shift
+            out[key + "kernel"] = kernel + self.delta[k * hidden : (k + 1) * hidden]
+            out[key + "bias"] = bias + self.delta[-1]
         return out
 
 
 def _ridge(z: np.ndarray, r: np.ndarray, w: np.ndarray, lam: float) -> np.ndarray:
-    """argmin_D sum_i w_i |z_i D - r_i|^2 + lam * n * |D|^2 (columns of r without signal stay 0)."""
+    """argmin_D sum_i w_i |z_i D - r_i|^2 + lam * n * |D|^2 / columns."""
     if not np.isfinite(lam):
         return np.zeros((z.shape[1], r.shape[1]))
     zw = z * w[:, None]
@@ -172,37 +182,66 @@ def _ridge(z: np.ndarray, r: np.ndarray, w: np.ndarray, lam: float) -> np.ndarra
     return np.linalg.solve(a, zw.T @ r)
 
 
+#: Ridge of the per-field calibration (scale, shift) towards (1, 0), per pair.
+CALIBRATION_RIDGE = 0.05
+
+
+def _calibrate(current: np.ndarray, target: np.ndarray, w: np.ndarray, columns) -> tuple[np.ndarray, np.ndarray]:
+    """Per field, target ~ scale * current + shift (weighted least squares, ridge towards 1 and 0)."""
+    scale, shift = np.ones(current.shape[1]), np.zeros(current.shape[1])
+    n = max(1.0, w.sum())
+    for c in columns:
+        a = np.stack([current[:, c], np.ones(len(current))], axis=1)
+        aw = a * w[:, None]
+        m = a.T @ aw + CALIBRATION_RIDGE * n * np.eye(2)
+        sol = np.linalg.solve(m, aw.T @ (target[:, c] - current[:, c]) + CALIBRATION_RIDGE * n * np.zeros(2))
+        scale[c], shift[c] = 1.0 + sol[0], sol[1]
+    return scale, shift
+
+
+def _fit_change(z, current, target, w, lam, calibrate: bool):
+    if not calibrate:
+        return np.ones(current.shape[1]), np.zeros(current.shape[1]), _ridge(z, target - current, w, lam)
+    scale, shift = _calibrate(current, target, w, _COLUMNS)
+    calibrated = current * scale + shift
+    return scale, shift, _ridge(z, target - calibrated, w, lam)
+
+
 def fine_tune(capture: CaptureModel, feats: np.ndarray, d_target: np.ndarray, groups: list, score_fn,
               folds: int = 5, seed: int = 0) -> tuple[FineTune, np.ndarray]:
-    """Choose the ridge penalty (LAMBDAS, inf = shipped) by grouped cross-validation, then fit on all pairs.
+    """Choose the change (none = the shipped estimate; a per-field calibration; calibration plus a ridge step on
+    the last layers, penalties LAMBDAS) by grouped cross-validation, then fit it on all pairs.
 
     feats (B, F) capture statistics of the pairs' previews; d_target (B, 4) their corrections; groups: picture
     group per pair (no group on both sides of a fold); score_fn(pred (B, 4)) -> mean error (lower is better) of
-    corrections `pred`. Returns (FineTune, out-of-fold predictions (B, 4) at the chosen penalty)."""
+    corrections `pred`. Returns (FineTune, out-of-fold predictions (B, 4) of the chosen change)."""
     z = _hidden(capture, feats)
     current = _outputs(capture, feats)
     target, w = _standardised_targets(capture, feats, d_target)
-    r = target - current
-    r[:, [c for c in range(len(FIELDS)) if c not in _COLUMNS]] = 0.0
+    other = [c for c in range(len(FIELDS)) if c not in _COLUMNS]
+    target[:, other] = current[:, other]
     keys = sorted(set(groups))
     rng = np.random.default_rng(seed)
     fold_of_key = {k: i % folds for i, k in enumerate(rng.permutation(keys).tolist())}
     fold = np.array([fold_of_key[g] for g in groups])
     n_folds = min(folds, len(keys))
+    candidates = [("shipped", np.inf, False), ("calibration", np.inf, True)] + \
+        [(f"calibration + last layers {lam:g}", lam, True) for lam in LAMBDAS if np.isfinite(lam)]
     scores, oof_by = {}, {}
-    for lam in LAMBDAS:
-        oof = np.zeros_like(current)
-        for f in range(n_folds):
-            test = fold == f
-            delta = _ridge(z[~test], r[~test], w[~test], lam)
-            oof[test] = current[test] + z[test] @ delta
+    for name, lam, cal in candidates:
+        oof = np.array(current, copy=True)
+        if name != "shipped":
+            for f in range(n_folds):
+                test = fold == f
+                scale, shift, delta = _fit_change(z[~test], current[~test], target[~test], w[~test], lam, cal)
+                oof[test] = current[test] * scale + shift + z[test] @ delta
         pred = _predict(capture, feats, oof)
-        oof_by[lam] = pred
-        scores[lam] = float(score_fn(pred))
-    best = min(LAMBDAS, key=lambda lam: (scores[lam], -lam))
-    delta = _ridge(z, r, w, best)
-    return FineTune(delta, best, {("shipped" if not np.isfinite(k) else f"{k:g}"): round(v, 4)
-                                  for k, v in scores.items()}), oof_by[best]
+        oof_by[name] = pred
+        scores[name] = float(score_fn(pred))
+    best = min(candidates, key=lambda c: scores[c[0]])  # ties keep the earlier (simpler) candidate
+    scale, shift, delta = _fit_change(z, current, target, w, best[1], best[2]) if best[0] != "shipped" else \
+        (np.ones(len(FIELDS)), np.zeros(len(FIELDS)), np.zeros((z.shape[1], len(FIELDS))))
+    return FineTune(scale, shift, delta, best[0], {k: round(v, 4) for k, v in scores.items()}), oof_by[best[0]]
 
 
 def _outputs(capture: CaptureModel, feats: np.ndarray) -> np.ndarray:

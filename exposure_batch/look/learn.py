@@ -290,7 +290,7 @@ def _learn_per_photo(name, train_pairs, val_pairs, agent, opts: LearnOptions, hi
                                      "predictor": "the shipped capture estimate, every member's last layer "
                                                   "fine-tuned on the pairs' corrections (ridge towards the shipped "
                                                   "weights; penalty by grouped cross-validation)",
-                                     "penalty": facts["penalty"],
+                                     "change": facts["change"],
                                      "cross_validation_ciede2000": facts["cross_validation_ciede2000"],
                                      "familiarity": "mean distance to the 3 nearest training pairs in standardised "
                                                     "capture statistics, in units of the training pairs' median "
@@ -306,7 +306,7 @@ def _learn_per_photo(name, train_pairs, val_pairs, agent, opts: LearnOptions, hi
     w, ref_val, ref_train = _reference(train, val, rng, opts)
     validation["reference_3x3"], training_fig["reference_3x3"] = ref_val["reference_3x3"], ref_train["reference_3x3"]
     progress("scoring", 2, 2, "")
-    facts = {k: v for k, v in facts.items() if k not in ("penalty", "cross_validation_ciede2000")}
+    facts = {k: v for k, v in facts.items() if k not in ("change", "cross_validation_ciede2000")}
     facts["initialisation"] = "no look, shipped capture estimate"
     return profile, validation, training_fig, facts, w
 
@@ -413,7 +413,7 @@ def _learn_decisions(train: list[PairData], val: list[PairData], agent, opts: Le
     facts["training_ciede2000"] = {"shipped_estimate": round(score(shipped), 4), "own_corrections": round(score(d), 4)}
     progress("fine-tuning the capture estimate", 0, 1, "")
     tune, oof = dec.fine_tune(capture, feats, d, [p.scene for p in train], score, seed=opts.seed)
-    progress("fine-tuning the capture estimate", 1, 1, f"penalty {tune.lam:g}")
+    progress("fine-tuning the capture estimate", 1, 1, str(tune.lam))
     hidden = capture.members[0][-1][0].shape[0]
     arrays = tune.arrays(_capture_arrays(agent), len(capture.members), hidden)
     tuned = CaptureModel(arrays)
@@ -423,7 +423,7 @@ def _learn_decisions(train: list[PairData], val: list[PairData], agent, opts: Le
     val_px, val_labs = _pair_samples(val, per, rng) if val else ([], [])
     val_fd = _corrected_data(val_px, val_labs, val_d, per) if val else None
     result = _fit(model, _corrected_data(px, labs, oof, per), val_fd, theta, opts, hist, progress, "final")
-    facts.update({"penalty": "shipped (no change)" if not np.isfinite(tune.lam) else tune.lam,
+    facts.update({"change": tune.lam,
                   "cross_validation_ciede2000": tune.cv, "actor_steps": 0,
                   "iterations": len(result.history) - 1, "best_iteration": result.best_iteration})
     return model, result.theta, arrays, facts

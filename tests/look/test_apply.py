@@ -96,10 +96,10 @@ def test_process_with_profile_on_samples(tmp_path, learned_profile):
         r = load_recipe(out / name)
         extra = r.extra["profile"]
         assert r.model_id == "profile:Studio Warm" and r.model_version == prof.profile_id
-        assert extra["agent_steps"] + 9 == len(r.steps) and extra["agent"]["model_id"] == prof.agent["model_id"]
+        assert extra["agent_steps"] + 10 == len(r.steps) and extra["agent"]["model_id"] == prof.agent["model_id"]
         want = prof.look_steps(extra["key"])  # the recipe keeps the key to 4 decimals: the ev to ~1e-4
         assert r.steps[-10:][:1] + r.steps[-10:][2:] == want[:1] + want[2:]
-        assert r.steps[-8].params["ev"] == pytest.approx(want[1].params["ev"], abs=1e-3)
+        assert r.steps[-9].params["ev"] == pytest.approx(want[1].params["ev"], abs=1e-3)
         stem = name[: -len(".recipe.json")]
         assert (out / f"{stem}.jpg").exists()
     assert sum(p.endswith(".xmp") for p in os.listdir(out)) == 7 and sum(p.endswith(".cube") for p in os.listdir(out)) == 7
