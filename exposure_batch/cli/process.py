@@ -16,7 +16,7 @@ from ..names import shown
 from ..outplan import PlanError, check_folders, check_targets, exclude_own
 from ..pipeline import EXISTS_REASON, OutputOptions, Result, find_inputs, plan_outputs
 from ..render import prepare_kernels
-from .options import check_output_options, format_help, memory_cap, output_format, space_help
+from .options import check_inputs_exist, check_output_options, format_help, memory_cap, output_format, space_help
 
 
 @click.command()
@@ -97,6 +97,7 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
     """
+    check_inputs_exist(inputs)
     check_output_options(fmt, space, linear, overwrite, skip_existing)
     try:
         check_folders(inputs, outdir, report_dir)
