@@ -20,7 +20,7 @@ import click
 from ..color import SPACE_NAMES, space_from_name
 from ..io import formats
 from ..names import shown
-from ..pipeline import OutputOptions
+from ..pipeline.options import OutputOptions
 
 
 #: Options of `process` every output-writing command shares, besides those feeding an OutputOptions field.

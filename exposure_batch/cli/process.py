@@ -7,15 +7,18 @@ import time
 
 import click
 
-from ..engine import SourceSpec, run_batch
-from ..errors import ExposureBatchError
 from ..color import SPACE_NAMES
+from ..engine import run_batch
+from ..errors import ExposureBatchError
 from ..io import formats
 from ..limits import DEFAULT_MAX_PIXELS
 from ..names import shown
-from ..outplan import PlanError, check_folders, check_targets, exclude_own
-from ..pipeline import EXISTS_REASON, OutputOptions, Result, find_inputs, plan_outputs
+from ..pipeline.inputs import find_inputs
+from ..pipeline.options import OutputOptions
+from ..pipeline.outputs import EXISTS_REASON, PlanError, check_folders, check_targets, exclude_own, plan_outputs
+from ..pipeline.result import Result
 from ..render import prepare_kernels
+from ..sources import SourceSpec
 from .options import check_inputs_exist, check_output_options, format_help, memory_cap, output_format, space_help
 
 
@@ -170,8 +173,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 
 
 def _artefacts(path: str, out_path: str, opts: OutputOptions) -> list[str]:
-    """Every file a job writes: the image, its recipe, its sidecars (outplan.check_targets)."""
-    from ..pipeline import recipe_path_for  # noqa: PLC0415
+    """Every file a job writes: the image, its recipe, its sidecars (pipeline.outputs.check_targets)."""
+    from ..pipeline.outputs import recipe_path_for  # noqa: PLC0415
 
     paths = [out_path] + ([recipe_path_for(out_path)] if opts.save_recipe else [])
     if opts.sidecars != "none":
@@ -191,7 +194,7 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     if getattr(opts.sidecars, "beside_source", False):
         raise click.UsageError("--variations writes one sidecar per variation, beside its output: not with "
                                "--sidecar-beside-source (all N would share the source's sidecar)")
-    from ..pipeline import process_variations  # noqa: PLC0415
+    from ..pipeline.stages import process_variations  # noqa: PLC0415
 
     try:
         source = spec.build()
@@ -342,7 +345,7 @@ def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, r
 
         out_of = dict(jobs)
         if ray_address:
-            from ..scale import run_ray  # noqa: PLC0415
+            from ..engine.ray import run_ray  # noqa: PLC0415
 
             return run_ray(jobs, spec, opts, ray_address, on_result)
         on_start = (lambda path: manifest.start(path, out_of[path])) if manifest is not None else None
@@ -366,7 +369,7 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
 
 def _dry_run(jobs, opts, spec, resume: bool) -> None:
     """--dry-run: one line per file (process / skip / fail and why), then the counts; nothing is written."""
-    from ..manifest import Manifest, dry_run_plan  # noqa: PLC0415
+    from ..runs.manifest import Manifest, dry_run_plan  # noqa: PLC0415
 
     state = Manifest.for_outdir(opts.outdir).load() if resume else None
     rows = dry_run_plan(jobs, opts, state)
@@ -379,7 +382,7 @@ def _dry_run(jobs, opts, spec, resume: bool) -> None:
 def _open_manifest(jobs, opts, spec, resume: bool):
     """Open OUTDIR/.exposure-batch/manifest.jsonl for this run; with --resume drop the files done earlier and
     remove outputs left by files that were in flight. Returns (manifest, jobs still to do, earlier Results)."""
-    from ..manifest import Manifest, options_mismatch, plan_resume, run_options  # noqa: PLC0415
+    from ..runs.manifest import Manifest, options_mismatch, plan_resume, run_options  # noqa: PLC0415
 
     manifest = Manifest.for_outdir(opts.outdir)
     options = run_options(opts, spec)

@@ -112,7 +112,7 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
 
 async def _render(req: EditRequest, recipe, engine, priority: str, claims: Claims) -> tuple[list[str], str]:
     """Render to the file `claims` picks (never one the service did not write). Returns (paths written, note)."""
-    from ..pipeline import OutputOptions  # noqa: PLC0415
+    from ..pipeline.options import OutputOptions  # noqa: PLC0415
 
     r = req.render
     planned = req.out_path or plan_one(req.path, req.name, r)

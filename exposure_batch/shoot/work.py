@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..engine import SourceSpec
 from ..limits import DEFAULT_MAX_PIXELS
+from ..sources import SourceSpec
 from .grouping import GroupingOptions, read_groups_file
 from .plan import Plan
 
@@ -51,7 +51,7 @@ def compact_survey(survey):
     thumbnail (float32 linear ProPhoto), which also serves as the thumbnail."""
     if survey is None:
         return None
-    from ..preview import thumbnail  # noqa: PLC0415
+    from ..render.preview import thumbnail  # noqa: PLC0415
 
     preview = survey.preview  # from the full survey image (what the agent would see)
     survey.image = thumbnail(survey.image, KEPT_SIDE)
