@@ -20,7 +20,7 @@ from ..pipeline.outputs import (EXISTS_REASON, PlanError, check_folders, check_t
 from ..pipeline.result import Result
 from ..render import prepare_kernels
 from ..sources import SourceSpec
-from .options import check_output_options, format_help, memory_cap, output_format, space_help
+from .options import check_inputs_exist, check_output_options, format_help, memory_cap, output_format, space_help
 
 
 @click.command()
@@ -102,6 +102,7 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors, 75 when
     another run is writing to OUTDIR (one run per output folder; try again later).
     """
+    check_inputs_exist(inputs)
     check_output_options(fmt, space, linear, overwrite, skip_existing)
     try:
         check_folders(inputs, outdir, report_dir)

@@ -93,6 +93,11 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
         group_wait=group_wait, open_wait=open_wait, rebuild_journal=rebuild_journal,
     )
     _setup_logging()
+    sidecars = opts.sidecars
+    if "adobe" in getattr(sidecars, "kinds", ()) and not sidecars.beside_source:  # said once, not per photo
+        from ..sidecars.writer import SKIPPED_ADOBE_NOTE  # noqa: PLC0415
+
+        click.echo(f"note: {SKIPPED_ADOBE_NOTE}", err=True)
     # first run on this machine: compile the render kernels now, with a notice, not silently on the first photo
     prepare_kernels(raw_sources=True, bits=(bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True))
     daemon = Daemon(cfg)

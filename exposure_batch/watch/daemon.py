@@ -4,10 +4,11 @@ Filesystem events are only hints: the watchdog handler (on watchdog's thread) re
 re-stats every candidate and promotes it once its size and mtime have been unchanged for `settle` seconds, it still
 exists and opens, and its name is not a temp name. A promoted file is written to the journal (SQLite, WAL) and run
 through the shared per-file pipeline in the engine's worker pool (spawned workers, a timeout, a memory cap).
-What happens to a failed file depends on its failure's kind (failures.Kind): INPUT is quarantined at once; CRASH,
-TIMEOUT and LIMIT are retried alone in a fresh worker (--retries), then quarantined; ENVIRONMENT (disk full,
-read-only output) leaves the original in place and the row queued, to be retried after `env_retry` seconds (doubling
-up to 16x while it keeps failing) and at the next start.
+What happens to a failed file depends on its failure's kind (errors.Kind): INPUT and LIMIT are quarantined at once;
+CRASH and TIMEOUT are retried alone in a fresh worker (--retries), then quarantined; CONFLICT (an output in the way)
+and USAGE fail the file without retry or quarantine (the original stays); ENVIRONMENT (disk full, read-only output)
+and SETUP (a model or profile that cannot load) leave the original in place and the row queued, to be retried after
+`env_retry` seconds (doubling up to 16x while it keeps failing) and at the next start.
 Files already in the inbox at start, rows left unfinished by a crash, and files missed by the observer (periodic
 rescan) are all picked up the same way. Everything but the watchdog callback runs on one thread.
 
@@ -762,8 +763,9 @@ class Daemon:
                        "DNG originals, which changes their bytes (the count is in the stopped line)")
 
     def _failed(self, row: Row, failure: Failure, seconds: float) -> None:
-        """Decide by the failure's kind: defer (ENVIRONMENT), retry alone (retryable kinds), or quarantine."""
-        if failure.kind is Kind.ENVIRONMENT:  # not the input's fault: keep the original, retry at the next start
+        """Decide by the failure's kind (errors.Kind): defer (ENVIRONMENT, SETUP), fail without blame (CONFLICT: an
+        output is in the way; USAGE), retry alone (CRASH, TIMEOUT), or quarantine (INPUT, LIMIT, retries spent)."""
+        if failure.kind.waits:  # not the input's fault: keep the original, retry at the next start
             self.journal.requeue(row.id, failure.message)
             self.stats["deferred"] += 1
             retry_in = self._defer(row.id)
@@ -773,6 +775,9 @@ class Daemon:
             self._finish(row, "skipped", f"file changed while processing ({failure.message}); the new version is "
                          "queued")
             self._consider(row.path, self.clock())
+            return
+        if not (failure.kind.blames_input or failure.retryable):  # the photo is not to blame: never retried or
+            self._finish(row, "failed", failure.message, seconds=seconds)  # quarantined; the original stays put
             return
         failures = row.failures + 1
         if failure.retryable and failures <= self.cfg.retries:
