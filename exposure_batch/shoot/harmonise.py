@@ -233,15 +233,15 @@ def _decide_single_threaded(source, inputs: list) -> list[Recipe]:
 
 def _prepare(surveys: list, threshold: float | None) -> Harmonised:
     """Steps 1-2: split off the frames that do not belong, measure the rest's capture deviations."""
-    from .grouping import DEFAULT_THRESHOLD, signature, signature_distance  # noqa: PLC0415
+    from .grouping import DEFAULT_THRESHOLD, signed, signature_distances  # noqa: PLC0415
 
     threshold = SPLIT_FACTOR * DEFAULT_THRESHOLD if threshold is None else threshold
     n = len(surveys)
     out = Harmonised(list(range(n)))
     if n < 2:
         return out
-    sigs = [signature(s.image) for s in surveys]
-    dist = np.array([[signature_distance(a, b) for b in sigs] for a in sigs])
+    sigs = np.stack([signed(s).signature for s in surveys])  # the survey's own signature when it carries one
+    dist = signature_distances(sigs, sigs)
     medoid = int(np.argmin(dist.sum(axis=1)))
     for i in range(n):
         if dist[i, medoid] > threshold:
