@@ -222,6 +222,7 @@ class Signed:
     folder: str
     signature: np.ndarray = field(repr=False)
     camera: str = ""
+    decoded: bool = False  # its survey spooled the full decode for the edit (shoot.work)
 
 
 def signed(survey) -> Signed:

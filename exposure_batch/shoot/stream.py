@@ -21,7 +21,8 @@ A survey, harmonise or edit task that crashes its worker is retried once alone (
 whose survey still fails, crashes or hangs is edited alone; a group whose harmonising fails is edited frame by
 frame. `make_plan` / `plan_in_workers` run steps 1-3 only (the watch daemon, `--ray`, benchmarks).
 
-Exports: run_grouped, make_plan, plan_in_workers, Windows, WINDOW, LOOKAHEAD.
+Exports: run_grouped, make_plan, plan_in_workers, Windows, group_window, group_in_windows, Stats, WINDOW,
+LOOKAHEAD.
 """
 from __future__ import annotations
 
@@ -35,10 +36,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from threadpoolctl import threadpool_limits
+
 from ..failures import Kind
 from ..limits import DEFAULT_MAX_PIXELS
 from .grouping import GroupingOptions, group_records, read_groups_file
 from .plan import Plan, PlanStore, PlannedSpec, singleton_entry
+from .work import EDIT_SPOOLED
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +116,33 @@ class Windows:
         return members, []
 
 
+def group_window(window: Sequence[tuple[int, object]], options: GroupingOptions) -> list[tuple[str | None, list[int]]]:
+    """Group one closed window ([(index, Signed record or None)]): [(name from --groups or None, [index, ...])]
+    in grouping order; unreadable files (None) are left out."""
+    readable = [i for i, r in window if r is not None]
+    records = dict(window)
+    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: more BLAS threads only spin
+        grouping = group_records([records[i] for i in readable], options)
+    out = []
+    for name, members in zip(grouping.names, grouping.groups):
+        auto = name.startswith("g") and name[1:].isdigit()  # group_records' own numbering; else a --groups name
+        out.append((None if auto else name, [readable[k] for k in members]))
+    return out
+
+
+def group_in_windows(paths: Sequence[str], records: Sequence, options: GroupingOptions, window: int = WINDOW
+                     ) -> list[list[int]]:
+    """The groups a streamed run makes of `paths` (in job order) with these survey records (Signed or None), as
+    index lists: the same Windows and group_window the run uses, without workers."""
+    windows = Windows(paths, options.gap, window)
+    out: list[list[int]] = []
+    for i, r in enumerate(records):
+        windows.add(i, r)
+        for closed in windows.closed():
+            out += [members for _, members in group_window(closed, options)]
+    return out
+
+
 @dataclass
 class Stats:
     """What planning cost: survey / harmonise seconds in the workers (sum of task times), grouping seconds in the
@@ -148,13 +179,13 @@ class _Driver:
     def __init__(self, pool, paths: list[str], options: GroupingOptions, spool: str, put: Callable, *,
                  outs: list[str] | None = None, opts=None, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                  on_result: Callable | None = None, on_survey: Callable | None = None,
-                 on_start: Callable | None = None, window: int = WINDOW, lookahead: int = LOOKAHEAD,
+                 on_start: Callable | None = None, window: int = WINDOW, lookahead: int | None = None,
                  keep_records: bool = False):
         self.pool, self.paths, self.options, self.spool, self.put = pool, paths, options, spool, put
         self.outs, self.opts, self.max_pixels = outs, opts, max_pixels
         self.on_result, self.on_survey, self.on_start = on_result, on_survey, on_start
         self.windows = Windows(paths, options.gap, window)
-        self.lookahead = max(lookahead, window + 1)
+        self.lookahead = max(lookahead or 2 * window, window + 1)
         self.stats = Stats()
         self.surveys = deque(range(len(paths)))
         self.harmonise: deque = deque()
@@ -164,6 +195,7 @@ class _Driver:
         self.args: dict = {}
         self.ahead = 0  # files whose survey was submitted and whose edit (or plan) was not yet
         self.results: dict[int, object] = {}
+        self.spooled: set[int] = set()  # files whose survey spooled their full decode for the edit
         self.kept: dict[int, object] | None = {} if keep_records else None  # every record (plan_in_workers)
         self._members: dict = {}
         self.planned_done = 0
@@ -188,8 +220,10 @@ class _Driver:
     def _task_args(self, tid):
         kind, key = tid
         if kind == "survey":
-            return ("survey", (self.paths[key], self.max_pixels, self.spool))
+            return ("survey", (self.paths[key], self.max_pixels, self.spool, self.outs is not None))
         if kind == "edit":
+            if key in self.spooled:
+                return (EDIT_SPOOLED, self.spool, self.paths[key], self.outs[key], self.opts)
             return (self.paths[key], self.outs[key], self.opts)
         return ("harmonise", (self.args[tid], self.spool))
 
@@ -255,6 +289,8 @@ class _Driver:
             log.info("survey of %s failed (%s): it is edited alone", self.paths[i], getattr(o.failure, "kind", "?"))
         self.stats.survey_s += o.seconds
         self.stats.surveyed += 1
+        if record is not None and getattr(record, "decoded", False):
+            self.spooled.add(i)
         if self.kept is not None:
             self.kept[i] = record
         self.windows.add(i, record)
@@ -268,20 +304,18 @@ class _Driver:
         (singletons, unreadable ones) go straight to their edit."""
         t0 = time.perf_counter()
         records = dict(window)
-        readable = [i for i, r in window if r is not None]
-        grouping = group_records([records[i] for i in readable], self.options)
+        groups = group_window(window, self.options)
         self.stats.grouping_s += time.perf_counter() - t0
         for i, r in window:
             if r is None:
                 self._ready([i])
         batch: list[tuple[str, list]] = []
-        for name, members in zip(grouping.names, grouping.groups):
-            if not name.startswith("g") or not name[1:].isdigit():  # a --groups name: kept as the user wrote it
-                label = name
-            else:
+        for name, indices in groups:
+            if name is None:
                 self._group_no += 1
                 label = f"g{self._group_no:03d}"
-            indices = [readable[k] for k in members]
+            else:
+                label = name
             if len(indices) == 1:
                 self._unspool(indices)
                 self._put(indices[0], singleton_entry(label))

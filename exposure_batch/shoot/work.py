@@ -2,7 +2,7 @@
 
 Three task kinds run in the same workers as the edit (`engine_task` dispatches; the engine's own stage otherwise):
 
-* ("survey", (path, max_pixels, spool)): the cheap survey (shoot.survey) of one file. The worker keeps what
+* ("survey", (path, max_pixels, spool, keep_decoded)): the cheap survey (shoot.survey) of one file. The worker keeps what
   harmonising needs (the <= KEPT_SIDE px linear ProPhoto image, float16, and the agent's 64 px preview) in a spool
   file (`spool_file`) and sends back only a `grouping.Signed` record: path, capture time, folder, camera and a
   5 kB signature. So the caller holds a few kB per photo, whatever the photo's size.
@@ -10,6 +10,8 @@ Three task kinds run in the same workers as the edit (`engine_task` dispatches; 
   (shoot.harmonise, one batched agent call) and returns their plan entries (by path) and group summaries; the
   spool files it read are removed.
 * ("survey-compact", (path, max_pixels)): the whole compact Survey (tests, evaluate).
+* (EDIT_SPOOLED, spool, input_path, output_path, OutputOptions): the edit of a small photo (<= FULL_DECODE_PIXELS)
+  whose survey was its full decode: the decoded image is read back from the spool, not decoded again.
 
 A survey that crashes its worker, runs past the timeout or fails leaves its file to be edited alone (the engine's
 own edit of the file then reports what is wrong with it). The caller's side (windows, scheduling): shoot.stream.
@@ -32,6 +34,10 @@ SHOOT_TASK = "exposure_batch.shoot.work:engine_task"
 #: Long side (px) of the image a survey keeps for harmonising (it aligns at 192 px, signatures use 16 x 16).
 KEPT_SIDE = 256
 _SHOOT_OPS = ("survey", "harmonise", "survey-compact")
+#: Photos of at most this many pixels (not RAWs) are decoded in full by their survey, which costs about what the
+#: reduced survey would, and the decoded image waits in the spool for the photo's edit: one decode per file.
+FULL_DECODE_PIXELS = 640 * 480
+EDIT_SPOOLED = "edit-spooled"
 
 
 @dataclass
@@ -49,16 +55,41 @@ def engine_task(source, *args):
     shoot_task, anything else is an edit (pipeline.prepare_stage: input_path, output_path, OutputOptions)."""
     if args and isinstance(args[0], str) and args[0] in _SHOOT_OPS:
         return shoot_task(source, args[0], args[1])
+    if args and args[0] == EDIT_SPOOLED:  # (EDIT_SPOOLED, spool, input_path, output_path, OutputOptions)
+        return prepare_spooled(source, args[1], *args[2:])
     from ..pipeline import prepare_stage  # noqa: PLC0415
 
     return prepare_stage(source, *args)
 
 
+def prepare_spooled(source, spool: str, path: str, out_path: str, opts):
+    """pipeline.prepare_stage with the decode its survey spooled (the same io.Decoded: identical output), or a
+    decode as usual when there is none (spool file gone or unreadable)."""
+    import pickle  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from ..pipeline import Prepared, agent_input, existing_outputs_block, prepare_stage  # noqa: PLC0415
+
+    start = time.perf_counter()
+    spooled = decoded_file(spool, path)
+    try:
+        with open(spooled, "rb") as fh:
+            decoded = pickle.load(fh)
+        os.remove(spooled)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return prepare_stage(source, path, out_path, opts)
+    blocked = existing_outputs_block(out_path, opts)
+    if blocked is not None:
+        blocked.path = path
+        return blocked
+    return Prepared(path, out_path, decoded, agent_input(source, decoded.pixels), start)
+
+
 def shoot_task(source, op: str, payload):
     """One shoot task in a worker (see the module docstring)."""
     if op == "survey":
-        path, max_pixels, spool = payload
-        return ShootReply(survey_record(path, max_pixels, spool), os.getpid())
+        path, max_pixels, spool, keep_decoded = payload
+        return ShootReply(survey_record(path, max_pixels, spool, keep_decoded), os.getpid())
     if op == "harmonise":
         from .plan import harmonised_entries  # noqa: PLC0415  (looked up at call time: tests replace it)
 
@@ -87,6 +118,50 @@ def spool_file(spool: str, path: str) -> str:
     return os.path.join(spool, hashlib.sha1(os.path.abspath(path).encode()).hexdigest() + ".npz")
 
 
+def decoded_file(spool: str, path: str) -> str:
+    """Where the survey of a small photo keeps its full decode (a pickled io.Decoded) for the photo's edit."""
+    return os.path.join(spool, hashlib.sha1(os.path.abspath(path).encode()).hexdigest() + ".decoded")
+
+
+def _small_raster(path: str) -> bool:
+    """True for a JPEG / PNG / TIFF whose header declares at most FULL_DECODE_PIXELS pixels."""
+    from PIL import Image  # noqa: PLC0415
+
+    from ..io.decode import _route  # noqa: PLC0415
+
+    try:
+        if _route(path)[0] == "raw":
+            return False
+        with Image.open(path) as im:
+            return im.size[0] * im.size[1] <= FULL_DECODE_PIXELS
+    except Exception:  # noqa: BLE001  (unreadable: the survey's own path reports nothing, the edit reports it)
+        return False
+
+
+def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
+    """Survey of a small photo made from its full decode (io.decode, as the edit decodes it), which is spooled
+    for the edit (decoded_file); None when the photo cannot be decoded."""
+    import pickle  # noqa: PLC0415
+
+    from ..io import decode  # noqa: PLC0415
+    from .survey import SURVEY_SIDE, Survey, parse_capture_time  # noqa: PLC0415
+    from ..preview import thumbnail  # noqa: PLC0415
+
+    try:
+        decoded = decode(path, max_pixels=max_pixels)
+    except Exception:  # noqa: BLE001  (bad files are the engine's to report)
+        return None
+    exif = decoded.info.exif
+    if spool is not None:
+        target = decoded_file(spool, path)
+        with open(f"{target}.{os.getpid()}.tmp", "wb") as fh:
+            pickle.dump(decoded, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(f"{target}.{os.getpid()}.tmp", target)
+    camera = " ".join(str(exif.get(k, "")) for k in ("camera_make", "camera_model")).strip()
+    return Survey(path, thumbnail(decoded.rgb_lin, SURVEY_SIDE), parse_capture_time(exif.get("capture_time")),
+                  camera, os.path.dirname(os.path.abspath(path)), exif)
+
+
 def compact_survey(survey):
     """The Survey with its preview computed from the full survey image and the image itself cut to a <= KEPT_SIDE
     thumbnail (float32 linear ProPhoto), which also serves as the thumbnail; its signature computed."""
@@ -103,12 +178,15 @@ def compact_survey(survey):
     return survey
 
 
-def survey_record(path: str, max_pixels: int | None, spool: str):
-    """Survey `path`, keep its images in the spool, return its grouping.Signed record (None: unreadable)."""
+def survey_record(path: str, max_pixels: int | None, spool: str, keep_decoded: bool = True):
+    """Survey `path`, keep its images in the spool, return its grouping.Signed record (None: unreadable). A small
+    photo's survey is its full decode; with keep_decoded that is spooled for its edit (record.decoded)."""
     from .grouping import signed  # noqa: PLC0415
     from .survey import survey_file  # noqa: PLC0415
 
-    survey = compact_survey(survey_file(path, max_pixels))
+    small = _small_raster(path)
+    survey = compact_survey(_survey_by_decode(path, max_pixels, spool if keep_decoded else None) if small
+                            else survey_file(path, max_pixels))
     if survey is None:
         return None
     target = spool_file(spool, path)
@@ -117,7 +195,9 @@ def survey_record(path: str, max_pixels: int | None, spool: str):
         np.savez(fh, image=survey.image.astype(np.float16), preview=np.asarray(survey.preview, np.float32),
                  signature=survey.signature)
     os.replace(tmp, target)
-    return signed(survey)
+    record = signed(survey)
+    record.decoded = small and keep_decoded
+    return record
 
 
 def load_frames(records: Sequence, spool: str) -> list:
