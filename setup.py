@@ -11,7 +11,7 @@ LEARN = ["scipy>=1.10"]
 
 setup(
     name="exposure-batch",
-    version="0.1.0",
+    version="0.2.0",
     description="Batch photo editing with the white-box Exposure agent: recipes, full-res renders, editor sidecars",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
@@ -46,12 +46,13 @@ setup(
     extras_require={
         "train": TRAIN,
         "learn": LEARN,
-        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10", "ray[data]>=2.40",
+        "test": ["pytest>=7", "pytest-xdist>=3", "pytest-timeout>=2", "selenium>=4.10", "ray[data]>=2.52",
                  "psutil>=5.9", "hypothesis>=6.80", "httpx>=0.27",
                  "setuptools>=64", "wheel",  # tests/test_wheel.py builds without isolation
+                 "mkdocs>=1.6", "mkdocs-material>=9.5",  # tests/test_docs.py: `mkdocs build --strict` of docs/
                  *LEARN, *TRAIN],  # the suite also tests the TF ops and training
         "gpu": ["tensorflow[and-cuda]>=2.16", "tensorboard>=2.16", "matplotlib>=3.7"],
-        "ray": ["ray[data]>=2.40"],
+        "ray": ["ray[data]>=2.52"],
     },
     entry_points={"console_scripts": ["exposure-batch=exposure_batch.cli:main"]},
 )

@@ -1,37 +1,27 @@
 """Typed failures: what went wrong with one file, classified where it happened (never by parsing messages).
 
-    INPUT        the file itself is bad (truncated, not an image, unsupported): retrying will not help
-    ENVIRONMENT  the machine refused (disk full, read-only or unwritable output folder): not the input's fault
-    CRASH        the worker died (segfault, OOM kill) or code raised something unexpected (a bug)
-    TIMEOUT      the file ran past the per-file time limit and its worker was killed
-    LIMIT        the file needed more than a limit allows (the per-worker memory cap)
+The kinds (errors.Kind: input, limit, conflict, usage, setup, environment, crash, timeout) and what each means for
+a scheduler are documented in `exposure_batch.errors`; every error class carries its kind. A `Failure` is the one
+record of a failed file for process, watch, serve and Ray: `to_dict()` is what journals and the service return,
+`Failed` is the exception that carries one (the service raises it and serialises the same Failure).
 
-Exports: Kind, Failure, classify, describe_death.
+Exports: Kind, Failure, Failed, classify, describe_death.
 """
 from __future__ import annotations
 
-import enum
 import errno
 import signal
 from dataclasses import dataclass
 
-from .errors import ExposureBatchError, InputError, OutputError
+from .errors import ExposureBatchError, InputError, Kind
 
 #: errno values that mean "the machine refused", not "the input is bad".
 ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO})
 
 
-class Kind(str, enum.Enum):
-    INPUT = "input"
-    ENVIRONMENT = "environment"
-    CRASH = "crash"
-    TIMEOUT = "timeout"
-    LIMIT = "limit"
-
-
 @dataclass(frozen=True)
 class Failure:
-    """kind: see the module doc; stage: 'decode' | 'agent' | 'render' | 'worker'; message: one line for people."""
+    """kind: see errors.Kind; stage: 'decode' | 'agent' | 'render' | 'worker' | ...; message: one line for people."""
 
     kind: Kind
     stage: str
@@ -39,20 +29,51 @@ class Failure:
 
     @property
     def retryable(self) -> bool:
-        """Worth another attempt in a fresh worker (CRASH, TIMEOUT, LIMIT); ENVIRONMENT waits for a restart."""
-        return self.kind in (Kind.CRASH, Kind.TIMEOUT, Kind.LIMIT)
+        """Worth another attempt in a fresh worker (CRASH, TIMEOUT): Kind.retryable."""
+        return self.kind.retryable
+
+    def to_dict(self) -> dict:
+        """{'kind': 'conflict', 'stage': 'render', 'message': '...'}: JSON for journals and the service."""
+        return {"kind": self.kind.value, "stage": self.stage, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Failure":
+        """Inverse of to_dict."""
+        return cls(Kind(data["kind"]), str(data.get("stage", "")), str(data.get("message", "")))
+
+
+class Failed(Exception):
+    """An exception carrying a Failure (the service's engine and edits raise it; the HTTP layer serialises
+    `failure`). `kind` and `reason` mirror the failure's kind and message."""
+
+    def __init__(self, failure: Failure):
+        super().__init__(failure.message)
+        self.failure = failure
+
+    @property
+    def kind(self) -> Kind:
+        return self.failure.kind
+
+    @property
+    def reason(self) -> str:
+        return self.failure.message
 
 
 def classify(err: BaseException, stage: str) -> Failure:
-    """The Failure for an exception caught at a stage's catch boundary."""
+    """The Failure for an exception caught at a stage's catch boundary: the error class's kind, ENVIRONMENT for an
+    OSError with an environment errno, LIMIT for MemoryError (over the worker's memory cap), CRASH for the rest."""
+    if isinstance(err, Failed):
+        return err.failure
     if isinstance(err, MemoryError):
         return Failure(Kind.LIMIT, stage, "out of memory while processing")
     if isinstance(err, InputError):
-        return Failure(Kind.INPUT, stage, err.reason)
-    if _os_error(err) is not None or isinstance(err, OutputError):
-        return Failure(Kind.ENVIRONMENT, stage, _one_line(err))
+        return Failure(err.kind, stage, err.reason)
     if isinstance(err, ExposureBatchError):
-        return Failure(Kind.INPUT, stage, _one_line(err))
+        if type(err).kind is Kind.CRASH and _os_error(err) is not None:
+            return Failure(Kind.ENVIRONMENT, stage, _one_line(err))
+        return Failure(err.kind, stage, _one_line(err))
+    if _os_error(err) is not None:
+        return Failure(Kind.ENVIRONMENT, stage, _one_line(err))
     return Failure(Kind.CRASH, stage, f"internal error: {type(err).__name__}: {_one_line(err)}")
 
 

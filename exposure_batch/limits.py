@@ -1,7 +1,8 @@
 """Limits that keep one hostile or broken file from costing more than one file's worth of time and memory.
 
 Every limit is checked from headers, before any pixel buffer is allocated; going over one raises `LimitError`
-(an input error: the file fails with one line naming the limit, the batch goes on, it is not retried).
+(kind LIMIT, the one meaning of "limit": the file is over a limit the user can raise; it fails with one line naming
+the limit, the batch goes on, it is not retried; the per-worker --memory-limit is the same kind).
 
 | limit | default | where |
 |---|---|---|

@@ -22,7 +22,7 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import ExposureBatchError, InputError, OutputError
+from .errors import ExposureBatchError, InputError, OutputExists, OutputUnwritable
 from .failures import Failure, classify
 from .limits import DEFAULT_MAX_PIXELS
 from .recipe import Recipe, load_recipe
@@ -228,7 +228,7 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
     from .render import render_encoded  # noqa: PLC0415
 
     if os.path.lexists(out_path) and same_place(out_path, decoded.info.path):
-        raise OutputError(f"{out_path}: is the input file itself; outputs never replace an input")
+        raise OutputExists(f"{out_path}: is the input file itself; outputs never replace an input")
     _check_name_lengths(decoded.info.path, out_path, opts)
     fmt, space = check_output(out_path, fmt=opts.fmt, quality=opts.quality, space=opts.space, linear=opts.linear,
                               overwrite=opts.overwrite)
@@ -236,7 +236,7 @@ def render_stage(decoded, recipe: Recipe, out_path: str, opts: OutputOptions) ->
     try:
         os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     except OSError as err:
-        raise OutputError(f"{out_path}: cannot create its folder ({err.strerror or err})") from err
+        raise OutputUnwritable(f"{out_path}: cannot create its folder ({err.strerror or err})") from err
     with write_unit():  # image, recipe, sidecars, .cube: all renamed into place together, or none of them
         written = [
             write_encoded(

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from . import filters
-from .errors import OutputError, RecipeError
+from .errors import OutputExists, RecipeError
 
 SCHEMA = "exposure-batch/recipe"
 SCHEMA_VERSION = 1
@@ -184,7 +184,7 @@ class Recipe:
 
         path = os.fspath(path)
         if not overwrite and os.path.exists(path):
-            raise OutputError(f"{path}: exists (use overwrite)")
+            raise OutputExists(f"{path}: exists (use overwrite)")
         with atomic_write(path, "w") as fh:
             fh.write(self.to_json() + "\n")
         return path

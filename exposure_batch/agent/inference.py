@@ -161,11 +161,11 @@ class NumpyActor:
                             np.concatenate([b for _, b in firsts]))
         self.first_state = _border_tap_sums(kernel[:, :, 3:], cfg.preview, cfg.preview)
         # The eight heads' first layers read the same features: one product, exact per column like eight.
-        firsts = [dense(f"head_{spec.name}/head_{spec.name}_fc1") for spec in filters.REGISTRY]
+        firsts = [dense(f"head_{spec.name}/head_{spec.name}_fc1") for spec in filters.AGENT_ACTIONS]
         self.heads_fc1 = (np.concatenate([w for w, _ in firsts], axis=1), np.concatenate([b for _, b in firsts]))
         self.heads_fc1_each = firsts
         self.fc = cfg.fc
-        self.heads_fc2 = [dense(f"head_{spec.name}/head_{spec.name}_fc2", spec.n_raw) for spec in filters.REGISTRY]
+        self.heads_fc2 = [dense(f"head_{spec.name}/head_{spec.name}_fc2", spec.n_raw) for spec in filters.AGENT_ACTIONS]
         self.selector = (dense("selector/selector_fc1"), dense("selector/selector_fc2"))
 
     def _first_layer(self, image: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .. import filters
 
-N_FILTERS = len(filters.REGISTRY)
+N_FILTERS = len(filters.AGENT_ACTIONS)
 STATE_DIM = 3 + N_FILTERS
 MASK_PARAMS = 6  # the paper's (unused) mask outputs, kept for parameter-count parity
 

@@ -76,7 +76,7 @@ def apply_filters_tf(images, raw_params):
     """Every filter on every sample: images (B, S, S, 3) linear, raw_params list of (B, n_raw_i) ->
     (outputs (B, N_FILTERS, S, S, 3), mapped params list of (B, k_i))."""
     outs, mapped = [], []
-    for spec, raw in zip(filters.REGISTRY, raw_params):
+    for spec, raw in zip(filters.AGENT_ACTIONS, raw_params):
         p = spec.map_raw_tf(raw)
         mapped.append(p)
         outs.append(spec.apply_tf(images, p))
@@ -95,7 +95,7 @@ class Actor(keras.Model):
         super().__init__(**kw)
         self.cfg = cfg
         self.param_trunk = _conv_trunk(cfg.channels, "param_trunk")
-        self.heads = [_mlp(cfg.fc, spec.n_raw + MASK_PARAMS, f"head_{spec.name}") for spec in filters.REGISTRY]
+        self.heads = [_mlp(cfg.fc, spec.n_raw + MASK_PARAMS, f"head_{spec.name}") for spec in filters.AGENT_ACTIONS]
         self.select_trunk = _conv_trunk(cfg.channels, "select_trunk")
         self.selector = _mlp(cfg.fc, N_FILTERS, "selector")
 
@@ -112,7 +112,7 @@ class Actor(keras.Model):
     def call(self, images, state, training=False, dropout_seed=None):
         x = state_planes(encode_input(images, self.cfg.input_encoding), state) - 0.5
         pf = self._dropout(self.param_trunk(x), training, dropout_seed, 1)
-        raw = [h(pf)[:, : spec.n_raw] for h, spec in zip(self.heads, filters.REGISTRY)]
+        raw = [h(pf)[:, : spec.n_raw] for h, spec in zip(self.heads, filters.AGENT_ACTIONS)]
         sf = self._dropout(self.select_trunk(x), training, dropout_seed, 2)
         probs = tf.nn.softmax(self.selector(sf)) + 1e-37
         return probs, raw

@@ -241,7 +241,7 @@ class LearnedPolicy:
         return images.astype(np.float32)
 
     def _check_filters(self) -> None:
-        have = [(f.name, f.version) for f in filters.REGISTRY]
+        have = [(f.name, f.version) for f in filters.AGENT_ACTIONS]
         want = [(f["name"], f["version"]) for f in self.card.get("filters", [])]
         if want != have:
             raise ModelError(f"{self.model_dir}: model was trained for filters {want}, this version has {have}")
@@ -266,7 +266,7 @@ class LearnedPolicy:
                     dropout = (self.cfg.dropout, np.random.default_rng([*dropout_seed, k]))
                 actions, raw = self.actor.decide(images, state, dropout)
             for b, a in enumerate(actions):
-                spec = filters.REGISTRY[int(a)]
+                spec = filters.AGENT_ACTIONS[int(a)]
                 step = Step.from_vector(spec.name, spec.map_raw_np(raw[b][None, :])[0])
                 if step.filter == "white_balance":
                     step = guard_white_balance(step, images[b])

@@ -253,7 +253,7 @@ class Trainer:
         with tf.GradientTape() as tape:
             img, state = x, tf.zeros([tf.shape(x)[0], nets.STATE_DIM])
             logp, ent, reuse, ce = 0.0, 0.0, 0.0, 0.0
-            order = [filters.NAMES.index(n) for n in cfg.warm_order]
+            order = [filters.AGENT_NAMES.index(n) for n in cfg.warm_order]
             for k in range(cfg.steps):
                 probs, raw = self.actor(img, state, training=True)
                 pi = explore_mix(probs, cfg.explore)
@@ -261,7 +261,7 @@ class Trainer:
                     forced = order[k % len(order)]
                     onehot = tf.one_hot(tf.fill([tf.shape(x)[0]], forced), nets.N_FILTERS)
                     ce += -tf.math.log(tf.reduce_sum(probs * onehot, axis=-1))
-                    spec = filters.REGISTRY[forced]  # only the forced filter runs (the others get no gradient)
+                    spec = filters.AGENT_ACTIONS[forced]  # only the forced filter runs (the others get no gradient)
                     img = spec.apply_tf(img, spec.map_raw_tf(raw[forced]))
                 else:
                     a = tf.random.categorical(tf.math.log(pi), 1)[:, 0]
@@ -440,7 +440,7 @@ def save_model(actor, out_dir: str, card: dict) -> str:
     full = {
         "format": "exposure-batch/model", "format_version": 1,
         "filters": [{"index": i, "name": f.name, "version": f.version, "n_raw": f.n_raw}
-                    for i, f in enumerate(filters.REGISTRY)],
+                    for i, f in enumerate(filters.AGENT_ACTIONS)],
         "preview_size": actor.cfg.preview, "colour_space": f"linear {color.WORKING_SPACE.value}",
         "display_stage": "linear ProPhoto -> sRGB primaries -> sRGB transfer (fixed, outside the recipe)",
         "net": actor.cfg.to_dict(), "steps": 5,

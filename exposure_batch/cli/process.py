@@ -72,7 +72,10 @@ from .options import memory_cap
               help="Refuse photos whose header declares more than N pixels (width x height), before decoding "
                    "them; 0 = no limit.")
 @click.option("--sidecar-beside-source", is_flag=True,
-              help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs.")
+              help="Write sidecars beside the source files (a catalogue of originals) instead of beside the outputs. "
+                   "With --sidecar adobe this MODIFIES JPEG/TIFF/PNG/DNG sources: Lightroom reads no sidecar for "
+                   "them, so the settings are embedded into the source file (its bytes change, its other metadata "
+                   "is kept); the run says how many sources it changed.")
 @click.option("--group-by", type=click.Choice(["auto", "time", "similarity", "folder", "none"]), default="auto",
               show_default=True,
               help="Group photos into scenes and give each scene one consistent edit (exposure and white balance "
@@ -292,6 +295,17 @@ def _print_sidecar_notes(results, sidecars) -> None:
             seen += [n for n in sidecar_notes(r.recipe, sidecars, r.path) if n not in seen]
     for note in seen:
         click.echo(f"  sidecar note: {shown(note)}")
+    embedded = embedded_sources(results)
+    if embedded:
+        click.echo(f"  sidecar note: adobe: settings embedded into {embedded} source file"
+                   f"{'' if embedded == 1 else 's'} (--sidecar-beside-source: those originals were modified; "
+                   "their other metadata is kept)")
+
+
+def embedded_sources(results) -> int:
+    """How many source files the run modified (Adobe settings embedded with --sidecar-beside-source): a done
+    result whose outputs include its own source."""
+    return sum(1 for r in results if r.status == "done" and r.path in (r.outputs or ()))
 
 
 def _open_report(report_dir, inputs):

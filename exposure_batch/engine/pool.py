@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any, Callable
 
-from ..errors import ExposureBatchError
+from ..errors import SetupError
 from ..failures import Failure, Kind, describe_death
 from . import limits
 from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, SourceSpec, run_stream
@@ -32,7 +32,7 @@ from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, SourceSpec, run_stream
 _PRELOAD = ("exposure_batch.io", "exposure_batch.render", "exposure_batch.preview", "rawpy")
 
 
-class WorkerInitError(ExposureBatchError):
+class WorkerInitError(SetupError):
     """A worker could not start (bad model folder, missing recipe, import error): no work can be done."""
 
 

@@ -15,7 +15,7 @@ import contextlib
 import contextvars
 import os
 
-from ..errors import OutputError
+from ..errors import OutputExists, OutputUnwritable
 
 
 def fsync_dir(folder: str) -> None:
@@ -42,7 +42,7 @@ class Unit:
 
     def stage(self, tmp: str, path: str, overwrite: bool) -> None:
         if any(target == path for _, target, _ in self.staged):
-            raise OutputError(f"{path}: written twice in one unit")
+            raise OutputExists(f"{path}: written twice in one unit")
         self.staged.append((tmp, path, overwrite))
 
     def abort(self) -> None:
@@ -57,7 +57,7 @@ class Unit:
         for _, path, overwrite in self.staged:
             if not overwrite and os.path.lexists(path):
                 self.abort()
-                raise OutputError(f"{path}: already exists (pass overwrite to replace it)")
+                raise OutputExists(f"{path}: already exists (pass overwrite to replace it)")
         done: list[tuple[str, str | None]] = []  # (target, backup of what it replaced)
         try:
             for tmp, path, _ in self.staged:
@@ -75,7 +75,7 @@ class Unit:
                     else:
                         os.unlink(path)
             self.abort()
-            raise OutputError(f"{path}: cannot write ({exc.strerror or exc}); nothing of this photo was written"
+            raise OutputUnwritable(f"{path}: cannot write ({exc.strerror or exc}); nothing of this photo was written"
                               ) from exc
         for _, backup in done:
             if backup is not None:

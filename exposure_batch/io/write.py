@@ -21,7 +21,7 @@ import numpy as np
 
 from exposure_batch import color
 from exposure_batch.color import Space
-from exposure_batch.errors import OutputError
+from exposure_batch.errors import OutputError, OutputExists, OutputUnwritable, OutputUsage, SourceMetadataTooLarge
 from exposure_batch.io import icc as _icc
 from exposure_batch.io import metadata
 from exposure_batch.io.unit import current_unit, fsync_dir as _fsync_dir
@@ -63,13 +63,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool =
         raise ValueError(f"atomic_write mode must be 'wb', 'w+b', 'w' or 'w+', not {mode!r}")
     folder = os.path.dirname(os.path.abspath(path))
     if not overwrite and os.path.lexists(path):
-        raise OutputError(f"{path}: already exists (pass overwrite to replace it)")
+        raise OutputExists(f"{path}: already exists (pass overwrite to replace it)")
     if not os.path.isdir(folder):
-        raise OutputError(f"{path}: output folder {folder} does not exist")
+        raise OutputUnwritable(f"{path}: output folder {folder} does not exist")
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     except OSError as exc:
-        raise OutputError(f"{path}: cannot create a file in {folder} ({exc.strerror or exc})") from exc
+        raise OutputUnwritable(f"{path}: cannot create a file in {folder} ({exc.strerror or exc})") from exc
     try:
         os.close(fd)
         kwargs = {} if "b" in mode else {"encoding": encoding, "newline": ""}
@@ -87,10 +87,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool =
             try:
                 os.link(tmp, path)  # fails if path appeared meanwhile: never clobber
             except FileExistsError as exc:
-                raise OutputError(f"{path}: already exists (pass overwrite to replace it)") from exc
+                raise OutputExists(f"{path}: already exists (pass overwrite to replace it)") from exc
             except OSError:  # no hard links on this filesystem
                 if os.path.lexists(path):
-                    raise OutputError(f"{path}: already exists (pass overwrite to replace it)") from None
+                    raise OutputExists(f"{path}: already exists (pass overwrite to replace it)") from None
                 os.replace(tmp, path)
             else:
                 os.unlink(tmp)
@@ -99,7 +99,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, overwrite: bool =
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+            raise OutputUnwritable(f"{path}: cannot write ({exc.strerror or exc})") from exc
         raise
 
 
@@ -111,10 +111,10 @@ def stale_temp_files(path: str | os.PathLike) -> list[str]:
 
 
 def format_from_path(path: str | os.PathLike) -> str:
-    """'jpeg' | 'tiff' | 'png' from the file extension; OutputError for anything else."""
+    """'jpeg' | 'tiff' | 'png' from the file extension; OutputUsage for anything else."""
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext not in _EXT_FORMAT:
-        raise OutputError(f"{os.fspath(path)}: cannot tell the output format from extension {ext or '(none)'!r} "
+        raise OutputUsage(f"{os.fspath(path)}: cannot tell the output format from extension {ext or '(none)'!r} "
                           "(use .jpg, .tif or .png, or pass fmt)")
     return _EXT_FORMAT[ext]
 
@@ -125,7 +125,7 @@ def _parse_space(space) -> Space:
     try:
         return color.space_from_name(str(space))
     except ValueError as exc:
-        raise OutputError(str(exc)) from exc
+        raise OutputUsage(str(exc)) from exc
 
 
 def encode_to_int(rgb_lin: np.ndarray, space: Space, *, linear: bool, bits: int) -> np.ndarray:
@@ -204,7 +204,7 @@ def write_image(rgb_lin: np.ndarray, path: str | os.PathLike, *, fmt: str | None
         source_path: copy camera EXIF (make/model, lens, exposure, capture time) from this file; orientation = 1.
         overwrite: replace an existing file; otherwise an existing `path` is an OutputError.
 
-    Returns: the path written (str). Raises OutputError (exists, bad format/space, write failure).
+    Returns: the path written (str). Raises OutputExists (exists), OutputUsage (bad format/space), OutputUnwritable (write failure).
     """
     arr = np.asarray(rgb_lin)
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype.kind != "f" or arr.shape[0] == 0 or arr.shape[1] == 0:
@@ -227,18 +227,18 @@ def check_output(path, *, fmt: str | None = None, quality: int = 95, space: str 
     fmt = (fmt or format_from_path(path)).lower()
     fmt = {"jpg": "jpeg", "tif": "tiff"}.get(fmt, fmt)
     if fmt not in FORMATS:
-        raise OutputError(f"{path}: unknown output format {fmt!r} (use one of {', '.join(FORMATS)})")
+        raise OutputUsage(f"{path}: unknown output format {fmt!r} (use one of {', '.join(FORMATS)})")
     sp = _parse_space(space)
     if fmt == "jpeg":
         if linear:
-            raise OutputError(f"{path}: JPEG is 8-bit; write linear output as 16-bit TIFF or PNG")
+            raise OutputUsage(f"{path}: JPEG is 8-bit; write linear output as 16-bit TIFF or PNG")
         if sp not in JPEG_SPACES:
-            raise OutputError(f"{path}: {sp.value} needs more than 8 bits; write it as 16-bit TIFF or PNG "
+            raise OutputUsage(f"{path}: {sp.value} needs more than 8 bits; write it as 16-bit TIFF or PNG "
                               "(JPEG takes sRGB, Display P3 or Adobe RGB)")
         if not 1 <= int(quality) <= 100:
-            raise OutputError(f"{path}: JPEG quality must be 1..100, got {quality}")
+            raise OutputUsage(f"{path}: JPEG quality must be 1..100, got {quality}")
     if not overwrite and os.path.lexists(path):
-        raise OutputError(f"{path}: already exists (pass overwrite to replace it)")
+        raise OutputExists(f"{path}: already exists (pass overwrite to replace it)")
     return fmt, sp
 
 
@@ -309,7 +309,7 @@ def _jpeg_bytes(encoded: np.ndarray, quality: int, optimize: bool, icc_profile: 
 
 def _app_segment(marker: int, payload: bytes) -> bytes:
     if len(payload) + 2 > 0xFFFF:
-        raise OutputError(f"a JPEG APP segment holds at most 65533 bytes, this one has {len(payload)}")
+        raise SourceMetadataTooLarge(f"a JPEG APP segment holds at most 65533 bytes, this one has {len(payload)}")
     return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload
 
 

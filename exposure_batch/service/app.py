@@ -2,8 +2,9 @@
 
 GET /v1/health (no token) | POST /v1/edit (JSON path, or multipart upload) | POST /v1/jobs | GET /v1/jobs/{id} |
 DELETE /v1/jobs/{id}. Everything but health needs `Authorization: Bearer TOKEN`. Errors: 401 no/bad token,
-403 path outside the roots (or a foreign Origin), 404 missing file or job, 413 body too large, 422 bad request or a
-photo that cannot be edited (the reason names the file), 503 worker failure.
+403 path outside the roots (or a foreign Origin), 404 missing file or job, 409 a render that would write over a
+file the service did not write, 413 body too large, 422 bad request or a photo that cannot be edited (the reason
+names the file), 503 worker failure.
 
 Exports: ServiceConfig, create_app.
 """
@@ -18,16 +19,23 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from .. import __version__
-from ..errors import ModelError
+from ..errors import Kind, ModelError
+from ..failures import Failed
 from . import security
 from .decider import Decider
-from .edits import EditError, EditRequest, RenderRequest, edit_photo
+from .edits import EditRequest, RenderRequest, edit_photo
 from .engine import Engine
 from .jobs import Item, JobManager
+from .outputs import Claims, PlanError, plan
+
+#: HTTP status for a photo's failure, by kind: the photo's or the request's fault 4xx, the service's 5xx.
+HTTP_STATUS = {Kind.INPUT: 422, Kind.LIMIT: 422, Kind.USAGE: 422, Kind.CONFLICT: 409, Kind.SETUP: 503,
+               Kind.ENVIRONMENT: 503, Kind.CRASH: 503, Kind.TIMEOUT: 503}
 
 MAX_JOB_PATHS = 10_000
 UPLOAD_CHUNK = 1 << 20
@@ -100,6 +108,7 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
     guard = security.PathGuard(cfg.roots)
     decider = decider or Decider(cfg.agent, cfg.model_path, cfg.profiles)
     engine = engine or Engine(cfg.workers, cfg.timeout, cfg.memory_limit)
+    claims = Claims()  # the files renders in flight write; the ledger of files the service wrote
     state: dict = {}
 
     @contextlib.asynccontextmanager
@@ -109,7 +118,7 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
         await _run_blocking(engine.start)
         await engine.warm_up()
         decider.start()
-        state["jobs"] = JobManager(engine, decider, in_flight=cfg.job_in_flight)
+        state["jobs"] = JobManager(engine, decider, in_flight=cfg.job_in_flight, claims=claims)
         state["uploads"] = tempfile.mkdtemp(prefix="exposure-batch-uploads-")
         try:
             yield
@@ -150,10 +159,13 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
             raise HTTPException(422, str(err)) from err
 
     async def run_edit(req: EditRequest) -> dict:
-        try:
-            return await edit_photo(req, engine, decider)
-        except EditError as err:
-            raise HTTPException(422 if err.kind in ("input", "limit") else 503, err.reason) from err
+        return await edit_photo(req, engine, decider, claims=claims)  # a Failed is answered by failed_response
+
+    @app.exception_handler(Failed)
+    async def failed_response(_request: Request, err: Failed) -> JSONResponse:
+        """A photo's typed failure: the status for its kind, `detail` the one line, `failure` the Failure itself."""
+        return JSONResponse({"detail": err.reason, "failure": err.failure.to_dict()},
+                            status_code=HTTP_STATUS[err.kind])
 
     @app.get("/v1/health", response_model=Health, tags=["service"])
     async def health() -> dict:
@@ -219,10 +231,11 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
         """Edit many photos (paths on this machine); poll GET /v1/jobs/{id} for progress and results."""
         src = choice(body.agent, body.profile)
         render = render_request(body.render)
+        paths = [checked(p) for p in body.paths]  # any path outside the roots refuses the whole job (403)
+        planned = _plan_job(body.paths, paths, render)
         items = []
-        for i, p in enumerate(body.paths):
-            path = checked(p)  # any path outside the roots refuses the whole job (403)
-            item = Item(i, EditRequest(path, os.path.basename(p), src, render=render), p)
+        for i, (p, path) in enumerate(zip(body.paths, paths)):
+            item = Item(i, EditRequest(path, os.path.basename(p), src, render=render, out_path=planned.get(path)), p)
             if not os.path.isfile(path):
                 item.status, item.reason, item.error_kind = "failed", f"{p}: no such file", "input"
             items.append(item)
@@ -250,6 +263,19 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
         return job.view(0) | {"items": []}
 
     return app
+
+
+def _plan_job(names: list[str], paths: list[str], render: RenderRequest | None) -> dict[str, str]:
+    """Planned outputs of a job's photos, all together as `process` plans them (a/IMG.jpg and b/IMG.jpg -> OUT/a/,
+    OUT/b/); 409 naming both files when an output would be an input. {} without a render."""
+    if render is None:
+        return {}
+    pairs = list({path: (path, os.path.basename(name)) for name, path in zip(names, paths)
+                  if os.path.isfile(path)}.values())
+    try:
+        return plan(pairs, render.fmt, render.output_dir)
+    except PlanError as err:
+        raise HTTPException(409, str(err)) from err
 
 
 def _one_blas_thread() -> None:

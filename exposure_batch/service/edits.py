@@ -12,21 +12,24 @@ import os
 import time
 from dataclasses import dataclass
 
-from ..errors import ExposureBatchError
-from .engine import EngineFailure
+import dataclasses
+
+from ..errors import ExposureBatchError, Kind
+from ..failures import Failed, Failure
+from .outputs import Claims, OutputConflict, PlanError, plan
 from .tasks import Analysis
 
 #: Extensions Lightroom treats as rendered files (Incremental temperature/tint); everything else (raw, DNG) is raw.
 RENDERED_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".png", ".psd", ".heic", ".heif", ".avif", ".webp")
 
 
-class EditError(Exception):
-    """A photo that could not be edited. kind: failures.Kind's value ('input', 'limit': the photo's fault, 422;
-    'environment', 'crash', 'timeout': 503)."""
+#: A photo that could not be edited: the one exception carrying a failures.Failure (the HTTP layer answers with
+#: the status for its kind and serialises the Failure).
+EditError = Failed
 
-    def __init__(self, kind: str, reason: str):
-        super().__init__(reason)
-        self.kind, self.reason = kind, reason
+
+def _failed(kind: Kind, stage: str, message: str) -> Failed:
+    return Failed(Failure(kind, stage, message))
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class EditRequest:
     choice: object  # decider.SourceChoice
     raw: bool | None = None
     render: RenderRequest | None = None
+    out_path: str | None = None  # the planned output (outputs.plan); None: planned for this photo alone
 
 
 def is_raw_name(name: str) -> bool:
@@ -75,21 +79,23 @@ def history_name(recipe) -> str:
     return "exposure-batch: " + (", ".join(labels) if labels else "no change")
 
 
-async def edit_photo(req: EditRequest, engine, decider, priority: str = "interactive") -> dict:
-    """Analyse, decide, describe, and render when asked. Raises EditError."""
+async def edit_photo(req: EditRequest, engine, decider, priority: str = "interactive", claims=None) -> dict:
+    """Analyse, decide, describe, and render when asked (`claims`: the service's outputs.Claims, which pick the
+    file a render writes). Raises EditError."""
     t0 = time.perf_counter()
     try:
         source = decider.source(req.choice)
     except ExposureBatchError as err:  # a profile that cannot be loaded: the service's setup, not the photo
-        raise EditError("environment", f"{req.choice.label} cannot be loaded: {' '.join(str(err).split())}") from err
+        raise _failed(Kind.SETUP, "decide", f"{req.choice.label} cannot be loaded: {' '.join(str(err).split())}") from err
     analysis = await _call(engine, "analyse", {"path": req.path, "wants": source.wants}, priority, req.name)
     if not isinstance(analysis, Analysis):
-        raise EditError("crash", f"{req.name}: unexpected worker answer {type(analysis).__name__}")
+        raise _failed(Kind.CRASH, "analyse", f"{req.name}: unexpected worker answer {type(analysis).__name__}")
     t1 = time.perf_counter()
     try:
         recipe = await decider.decide(req.choice, analysis.agent_in, analysis.info)
     except Exception as err:  # noqa: BLE001  (a model failure is this photo's failure)
-        raise EditError("crash", f"{req.name}: the recipe source failed: {err}") from err
+        raise _failed(err.kind if isinstance(err, ExposureBatchError) else Kind.CRASH, "decide",
+                      f"{req.name}: the recipe source failed: {err}") from err
     t2 = time.perf_counter()
     raw = req.raw if req.raw is not None else is_raw_name(req.name)
     body = editor_outputs(recipe, req.name, raw)
@@ -98,29 +104,51 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
     body["timing"] = {"queue_and_decode_s": round(t1 - t0, 4), "decode_s": round(analysis.decode_s, 4),
                       "decide_s": round(t2 - t1, 4)}
     if req.render is not None:
-        body["outputs"] = await _render(req, recipe, engine, priority)
+        outputs, note = await _render(req, recipe, engine, priority, claims or Claims())
+        body["outputs"] = outputs
+        if note:
+            body["notes"].append(f"render: {note}")
     return body
 
 
-async def _render(req: EditRequest, recipe, engine, priority: str) -> list[str]:
-    from ..pipeline import FORMAT_EXTENSIONS, OutputOptions  # noqa: PLC0415
+async def _render(req: EditRequest, recipe, engine, priority: str, claims: Claims) -> tuple[list[str], str]:
+    """Render to the file `claims` picks (never one the service did not write). Returns (paths written, note)."""
+    from ..pipeline import OutputOptions  # noqa: PLC0415
 
     r = req.render
-    stem = os.path.splitext(req.name)[0]
-    out_path = os.path.join(r.output_dir, stem + FORMAT_EXTENSIONS[r.fmt])
-    if os.path.realpath(out_path) == os.path.realpath(req.path):
-        raise EditError("input", f"{req.name}: the render would replace the source file; choose another output_dir")
-    opts = OutputOptions(outdir=r.output_dir, fmt=r.fmt, quality=r.quality, overwrite=True)
-    result = await _call(engine, "render", {"path": req.path, "out_path": out_path, "recipe": recipe.to_dict(),
-                                            "opts": opts}, priority, req.name)
-    if result.status == "failed":  # (typed failures were raised by _call already)
-        raise EditError("crash", f"{req.name}: render failed: {result.reason}")
-    return list(result.outputs)
+    planned = req.out_path or plan_one(req.path, req.name, r)
+    try:
+        claim = await claims.claim(req.path, planned, r.output_dir)
+    except OutputConflict as err:
+        raise _failed(Kind.CONFLICT, "render", str(err)) from err
+    opts = OutputOptions(outdir=r.output_dir, fmt=r.fmt, quality=r.quality, overwrite=claim.overwrite)
+    written: list[str] = []
+    try:
+        result = await _call(engine, "render", {"path": req.path, "out_path": claim.path,
+                                                "recipe": recipe.to_dict(), "opts": opts}, priority, req.name)
+        if result.status == "skipped":  # another program created the file meanwhile: it stays untouched
+            raise _failed(Kind.CONFLICT, "render", f"{req.name}: {claim.path} appeared while rendering and was "
+                                                   "left alone; try again")
+        if result.status == "failed":  # (typed failures were raised by _call already)
+            raise _failed(Kind.CRASH, "render", f"{req.name}: render failed: {result.reason}")
+        written = list(result.outputs)
+    finally:
+        claims.release(claim, req.path, r.output_dir, written)
+    return written, claim.note
+
+
+def plan_one(path: str, name: str, render: RenderRequest) -> str:
+    """The planned output of one photo rendered alone (process's planning). Raises Failed (CONFLICT) naming both
+    files when the output would be the source itself."""
+    try:
+        return plan([(path, name)], render.fmt, render.output_dir)[path]
+    except PlanError as err:
+        raise _failed(Kind.CONFLICT, "render", str(err)) from err
 
 
 async def _call(engine, kind: str, payload: dict, priority: str, name: str):
-    """engine.call, its typed failure raised as EditError naming the photo."""
+    """engine.call, its typed failure raised again naming the photo."""
     try:
         return await engine.call(kind, payload, priority)
-    except EngineFailure as err:
-        raise EditError(err.kind, f"{name}: {err.reason}") from err
+    except Failed as err:
+        raise Failed(dataclasses.replace(err.failure, message=f"{name}: {err.reason}")) from err

@@ -4,12 +4,12 @@ use it).
 Everything the service asks of worker processes goes through `Engine`: `await engine.call(kind, payload)` runs
 `tasks.run(kind, payload)` in a spawned worker (memory cap, per-task timeout, a crashed or hung worker replaced and
 only its task failed) and returns its value; a typed failure (the task's own, or the worker's crash or timeout)
-is raised as EngineFailure with its kind. The pool is not thread-safe, so one thread owns it; asyncio callers
+is raised as failures.Failed carrying that Failure. The pool is not thread-safe, so one thread owns it; asyncio callers
 hand it work through two queues: interactive requests (`/v1/edit`) go before job items, so a 2,000-photo job never
 starves a single edit. A task whose worker crashed is run once more alone in a worker (the policy of
 engine.run_batch), so only the task that crashes a worker twice fails. A task whose caller went away (cancelled job, closed connection) is dropped before it starts.
 
-Exports: Engine, EngineFailure.
+Exports: Engine, EngineFailure (= failures.Failed).
 """
 from __future__ import annotations
 
@@ -20,18 +20,18 @@ import logging
 import threading
 
 from ..engine import WorkerInitError, WorkerPool
+from ..failures import Failed, Failure, Kind
 from .tasks import TASK_REF
 
 log = logging.getLogger(__name__)
 
 
-class EngineFailure(Exception):
-    """A task that failed: kind is failures.Kind's value ('input' | 'environment' | 'crash' | 'timeout' |
-    'limit'), reason one line."""
+#: A task that failed: the one exception carrying a failures.Failure (kind, stage, message).
+EngineFailure = Failed
 
-    def __init__(self, kind: str, reason: str):
-        super().__init__(reason)
-        self.kind, self.reason = kind, reason
+
+def _engine_down(message: str) -> Failed:
+    return Failed(Failure(Kind.ENVIRONMENT, "engine", message))
 
 
 class Engine:
@@ -56,7 +56,7 @@ class Engine:
         self._thread.start()
         self._ready.wait(timeout)
         if self._error is not None:
-            raise EngineFailure("environment", f"worker processes could not start: {self._error}")
+            raise _engine_down(f"worker processes could not start: {self._error}")
 
     async def warm_up(self) -> None:
         """One small decode per worker (the pool hands each idle worker one task)."""
@@ -73,7 +73,7 @@ class Engine:
     async def call(self, kind: str, payload: dict, priority: str = "interactive"):
         """Run tasks.run(kind, payload) in a worker; returns its value. Raises EngineFailure."""
         if self._error is not None:
-            raise EngineFailure("environment", f"worker pool stopped: {self._error}")
+            raise _engine_down(f"worker pool stopped: {self._error}")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         with self._lock:
@@ -133,20 +133,20 @@ class Engine:
             with self._lock:
                 self._queues["interactive"].appendleft(item)
             return
-        crash = outcome.result is None and outcome.failure is not None and outcome.failure.kind.value == "crash"
+        crash = outcome.result is None and outcome.failure is not None and outcome.failure.kind is Kind.CRASH
         if crash and id(item) not in self._crashed:  # maybe another task's crash: once more, alone in a worker
             self._crashed.add(id(item))
             self._solo.append(item)
             return
         self._crashed.discard(id(item))
         if outcome.failure is not None:
-            failure = EngineFailure(outcome.failure.kind.value, outcome.failure.message)
+            failure = Failed(outcome.failure)
             loop.call_soon_threadsafe(_resolve, future, None, failure)
         else:
             loop.call_soon_threadsafe(_resolve, future, outcome.result, None)
 
     def _fail_all(self, err: BaseException) -> None:
-        failure = EngineFailure("environment", f"worker pool stopped: {err}")
+        failure = _engine_down(f"worker pool stopped: {err}")
         with self._lock:
             items = [i for q in self._queues.values() for i in q] + list(self._waiting.values()) + list(self._solo)
             for q in self._queues.values():

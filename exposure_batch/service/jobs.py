@@ -14,7 +14,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from .edits import EditError, EditRequest, edit_photo
+from ..failures import Failed
+from .edits import EditRequest, edit_photo
 
 
 @dataclass
@@ -24,7 +25,8 @@ class Item:
     path: str
     status: str = "queued"  # queued | running | done | failed | cancelled
     reason: str = ""
-    error_kind: str = ""
+    error_kind: str = ""  # the failure's kind value (errors.Kind)
+    failure: dict | None = None  # failures.Failure.to_dict(), as /v1/edit answers it
     result: dict | None = None
     seq: int = 0
 
@@ -32,6 +34,8 @@ class Item:
         d = {"index": self.index, "path": self.path, "status": self.status, "seq": self.seq}
         if self.reason:
             d["reason"], d["error"] = self.reason, self.error_kind
+        if self.failure is not None:
+            d["failure"] = self.failure
         if self.result is not None:
             d["result"] = self.result
         return d
@@ -69,8 +73,9 @@ class Job:
 
 
 class JobManager:
-    def __init__(self, engine, decider, in_flight: int = 4, keep_s: float = 3600.0, max_jobs: int = 100):
-        self.engine, self.decider = engine, decider
+    def __init__(self, engine, decider, in_flight: int = 4, keep_s: float = 3600.0, max_jobs: int = 100,
+                 claims=None):
+        self.engine, self.decider, self.claims = engine, decider, claims
         self.in_flight, self.keep_s, self.max_jobs = in_flight, keep_s, max_jobs
         self.jobs: dict[str, Job] = {}
 
@@ -101,15 +106,17 @@ class JobManager:
             async with gate:
                 item.status = "running"
                 try:
-                    item.result = await edit_photo(item.request, self.engine, self.decider, priority="batch")
+                    item.result = await edit_photo(item.request, self.engine, self.decider, priority="batch",
+                                                   claims=self.claims)
                     item.status = "done"
-                except EditError as err:
-                    item.status, item.reason, item.error_kind = "failed", err.reason, err.kind
+                except Failed as err:
+                    item.status, item.reason, item.error_kind = "failed", err.reason, err.kind.value
+                    item.failure = err.failure.to_dict()
                 except asyncio.CancelledError:
                     item.status = "cancelled"
                     raise
                 except Exception as err:  # noqa: BLE001  (never lose a photo silently)
-                    item.status, item.reason, item.error_kind = "failed", f"internal error: {err}", "internal"
+                    item.status, item.reason, item.error_kind = "failed", f"internal error: {err}", "crash"
                 finally:
                     job.seq += 1
                     item.seq = job.seq

@@ -109,7 +109,7 @@ def export_look(recipe, name: str, outdir: str | os.PathLike, lut_size: int = 65
     written.append(xmp.write_xmp(profile_xmp(recipe, name), base + "_profile.xmp"))
     notes = [f"Lightroom: {n}" for n in settings.notes] + [f"darktable style: {n}" for n in hist.notes]
     notes.append("The .cube and Hald CLUT reproduce exposure-batch's sRGB render of sRGB sources "
-                 "(measured mean CIEDE2000 < 0.1 for the .cube; see README, sidecar section).")
+                 "(measured mean CIEDE2000 < 0.1 for the .cube; see docs/sidecars.md).")
     text = README.format(name=name, steps="\n".join(f"  {i + 1}. {s}" for i, s in enumerate(recipe.describe())),
                          size=lut_size, notes="\n".join(f"- {n}" for n in notes))
     with atomic_write(os.path.join(outdir, "README.txt"), "w") as fh:

@@ -17,7 +17,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from ..errors import OutputError
+from ..errors import OutputUnwritable
 from ..names import shown
 from ..recipe import Recipe
 from . import adobe, cube, darktable
@@ -170,7 +170,7 @@ def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions,
         try:
             _, status = adobe.embed_into(recipe, source_path, replace=options.replace_develop)
         except adobe.EmbedError as err:
-            raise OutputError(f"{source_path}: {err}") from None
+            raise OutputUnwritable(f"{source_path}: {err}") from None
         if status != "embedded":
             log.warning("%s: Adobe settings not embedded (%s)", shown(source_path), status)
             return []

@@ -7,9 +7,11 @@ For each selected image:
   1. its darktable sidecar is asked from `exposure-batch serve` (curl; POST /v1/edit?output=darktable_xmp), or, when
      no service answers, made by the command line (`exposure-batch process --sidecar darktable`);
   2. the image's current sidecar is kept as IMG.EXT.xmp.exposure-batch-undo, ours is written as IMG.EXT.xmp;
-  3. darktable reloads the sidecar: darktable 4.2's Lua API has no image:apply_sidecar, so the image is removed
-     from the library and imported again (darktable reads IMG.EXT.xmp on import); rating, colour labels, title,
-     description, creator, publisher, rights, tags and the image's group are restored.
+  3. darktable loads the sidecar into the image: darktable 5.2+ (Lua API 9.5) with image:apply_sidecar, which
+     keeps the image, its id and everything attached to it; darktable 4.x has no such call (detected by asking the
+     image for the method), so there the image is removed from the library and imported again (darktable reads
+     IMG.EXT.xmp on import) and its rating, colour labels, title, description, creator, publisher, rights, tags
+     and group are restored.
 All images of one run form one group of changes: "undo last auto-edit" restores every one of them from its kept
 sidecar the same way. Linux and macOS (needs curl for the service; the exposure-batch command for the fallback).
 
@@ -156,21 +158,34 @@ local function restore(image, kept)
   end
 end
 
---- darktable 4.2 has no image:apply_sidecar: remove the image from the library (files stay) and import it again,
---- which reads IMG.EXT.xmp. Returns the new image object.
+--- True when this darktable can load a sidecar into an image in place: image:apply_sidecar (Lua API 9.5,
+--- darktable 5.2+). Detected on the image itself: darktable raises an error for a member its API lacks.
+function M.can_apply_sidecar(image)
+  local ok, method = pcall(function() return image.apply_sidecar end)
+  return ok and type(method) == "function"
+end
+
+--- Loads the image's sidecar (IMG.EXT.xmp, already written) into darktable. Returns the image object (a new one
+--- on 4.x) and how: "apply_sidecar" (5.2+: same image, in place) or "reimport" (4.x: removed from the library and
+--- imported again, which reads IMG.EXT.xmp; fields, tags and group are put back).
 function M.reload(image)
+  if M.can_apply_sidecar(image) then
+    image:apply_sidecar(image.sidecar)
+    return image, "apply_sidecar"
+  end
   local source = image.path .. "/" .. image.filename
   local kept = remember(image)
   image:delete()
   local fresh = dt.database.import(source)
   restore(fresh, kept)
-  return fresh
+  return fresh, "reimport"
 end
 
 -- the actions --------------------------------------------------------------------------------------------------
 M.last_run = {}
 
---- Auto-edits `images`; returns { edited = {images}, failed = {{name, reason}}, via = "service" | "cli" }.
+--- Auto-edits `images`; returns { edited = {images}, failed = {{name, reason}}, via = "service" | "cli",
+--- reload = "apply_sidecar" | "reimport" (how darktable took the sidecars in; nil when none was edited) }.
 function M.edit_images(images)
   local cfg = settings()
   local report = { edited = {}, failed = {}, via = M.service_up(cfg) and "service" or "cli" }
@@ -198,8 +213,9 @@ function M.edit_images(images)
       local had = copy_file(sidecar, sidecar .. M.UNDO_SUFFIX)
       ok, why = copy_file(ours, sidecar)
       if ok then
-        local fresh = M.reload(image)
+        local fresh, how = M.reload(image)
         report.edited[#report.edited + 1] = fresh
+        report.reload = how
         run[#run + 1] = { source = source, sidecar = sidecar, had_sidecar = had and true or false }
       end
     end
@@ -228,7 +244,7 @@ function M.undo_last()
     local image = dt.database.import(entry.source) -- already in the library: returns it
     if entry.had_sidecar and copy_file(backup, entry.sidecar) then
       os.remove(backup)
-      restored[#restored + 1] = M.reload(image)
+      restored[#restored + 1] = (M.reload(image))
     elseif not entry.had_sidecar then
       os.remove(entry.sidecar)
       image:reset()

@@ -37,12 +37,12 @@ def test_output_shapes():
     probs, raw = actor(img, st)
     assert probs.shape == (5, nets.N_FILTERS)
     np.testing.assert_allclose(probs.numpy().sum(-1), 1.0, rtol=1e-5)
-    assert [r.shape[-1] for r in raw] == [f.n_raw for f in filters.REGISTRY]
+    assert [r.shape[-1] for r in raw] == [f.n_raw for f in filters.AGENT_ACTIONS]
     assert value(img, st).shape == (5,)
     assert critic(img).shape == (5,)
     outs, mapped = nets.apply_filters_tf(img, raw)
     assert outs.shape == (5, nets.N_FILTERS, 64, 64, 3)
-    assert [m.shape[-1] for m in mapped] == [f.size for f in filters.REGISTRY]
+    assert [m.shape[-1] for m in mapped] == [f.size for f in filters.AGENT_ACTIONS]
 
 
 def test_dropout_modes():

@@ -37,10 +37,28 @@ def random_images(rng, batch=4, size=16):
 
 
 def test_registry_order_matches_paper():
-    assert filters.NAMES == (
+    assert filters.AGENT_NAMES == (
         "exposure", "gamma", "white_balance", "saturation", "tone_curve", "contrast", "black_and_white", "color_curves",
     )
-    assert sum(s.n_raw for s in SPECS) == 40  # paper: 40 parameters (39 effective)
+    assert sum(s.n_raw for s in filters.AGENT_ACTIONS) == 40  # paper: 40 parameters (39 effective)
+
+
+def test_look_only_filters_follow_the_agent_actions():
+    """The registry knows every filter; the agent's action list (what model cards pin) stays the paper's eight."""
+    assert filters.NAMES == filters.AGENT_NAMES + ("matte",)
+    assert [f.name for f in filters.LOOK_ONLY] == ["matte"]
+    assert filters.get("matte") is filters.LOOK_ONLY[0]
+
+
+def test_shipped_model_loads_with_the_look_only_filter_registered():
+    """Registering a look-only filter must not break the shipped agent (its card pins the actions' names and
+    versions)."""
+    from exposure_batch.agent.policy import load_policy
+
+    policy = load_policy()
+    assert [f["name"] for f in policy.card["filters"]] == list(filters.AGENT_NAMES)
+    preview = np.random.default_rng(0).uniform(0.01, 0.6, size=(64, 64, 3)).astype(np.float32)
+    assert all(s.filter in filters.AGENT_NAMES for s in policy.decide([preview])[0].steps)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)

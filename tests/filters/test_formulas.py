@@ -1,4 +1,4 @@
-"""Every filter against the formula the README documents, on values worked out by hand (the arithmetic is written
+"""Every filter against the formula docs/recipes.md documents, on values worked out by hand (the arithmetic is written
 next to each number), independently of the filters' own NumPy code. Both render paths are checked: the exact NumPy
 op and the fused kernel (numba) that the renderer normally uses."""
 from __future__ import annotations
@@ -101,7 +101,19 @@ def test_color_curves_one_curve_per_channel():
           [[0.55, 0.5, 3.9 / 7.9], [2.2 / 8, 0.3, 0.45 / 7.9]], tol=3e-6)
 
 
+def test_matte_is_a_straight_line_on_srgb_axes():
+    # y = dec(black + (white - black) enc(x)), sRGB transfer: enc(x) = 1.055 x^(1/2.4) - 0.055 above 0.0031308.
+    # x = 0 -> u = 0.1: dec(0.1) = ((0.1 + 0.055) / 1.055)^2.4 = 0.146919^2.4 = 0.0100228
+    # x = 1 -> u = 0.9: dec(0.9) = (0.955 / 1.055)^2.4 = 0.905213^2.4 = 0.787412
+    # x = 0.214041 (enc = 0.5) -> u = 0.1 + 0.8 * 0.5 = 0.5: dec(0.5) = (0.555 / 1.055)^2.4 = 0.214041
+    # x = 2 (clipped to 1) -> 0.787412; x = 0.002 (toe: enc = 0.02584) -> u = 0.120672 -> 0.0135357
+    check("matte", {"black": 0.1, "white": 0.9}, [[0.0, 1.0, 0.214041], [2.0, 0.002, 0.214041]],
+          [[0.0100228, 0.787412, 0.214041], [0.787412, 0.0135357, 0.214041]], tol=3e-6)
+    # identity on [0, 1]: 0.04045 / 12.92 = 0.00313080 sits on the toe's end
+    check("matte", {"black": 0.0, "white": 1.0}, [[0.0, 0.0031308, 0.5]], [[0.0, 0.0031308, 0.5]], tol=2e-6)
+
+
 def test_every_registered_filter_is_checked_here():
     tested = {"exposure", "gamma", "white_balance", "saturation", "tone_curve", "contrast", "black_and_white",
-              "color_curves"}
+              "color_curves", "matte"}
     assert set(filters.NAMES) == tested

@@ -84,6 +84,19 @@ def _darktable_once(env, out, timeout, start_timeout):
                 proc.wait(5)
 
 
+def test_busted_specs_pass():
+    """Both reload paths against a fake of darktable's documented Lua API: image:apply_sidecar (API 9.5, darktable
+    5.2+) in place, and remove + re-import on 4.x (plugins/darktable/spec/reload_spec.lua)."""
+    for tool in ("lua5.1", "busted"):
+        if shutil.which(tool) is None:  # CI installs them (.ci/run): fail there, never skip silently
+            pytest.fail(f"{tool} is not installed (apt-get install lua5.1 lua-busted)")
+    r = subprocess.run([shutil.which("busted"), "-o", "TAP"], cwd=PLUGIN_DIR, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "not ok" not in r.stdout and r.stdout.count("\nok ") + r.stdout.startswith("ok ") >= 4, r.stdout
+    assert "loads our sidecar with image:apply_sidecar" in r.stdout and "imports it again" in r.stdout
+
+
 def test_darktable_script_applies_our_edit_in_real_darktable(tmp_path):
     root = tmp_path / "photos"
     root.mkdir()
@@ -106,6 +119,10 @@ def test_darktable_script_applies_our_edit_in_real_darktable(tmp_path):
     assert "error" not in report, report
     assert report.get("a_via") == "service" and report.get("c_via") == "cli", report
     assert report["lib_registered"] == "true"
+    # darktable 4.2 (Lua API 9.0) has no image:apply_sidecar: the plug-in detects that and re-imports; with 5.2+
+    # (API 9.5) it applies the sidecar in place (tests/service/test_darktable_plugin.py::test_busted_specs_pass)
+    major_minor = tuple(int(x) for x in report["api_version"].split(".")[:2])
+    assert report["a_reload"] == ("apply_sidecar" if major_minor >= (9, 5) else "reimport"), report
     assert report["a_via"] == "service" and report["a_edited"] == "1" and report["a_failed"] == "0"
     assert report["a_rating"] == "4" and "client|smith" in report["a_tags"].split(",")
     assert report["a_altered"] == "true"

@@ -13,6 +13,7 @@ PER_FILTER = {
     "contrast": [("contrast", {"amount": 0.5})],
     "black_and_white": [("black_and_white", {"amount": 0.7})],
     "color_curves": [("color_curves", {"red": [1.1] * 4 + [0.9] * 4, "green": [1.0] * 8, "blue": [0.9] * 4 + [1.1] * 4})],
+    "matte": [("matte", {"black": 0.08, "white": 0.92})],
 }
 
 

@@ -155,6 +155,26 @@ def test_darktable_imports_exposure_and_curve(tmp_path):
     assert de.mean() < 2 * 10.6 and de.max() < 2 * 29.4, (de.mean(), de.max())
 
 
+@needs_exiftool
+@pytest.mark.tool
+def test_matte_round_trips_as_the_point_curve_end_points(tmp_path):
+    """The matte filter is a straight line on sRGB axes: the sidecar's master point curve, read back by exiftool,
+    runs from (0, 255 black) to (255, 255 white), and that curve (interpolated on sRGB axes, as Adobe's curves act
+    on gamma-encoded values) reproduces the filter within the 8-bit points' quantisation (1/255 = 0.0039)."""
+    r = Recipe.from_steps([("matte", {"black": 0.045, "white": 0.93})])
+    path = tmp_path / "IMG.xmp"
+    adobe.write_adobe_xmp(r, path, raw=False)
+    validate(path)
+    meta = tools.exiftool_json(path)
+    points = [tuple(int(v) for v in p.split(",")) for p in meta["ToneCurvePV2012"]]
+    assert points[0] == (0, round(0.045 * 255)) and points[-1] == (255, round(0.93 * 255)), points
+    xs, ys = np.array(points, float).T / 255
+    ramp = np.linspace(0.0, 1.0, 256, dtype=np.float32)
+    via_adobe = np.interp(color.srgb_encode(ramp), xs, ys)
+    ours = color.srgb_encode(r.steps[0].spec.apply(np.repeat(ramp[:, None], 3, axis=1), r.steps[0].params))[:, 0]
+    assert np.abs(via_adobe - ours).max() <= 1.0 / 255, np.abs(via_adobe - ours).max()
+
+
 def test_two_white_balance_steps_give_one_temperature_for_both():
     """The learned agent's recipes can hold two white balances (capture correction, then the actor's): a raw
     file's Temperature is absolute, so both must be in it. Hand-computed from white_balance.to_adobe's formula,

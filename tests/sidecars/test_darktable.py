@@ -17,12 +17,12 @@ from tests.sidecars import cases, tools
 needs_dt = pytest.mark.needs_tool("darktable-cli", "exiftool")
 
 #: CIEDE2000 (mean, max) bounds on the synthetic chart, twice the values measured with darktable 4.2.1
-#: (`python -m tests.sidecars.measure_fidelity`, README "Sidecar fidelity"). Parametric mode per filter: exposure,
+#: (`python -m tests.sidecars.measure_fidelity`, docs/sidecars.md, "Measured fidelity"). Parametric mode per filter: exposure,
 #: white balance and B&W are exact up to 16-bit rounding (measured 0.002 / 0.01).
 PARAMETRIC_BOUNDS = {
     "exposure": (0.004, 0.02), "white_balance": (0.004, 0.02), "black_and_white": (0.004, 0.02),
     "gamma": (0.026, 2.42), "tone_curve": (0.122, 0.50), "contrast": (0.122, 0.58), "color_curves": (0.020, 0.34),
-    "saturation": (2.09, 14.9), "look": (3.09, 15.4),
+    "saturation": (2.09, 14.9), "look": (3.09, 15.4), "matte": (0.011, 0.32),
 }
 #: LUT mode (the .cube through darktable's lut3d): measured at most 0.016 mean / 0.51 max (the look).
 LUT_BOUND = (0.032, 1.02)

@@ -102,3 +102,32 @@ def test_process_rejects_unknown_sidecar(tmp_path):
     res = CliRunner().invoke(main, ["process", str(sample_path("canon_powershot_g1x2.jpg")), "-o", str(tmp_path),
                                     "--sidecar", "capture-one"])
     assert res.exit_code == 2 and "capture-one" in res.output
+
+
+@pytest.mark.tool
+@pytest.mark.needs_tool("exiftool")
+def test_sidecar_beside_source_says_once_how_many_sources_it_modified(tmp_path):
+    """Issue 23: --sidecar-beside-source embeds Adobe settings into JPEG/TIFF/DNG originals; the run says so once,
+    with the count, and the help says so next to the flag."""
+    import hashlib  # noqa: PLC0415
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(sample_path("canon_powershot_g1x2.jpg"), src / name)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()}
+    res = CliRunner().invoke(main, ["process", str(src), "-o", str(tmp_path / "out"), "--recipe", LOOK,
+                                    "--no-progress", "--sidecar", "adobe", "--sidecar-beside-source"])
+    assert res.exit_code == 0, res.output
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()}
+    assert all(after[n] != before[n] for n in before)  # the originals' bytes changed ...
+    line = ("sidecar note: adobe: settings embedded into 2 source files (--sidecar-beside-source: those originals "
+            "were modified; their other metadata is kept)")
+    assert res.output.count(line) == 1, res.output  # ... and the run says so, once, with the count
+    # without the flag nothing is embedded and nothing is said about modified sources
+    res = CliRunner().invoke(main, ["process", str(src), "-o", str(tmp_path / "out2"), "--recipe", LOOK,
+                                    "--no-progress", "--sidecar", "adobe"])
+    assert res.exit_code == 0 and "embedded into" not in res.output
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in src.iterdir()} == after
+    helptext = " ".join(CliRunner().invoke(main, ["process", "--help"]).output.split())
+    assert "this MODIFIES JPEG/TIFF/PNG/DNG sources" in helptext

@@ -28,6 +28,8 @@ local ok, err = pcall(function()
   d:group_with(a) -- a leads a group of two
   local r = eb.edit_images({ a })
   put("a_via", r.via)
+  put("a_reload", r.reload)
+  put("api_version", dt.configuration.api_version_string)
   put("a_edited", #r.edited)
   put("a_failed", #r.failed)
   local fresh = r.edited[1]
