@@ -48,14 +48,14 @@ _WRAPPER = ("import atexit, resource, runpy, sys\n"
 def _bases(rng) -> list[np.ndarray]:
     """The sample photos as linear ProPhoto, long side 720 px."""
     from exposure_batch.io import decode
-    from exposure_batch.preview import thumbnail
+    from exposure_batch.render.preview import thumbnail
 
     return [thumbnail(decode(str(REPO / "samples" / name)).rgb_lin, 720) for name in PHOTOS]
 
 
 def _scene_photo(bases, rng) -> np.ndarray:
     """A random crop (30-70% of the photo) of a random sample photo, resized so a 92% burst crop is SIDE."""
-    from exposure_batch.preview import _resize_area
+    from exposure_batch.render.preview import _resize_area
 
     photo = bases[int(rng.integers(len(bases)))]
     h, w = photo.shape[:2]

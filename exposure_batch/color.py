@@ -43,6 +43,12 @@ D50_PCS = (0.9642, 1.0, 0.8249)
 SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
                         [0.0193339, 0.1191920, 0.9503041]], np.float32)
 D65_XYZ = np.array([0.95047, 1.0, 1.08883], np.float32)
+#: The D65 white's CIE 1931 xy chromaticity (IEC 61966-2-1), for comparing colour-science whitepoints.
+D65_XY = (0.3127, 0.3290)
+#: Relative luminance Y of linear sRGB / Rec. 709 primaries (ITU-R BT.709): the displayed brightness, as opposed to
+#: the Exposure filters' LUMA_WEIGHTS on linear ProPhoto.
+REC709_LUMINANCE = np.array([0.2126, 0.7152, 0.0722], np.float32)
+REC709_LUMINANCE.setflags(write=False)
 
 
 class Space(str, Enum):
@@ -86,7 +92,7 @@ def luminance(rgb_lin: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class TransferCurve:
     """A transfer curve as a linear toe plus a scaled power (linear -> encoded), with the exact float32 maths of
-    `encode`/`decode`; the fused kernels (fast_kernels.transfer_params) and ICC 'para' tags (io.icc) read it too.
+    `encode`/`decode`; the fused kernels (render.kernels.transfer_params) and ICC 'para' tags (io.icc) read it too.
 
     encode: y = x * toe_slope if x < toe_end (x <= toe_end when `inclusive`) else scale * x^(1 / gamma) - offset
     decode: x = y / toe_slope if y < decode_toe_end (<= when `inclusive`) else ((y + offset) / scale)^gamma

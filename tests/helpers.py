@@ -46,10 +46,11 @@ def sample_srgb8(name: str = "coffee_p3_16bit.png", size: tuple[int, int] | None
 
 
 def write_underexposed_jpeg(path, name: str = "casio_qv_r51.jpg", ev: float = -1.5,
-                            max_size: tuple[int, int] | None = None) -> Path:
+                            max_size: tuple[int, int] | None = None, gains_rgb=(1.0, 1.0, 1.0)) -> Path:
     """A shipped sample JPEG made `ev` stops darker in linear light (an underexposed capture, which the default edit
     visibly corrects: the samples themselves are finished photos it barely touches), its EXIF kept, optionally
-    shrunk to fit `max_size`. Written with Pillow (quality 92); returns the path."""
+    shrunk to fit `max_size` and given a colour cast (`gains_rgb` on linear sRGB, e.g. (1.25, 1, 0.75) for warm
+    light). Written with Pillow (quality 92); returns the path."""
     from PIL import Image  # noqa: PLC0415
 
     with Image.open(sample_path(name)) as im:
@@ -57,6 +58,7 @@ def write_underexposed_jpeg(path, name: str = "casio_qv_r51.jpg", ev: float = -1
         if max_size:
             im.thumbnail(max_size)
         lin = color.decode(np.asarray(im.convert("RGB"), np.float32) / 255.0, color.Space.SRGB) * np.float32(2.0**ev)
+        lin = lin * np.asarray(gains_rgb, np.float32)
         out = Image.fromarray(np.round(color.encode(lin, color.Space.SRGB) * 255.0).astype(np.uint8))
     out.save(path, quality=92, exif=exif)
     return Path(path)

@@ -129,3 +129,25 @@ def test_mkdocs_build_strict(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (tmp_path / "site" / "ray" / "index.html").is_file()
     assert "auth_token" in (tmp_path / "site" / "ray" / "index.html").read_text(encoding="utf-8")
+
+
+# --- every command is in the README's table and has a user-guide page ------------------------------------------------
+
+def cli_commands() -> list[str]:
+    from exposure_batch.cli import main
+
+    return sorted(main.commands)
+
+
+def test_readme_commands_table_lists_every_command():
+    table = readme().split("## Commands", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in cli_commands() if not re.search(rf"`([^`]*\s)?{re.escape(name)}[\s`]", table)]
+    assert len(cli_commands()) >= 10 and not missing, missing
+
+
+def test_every_command_has_a_user_guide_page():
+    titles = {path.name: path.read_text(encoding="utf-8").splitlines()[0]
+              for path in sorted((REPO / "docs" / "guide").glob("*.md"))}
+    missing = [name for name in cli_commands()
+               if not any(re.search(rf"(^#|,|\s){re.escape(name)}(\W|$)", title) for title in titles.values())]
+    assert not missing, (missing, titles)

@@ -1,10 +1,13 @@
 """The README's Quick start (`exposure-batch process samples/ -o out/ --save-recipe --overwrite`) gives outputs with
 sane content: one JPEG and one recipe per sample, the photo's size and orientation, an edit that is neither black,
-white nor the untouched input, and a JPEG that is the saved recipe rendered on the decoded source (so the recipe
-really describes the output)."""
+white nor the untouched input, and a JPEG that is the saved recipe applied to the decoded source (so the recipe
+really describes the output). The expectation applies each step's exact NumPy op (FilterSpec.apply) one after the
+other and encodes with color.py, not the fused renderer the CLI uses; one underexposed capture added to the samples
+makes sure an edit large enough to see is among them."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 
 import numpy as np
 import pytest
@@ -15,19 +18,34 @@ from exposure_batch import color
 from exposure_batch.cli import main
 from exposure_batch.io import SUPPORTED_EXTENSIONS, decode
 from exposure_batch.recipe import load_recipe
-from exposure_batch.render import render_encoded
-from tests.helpers import SAMPLES_DIR
+from tests.helpers import SAMPLES_DIR, write_underexposed_jpeg
+
+
+def reference_srgb8(recipe, rgb_lin: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float32 sRGB codes 0-255 of `recipe` on linear ProPhoto `rgb_lin`: each step's exact NumPy op in
+    turn (filters' own reference implementation), then linear sRGB, clipped, sRGB transfer curve (color.py)."""
+    x = np.asarray(rgb_lin, np.float32)
+    for step in recipe.steps:
+        x = step.spec.apply(x, step.params)
+    lin_srgb = np.clip(color.convert_linear(x, color.WORKING_SPACE, color.Space.SRGB), 0.0, 1.0)
+    return np.floor(color.srgb_encode(lin_srgb) * 255.0 + 0.5).astype(np.float32)
 
 
 @pytest.mark.slow
 def test_quick_start_outputs_have_sane_content(tmp_path):
-    sources = sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in SUPPORTED_EXTENSIONS)
-    assert len(sources) == 7
+    samples = sorted(p for p in SAMPLES_DIR.iterdir() if p.suffix.lower() in SUPPORTED_EXTENSIONS)
+    assert len(samples) == 7
+    inbox = tmp_path / "samples"
+    inbox.mkdir()
+    for p in samples:
+        shutil.copy(p, inbox / p.name)
+    dark = write_underexposed_jpeg(inbox / "underexposed.jpg", ev=-1.5)  # the default edit visibly brightens it
+    sources = sorted(inbox.iterdir())
     out = tmp_path / "out"
-    res = CliRunner().invoke(main, ["process", str(SAMPLES_DIR), "-o", str(out), "--save-recipe", "--overwrite",
+    res = CliRunner().invoke(main, ["process", str(inbox), "-o", str(out), "--save-recipe", "--overwrite",
                                     "--no-progress"])
     assert res.exit_code == 0, res.output
-    assert "done 7" in res.output and "failed 0" in res.output
+    assert "done 8" in res.output and "failed 0" in res.output
     for src in sources:
         recipe = load_recipe(out / f"{src.stem}.recipe.json")
         assert recipe.model_id == "auto" and len(recipe.steps) <= 5  # the shipped learned agent
@@ -40,11 +58,14 @@ def test_quick_start_outputs_have_sane_content(tmp_path):
         h, w = decoded.rgb_lin.shape[:2]
         assert got.shape == (h, w, 3), src.name  # full size, orientation applied
 
-        expected = render_encoded(recipe, decoded.pixels, "srgb").astype(np.float32)
+        expected = reference_srgb8(recipe, decoded.rgb_lin)
         assert np.abs(got - expected).mean() < 2.5, src.name  # the JPEG is the recipe's render (JPEG error only)
 
-        untouched = 255 * color.srgb_encode(color.convert_linear(decoded.rgb_lin, color.WORKING_SPACE,
-                                                                 color.Space.SRGB))
+        untouched = 255 * color.srgb_encode(np.clip(color.convert_linear(decoded.rgb_lin, color.WORKING_SPACE,
+                                                                         color.Space.SRGB), 0.0, 1.0))
+        if src == dark:  # a visible edit: a renderer that dropped the steps would give `untouched` and fail above
+            assert np.abs(expected - untouched).mean() > 14.0, np.abs(expected - untouched).mean()  # measured 29
+            continue
         # The samples are finished photos: the default edit leaves them close (issue 12's do no harm; measured
         # mean code change at most 16.9, flower.dng) and the flat blue frame exactly as it was (no steps).
         assert np.abs(got - untouched).mean() < 25.0, src.name

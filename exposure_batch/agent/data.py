@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import color
-from ..preview import _resize_area, thumbnail
+from ..render.preview import _resize_area, thumbnail
 
 CROP_SIZE = 80
 PATCH_SIZE = 64
@@ -65,9 +65,9 @@ def _cut(img: np.ndarray, box: tuple[float, float, float], size: int) -> np.ndar
 
 def _decode_small(path: str) -> np.ndarray:
     """Decode to linear ProPhoto and shrink to WORK_SIDE (RAWs at half size: faster, plenty for 80 px crops)."""
-    from ..io import RAW_EXTENSIONS, decode  # noqa: PLC0415
+    from ..io import decode, formats  # noqa: PLC0415
 
-    half = os.path.splitext(path)[1].lower() in RAW_EXTENSIONS
+    half = formats.is_raw(path)
     return thumbnail(decode(path, half_size=half).rgb_lin, WORK_SIDE)
 
 

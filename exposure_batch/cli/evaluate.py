@@ -69,11 +69,11 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
     (histogram intersection), do no harm (each source editing the held-out originals themselves: CIEDE2000 against
     them) and colour damage (hue shifts on a generated chart of saturated, skin and grey patches); with --bursts,
     frame-to-frame consistency of bursts edited alone and harmonised."""
-    from ..agent import get_agent  # noqa: PLC0415
     from ..agent.data import display_np, list_images  # noqa: PLC0415
+    from ..sources import make_source  # noqa: PLC0415
     from ..agent.evaluate import (evaluate_do_no_harm, evaluate_hue, evaluate_sources, format_table,  # noqa: PLC0415
                                   make_cases, write_plot)
-    from ..preview import thumbnail  # noqa: PLC0415
+    from ..render.preview import thumbnail  # noqa: PLC0415
 
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     heldout_dir = heldout_dir or (DEFAULT_HELDOUT if os.path.isdir(DEFAULT_HELDOUT) else None)
@@ -97,7 +97,7 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
             sources["no edit"] = None
         elif name in ("classic", "learned"):
             try:
-                sources[name] = get_agent(name, model_path if name == "learned" else None)
+                sources[name] = make_source(name, model_path=model_path if name == "learned" else None)
             except Exception as err:  # noqa: BLE001
                 raise click.ClickException(str(err)) from None
         else:
@@ -139,8 +139,8 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
 
 def _evaluate_bursts(paths, agents, model_path, frames, max_side, seed, out_dir, log) -> None:
     """evaluate --bursts: each agent alone and harmonised (shoot.evaluate), as a table (and JSON with -o)."""
-    from ..agent import get_agent  # noqa: PLC0415
     from ..shoot.evaluate import evaluate_bursts, format_burst_table  # noqa: PLC0415
+    from ..sources import make_source  # noqa: PLC0415
 
     sources: dict = {}
     harmonised: dict = {}
@@ -149,7 +149,7 @@ def _evaluate_bursts(paths, agents, model_path, frames, max_side, seed, out_dir,
             sources["no edit"] = None
         elif name in ("classic", "learned"):
             try:
-                agent = get_agent(name, model_path if name == "learned" else None)
+                agent = make_source(name, model_path=model_path if name == "learned" else None)
             except Exception as err:  # noqa: BLE001
                 raise click.ClickException(str(err)) from None
             sources[name] = agent

@@ -5,7 +5,8 @@ space, linear, recipe/agent/model, save-recipe, skip-existing/overwrite, jobs, a
 e.g. sidecars) for another command to carry; `output_options_from(kwargs)` builds the OutputOptions from the parsed
 values the same way for every command (any OutputOptions field whose name matches a parameter).
 
-Exports: shared_options, output_options_from, check_output_options, memory_cap.
+Exports: shared_options, output_options_from, check_output_options, output_format, format_help, space_help,
+memory_cap.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from typing import Iterable
 
 import click
 
-from ..pipeline import OutputOptions
+from ..color import SPACE_NAMES, space_from_name
+from ..io import formats
+from ..pipeline.options import OutputOptions
 
 
 #: Options of `process` every output-writing command shares, besides those feeding an OutputOptions field.
@@ -43,11 +46,36 @@ def with_params(params: list[click.Parameter]):
 
 
 def check_output_options(fmt: str, space: str, linear: bool, overwrite: bool, skip_existing: bool) -> None:
-    """The usage rules `process` enforces, for any command writing outputs."""
+    """The usage rules `process` enforces, for any command writing outputs (the format and space rule is
+    io.formats.check_encoding, the one io.write applies)."""
     if skip_existing and overwrite:
         raise click.UsageError("--skip-existing and --overwrite exclude each other")
-    if fmt == "jpeg" and (space != "srgb" or linear):
-        raise click.UsageError("JPEG output is 8-bit sRGB; use --format tiff or png for other spaces or --linear")
+    refused = formats.check_encoding(fmt, space_from_name(space), linear)
+    if refused:
+        raise click.UsageError(f"--format {fmt} --space {space}{' --linear' if linear else ''}: {refused}")
+
+
+def output_format(_ctx, _param, value: str | None) -> str | None:
+    """--format callback: an alias ('jpg', 'tif') -> the format's name (io.formats.output_format)."""
+    return None if value is None else formats.output_format(value)
+
+
+def format_help() -> str:
+    """--format's help, from io.formats: 'jpeg (jpg): 8-bit; png: 16-bit; tiff (tif): 16-bit'."""
+    return "Output format: " + "; ".join(
+        f"{f.name}{' (' + ', '.join(f.aliases) + ')' if f.aliases else ''} {f.bits[0]}-bit"
+        for f in formats.FORMATS if f.writable) + "."
+
+
+def space_help() -> str:
+    """--space's help, from io.formats: which spaces each output format takes."""
+    from ..color import SPACE_NAMES  # noqa: PLC0415
+    parts = []
+    for f in formats.FORMATS:
+        if f.writable:
+            names = [n for n, sp in SPACE_NAMES.items() if sp in f.spaces]
+            parts.append(f"{f.label}: {'any' if len(names) == len(SPACE_NAMES) else ', '.join(names)}")
+    return "Output colour space (" + "; ".join(parts) + ")."
 
 
 def output_options_from(kwargs: dict) -> OutputOptions:

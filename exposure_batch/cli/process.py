@@ -7,29 +7,31 @@ import time
 
 import click
 
-from ..engine import SourceSpec, run_batch
+from ..color import SPACE_NAMES
+from ..engine import run_batch
 from ..errors import ExposureBatchError
-from ..io import RAW_EXTENSIONS
-from ..io.write import bits_for
+from ..io import formats
 from ..limits import DEFAULT_MAX_PIXELS
 from ..names import shown
-from ..outplan import PlanError, check_folders, check_targets, exclude_own
-from ..pipeline import EXISTS_REASON, OutputOptions, Result, find_inputs, plan_outputs
+from ..pipeline.inputs import find_inputs
+from ..pipeline.options import OutputOptions
+from ..pipeline.outputs import EXISTS_REASON, PlanError, check_folders, check_targets, exclude_own, plan_outputs
+from ..pipeline.result import Result
 from ..render import prepare_kernels
-from .options import memory_cap
+from ..sources import SourceSpec
+from .options import check_output_options, format_help, memory_cap, output_format, space_help
 
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=False))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-folders (their structure is kept).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["jpeg", "tiff", "png"]), default="jpeg", show_default=True,
-              help="Output format (JPEG 8-bit sRGB; TIFF/PNG 16-bit).")
+@click.option("-f", "--format", "fmt", type=click.Choice(formats.OUTPUT_CHOICES, case_sensitive=False), default="jpeg",
+              show_default=True, callback=output_format, help=format_help())
 @click.option("-q", "--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
 @click.option("--jpeg-optimize", is_flag=True,
               help="Optimised JPEG Huffman tables: about 4% smaller files, about 3x the encoding time.")
-@click.option("--space", type=click.Choice(["srgb", "prophoto", "adobergb", "p3", "rec2020"]), default="srgb",
-              show_default=True, help="Output colour space (JPEG is always sRGB).")
+@click.option("--space", type=click.Choice(tuple(SPACE_NAMES)), default="srgb", show_default=True, help=space_help())
 @click.option("--linear", is_flag=True, help="Write linear values (TIFF/PNG) instead of the space's transfer curve.")
 @click.option("--recipe", "recipe_path", type=click.Path(exists=True, dir_okay=False),
               help="Apply this saved recipe (JSON) to every photo instead of an agent.")
@@ -98,10 +100,7 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 
     Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
     """
-    if skip_existing and overwrite:
-        raise click.UsageError("--skip-existing and --overwrite exclude each other")
-    if fmt == "jpeg" and (space != "srgb" or linear):
-        raise click.UsageError("JPEG output is 8-bit sRGB; use --format tiff or png for other spaces or --linear")
+    check_output_options(fmt, space, linear, overwrite, skip_existing)
     try:
         check_folders(inputs, outdir, report_dir)
     except PlanError as err:
@@ -176,8 +175,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 
 
 def _artefacts(path: str, out_path: str, opts: OutputOptions) -> list[str]:
-    """Every file a job writes: the image, its recipe, its sidecars (outplan.check_targets)."""
-    from ..pipeline import recipe_path_for  # noqa: PLC0415
+    """Every file a job writes: the image, its recipe, its sidecars (pipeline.outputs.check_targets)."""
+    from ..pipeline.outputs import recipe_path_for  # noqa: PLC0415
 
     paths = [out_path] + ([recipe_path_for(out_path)] if opts.save_recipe else [])
     if opts.sidecars != "none":
@@ -197,7 +196,7 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     if getattr(opts.sidecars, "beside_source", False):
         raise click.UsageError("--variations writes one sidecar per variation, beside its output: not with "
                                "--sidecar-beside-source (all N would share the source's sidecar)")
-    from ..pipeline import process_variations  # noqa: PLC0415
+    from ..pipeline.stages import process_variations  # noqa: PLC0415
 
     try:
         source = spec.build()
@@ -248,8 +247,8 @@ def _prepare_kernels(job_list, opts) -> None:
     """On a machine's first run, compile the render kernels this run needs (RAW code path only with RAW inputs; the
     output's bit depth) before the batch starts, in parallel on the idle cores, with a one-line notice
     (render.prepare_kernels)."""
-    raw = any(os.path.splitext(path)[1].lower() in RAW_EXTENSIONS for path, _ in job_list)
-    prepare_kernels(raw_sources=raw, bits=(bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True),
+    raw = any(formats.is_raw(path) for path, _ in job_list)
+    prepare_kernels(raw_sources=raw, bits=(formats.bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True),
                     workers=os.cpu_count() or 1)
 
 
@@ -358,7 +357,7 @@ def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, r
         if not jobs:
             return skipped
         if ray_address:
-            from ..scale import run_ray  # noqa: PLC0415
+            from ..engine.ray import run_ray  # noqa: PLC0415
 
             if grouping is not None:
                 spec = plan_shoot([p for p, _ in jobs], spec, grouping, n_workers, opts.max_pixels, **limits)
@@ -380,7 +379,7 @@ def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, r
 def _skip_existing_first(jobs, opts) -> tuple[list[Result], list]:
     """(skipped Results, jobs still to do): outputs that exist already (without --overwrite) are skipped before
     any worker starts or any photo is surveyed (the engine would skip them too, after planning them)."""
-    from ..pipeline import existing_outputs_block  # noqa: PLC0415
+    from ..pipeline.outputs import existing_outputs_block  # noqa: PLC0415
 
     skipped, todo = [], []
     for path, out_path in jobs:
@@ -410,7 +409,7 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
 
 def _dry_run(jobs, opts, spec, resume: bool) -> None:
     """--dry-run: one line per file (process / skip / fail and why), then the counts; nothing is written."""
-    from ..manifest import Manifest, dry_run_plan  # noqa: PLC0415
+    from ..runs.manifest import Manifest, dry_run_plan  # noqa: PLC0415
 
     state = Manifest.for_outdir(opts.outdir).load() if resume else None
     rows = dry_run_plan(jobs, opts, state)
@@ -423,7 +422,7 @@ def _dry_run(jobs, opts, spec, resume: bool) -> None:
 def _open_manifest(jobs, opts, spec, resume: bool):
     """Open OUTDIR/.exposure-batch/manifest.jsonl for this run; with --resume drop the files done earlier and
     remove outputs left by files that were in flight. Returns (manifest, jobs still to do, earlier Results)."""
-    from ..manifest import Manifest, options_mismatch, plan_resume, run_options  # noqa: PLC0415
+    from ..runs.manifest import Manifest, options_mismatch, plan_resume, run_options  # noqa: PLC0415
 
     manifest = Manifest.for_outdir(opts.outdir)
     options = run_options(opts, spec)

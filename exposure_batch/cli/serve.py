@@ -57,11 +57,11 @@ def serve(host, port, roots, token_file, agent, model_path, profiles_dir, worker
     """
     import uvicorn  # noqa: PLC0415
 
+    from ..errors import ExposureBatchError  # noqa: PLC0415
     from ..service import security  # noqa: PLC0415
     from ..service.app import ServiceConfig, create_app  # noqa: PLC0415
-    from ..engine import SourceSpec  # noqa: PLC0415
-    from ..errors import ExposureBatchError  # noqa: PLC0415
     from ..service.decider import Decider, profiles_from_dir  # noqa: PLC0415
+    from ..sources import SourceSpec  # noqa: PLC0415
     from .options import memory_cap  # noqa: PLC0415
 
     if not security.is_loopback(host):

@@ -8,11 +8,10 @@ import sys
 import click
 
 from ..config import config_option
-from ..io.write import bits_for
+from ..io.formats import bits_for
 from ..render import prepare_kernels
 from .options import check_output_options, memory_cap, output_options_from, shared_options, with_params
-from .process import grouping_options
-from .process import process as _process_cmd
+from .process import grouping_options, process as _process_cmd
 
 
 @with_params(shared_options(_process_cmd))
@@ -63,7 +62,8 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
 
     Exit status with --once: 0 when nothing failed, 1 when any file failed, was quarantined or deferred.
     """
-    from ..engine import SourceSpec, WorkerInitError  # noqa: PLC0415
+    from ..engine import WorkerInitError  # noqa: PLC0415
+    from ..sources import SourceSpec  # noqa: PLC0415
     from ..watch import Daemon, WatchConfig  # noqa: PLC0415
 
     if not inbox:
@@ -92,8 +92,8 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
     daemon = Daemon(cfg)
     _install_signals(daemon)
 
-    from ..daemonlock import AlreadyRunning  # noqa: PLC0415
-    from ..outplan import PlanError  # noqa: PLC0415
+    from ..pipeline.outputs import PlanError  # noqa: PLC0415
+    from ..watch.lock import AlreadyRunning  # noqa: PLC0415
 
     try:
         stats = daemon.run()

@@ -19,13 +19,13 @@ import stat
 import numpy as np
 
 from exposure_batch.errors import InputError, UnsupportedFile
-from exposure_batch.io import metadata, raster
+from exposure_batch.io import formats, metadata, raster
 from exposure_batch.io import raw as _raw
-from exposure_batch.io.raw import RAW_EXTENSIONS
+from exposure_batch.io.formats import RASTER_EXTENSIONS, RAW_EXTENSIONS  # noqa: F401  (RAW_EXTENSIONS re-exported)
 from exposure_batch.limits import DEFAULT_MAX_PIXELS
 
-RASTER_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff"})
-SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(RAW_EXTENSIONS | RASTER_EXTENSIONS)
+#: Every extension we read (io.formats: raw formats and the sniffed raster formats).
+SUPPORTED_EXTENSIONS: frozenset[str] = formats.READ_EXTENSIONS
 
 
 @dataclasses.dataclass
@@ -70,7 +70,8 @@ class Decoded:
 
 
 def is_supported(path: str | os.PathLike) -> bool:
-    """True when the file's extension is one we read (RAW extensions + .jpg .jpeg .png .tif .tiff)."""
+    """True when the file's extension is one we read (io.formats: raw extensions + .jpg .jpeg .jpe .png .tif
+    .tiff)."""
     return os.path.splitext(os.fspath(path))[1].lower() in SUPPORTED_EXTENSIONS
 
 
@@ -126,13 +127,13 @@ def _route(path: str) -> tuple[str, int]:
     if kind in ("jpeg", "png"):
         return kind, st.st_size
     if kind == "tiff":
-        if ext in RAW_EXTENSIONS:
+        if formats.is_raw(path):
             return "raw", st.st_size
         _check_tiff_structure(path)  # before tifffile follows its offsets (loops, bombs)
         if raster.tiff_is_dng(path):
             return "raw", st.st_size
         return "tiff", st.st_size
-    if ext in RAW_EXTENSIONS:
+    if formats.is_raw(path):
         return "raw", st.st_size
     if _looks_like_text(head):
         raise UnsupportedFile(path, "a text file, not an image")

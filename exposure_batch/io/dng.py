@@ -74,7 +74,7 @@ def _rgb_to_xyz_d65(space: Space) -> np.ndarray:
     colour = color._colour()  # noqa: SLF001
     cs = colour.RGB_COLOURSPACES[space.value]
     m = np.asarray(cs.matrix_RGB_to_XYZ, dtype=np.float64)
-    d65 = np.array([0.3127, 0.3290])
+    d65 = np.array(color.D65_XY)
     if not np.allclose(cs.whitepoint, d65, atol=1e-4):
         cat = colour.adaptation.matrix_chromatic_adaptation_VonKries(
             colour.xy_to_XYZ(cs.whitepoint), colour.xy_to_XYZ(d65), transform="Bradford")

@@ -27,6 +27,7 @@ import numpy as np
 from exposure_batch import color
 from exposure_batch.color import Space
 from exposure_batch.errors import DecodeError, LimitError, UnsupportedFile
+from exposure_batch.io import formats
 from exposure_batch.io import icc as _icc
 from exposure_batch.limits import MAX_FLOAT_VALUE, check_pixels
 
@@ -34,15 +35,10 @@ _BAND_ROWS = 256
 
 
 def sniff(head: bytes) -> str | None:
-    """Container kind from a file's first bytes: 'jpeg', 'png', 'tiff' (TIFF or BigTIFF, including TIFF-based
-    RAWs such as DNG/NEF/CR2/ARW) or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "tiff"
-    return None
+    """Container kind from a file's first bytes (io.formats.sniff): 'jpeg', 'png', 'tiff' (TIFF or BigTIFF,
+    including TIFF-based RAWs such as DNG/NEF/CR2/ARW) or None."""
+    fmt = formats.sniff(head)
+    return fmt.name if fmt is not None else None
 
 
 def apply_orientation(arr: np.ndarray, orientation: int | None) -> np.ndarray:

@@ -22,14 +22,7 @@ import math
 import numpy as np
 
 from exposure_batch.errors import DecodeError, InputError, UnsupportedFile
-
-#: Extensions of camera RAW formats we hand to LibRaw (lower case, with dot).
-RAW_EXTENSIONS = frozenset({
-    ".3fr", ".ari", ".arw", ".bay", ".cap", ".cr2", ".cr3", ".crw", ".dcr", ".dcs", ".dng", ".drf",
-    ".eip", ".erf", ".fff", ".gpr", ".iiq", ".k25", ".kdc", ".mdc", ".mef", ".mos", ".mrw", ".nef", ".nrw",
-    ".orf", ".ori", ".pef", ".ptx", ".pxn", ".raf", ".raw", ".rw2", ".rwl", ".rwz", ".sr2", ".srf",
-    ".srw", ".sti", ".x3f",
-})
+from exposure_batch.io.formats import RAW_EXTENSIONS  # noqa: F401  (re-exported; the table is io.formats)
 
 _BAND_ROWS = 512
 #: Linear value of a 16-bit code: float32(code) * CODE_SCALE (float32 multiply), so code 65535 -> 1.0.

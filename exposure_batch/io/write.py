@@ -22,14 +22,14 @@ import numpy as np
 from exposure_batch import color
 from exposure_batch.color import Space
 from exposure_batch.errors import OutputError, OutputExists, OutputUnwritable, OutputUsage, SourceMetadataTooLarge
+from exposure_batch.io import formats
 from exposure_batch.io import icc as _icc
 from exposure_batch.io import metadata
 from exposure_batch.io.unit import current_unit, fsync_dir as _fsync_dir
 
-FORMATS = ("jpeg", "tiff", "png")
-_EXT_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".tif": "tiff", ".tiff": "tiff", ".png": "png"}
-#: Spaces an 8-bit JPEG may be written in (wider gamuts band visibly at 8 bits: use 16-bit TIFF / PNG).
-JPEG_SPACES = (Space.SRGB, Space.DISPLAY_P3, Space.ADOBE_RGB)
+#: The formats we write, their extensions, bit depths and spaces: io.formats (the one table).
+FORMATS = formats.OUTPUT_FORMATS
+bits_for = formats.bits_for
 _BAND_ROWS = 256
 # Encoder speed settings, measured on a noisy 16-bit photo (1.5 MP): libpng at level 6 takes 1.3 s (about 20 s at
 # 24 MP) for 2 % smaller files than level 1 + RLE + SUB filter (0.6 s, OpenCV's fast settings); TIFF deflate with
@@ -112,11 +112,12 @@ def stale_temp_files(path: str | os.PathLike) -> list[str]:
 
 def format_from_path(path: str | os.PathLike) -> str:
     """'jpeg' | 'tiff' | 'png' from the file extension; OutputUsage for anything else."""
-    ext = os.path.splitext(os.fspath(path))[1].lower()
-    if ext not in _EXT_FORMAT:
+    fmt = formats.by_path(path)
+    if fmt is None or not fmt.writable:
+        ext = os.path.splitext(os.fspath(path))[1].lower()
         raise OutputUsage(f"{os.fspath(path)}: cannot tell the output format from extension {ext or '(none)'!r} "
                           "(use .jpg, .tif or .png, or pass fmt)")
-    return _EXT_FORMAT[ext]
+    return fmt.name
 
 
 def _parse_space(space) -> Space:
@@ -215,28 +216,20 @@ def write_image(rgb_lin: np.ndarray, path: str | os.PathLike, *, fmt: str | None
                          overwrite=overwrite)
 
 
-def bits_for(fmt: str) -> int:
-    """Bits per channel we write for a format: 8 for JPEG, 16 for TIFF and PNG."""
-    return 8 if fmt == "jpeg" else 16
-
-
 def check_output(path, *, fmt: str | None = None, quality: int = 95, space: str | Space = "srgb",
                  linear: bool = False, overwrite: bool = False) -> tuple[str, Space]:
     """Validate output settings before any pixel work; returns (format, Space). Raises OutputError (one line)."""
     path = os.fspath(path)
-    fmt = (fmt or format_from_path(path)).lower()
-    fmt = {"jpg": "jpeg", "tif": "tiff"}.get(fmt, fmt)
-    if fmt not in FORMATS:
-        raise OutputUsage(f"{path}: unknown output format {fmt!r} (use one of {', '.join(FORMATS)})")
+    try:
+        fmt = formats.output_format(fmt or format_from_path(path))
+    except ValueError as exc:
+        raise OutputUsage(f"{path}: {exc}") from None
     sp = _parse_space(space)
-    if fmt == "jpeg":
-        if linear:
-            raise OutputUsage(f"{path}: JPEG is 8-bit; write linear output as 16-bit TIFF or PNG")
-        if sp not in JPEG_SPACES:
-            raise OutputUsage(f"{path}: {sp.value} needs more than 8 bits; write it as 16-bit TIFF or PNG "
-                              "(JPEG takes sRGB, Display P3 or Adobe RGB)")
-        if not 1 <= int(quality) <= 100:
-            raise OutputUsage(f"{path}: JPEG quality must be 1..100, got {quality}")
+    refused = formats.check_encoding(fmt, sp, linear)
+    if refused:
+        raise OutputUsage(f"{path}: {refused}")
+    if fmt == "jpeg" and not 1 <= int(quality) <= 100:
+        raise OutputUsage(f"{path}: JPEG quality must be 1..100, got {quality}")
     if not overwrite and os.path.lexists(path):
         raise OutputExists(f"{path}: already exists (pass overwrite to replace it)")
     return fmt, sp

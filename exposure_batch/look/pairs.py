@@ -59,7 +59,7 @@ class PairData:
 
 
 def _images(folder: str) -> list[tuple[str, str]]:
-    from ..pipeline import find_inputs  # noqa: PLC0415
+    from ..pipeline.inputs import find_inputs  # noqa: PLC0415
 
     if not os.path.isdir(folder):
         raise ProfileError(f"{folder}: not a folder")
@@ -126,7 +126,7 @@ def same_picture_score(a_lin: np.ndarray, b_lin: np.ndarray) -> float:
     insensitive to any monotone tone change, low for different pictures or crops that do not register."""
     from scipy.stats import spearmanr  # noqa: PLC0415
 
-    from ..preview import _resize_area  # noqa: PLC0415
+    from ..render.preview import _resize_area  # noqa: PLC0415
 
     h, w = a_lin.shape[:2]
     gw, gh = _grid(h, w, CHECK_SIDE)
@@ -154,11 +154,11 @@ def load_pair(spec: PairSpec, source, thumb_side: int) -> PairData:
 
     Raises InputError for unreadable files and ProfileError for sizes that cannot be aligned or a target that is
     not the same picture."""
-    from ..io import RAW_EXTENSIONS, decode  # noqa: PLC0415
-    from ..pipeline import agent_input  # noqa: PLC0415
-    from ..preview import _resize_area, thumbnail  # noqa: PLC0415
+    from ..io import decode, formats  # noqa: PLC0415
+    from ..pipeline.stages import agent_input  # noqa: PLC0415
+    from ..render.preview import _resize_area, thumbnail  # noqa: PLC0415
 
-    half = os.path.splitext(spec.before)[1].lower() in RAW_EXTENSIONS
+    half = formats.is_raw(spec.before)
     before = decode(spec.before, half_size=half)
     after = decode(spec.after, half_size=_large(spec.after, 8 * thumb_side))
     hb, wb = before.pixels.shape[:2]
@@ -182,7 +182,7 @@ def load_pair(spec: PairSpec, source, thumb_side: int) -> PairData:
 
 def _descriptor(lin: np.ndarray) -> np.ndarray:
     """Exposure- and colour-cast-invariant layout descriptor: 8x8 log luminance, zero mean, unit norm."""
-    from ..preview import _resize_area  # noqa: PLC0415
+    from ..render.preview import _resize_area  # noqa: PLC0415
 
     small = _resize_area(np.ascontiguousarray(lin, np.float32), 8, 8) @ color.LUMA_WEIGHTS
     d = np.log2(np.maximum(small, 1e-4)).ravel()

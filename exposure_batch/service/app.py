@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from .. import __version__
 from ..errors import Kind, ModelError
 from ..failures import Failed
+from ..io import formats
 from . import security
 from .decider import Decider
 from .edits import EditRequest, RenderRequest, edit_photo
@@ -63,7 +64,7 @@ class ServiceConfig:
 # Request / response models (they make the OpenAPI schema)
 # ---------------------------------------------------------------------------------------------------------------
 class RenderSpec(BaseModel):
-    format: Literal["jpeg", "tiff", "png"] = "jpeg"
+    format: Literal[formats.OUTPUT_CHOICES] = "jpeg"  # io.formats: jpeg (jpg), png, tiff (tif)
     quality: int = Field(95, ge=1, le=100)
     output_dir: str = Field(..., description="Absolute folder under one of the service's --root folders")
 
@@ -150,7 +151,7 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
         folder = checked(spec.output_dir)
         if not os.path.isdir(folder):
             raise HTTPException(422, f"{spec.output_dir}: output_dir is not a folder")
-        return RenderRequest(spec.format, spec.quality, folder)
+        return RenderRequest(formats.output_format(spec.format), spec.quality, folder)
 
     def choice(agent, profile):
         try:

@@ -8,20 +8,16 @@ Exports: EditRequest, RenderRequest, EditError, edit_photo, editor_outputs, is_r
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
 
-import dataclasses
-
 from ..errors import ExposureBatchError, Kind
 from ..failures import Failed, Failure
+from ..io import formats
 from .outputs import Claims, OutputConflict, PlanError, plan
 from .tasks import Analysis
-
-#: Extensions Lightroom treats as rendered files (Incremental temperature/tint); everything else (raw, DNG) is raw.
-RENDERED_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".png", ".psd", ".heic", ".heif", ".avif", ".webp")
-
 
 #: A photo that could not be edited: the one exception carrying a failures.Failure (the HTTP layer answers with
 #: the status for its kind and serialises the Failure).
@@ -55,7 +51,8 @@ class EditRequest:
 
 
 def is_raw_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() not in RENDERED_EXTENSIONS
+    """Whether an original of this name is a camera raw (io.formats.is_raw)."""
+    return formats.is_raw(name)
 
 
 def editor_outputs(recipe, name: str, raw: bool) -> dict:
@@ -113,7 +110,7 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
 
 async def _render(req: EditRequest, recipe, engine, priority: str, claims: Claims) -> tuple[list[str], str]:
     """Render to the file `claims` picks (never one the service did not write). Returns (paths written, note)."""
-    from ..pipeline import OutputOptions  # noqa: PLC0415
+    from ..pipeline.options import OutputOptions  # noqa: PLC0415
 
     r = req.render
     planned = req.out_path or plan_one(req.path, req.name, r)

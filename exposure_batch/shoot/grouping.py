@@ -79,7 +79,7 @@ def signature(image_lin: np.ndarray) -> np.ndarray:
     log2 R/G, B/G chroma minus their means (exposure and white balance gains drop out), blurred by one cell;
     planes 3-4 hold the means of log2 R/G and B/G (the frame's overall colour, which white balance drift moves only a
     little: it tells a brown wood texture from grey blinds)."""
-    from ..preview import _resize_area  # noqa: PLC0415
+    from ..render.preview import _resize_area  # noqa: PLC0415
 
     small = _resize_area(np.ascontiguousarray(image_lin, np.float32), _GRID, _GRID).astype(np.float64)
     small = np.maximum(small, 1e-4)

@@ -65,7 +65,7 @@ _ALIGN_SIDE = 192
 
 def _working(image_lin: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
     """Area-resized float64 copy, long side _ALIGN_SIDE (or exactly `shape`)."""
-    from ..preview import _resize_area  # noqa: PLC0415
+    from ..render.preview import _resize_area  # noqa: PLC0415
 
     h, w = image_lin.shape[:2]
     if shape is None:
@@ -178,7 +178,7 @@ def fold_gains(recipe: Recipe, gains: np.ndarray) -> Recipe:
 def _small_display(rgb_lin: np.ndarray, side: int = 16) -> np.ndarray:
     """sRGB display values of a side x side area average of a linear image (for comparing results)."""
     from ..agent.data import display_np  # noqa: PLC0415
-    from ..preview import _resize_area  # noqa: PLC0415
+    from ..render.preview import _resize_area  # noqa: PLC0415
 
     return display_np(_resize_area(np.ascontiguousarray(rgb_lin, np.float32), side, side))
 

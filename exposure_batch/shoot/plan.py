@@ -13,8 +13,8 @@ Plans live in memory (`Plan`, pickled into worker processes with the spec) or, f
 (`PlanStore`: one JSON file per input, written before the file is handed to a worker, so a restarted daemon keeps
 the decisions).
 
-Exports: PlanEntry, Plan, PlanStore, PlannedSource, PlannedSpec, plan_entries, harmonised_entries, singleton_entry
-(make_plan: shoot.work; the streamed run: shoot.stream).
+Exports: PlanEntry, Plan, PlanStore, PlannedSource, PlannedSpec, build_source (the "planned" recipe source),
+plan_entries, harmonised_entries, singleton_entry (make_plan: shoot.work; the streamed run: shoot.stream).
 """
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from ..engine import SourceSpec
 from ..recipe import Recipe
+from ..sources import SourceSpec
 from .grouping import GroupingOptions, group_surveys
 from .harmonise import harmonise_groups
 
@@ -141,9 +141,19 @@ class PlannedSpec(SourceSpec):
         fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(SourceSpec)}
         return cls(**fields, plan=plan)
 
-    def build(self):
-        inner = SourceSpec.build(self)
-        return PlannedSource(inner, self.plan) if self.plan is not None else inner
+    @property
+    def kind(self) -> str:
+        return "planned"
+
+    def inner(self) -> SourceSpec:
+        """The wrapped spec (without the plan)."""
+        return SourceSpec(**{f.name: getattr(self, f.name) for f in dataclasses.fields(SourceSpec)})
+
+
+def build_source(spec: PlannedSpec):
+    """sources.SOURCES["planned"]: the wrapped spec's source, following spec.plan when there is one."""
+    inner = spec.inner().build()
+    return PlannedSource(inner, spec.plan) if spec.plan is not None else inner
 
 
 # ---------------------------------------------------------------------------------------------------------------

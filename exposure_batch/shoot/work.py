@@ -57,7 +57,7 @@ def engine_task(source, *args):
         return shoot_task(source, args[0], args[1])
     if args and args[0] == EDIT_SPOOLED:  # (EDIT_SPOOLED, spool, input_path, output_path, OutputOptions)
         return prepare_spooled(source, args[1], *args[2:])
-    from ..pipeline import prepare_stage  # noqa: PLC0415
+    from ..pipeline.stages import prepare_stage  # noqa: PLC0415
 
     return prepare_stage(source, *args)
 
@@ -68,7 +68,8 @@ def prepare_spooled(source, spool: str, path: str, out_path: str, opts):
     import pickle  # noqa: PLC0415
     import time  # noqa: PLC0415
 
-    from ..pipeline import Prepared, agent_input, existing_outputs_block, prepare_stage  # noqa: PLC0415
+    from ..pipeline.outputs import existing_outputs_block  # noqa: PLC0415
+    from ..pipeline.stages import Prepared, agent_input, prepare_stage  # noqa: PLC0415
 
     start = time.perf_counter()
     spooled = decoded_file(spool, path)
@@ -145,7 +146,7 @@ def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
 
     from ..io import decode  # noqa: PLC0415
     from .survey import SURVEY_SIDE, Survey, parse_capture_time  # noqa: PLC0415
-    from ..preview import thumbnail  # noqa: PLC0415
+    from ..render.preview import thumbnail  # noqa: PLC0415
 
     try:
         decoded = decode(path, max_pixels=max_pixels)
@@ -167,7 +168,7 @@ def compact_survey(survey):
     thumbnail (float32 linear ProPhoto), which also serves as the thumbnail; its signature computed."""
     if survey is None:
         return None
-    from ..preview import thumbnail  # noqa: PLC0415
+    from ..render.preview import thumbnail  # noqa: PLC0415
     from .grouping import signature  # noqa: PLC0415
 
     preview = survey.preview  # from the full survey image (what the agent would see)

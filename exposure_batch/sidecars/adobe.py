@@ -23,6 +23,7 @@ import numpy as np
 from lxml import etree
 
 from .. import color
+from ..io import formats
 from . import xmp
 from .xmp import NS, q
 
@@ -30,7 +31,6 @@ PROCESS_VERSION = "11.0"
 CRS_VERSION = "15.4"
 CURVE_TAGS = ("ToneCurvePV2012", "ToneCurvePV2012Red", "ToneCurvePV2012Green", "ToneCurvePV2012Blue")
 #: Files whose develop settings Lightroom keeps inside the file, not in a sidecar.
-EMBEDDED_EXTENSIONS = (".jpg", ".jpeg", ".tif", ".tiff", ".png", ".dng", ".psd", ".heic", ".avif")
 
 
 @dataclass(frozen=True)
@@ -208,8 +208,8 @@ def sidecar_name(source_path: str | os.PathLike) -> str:
 
 
 def needs_embedding(source_path: str | os.PathLike) -> bool:
-    """JPEG/TIFF/PNG/DNG/...: Lightroom ignores sidecars, settings must be inside the file."""
-    return os.path.splitext(os.fspath(source_path))[1].lower() in EMBEDDED_EXTENSIONS
+    """JPEG/TIFF/PNG/DNG/...: Lightroom ignores sidecars, settings must be inside the file (io.formats.embeds_xmp)."""
+    return formats.embeds_xmp(source_path)
 
 
 def beside_name(path: str | os.PathLike) -> str:

@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import color
+from ..io import formats
 from . import xmp
 from .xmp import q
 
@@ -176,16 +177,9 @@ class History:
         return not self.notes
 
 
-#: Extensions darktable opens as non-raw (everything else, DNG included, goes through its raw pipeline).
-NON_RAW_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".avif", ".jxl",
-                      ".exr", ".pfm", ".hdr", ".pnm", ".ppm", ".pgm", ".j2k", ".jp2", ".gif", ".bmp")
-
-
 def is_raw(source_path: str | os.PathLike | None) -> bool:
-    """Whether darktable treats the source as raw (decides the module order version)."""
-    if source_path is None:
-        return False
-    return os.path.splitext(os.fspath(source_path))[1].lower() not in NON_RAW_EXTENSIONS
+    """Whether darktable treats the source as raw (decides the module order version): io.formats.is_raw."""
+    return formats.is_raw(source_path)
 
 
 def base_order(raw: bool = False) -> list[str]:

@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exposure_batch.engine import SourceSpec, run_batch
-from exposure_batch.pipeline import OutputOptions, find_inputs, plan_outputs
+from exposure_batch.engine import run_batch
+from exposure_batch.pipeline.inputs import find_inputs
+from exposure_batch.pipeline.options import OutputOptions
+from exposure_batch.pipeline.outputs import plan_outputs
+from exposure_batch.sources import SourceSpec
 
 from tests.helpers import require_module
 
@@ -46,7 +49,7 @@ def _flat(params: dict) -> np.ndarray:
 
 @pytest.mark.parametrize("agent", ["classic", "learned"])
 def test_ray_outputs_identical_to_local_run_and_bad_files_isolated(local_ray, photos, tmp_path, agent):
-    from exposure_batch.scale import run_ray
+    from exposure_batch.engine.ray import run_ray
 
     local_jobs, local_opts = _jobs(photos, tmp_path / "local", fmt="png", save_recipe=True)
     ray_jobs, ray_opts = _jobs(photos, tmp_path / "ray", fmt="png", save_recipe=True)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from exposure_batch.outplan import PlanError
+from exposure_batch.pipeline.outputs import PlanError
 from exposure_batch.watch import Daemon
 from tests.hostile import corpus
 from tests.hostile.conftest import cli, files_under
@@ -123,7 +123,7 @@ def test_environment_failures_retried_while_running(tmp_path):
 
 
 def journal_rows_at(path):
-    from exposure_batch.journal import Journal  # noqa: PLC0415
+    from exposure_batch.watch.journal import Journal  # noqa: PLC0415
 
     if not os.path.exists(path):
         return []

@@ -17,7 +17,7 @@ import pytest
 from exposure_batch.errors import DecodeError, LimitError, RecipeError
 from exposure_batch.io import decode, read_exif, read_info
 from exposure_batch.recipe import Recipe
-from tests.helpers import sample_path
+from tests.helpers import in_ci, sample_path
 from tests.hostile import corpus
 from tests.hostile.conftest import cli, files_under
 
@@ -147,44 +147,65 @@ def test_70kb_make_tag_written_as_jpeg(tmp_path, process):
 
 
 # --- row 17: read-only folders, bad recipe versions --------------------------------------------------------------
-#: What the OS says when writing into a folder made read-only by `read_only` (chattr +i for root, else mode bits).
-READ_ONLY_REASON = "Operation not permitted" if os.geteuid() == 0 else "Permission denied"
+def _chattr_immutable(folder) -> bool:
+    return shutil.which("chattr") is not None and subprocess.run(
+        ["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+
+
+def _read_only_bind_mount(folder) -> bool:
+    folder = str(folder)
+    if shutil.which("mount") is None or subprocess.run(["mount", "--bind", folder, folder],
+                                                       capture_output=True).returncode != 0:
+        return False
+    if subprocess.run(["mount", "-o", "remount,bind,ro", folder], capture_output=True).returncode != 0:
+        subprocess.run(["umount", folder], check=True)
+        return False
+    return True
 
 
 @contextlib.contextmanager
 def read_only(folder):
-    """Make `folder` unwritable even for root (chattr +i) or by mode bits (non-root)."""
+    """Make `folder` unwritable, even for root; yields what the OS says to a write there.
+
+    Root: `chattr +i` ("Operation not permitted"), else a read-only bind mount of the folder onto itself ("Read-only
+    file system"). Non-root: mode bits ("Permission denied"). Neither possible: a failure under CI=true, a skip
+    elsewhere."""
     os.makedirs(folder, exist_ok=True)
-    if os.geteuid() == 0:
-        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)]).returncode != 0:
-            pytest.skip("cannot make a folder read-only for root here (no chattr +i)")
-        try:
-            yield folder
-        finally:
-            subprocess.run(["chattr", "-i", str(folder)], check=True)
-    else:
+    if os.geteuid() != 0:
         os.chmod(folder, 0o555)
         try:
-            yield folder
+            yield "Permission denied"
         finally:
             os.chmod(folder, 0o755)
+    elif _chattr_immutable(folder):
+        try:
+            yield "Operation not permitted"
+        finally:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+    elif _read_only_bind_mount(folder):
+        try:
+            yield "Read-only file system"
+        finally:
+            subprocess.run(["umount", str(folder)], check=True)
+    else:
+        (pytest.fail if in_ci() else pytest.skip)(
+            "cannot make a folder read-only for root here (neither chattr +i nor a read-only bind mount)")
 
 
 def test_read_only_output_folder_is_one_clear_error(tmp_path, process):
     src = corpus.jpeg(tmp_path / "a.jpg")
-    with read_only(tmp_path / "out"):
+    with read_only(tmp_path / "out") as reason:
         code, out = process(src, "-o", tmp_path / "out")
     assert code == 1
-    assert out.strip().splitlines() == [f"Error: cannot write to the output folder {tmp_path / 'out'} "
-                                        f"({READ_ONLY_REASON})"]
+    assert out.strip().splitlines() == [f"Error: cannot write to the output folder {tmp_path / 'out'} ({reason})"]
 
 
 def test_read_only_report_folder_is_one_clear_error(tmp_path, process):
     src = corpus.jpeg(tmp_path / "a.jpg")
-    with read_only(tmp_path / "rep"):
+    with read_only(tmp_path / "rep") as reason:
         code, out = process(src, "-o", tmp_path / "out", "--report", tmp_path / "rep")
     assert code == 1
-    assert out.strip().splitlines() == [f"Error: cannot use the report folder {tmp_path / 'rep'} ({READ_ONLY_REASON})"]
+    assert out.strip().splitlines() == [f"Error: cannot use the report folder {tmp_path / 'rep'} ({reason})"]
 
 
 @pytest.mark.parametrize("change, message", [
@@ -230,7 +251,9 @@ def test_long_recipe_in_process_fails_before_work(tmp_path, process):
 # --- more: a name too long for its outputs is the input's problem (not retried by watch) --------------------------
 def test_name_too_long_for_its_outputs_is_an_input_failure(tmp_path):
     from exposure_batch.failures import Kind  # noqa: PLC0415
-    from exposure_batch.pipeline import FixedRecipe, OutputOptions, process_one  # noqa: PLC0415
+    from exposure_batch.pipeline.options import OutputOptions  # noqa: PLC0415
+    from exposure_batch.pipeline.stages import process_one  # noqa: PLC0415
+    from exposure_batch.sources import FixedRecipe  # noqa: PLC0415
 
     src = corpus.jpeg(tmp_path / ("L" * 240 + ".jpg"))
     out = str(tmp_path / "out" / ("L" * 240 + ".jpg"))

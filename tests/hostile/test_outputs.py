@@ -8,11 +8,12 @@ import subprocess
 
 import pytest
 
-from exposure_batch.pipeline import OutputOptions, plan_outputs
+from exposure_batch.pipeline.options import OutputOptions
+from exposure_batch.pipeline.outputs import plan_outputs
 from exposure_batch.report import ReportWriter
 from tests.hostile import corpus
 from tests.hostile.conftest import files_under
-from tests.hostile.test_limits import READ_ONLY_REASON, read_only
+from tests.hostile.test_limits import read_only
 
 
 def _sha(path) -> str:
@@ -103,8 +104,9 @@ def test_output_inside_recursive_input_is_not_rescanned(tmp_path, process):
 
 def test_render_stage_refuses_to_replace_its_source(tmp_path):
     """The last line of defence (watch, Ray, API callers): render_stage never writes over the input file."""
-    from exposure_batch.pipeline import FixedRecipe, process_one  # noqa: PLC0415
+    from exposure_batch.pipeline.stages import process_one  # noqa: PLC0415
     from exposure_batch.recipe import Recipe  # noqa: PLC0415
+    from exposure_batch.sources import FixedRecipe  # noqa: PLC0415
 
     src = corpus.jpeg(tmp_path / "x.jpg")
     before = _sha(src)
@@ -116,14 +118,14 @@ def test_render_stage_refuses_to_replace_its_source(tmp_path):
 
 # --- row 7: the report never stops a batch ------------------------------------------------------------------------
 def test_report_write_errors_are_logged_and_retried(tmp_path, caplog):
-    from exposure_batch.pipeline import Result  # noqa: PLC0415
+    from exposure_batch.pipeline.result import Result  # noqa: PLC0415
 
     rep = tmp_path / "rep"
     writer = ReportWriter(rep, autoflush_s=0)
-    with read_only(rep):
+    with read_only(rep) as reason:
         for i in range(3):  # every add tries to flush and fails: no exception reaches the batch
             writer.add(Result(str(tmp_path / f"p{i}.jpg"), "failed", "bad"))
-        assert writer.last_error and READ_ONLY_REASON in writer.last_error
+        assert writer.last_error and reason in writer.last_error
         assert writer.try_flush() is None
     assert "report: cannot write" in caplog.text and "retried at the next flush" in caplog.text
     assert writer.try_flush() == str(rep / "index.html") and writer.last_error is None
@@ -138,10 +140,10 @@ def test_batch_finishes_when_the_report_cannot_be_written(tmp_path, process):
         corpus.jpeg(inbox / f"p{i}.jpg", seed=i)
     rep = tmp_path / "rep"
     (rep / "thumbs").mkdir(parents=True)
-    with read_only(rep):
+    with read_only(rep) as reason:
         code, out = process(inbox, "-o", tmp_path / "out", "--report", rep)
     assert code == 0, out
     assert "done 3, skipped 0, failed 0" in out
-    assert f"report: not written ({rep / 'report.json'}: cannot create a file in {rep} ({READ_ONLY_REASON}))" in out
+    assert f"report: not written ({rep / 'report.json'}: cannot create a file in {rep} ({reason}))" in out
     assert files_under(tmp_path / "out") == ["p0.jpg", "p1.jpg", "p2.jpg"]
     assert not subprocess.run(["ls", "-a", str(rep)], capture_output=True, text=True).stdout.count(".tmp")

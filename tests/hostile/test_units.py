@@ -15,7 +15,7 @@ from lxml import etree
 from tests.helpers import sample_path
 from tests.hostile import corpus
 from tests.hostile.conftest import files_under
-from tests.hostile.test_limits import READ_ONLY_REASON, read_only
+from tests.hostile.test_limits import read_only
 
 EXIFTOOL = shutil.which("exiftool")
 CRS = "{http://ns.adobe.com/camera-raw-settings/1.0/}"
@@ -77,10 +77,10 @@ def test_failed_sidecar_leaves_nothing_and_a_rerun_redoes_the_whole_unit(tmp_pat
     src = corpus.jpeg(cat / "a.jpg")
     args = (src, "-o", tmp_path / "out", "--save-recipe", "--sidecar", "darktable", "--sidecar-beside-source",
             "--recipe", _look(tmp_path, 0.3))
-    with read_only(cat):  # the sidecars go beside the source: that folder refuses them
+    with read_only(cat) as reason:  # the sidecars go beside the source: that folder refuses them
         code, out = process(*args)
     assert code == 1
-    assert f"{cat / 'a.jpg.xmp'}: cannot create a file in {cat} ({READ_ONLY_REASON})" in out
+    assert f"{cat / 'a.jpg.xmp'}: cannot create a file in {cat} ({reason})" in out
     assert files_under(tmp_path / "out") == []  # no image, no recipe: the unit was not committed
     assert sorted(os.listdir(cat)) == ["a.jpg"]  # and no temp file anywhere
     code, out = process(*args)  # a rerun is not blocked by "exists": the unit is done as a whole

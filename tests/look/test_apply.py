@@ -8,12 +8,12 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from exposure_batch.agent import get_agent
 from exposure_batch.cli import main
+from exposure_batch.sources import make_source
 from exposure_batch.look.profile import (Profile, ProfileSource, agent_identity, agent_mismatch, load_profile,
                                          make_profile_source)
-from exposure_batch.preview import make_preview
 from exposure_batch.recipe import load_recipe
+from exposure_batch.render.preview import make_preview
 from exposure_batch.sidecars import cube, darktable
 from tests.helpers import SAMPLES_DIR
 from tests.look.pairs import known_steps
@@ -33,7 +33,7 @@ def _profile(agent, slope=0.3, name="Studio Warm") -> Profile:
 @pytest.fixture(scope="module")
 def learned_profile(tmp_path_factory):
     folder = tmp_path_factory.mktemp("profile")
-    _profile(get_agent("learned")).save(str(folder / "studio"))
+    _profile(make_source("learned")).save(str(folder / "studio"))
     return str(folder / "studio")
 
 
@@ -44,13 +44,13 @@ def _previews():
 
 
 def test_round_trip_gives_identical_recipes(tmp_path):
-    agent = get_agent("classic")
+    agent = make_source("classic")
     prof = _profile(agent)
     prof.save(str(tmp_path / "p"))
     loaded = load_profile(str(tmp_path / "p"))
     assert loaded.steps == prof.steps and loaded.slope == prof.slope and loaded.profile_id == prof.profile_id
-    from exposure_batch.preview import thumbnail
     from exposure_batch.io import decode
+    from exposure_batch.render.preview import thumbnail
 
     thumbs = [thumbnail(decode(SAMPLES_DIR / n).pixels) for n in ("coffee_p3_16bit.png", "casio_qv_r51.jpg")]
     a = ProfileSource(prof, agent).decide(thumbs)
@@ -67,10 +67,10 @@ def test_round_trip_gives_identical_recipes(tmp_path):
 def test_mismatched_agent_is_named(tmp_path, learned_profile):
     prof = load_profile(learned_profile)
     other = dict(prof.agent, weights_sha256="0" * 64)
-    msg = agent_mismatch(Profile(prof.name, other, prof.steps), agent_identity(get_agent("learned")))
+    msg = agent_mismatch(Profile(prof.name, other, prof.steps), agent_identity(make_source("learned")))
     assert msg and "learned with agent model" in msg and "000000000000" in msg
-    assert agent_mismatch(prof, agent_identity(get_agent("learned"))) is None
-    assert "learned on the learned agent, not classic" in agent_mismatch(prof, agent_identity(get_agent("classic")))
+    assert agent_mismatch(prof, agent_identity(make_source("learned"))) is None
+    assert "learned on the learned agent, not classic" in agent_mismatch(prof, agent_identity(make_source("classic")))
     card = json.loads(open(os.path.join(learned_profile, "profile.json")).read())
     card["agent"]["weights_sha256"] = "f" * 64
     os.makedirs(tmp_path / "old")
@@ -135,9 +135,11 @@ def test_export_look_profile_files_reproduce_the_look(tmp_path, learned_profile)
     look = load_profile(learned_profile).look_recipe()
     chart = tools.test_image_srgb()
     want = cube.transform_srgb(look, chart)
-    for table in (cube.read_cube(folder / f"{base}.cube"), cube.read_hald(folder / f"{base}_hald.png")):
+    # bounds 2x what was measured: .cube mean 0.045 / max 0.66, Hald mean 0.014 / max 0.30 CIEDE2000
+    for table, bounds in ((cube.read_cube(folder / f"{base}.cube"), (0.09, 1.4)),
+                          (cube.read_hald(folder / f"{base}_hald.png"), (0.03, 0.6))):
         de = tools.delta_e(cube.apply_lut(table, chart), want)
-        assert de.mean() <= 0.5 and de.max() <= 3.0, (de.mean(), de.max())
+        assert de.mean() <= bounds[0] and de.max() <= bounds[1], (de.mean(), de.max())
     from lxml import etree
 
     style = etree.parse(str(folder / f"{base}.dtstyle")).getroot()
@@ -156,10 +158,11 @@ def test_export_look_needs_one_source(tmp_path, learned_profile):
 
 @needs_dt
 @pytest.mark.tool
-@pytest.mark.parametrize("mode, bound", [("lut", 1.0), ("parametric", 1.5)])
+@pytest.mark.parametrize("mode, bound", [("lut", 0.03), ("parametric", 1.3)])
 def test_darktable_renders_the_look(tmp_path, learned_profile, mode, bound):
-    """darktable-cli renders the look's sidecar within mean CIEDE2000 `bound` of our render (lut mode: 1.0, the
-    issue's bound; measured 0.014; parametric measured 0.65: darktable's saturation mapping is a fitted matrix)."""
+    """darktable-cli renders the look's sidecar within mean CIEDE2000 `bound` of our render, 2x what was measured
+    (lut mode: measured 0.014 with the 65^3 cube; a coarse 9^3 cube measured 0.40 and must fail; parametric measured
+    0.65: darktable's saturation mapping is a fitted matrix)."""
     look = load_profile(learned_profile).look_recipe()
     src = tools.write_test_tiff(tmp_path / "chart.tif", tools.test_image_srgb())
     lut_dir = tmp_path / "luts"
@@ -196,7 +199,9 @@ def test_applying_a_profile_needs_neither_tensorflow_nor_colour_science(tmp_path
     code = f"""
 import sys
 sys.modules['tensorflow'] = None  # any import of TensorFlow fails
-from exposure_batch.pipeline import OutputOptions, make_source, process_one
+from exposure_batch.pipeline.options import OutputOptions
+from exposure_batch.pipeline.stages import process_one
+from exposure_batch.sources import make_source
 r = process_one(r'{SAMPLES_DIR}/flower.dng', r'{tmp_path}/f.jpg', make_source('learned', profile_path=r'{learned_profile}'),
                 OutputOptions(r'{tmp_path}', sidecars='darktable'))
 assert r.status == 'done', r.reason

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from exposure_batch.cli import main
-from exposure_batch.engine import SourceSpec
+from exposure_batch.sources import SourceSpec
 from exposure_batch.pipeline import OutputOptions
 from exposure_batch.shoot.grouping import (SIMILARITY_WINDOW, GroupingOptions, Signed, group_records, signature,
                                            signature_distance, signature_distances)
-from exposure_batch.shoot.stream import group_in_windows, run_grouped
+from exposure_batch.shoot.stream import HARMONISE_FRAMES, group_in_windows, run_grouped
 
 from .conftest import write_shoot
 from .tasks import BURST
@@ -136,9 +136,10 @@ def test_the_parents_signature_store_does_not_grow_with_the_file_count(tmp_path)
         assert sorted(len(g["files"]) for g in stats.groups) == [BURST] * (n // BURST)  # every burst one group
         assert stats.planned == n
         peaks[n] = max(seen)
-    # records held: at most the lookahead (2 windows) and a harmonise task's worth, whatever the file count
-    assert peaks[1200] <= 2 * window + 64 and peaks[300] <= 2 * window + 64, peaks
-    assert peaks[1200] <= peaks[300] + BURST, peaks
+    # records held: at most the lookahead (2 windows) and a harmonise task's worth, whatever the file count (a
+    # store growing with the files would hold ~4x more at 1,200 than at 300)
+    bound = 2 * window + HARMONISE_FRAMES
+    assert peaks[300] <= bound and peaks[1200] <= bound < 1200 // 4, peaks
     assert not [p for p in os.listdir(tmp_path) if p.startswith("shoot-")]  # the spool is removed
 
 

@@ -7,7 +7,8 @@ import time
 
 import numpy as np
 
-from exposure_batch.pipeline import Result, process_one
+from exposure_batch.pipeline.result import Result
+from exposure_batch.pipeline.stages import process_one
 
 
 def echo(source, value):

@@ -13,7 +13,7 @@ import fcntl
 import os
 import time
 
-from .names import shown
+from ..names import shown
 
 LOCK_NAME = "watch.lock"
 

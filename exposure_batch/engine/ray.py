@@ -21,9 +21,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import SetupError
-from .failures import Failure, Kind
-from .pipeline import OutputOptions, Prepared, Result, decide_prepared, finish_stage, prepare_stage
+from ..errors import SetupError
+from ..failures import Failure, Kind
+from ..pipeline.options import OutputOptions
+from ..pipeline.result import Result
+from ..pipeline.stages import Prepared, decide_prepared, finish_stage, prepare_stage
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ def agent_wants(spec) -> str | None:
     if spec.recipe_path:
         return None
     if spec.agent == "classic" and not getattr(spec, "profile_path", None):
-        from .agent.classic import ClassicAgent  # noqa: PLC0415
+        from ..agent.classic import ClassicAgent  # noqa: PLC0415
 
         return ClassicAgent.wants
     return spec.build().wants
@@ -117,7 +119,7 @@ class AgentActor:
         self.wants = wants
 
     def __call__(self, batch: dict) -> dict:
-        from .io.decode import Decoded  # noqa: PLC0415
+        from ..io.decode import Decoded  # noqa: PLC0415
 
         status, results, recipes = list(batch["status"]), list(batch["result"]), [b""] * len(batch["status"])
         todo = [i for i, s in enumerate(status) if s == "decoded"]
@@ -137,7 +139,7 @@ class AgentActor:
 
 def render_row(row: dict, opts: OutputOptions) -> dict:
     """CPU map: full-resolution render, encode, atomic write (finish_stage); the image column is dropped."""
-    from .io.decode import Decoded  # noqa: PLC0415
+    from ..io.decode import Decoded  # noqa: PLC0415
 
     if row["status"] == "decoded":
         pixels = np.asarray(row["codes"] if row["coded"] else row["image"])  # not modified: read-only is fine
@@ -179,7 +181,7 @@ def run_ray(
     ray = connect(address)
     ray.data.DataContext.get_current().enable_progress_bars = False
     wants = agent_wants(spec)
-    from .agent.policy import default_backend  # noqa: PLC0415
+    from ..agent.policy import default_backend  # noqa: PLC0415
 
     uses_gpu = spec.agent == "learned" and not spec.recipe_path and default_backend() == "tf"
     gpus = float(ray.cluster_resources().get("GPU", 0)) if uses_gpu else 0.0

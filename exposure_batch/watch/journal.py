@@ -20,7 +20,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from .names import from_db, to_db
+from ..names import from_db, to_db
 
 STATES = ("queued", "processing", "done", "skipped", "duplicate", "failed", "quarantined")
 FINISHED = ("done", "skipped", "duplicate", "failed", "quarantined")

@@ -11,7 +11,7 @@ up to 16x while it keeps failing) and at the next start.
 Files already in the inbox at start, rows left unfinished by a crash, and files missed by the observer (periodic
 rescan) are all picked up the same way. Everything but the watchdog callback runs on one thread.
 
-Exports: WatchConfig, Daemon, is_ignored.
+Exports: WatchConfig, Daemon (is_ignored: pipeline.inputs).
 """
 from __future__ import annotations
 
@@ -27,29 +27,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable
 
-from .engine import Outcome, SourceSpec, WorkerInitError, WorkerPool
-from .failures import Failure, Kind
+from ..engine import Outcome, WorkerInitError, WorkerPool
+from ..failures import Failure, Kind
+from ..names import shown
+from ..pipeline.inputs import is_ignored
+from ..pipeline.options import OutputOptions
+from ..pipeline.outputs import check_watch_folders, plan_outputs, recipe_path_for
+from ..pipeline.result import Result
+from ..sources import SourceSpec
 from .journal import Journal, Row, default_journal_path
-from .daemonlock import DaemonLock, lock_paths
-from .names import shown
-from .outplan import check_watch_folders
-from .pipeline import OutputOptions, Result, plan_outputs, recipe_path_for
+from .lock import DaemonLock, lock_paths
 
 log = logging.getLogger("exposure_batch.watch")
-
-TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download", ".!sync")
-IGNORED_DIRS = ("@eaDir", "#recycle", "#snapshot", ".Trash", "$RECYCLE.BIN", "__MACOSX")
-
-
-def is_ignored(path: str) -> bool:
-    """Temp and system names the daemon never touches: hidden files ('._*', '.DS_Store', atomic-write temps),
-    '*.part', '*.tmp', '*.crdownload', and anything inside '@eaDir', '#recycle', ..."""
-    parts = os.path.normpath(path).split(os.sep)
-    name = parts[-1]
-    if name.startswith(".") or name.lower().endswith(TEMP_SUFFIXES) or name in ("Thumbs.db", "desktop.ini"):
-        return True
-    return any(p in IGNORED_DIRS or p.startswith(".") for p in parts[:-1])
-
 
 @dataclass
 class WatchConfig:
@@ -202,7 +191,7 @@ class Daemon:
         self.stats = collections.Counter()
         self._groups = None  # shoot.holding.GroupHolder when grouping is on
         if config.grouping is not None and config.grouping.enabled:
-            from .shoot.holding import GroupHolder  # noqa: PLC0415
+            from ..shoot.holding import GroupHolder  # noqa: PLC0415
 
             self._groups = GroupHolder(config.spec, config.grouping,
                                        os.path.join(os.path.dirname(config.journal_path), "groups"),
@@ -220,7 +209,7 @@ class Daemon:
     def run(self) -> collections.Counter:
         """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts.
 
-        Raises outplan.PlanError when a folder the daemon writes is the inbox, daemonlock.AlreadyRunning when
+        Raises pipeline.outputs.PlanError when a folder the daemon writes is the inbox, lock.AlreadyRunning when
         another daemon holds this output folder or journal. Any other exception inside the loop is logged and the
         daemon goes on (worker start-up failures excepted: nothing can be processed then)."""
         cfg = self.cfg
@@ -321,8 +310,8 @@ class Daemon:
         """--report: a ReportWriter (it keeps earlier entries across restarts); results then carry thumbnails."""
         if not self.cfg.report_dir:
             return
-        from .report import ReportWriter  # noqa: PLC0415
-        from .report.html import THUMB_SIDE  # noqa: PLC0415
+        from ..report import ReportWriter  # noqa: PLC0415
+        from ..report.html import THUMB_SIDE  # noqa: PLC0415
 
         self.report = ReportWriter(self.cfg.report_dir, f"exposure-batch watch: {self.cfg.inbox}"[:200],
                                    autoflush_s=10.0)
@@ -425,7 +414,7 @@ class Daemon:
 
     def _consider(self, path: str, now: float) -> None:
         """A hint that `path` may be new: track it for stability unless it is ignored or already journalled."""
-        from .io import is_supported  # noqa: PLC0415
+        from ..io import is_supported  # noqa: PLC0415
 
         path = os.path.abspath(path)
         if not path.startswith(self.cfg.inbox + os.sep) or is_ignored(os.path.relpath(path, self.cfg.inbox)):
@@ -452,7 +441,7 @@ class Daemon:
 
     # -- promotion: a complete file enters the journal --------------------------------------------------------------
     def _promote(self, path: str, st: os.stat_result) -> None:
-        from .io.decode import file_sha256  # noqa: PLC0415
+        from ..io.decode import file_sha256  # noqa: PLC0415
 
         if self.journal.lookup(path, st.st_size, st.st_mtime_ns) is not None:
             return
@@ -535,12 +524,12 @@ class Daemon:
     def _remove_temps(self, out_path: str, source_path: str | None = None) -> None:
         """atomic_write and io.unit leave '.<name>.<random>.tmp' only if killed mid-write (image, recipe, and the
         sidecars of the unit, wherever they go)."""
-        from .io.write import stale_temp_files  # noqa: PLC0415
+        from ..io.write import stale_temp_files  # noqa: PLC0415
 
         targets = [out_path, recipe_path_for(out_path)]
         sidecars = self.cfg.opts.sidecars
         if source_path and sidecars and sidecars != "none":
-            from .sidecars.writer import planned_paths  # noqa: PLC0415
+            from ..sidecars.writer import planned_paths  # noqa: PLC0415
 
             targets += planned_paths(out_path, source_path, sidecars)
         for target in targets:
@@ -650,7 +639,7 @@ class Daemon:
 
     # -- moving originals -------------------------------------------------------------------------------------------
     def _move_to_quarantine(self, row: Row, reason: str) -> None:
-        from .io.write import atomic_write  # noqa: PLC0415
+        from ..io.write import atomic_write  # noqa: PLC0415
 
         dest = _free_name(os.path.join(self.cfg.quarantine_dir, row.rel))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
