@@ -15,11 +15,12 @@ from ..limits import DEFAULT_MAX_PIXELS
 from ..names import shown
 from ..pipeline.inputs import find_inputs
 from ..pipeline.options import OutputOptions
-from ..pipeline.outputs import EXISTS_REASON, PlanError, check_folders, check_targets, exclude_own, plan_outputs
+from ..pipeline.outputs import (EXISTS_REASON, PlanError, check_folders, check_targets, exclude_own, plan_outputs,
+                                unsupported_format)
 from ..pipeline.result import Result
 from ..render import prepare_kernels
 from ..sources import SourceSpec
-from .options import check_output_options, format_help, memory_cap, output_format, space_help
+from .options import check_inputs_exist, check_output_options, format_help, memory_cap, output_format, space_help
 
 
 @click.command()
@@ -98,8 +99,10 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     Outputs that exist already are skipped (--overwrite redoes them). Every file runs in a worker process with a
     per-file --timeout and a --memory-limit: a file that crashes or hangs its worker fails alone.
 
-    Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
+    Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors, 75 when
+    another run is writing to OUTDIR (one run per output folder; try again later).
     """
+    check_inputs_exist(inputs)
     check_output_options(fmt, space, linear, overwrite, skip_existing)
     try:
         check_folders(inputs, outdir, report_dir)
@@ -126,6 +129,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
             load_recipe(recipe_path)
         except ExposureBatchError as err:
             raise click.ClickException(shown(err)) from None
+    if not dry_run:
+        hold_output_folder(opts.outdir)
     if variations:
         _run_variations(job_list, spec, opts, variations, ray_address, resume, dry_run, report_dir)
         return
@@ -172,6 +177,26 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
                    err=index is None)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+class OutputFolderBusy(click.ClickException):
+    """Another run holds the output folder (exit status 75, sysexits' 'try again later')."""
+
+    exit_code = 75
+
+
+def hold_output_folder(outdir: str) -> None:
+    """One run per output folder (runlock.OutputLock), held until the command ends; refused in one line when another
+    run holds it. A folder that cannot even hold the lock file is left to fail later with its own line."""
+    from ..runlock import OutputBusy, OutputLock  # noqa: PLC0415
+
+    try:
+        lock = OutputLock(outdir).acquire()
+    except OutputBusy as err:
+        raise OutputFolderBusy(str(err)) from None
+    except OSError:
+        return
+    click.get_current_context().call_on_close(lock.release)
 
 
 def _artefacts(path: str, out_path: str, opts: OutputOptions) -> list[str]:
@@ -402,6 +427,11 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
     for r in results if not listed else ():
         if r.status == "failed":
             click.echo(f"  failed: {shown(r.path)}: {shown(r.reason)}")
+    unsupported = [r for r in results if unsupported_format(r)]
+    for r in unsupported[:20]:
+        click.echo(f"  skipped: {shown(r.path)}: {shown(r.reason)}")
+    if len(unsupported) > 20:
+        click.echo(f"  skipped: {len(unsupported) - 20} more file(s) in unsupported formats")
     existed = sum(r.status == "skipped" and r.reason == EXISTS_REASON for r in results)
     if existed and hint:
         click.echo(f"  {existed} output(s) existed already and were skipped; --overwrite redoes them")
