@@ -53,8 +53,13 @@ def _writer(tmp_path, path, data: bytes, mode: str, flag: str = "-") -> subproce
                             stdout=subprocess.PIPE, text=True)
 
 
+@pytest.mark.parametrize("lease", ["kernel lease", "/proc fallback"])
 @pytest.mark.parametrize("mode", ["empty", "half"])
-def test_a_file_still_open_for_writing_is_waited_out(tmp_path, mode, watch_log):
+def test_a_file_still_open_for_writing_is_waited_out(tmp_path, mode, lease, watch_log, monkeypatch):
+    if lease == "/proc fallback":  # (leases disabled, or a filesystem without them)
+        from exposure_batch.watch import writers  # noqa: PLC0415
+
+        monkeypatch.setattr(writers, "_lease_says", lambda path: None)
     inbox, out = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
     data = photo_bytes(tmp_path, 96, 64, seed=3)
