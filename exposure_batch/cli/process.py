@@ -83,7 +83,8 @@ from .options import check_inputs_exist, check_output_options, format_help, memo
               show_default=True,
               help="Group photos into scenes and give each scene one consistent edit (exposure and white balance "
                    "harmonised, tone/colour steps shared; frames that do not belong are split off): auto = capture "
-                   "time, then visual similarity; none = every photo edited alone.")
+                   "time, then visual similarity; none = every photo edited alone. With --recipe the look is applied "
+                   "exactly (none) unless --group-by or --groups is given.")
 @click.option("--group-gap", type=click.FloatRange(0), default=30.0, show_default=True, metavar="SECONDS",
               help="A gap of more than this between two capture times starts a new scene.")
 @click.option("--groups", "groups_file", type=click.Path(exists=True, dir_okay=False),
@@ -147,6 +148,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 
         opts = dataclasses.replace(opts, thumbnail=THUMB_SIDE)
     start = time.perf_counter()  # the plan (after every usage check) is part of the run's wall time
+    if recipe_path and not groups_file and _default(click.get_current_context(), "group_by"):
+        group_by = "none"  # a saved look is applied exactly; --group-by (or --groups) asks for harmonising
     grouping = grouping_options(group_by, group_gap, groups_file)
     if grouping.enabled and groups_file:
         try:  # a bad --groups file fails here, in one line, before any worker starts
@@ -238,6 +241,13 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     _print_sidecar_notes(results, opts.sidecars)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def _default(ctx: click.Context, name: str) -> bool:
+    """Whether an option kept its default (not given on the command line or by an environment variable)."""
+    from click.core import ParameterSource  # noqa: PLC0415
+
+    return ctx.get_parameter_source(name) in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
 def grouping_options(group_by: str, gap: float, groups_file: str | None):
