@@ -66,7 +66,7 @@ def studio_degradation(rng: np.random.Generator, mode: str):
 
 
 def _crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    from exposure_batch.preview import _resize_area  # noqa: PLC0415
+    from exposure_batch.render.preview import _resize_area  # noqa: PLC0415
 
     h, w = img.shape[:2]
     frac = float(rng.uniform(0.55, 1.0))
@@ -83,7 +83,7 @@ def generate(photo_dir: str, out: str, per_photo: int, seed: int, mode: str = "s
     from exposure_batch.agent.data import degrade, list_images  # noqa: PLC0415
     from exposure_batch.io import decode  # noqa: PLC0415
     from exposure_batch.io.write import write_image  # noqa: PLC0415
-    from exposure_batch.preview import thumbnail  # noqa: PLC0415
+    from exposure_batch.render.preview import thumbnail  # noqa: PLC0415
 
     stamp = os.path.join(out, "generated.json")
     meta = {"version": GENERATOR_VERSION, "per_photo": per_photo, "seed": seed, "degradation": mode, "photos": sorted(os.listdir(photo_dir))}
@@ -170,7 +170,7 @@ def lifted_black_check(photo_dir: str, test_dir: str, seed: int = 0) -> dict:
     from exposure_batch.look import fit as fitting  # noqa: PLC0415
     from exposure_batch.look.learn import apply_steps  # noqa: PLC0415
     from exposure_batch.look.model import LookModel  # noqa: PLC0415
-    from exposure_batch.preview import thumbnail  # noqa: PLC0415
+    from exposure_batch.render.preview import thumbnail  # noqa: PLC0415
 
     def crops(folder, n, s):
         out = []

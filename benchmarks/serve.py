@@ -108,9 +108,9 @@ class PeakMemory:
 def bench_decision(srv: Server, photo: str, repeats: int) -> dict:
     import httpx  # noqa: PLC0415
 
-    from exposure_batch.agent import get_agent  # noqa: PLC0415
     from exposure_batch.io import decode  # noqa: PLC0415
-    from exposure_batch.preview import make_preview  # noqa: PLC0415
+    from exposure_batch.render.preview import make_preview  # noqa: PLC0415
+    from exposure_batch.sources import make_source  # noqa: PLC0415
 
     timings = []
     with PeakMemory(srv) as mem:
@@ -121,7 +121,7 @@ def bench_decision(srv: Server, photo: str, repeats: int) -> dict:
             timings.append({**r.json()["timing"], "total_s": time.perf_counter() - t0})
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
-    agent = get_agent("learned")
+    agent = make_source("learned")
     preview = make_preview(decode(photo).pixels)
     with threadpool_limits(limits=1, user_api="blas"):  # as in the service
         agent.decide([preview])

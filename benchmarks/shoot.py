@@ -87,11 +87,12 @@ def _cpu() -> float:
 
 
 def run(files, outdir, jobs: int, grouped: bool, agent: str) -> dict:
-    from exposure_batch.engine import SourceSpec, run_batch
-    from exposure_batch.pipeline import OutputOptions
+    from exposure_batch.engine import run_batch
+    from exposure_batch.pipeline.options import OutputOptions
     from exposure_batch.shoot.grouping import GroupingOptions
     from exposure_batch.shoot.plan import PlannedSpec
     from exposure_batch.shoot.work import make_plan
+    from exposure_batch.sources import SourceSpec
 
     opts = OutputOptions(outdir, fmt="jpeg", quality=95, overwrite=True)
     jobs_list = [(f, os.path.join(outdir, Path(f).stem + ".jpg")) for f in files]
@@ -116,10 +117,10 @@ def run(files, outdir, jobs: int, grouped: bool, agent: str) -> dict:
 def warm_marginal(files, jobs: int, agent: str) -> tuple[float, float]:
     """CPU seconds per file of a second plan over the same files (imports, model, compiled kernels warm), and of the
     agent's own decisions on the same previews (which grouping moves from the workers into the plan)."""
-    from exposure_batch.engine import SourceSpec
     from exposure_batch.shoot.grouping import GroupingOptions
-    from exposure_batch.shoot.work import make_plan
     from exposure_batch.shoot.survey import survey_files
+    from exposure_batch.shoot.work import make_plan
+    from exposure_batch.sources import SourceSpec
 
     source = SourceSpec(agent).build()
     make_plan(files, SourceSpec(agent), GroupingOptions(), jobs)

@@ -199,8 +199,9 @@ def decode_floor(files: list[str], jobs: int, keep_memory: bool = False) -> tupl
 
 def our_pipeline(files: list[str], jobs: int, outdir: str, sidecars: str, omp: int | None, prefetch: int | None,
                  agent: str = "learned") -> tuple[float, PeakRSS, list, float]:
-    from exposure_batch.engine import SourceSpec, run_batch
-    from exposure_batch.pipeline import OutputOptions
+    from exposure_batch.engine import run_batch
+    from exposure_batch.pipeline.options import OutputOptions
+    from exposure_batch.sources import SourceSpec
 
     opts = OutputOptions(outdir, fmt="jpeg", quality=95, overwrite=True, sidecars=sidecars)
     job_list = [(f, os.path.join(outdir, Path(f).stem + ".jpg")) for f in files]
@@ -245,14 +246,14 @@ def darktable(files: list[str], sidecar_dir: str | None, jobs: int, outdir: str)
 
 def agent_timing(files: list[str], model: str | None) -> list[str]:
     """Per-image decide time at batch 1 and 64 for the classic (and learned) agent, on previews of the files."""
-    from exposure_batch.agent import get_agent
     from exposure_batch.io import decode
-    from exposure_batch.pipeline import agent_input
+    from exposure_batch.pipeline.stages import agent_input
+    from exposure_batch.sources import make_source
 
     lines = []
     base = [decode(f, half_size=True).rgb_lin for f in files[: min(len(files), 8)]]
-    agents = [("classic", lambda: get_agent("classic"))]
-    agents.append(("learned", lambda: get_agent("learned", model)))
+    agents = [("classic", lambda: make_source("classic"))]
+    agents.append(("learned", lambda: make_source("learned", model_path=model)))
     for name, build in agents:
         try:
             agent = build()
@@ -286,12 +287,13 @@ def stage_breakdown(path: str, sidecars: str, agent: str, threads: int) -> list[
     """CPU seconds of each stage for one file in this process (where the time goes), after one warm-up pass;
     the renderer gets `threads` threads, as in a worker (run it in a process spawned with the workers' thread
     limits)."""
-    from exposure_batch.engine import keep_freed_memory
     from exposure_batch.color import Space
+    from exposure_batch.engine import keep_freed_memory
     from exposure_batch.io import decode
     from exposure_batch.io.write import write_encoded
-    from exposure_batch.pipeline import agent_input, make_source
+    from exposure_batch.pipeline.stages import agent_input
     from exposure_batch.render import render_encoded
+    from exposure_batch.sources import make_source
 
     keep_freed_memory()  # as in a worker
     source = make_source(agent)

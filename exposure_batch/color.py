@@ -92,7 +92,7 @@ def luminance(rgb_lin: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class TransferCurve:
     """A transfer curve as a linear toe plus a scaled power (linear -> encoded), with the exact float32 maths of
-    `encode`/`decode`; the fused kernels (fast_kernels.transfer_params) and ICC 'para' tags (io.icc) read it too.
+    `encode`/`decode`; the fused kernels (render.kernels.transfer_params) and ICC 'para' tags (io.icc) read it too.
 
     encode: y = x * toe_slope if x < toe_end (x <= toe_end when `inclusive`) else scale * x^(1 / gamma) - offset
     decode: x = y / toe_slope if y < decode_toe_end (<= when `inclusive`) else ((y + offset) / scale)^gamma

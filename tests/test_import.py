@@ -11,11 +11,12 @@ import pytest
 @pytest.mark.parametrize(
     "code",
     [
-        "import exposure_batch.render, exposure_batch.recipe, exposure_batch.pipeline, exposure_batch.agent.classic",
+        "import exposure_batch.render, exposure_batch.recipe, exposure_batch.pipeline, exposure_batch.sources, "
+        "exposure_batch.agent.classic",
         "from exposure_batch.cli import main; import sys; sys.argv=['x','--help']\ntry:\n main()\nexcept SystemExit: pass",
         "from exposure_batch.cli import main; import sys; sys.argv=['x','process','--help']\ntry:\n main()\nexcept SystemExit: pass",
         # the learned agent infers in NumPy: TensorFlow is for training only
-        "import numpy as np\nfrom exposure_batch.pipeline import make_source\n"
+        "import numpy as np\nfrom exposure_batch.sources import make_source\n"
         "r = make_source('learned').decide([np.full((64, 64, 3), 0.1, np.float32)])\nassert len(r[0].steps) <= 5",
     ],
 )
@@ -30,7 +31,9 @@ def test_processing_a_photo_does_not_import_colour_science(tmp_path):
     samples = Path(__file__).resolve().parents[1] / "samples"
     code = f"""
 import sys
-from exposure_batch.pipeline import OutputOptions, make_source, process_one
+from exposure_batch.pipeline.options import OutputOptions
+from exposure_batch.pipeline.stages import process_one
+from exposure_batch.sources import make_source
 r = process_one(r'{samples}/flower.dng', r'{tmp_path}/f.jpg', make_source('classic'),
                 OutputOptions(r'{tmp_path}', sidecars='darktable'))
 assert r.status == 'done', r.reason

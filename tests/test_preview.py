@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exposure_batch import fast_kernels, preview
+from exposure_batch.render import kernels, preview
 from exposure_batch.io import decode
 from tests.helpers import SAMPLES_DIR as SAMPLES
 
@@ -12,7 +12,7 @@ from tests.helpers import SAMPLES_DIR as SAMPLES
 @pytest.mark.parametrize("shape,size", [((333, 517), (64, 64)), ((2000, 3001), (256, 171)), ((37, 1000), (256, 5)),
                                         ((50, 40), (64, 64)), ((64, 64), (64, 64)), ((7, 9), (4, 3))])
 def test_compiled_box_resize_equals_pillow(shape, size):
-    if not fast_kernels.enabled():
+    if not kernels.enabled():
         pytest.skip("numba unavailable")
     rng = np.random.default_rng(sum(shape))
     img = (rng.random((*shape, 3)) ** 3 * 4).astype(np.float32)
@@ -31,7 +31,7 @@ def test_preview_of_a_real_photo_matches_pillow_and_strided_views_work():
 
 
 def test_without_numba_pillow_is_used(monkeypatch):
-    monkeypatch.setenv(fast_kernels.ENV_DISABLE, "1")
+    monkeypatch.setenv(kernels.ENV_DISABLE, "1")
     img = np.random.default_rng(1).random((90, 120, 3)).astype(np.float32)
     np.testing.assert_array_equal(preview._resize_area(img, 40, 30), preview._resize_area_pillow(img, 40, 30))
 

@@ -41,7 +41,8 @@ def test_empty_recipe_is_identity():
 
 
 # --- fused (numba) kernels: same pixels as the NumPy ops -----------------------------------------------------------
-from exposure_batch import color, fast_kernels, filters  # noqa: E402
+from exposure_batch import color, filters
+from exposure_batch.render import kernels  # noqa: E402
 from exposure_batch.recipe import Step  # noqa: E402
 from exposure_batch.render import fused_available, render_encoded  # noqa: E402
 
@@ -87,7 +88,7 @@ def assert_close(fast, slow):
 def test_every_filter_has_a_fused_kernel():
     rng = np.random.default_rng(0)
     steps = [Step(name, random_params(filters.get(name), rng)) for name in filters.NAMES]
-    ops, params, offsets = fast_kernels.pack_steps(steps)
+    ops, params, offsets = kernels.pack_steps(steps)
     assert list(ops) == list(range(len(filters.NAMES))) and params.dtype == np.float32
     assert offsets[-1] == params.size and all(np.diff(offsets) > 0)
 
@@ -161,7 +162,7 @@ def test_numpy_fallback_by_environment():
     import subprocess
     import sys
 
-    env = {**os.environ, fast_kernels.ENV_DISABLE: "1"}
+    env = {**os.environ, kernels.ENV_DISABLE: "1"}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=root)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
@@ -178,7 +179,7 @@ def encode_reference(recipe, img, space, linear, bits):
 def test_transfer_params_match_color_encode(space):
     """The fused kernel's toe + power description of each transfer curve is color.encode's maths."""
     x = np.concatenate([np.linspace(0, 1, 20001, dtype=np.float32), np.float32([1e-7, 1 / 512, 0.0031308, 0.018])])
-    thr, slope, scale, expo, offset, inclusive = fast_kernels.transfer_params(space)[1:]
+    thr, slope, scale, expo, offset, inclusive = kernels.transfer_params(space)[1:]
     low = x <= thr if inclusive else x < thr
     mine = np.where(low, x * slope, scale * np.power(x, expo) - offset).astype(np.float32)
     np.testing.assert_allclose(mine, color.encode(x, space), atol=2e-7, rtol=0)
@@ -228,20 +229,20 @@ def test_warm_up_then_render_on_two_python_threads():
 def test_8bit_encode_table_gives_the_direct_codes(space):
     """Every float of every bucket where the 8-bit code rises (and its neighbours), plus random, negative, > 1,
     -0.0, NaN and infinite values: the table path gives exactly the direct path's codes."""
-    tp = fast_kernels.transfer_params(space)
-    base, step = fast_kernels.encode_lut(tuple(float(v) for v in tp))
+    tp = kernels.transfer_params(space)
+    base, step = kernels.encode_lut(tuple(float(v) for v in tp))
     rising = np.nonzero(step != np.iinfo(np.int32).max)[0]
     assert len(rising) == 255  # one rise per code
     buckets = np.unique(np.clip(np.concatenate([rising - 1, rising, rising + 1]), 0, len(step) - 1))
-    bits = (buckets[:, None].astype(np.int64) << fast_kernels.LUT_SHIFT | np.arange(1 << fast_kernels.LUT_SHIFT)).ravel()
+    bits = (buckets[:, None].astype(np.int64) << kernels.LUT_SHIFT | np.arange(1 << kernels.LUT_SHIFT)).ravel()
     rng = np.random.default_rng(5)
     x = np.concatenate([bits[bits <= 0x3F800000].astype(np.int32).view(np.float32),
                         rng.normal(0.5, 0.6, 500_000).astype(np.float32),
                         np.float32([0.0, -0.0, 1.0, np.nan, 2.0, -1.0, 1e-40, -1e-40, np.inf, -np.inf])])
     src = np.repeat(x, 3)
     with_table, direct = np.empty(src.shape, np.uint8), np.empty(src.shape, np.uint8)
-    fast_kernels.run_encode(src, with_table, fast_kernels.EMPTY_STEPS, None, tp, use_lut=True)
-    fast_kernels.run_encode(src, direct, fast_kernels.EMPTY_STEPS, None, tp, use_lut=False)
+    kernels.run_encode(src, with_table, kernels.EMPTY_STEPS, None, tp, use_lut=True)
+    kernels.run_encode(src, direct, kernels.EMPTY_STEPS, None, tp, use_lut=False)
     np.testing.assert_array_equal(with_table, direct)
     assert base[0] == 0 and base[-1] == 255
 
@@ -249,7 +250,7 @@ def test_8bit_encode_table_gives_the_direct_codes(space):
 @needs_numba
 @pytest.mark.parametrize("gamma", [1 / 3, 0.45, 1.0, 2.2, 3.0])
 def test_fused_gamma_vectorised_power_matches_numpy(gamma):
-    """gamma's fused block uses fast_kernels' polynomial power: same values as NumPy's power, NaN kept."""
+    """gamma's fused block uses kernels' polynomial power: same values as NumPy's power, NaN kept."""
     from exposure_batch.recipe import Step
 
     rng = np.random.default_rng(int(gamma * 100))
@@ -281,7 +282,7 @@ def random_separable_step(rng):
         step = Step(name, random_params(filters.get(name), rng))
         if rng.random() < 0.5 and "amount" in step.params:
             step = Step(name, {"amount": 0.0})
-        if fast_kernels.is_separable(step):
+        if kernels.is_separable(step):
             return step
 
 
@@ -302,14 +303,14 @@ def test_declared_separable_steps_treat_each_channel_alone(seed):
 
 @needs_numba
 def test_non_separable_steps_are_not_declared_separable():
-    assert not fast_kernels.is_separable(Step("saturation", {"amount": 0.3}))
-    assert not fast_kernels.is_separable(Step("contrast", {"amount": -0.2}))
-    assert not fast_kernels.is_separable(Step("black_and_white", {"amount": 1.0}))
+    assert not kernels.is_separable(Step("saturation", {"amount": 0.3}))
+    assert not kernels.is_separable(Step("contrast", {"amount": -0.2}))
+    assert not kernels.is_separable(Step("black_and_white", {"amount": 1.0}))
     steps = [Step("exposure", {"ev": 0.5}), Step("saturation", {"amount": 0.0}), Step("contrast", {"amount": 0.4}),
              Step("gamma", {"gamma": 1.2})]
-    assert fast_kernels.separable_prefix(steps) == 2
-    assert fast_kernels.worth_tabulating([Step("gamma", {"gamma": 1.2})])  # a power per value: tabulate it
-    assert not fast_kernels.worth_tabulating(steps[:2])  # a gain and a clip: cheaper per pixel than a lookup
+    assert kernels.separable_prefix(steps) == 2
+    assert kernels.worth_tabulating([Step("gamma", {"gamma": 1.2})])  # a power per value: tabulate it
+    assert not kernels.worth_tabulating(steps[:2])  # a gain and a clip: cheaper per pixel than a lookup
 
 
 @needs_numba
@@ -339,8 +340,8 @@ def test_render_encoded_from_codes_equals_from_their_values(seed, space, linear,
     want = render_encoded(steps, values, sp, linear=linear, bits=bits)
     for tabulate in (True, False):  # the prefix looked up in a table, or every step run on the converted codes
         got = np.empty_like(want)
-        assert fast_kernels.run_encode16(codes.reshape(-1, 3), got.reshape(-1, 3), steps, matrix,
-                                         fast_kernels.transfer_params(sp, linear), tabulate=tabulate)
+        assert kernels.run_encode16(codes.reshape(-1, 3), got.reshape(-1, 3), steps, matrix,
+                                         kernels.transfer_params(sp, linear), tabulate=tabulate)
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(render_encoded(steps, codes, sp, linear=linear, bits=bits, fused=False),
                                   render_encoded(steps, values, sp, linear=linear, bits=bits, fused=False))
@@ -351,9 +352,9 @@ def test_code_table_is_the_steps_on_every_code():
     from exposure_batch.io.raw import CODE_SCALE
 
     steps = [Step("white_balance", {"red": 1.3, "green": 1.0, "blue": 0.8}), Step("gamma", {"gamma": 0.8})]
-    table = fast_kernels.code_table(steps)
+    table = kernels.code_table(steps)
     assert table.shape == (3, 65536) and table.dtype == np.float32
     values = np.arange(65536, dtype=np.float32) * CODE_SCALE
     img = np.stack([values] * 3, axis=-1).reshape(1, -1, 3)
     np.testing.assert_array_equal(table.T, render(steps, img, fused=True)[0])
-    assert np.array_equal(fast_kernels.code_table([])[1], values)
+    assert np.array_equal(kernels.code_table([])[1], values)

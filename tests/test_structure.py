@@ -1,5 +1,5 @@
 """Code-structure rules read from the sources with `ast`: no import cycles inside exposure_batch (counting imports
-inside functions too), and colour facts (luma weights, transfer curves, white points, matrices) written only in
+inside functions too), each room imports only the layers below it (docs/architecture.md), and colour facts (luma weights, transfer curves, white points, matrices) written only in
 exposure_batch/color.py."""
 from __future__ import annotations
 
@@ -91,6 +91,66 @@ def test_cycle_finder_sees_a_cycle(tmp_path):
     (pkg / "b.py").write_text("def f():\n    from .a import g  # inside a function still counts\n")
     assert import_cycles(pkg) == [["exposure_batch.a", "exposure_batch.b"]]
 
+
+
+#: The rooms of exposure_batch, bottom to top (docs/architecture.md draws them). A room may import rooms of lower
+#: layers only: never a room of its own layer or above (the ground floor's modules may import each other; the cycle
+#: test keeps that acyclic). The lazy `module:function` strings of sources.SOURCES are how a lower room reaches a
+#: higher one (look's and shoot's recipe sources), never an import.
+LAYERS = (
+    ("__init__", "color", "config", "errors", "failures", "limits", "names"),  # ground floor
+    ("filters", "io"),
+    ("recipe",),
+    ("render",),
+    ("agent",),
+    ("sources", "sidecars", "report"),
+    ("pipeline",),
+    ("engine",),
+    ("look", "shoot"),
+    ("service", "runs", "watch"),
+    ("cli",),
+    ("__main__",),
+)
+
+
+def _room(module: str) -> str:
+    """exposure_batch.pipeline.stages -> pipeline; exposure_batch -> __init__."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def upward_imports(package: Path = PACKAGE, layers=LAYERS) -> list[str]:
+    """'a.b -> c.d (layer i -> j)' for every import of a room in the same or a higher layer, and 'room: no layer'
+    for a room that LAYERS does not place."""
+    rank = {room: i for i, layer in enumerate(layers) for room in layer}
+    mods = _modules(package)
+    found = sorted({f"{_room(m)}: no layer" for m in mods if _room(m) not in rank})
+    for name, (path, is_pkg) in sorted(mods.items()):
+        src = _room(name)
+        for target in sorted(_imports(name, path, is_pkg, mods)):
+            dst = _room(target)
+            if src == dst or src not in rank or dst not in rank or (rank[src] == rank[dst] == 0):
+                continue
+            if rank[dst] >= rank[src]:
+                found.append(f"{name} -> {target} (layer {rank[src]} -> {rank[dst]})")
+    return found
+
+
+def test_each_room_imports_only_lower_layers():
+    assert upward_imports() == []
+
+
+def test_layer_rule_sees_an_upward_import_and_an_unplaced_room(tmp_path):
+    pkg = tmp_path / "exposure_batch"
+    for room in ("pipeline", "look", "extra"):
+        (pkg / room).mkdir(parents=True)
+        (pkg / room / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "errors.py").write_text("")
+    (pkg / "pipeline" / "stages.py").write_text("def f():\n    from ..look.profile import g  # lazy still counts\n")
+    (pkg / "look" / "profile.py").write_text("from ..errors import E\nfrom ..pipeline import stages\n")
+    assert upward_imports(pkg) == ["extra: no layer",
+                                   "exposure_batch.pipeline.stages -> exposure_batch.look.profile (layer 6 -> 8)"]
 
 #: Numbers that only a colour fact uses: luma weights, the sRGB / Rec.2020 / ProPhoto / Adobe RGB transfer curves,
 #: the D50 PCS and D65 whites (XYZ and xy), the sRGB -> XYZ matrix and the Rec. 709 luminance weights.

@@ -168,7 +168,7 @@ def make_dngs(records: list[dict], out: str, every: int = 4) -> int:
     except ImportError as err:
         print(f"warning: no DNG writer yet ({err}); skipping DNGs", file=sys.stderr)
         return 0
-    from exposure_batch.preview import thumbnail  # noqa: PLC0415
+    from exposure_batch.render.preview import thumbnail  # noqa: PLC0415
 
     made = 0
     for i, r in enumerate(r for r in records if r["split"] in ("train", "heldout")):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import color
-from ..preview import _resize_area, thumbnail
+from ..render.preview import _resize_area, thumbnail
 
 CROP_SIZE = 80
 PATCH_SIZE = 64

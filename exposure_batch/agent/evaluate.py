@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import color
-from ..preview import _resize_area, make_preview, thumbnail
 from ..render import render
+from ..render.preview import _resize_area, make_preview, thumbnail
 from .data import Degradation, degrade, display_np, sample_degradation
 
 #: The small held-out set CI evaluates the shipped model on: shipped samples/ that no training crop came from.
@@ -233,8 +233,8 @@ def evaluate_hue(sources: dict, size: int = 96) -> dict:
     within the whole chart. Per source: the largest CIELAB hue change of a saturated or skin patch (degrees), the
     largest CIEDE2000 of a grey patch from neutral (same L*, a* = b* = 0), and both again with the recipe's white
     balance step left out (the hue change the other steps cause). {name: {...,"patches": {...}}}."""
-    from ..recipe import Recipe  # noqa: PLC0415
     from ..color import _colour  # noqa: PLC0415
+    from ..recipe import Recipe  # noqa: PLC0415
 
     chart, centres = hue_chart(size)
     flats = [np.broadcast_to(_patch_lin(c), (size, size, 3)).copy() for c in HUE_PATCHES.values()]
@@ -273,10 +273,10 @@ def ci_evaluation(policy, samples_dir: str, per_photo: int = 3, seed: int = 0, m
     """Mean CIEDE2000 of no edit / classic / `policy` on CI_SAMPLES (the numbers CI re-checks, stored in the card)."""
     import os  # noqa: PLC0415
 
-    from . import get_agent  # noqa: PLC0415
+    from .classic import ClassicAgent  # noqa: PLC0415
 
     cases = make_cases([os.path.join(samples_dir, n) for n in CI_SAMPLES], per_photo, seed, max_side)
-    res = evaluate_sources(cases, {"no edit": None, "classic": get_agent("classic"), "learned": policy})
+    res = evaluate_sources(cases, {"no edit": None, "classic": ClassicAgent(), "learned": policy})
     return {"samples": list(CI_SAMPLES), "per_photo": per_photo, "seed": seed, "max_side": max_side,
             "ciede2000_mean": {k: round(v["ciede2000_mean"], 4) for k, v in res["sources"].items()}}
 

@@ -6,6 +6,8 @@ import os
 
 import click
 
+from ..names import portable_path
+
 #: Targets for the shipped model (issue 12): restoration vs no edit and classic, do no harm, hue.
 MAX_RATIO_NO_EDIT = 0.45
 MAX_RATIO_CLASSIC = 0.70
@@ -60,7 +62,7 @@ def check_targets(result: dict, learned: str = "learned") -> dict:
               help="With --update-card: also store the CI check numbers measured on this samples folder.")
 @click.option("--bursts", is_flag=True,
               help="Shoot consistency instead: per held-out photo a burst of --frames drifting captures (one shared "
-                   "lighting error, +/-0.7 EV and +/-8%% red/blue per frame, shifted crops); prints frame-to-frame "
+                   "lighting error, +/-0.7 EV and +/-8% red/blue per frame, shifted crops); prints frame-to-frame "
                    "CIEDE2000 within scenes and restoration vs the originals for each agent alone and harmonised.")
 @click.option("--frames", type=click.IntRange(2, 50), default=5, show_default=True, help="Frames per burst.")
 def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, seed, out_dir, update_card,
@@ -69,11 +71,11 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
     (histogram intersection), do no harm (each source editing the held-out originals themselves: CIEDE2000 against
     them) and colour damage (hue shifts on a generated chart of saturated, skin and grey patches); with --bursts,
     frame-to-frame consistency of bursts edited alone and harmonised."""
-    from ..agent import get_agent  # noqa: PLC0415
     from ..agent.data import display_np, list_images  # noqa: PLC0415
+    from ..sources import make_source  # noqa: PLC0415
     from ..agent.evaluate import (evaluate_do_no_harm, evaluate_hue, evaluate_sources, format_table,  # noqa: PLC0415
                                   make_cases, write_plot)
-    from ..preview import thumbnail  # noqa: PLC0415
+    from ..render.preview import thumbnail  # noqa: PLC0415
 
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     heldout_dir = heldout_dir or (DEFAULT_HELDOUT if os.path.isdir(DEFAULT_HELDOUT) else None)
@@ -97,7 +99,7 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
             sources["no edit"] = None
         elif name in ("classic", "learned"):
             try:
-                sources[name] = get_agent(name, model_path if name == "learned" else None)
+                sources[name] = make_source(name, model_path=model_path if name == "learned" else None)
             except Exception as err:  # noqa: BLE001
                 raise click.ClickException(str(err)) from None
         else:
@@ -106,8 +108,8 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
     originals = list({c.name.split("#")[0]: c.original_lin for c in cases}.items())
     result["do_no_harm"] = evaluate_do_no_harm(originals, sources)
     result["hue"] = evaluate_hue(sources)
-    result["setup"] = {"heldout": os.path.abspath(heldout_dir), "photos": len(paths), "per_photo": per_photo,
-                       "max_side": max_side, "seed": seed, "targets": os.path.abspath(targets_dir) if targets_dir else "heldout originals"}
+    result["setup"] = {"heldout": portable_path(heldout_dir), "photos": len(paths), "per_photo": per_photo,
+                       "max_side": max_side, "seed": seed, "targets": portable_path(targets_dir) if targets_dir else "heldout originals"}
     if "learned" in sources:
         result["model"] = {"id": sources["learned"].model_id, "path": sources["learned"].model_dir}
     if "no edit" in sources:
@@ -139,8 +141,8 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
 
 def _evaluate_bursts(paths, agents, model_path, frames, max_side, seed, out_dir, log) -> None:
     """evaluate --bursts: each agent alone and harmonised (shoot.evaluate), as a table (and JSON with -o)."""
-    from ..agent import get_agent  # noqa: PLC0415
     from ..shoot.evaluate import evaluate_bursts, format_burst_table  # noqa: PLC0415
+    from ..sources import make_source  # noqa: PLC0415
 
     sources: dict = {}
     harmonised: dict = {}
@@ -149,7 +151,7 @@ def _evaluate_bursts(paths, agents, model_path, frames, max_side, seed, out_dir,
             sources["no edit"] = None
         elif name in ("classic", "learned"):
             try:
-                agent = get_agent(name, model_path if name == "learned" else None)
+                agent = make_source(name, model_path=model_path if name == "learned" else None)
             except Exception as err:  # noqa: BLE001
                 raise click.ClickException(str(err)) from None
             sources[name] = agent

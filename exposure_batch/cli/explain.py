@@ -24,8 +24,9 @@ def explain(photo, out_path, agent, recipe_path, model_path, panel, columns, pro
     step and a small plot of what it does to a grey ramp), then the output with its before/after histogram.
     The recipe is printed as a table."""
     from ..errors import ExposureBatchError  # noqa: PLC0415
-    from ..pipeline import decide_stage, decode_stage, make_source  # noqa: PLC0415
+    from ..pipeline.stages import decide_stage, decode_stage  # noqa: PLC0415
     from ..report.strip import render_strip, save_image  # noqa: PLC0415
+    from ..sources import make_source  # noqa: PLC0415
 
     from .process import check_profile_options  # noqa: PLC0415
 

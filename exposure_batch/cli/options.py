@@ -19,7 +19,8 @@ import click
 
 from ..color import SPACE_NAMES, space_from_name
 from ..io import formats
-from ..pipeline import OutputOptions
+from ..names import shown
+from ..pipeline.options import OutputOptions
 
 
 #: Options of `process` every output-writing command shares, besides those feeding an OutputOptions field.
@@ -53,6 +54,16 @@ def check_output_options(fmt: str, space: str, linear: bool, overwrite: bool, sk
     refused = formats.check_encoding(fmt, space_from_name(space), linear)
     if refused:
         raise click.UsageError(f"--format {fmt} --space {space}{' --linear' if linear else ''}: {refused}")
+
+
+def check_inputs_exist(inputs: Iterable[str]) -> None:
+    """Exit 2 at once, before anything is created, when an input path does not exist (as watch, learn and serve
+    refuse a missing folder). A dangling symlink exists as a name: it fails as that file, with its reason."""
+    missing = [p for p in inputs if not os.path.lexists(p)]
+    if missing:
+        raise click.BadParameter(f"Path {shown(missing[0])!r} does not exist"
+                                 + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "") + ".",
+                                 param_hint="'INPUTS...'")
 
 
 def output_format(_ctx, _param, value: str | None) -> str | None:

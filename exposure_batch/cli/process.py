@@ -7,16 +7,20 @@ import time
 
 import click
 
-from ..engine import SourceSpec, run_batch
-from ..errors import ExposureBatchError
 from ..color import SPACE_NAMES
+from ..engine import run_batch
+from ..errors import ExposureBatchError
 from ..io import formats
 from ..limits import DEFAULT_MAX_PIXELS
 from ..names import shown
-from ..outplan import PlanError, check_folders, check_targets, exclude_own
-from ..pipeline import EXISTS_REASON, OutputOptions, Result, find_inputs, plan_outputs
+from ..pipeline.inputs import find_inputs
+from ..pipeline.options import OutputOptions
+from ..pipeline.outputs import (EXISTS_REASON, PlanError, check_folders, check_targets, exclude_own, plan_outputs,
+                                unsupported_format)
+from ..pipeline.result import Result
 from ..render import prepare_kernels
-from .options import check_output_options, format_help, memory_cap, output_format, space_help
+from ..sources import SourceSpec
+from .options import check_inputs_exist, check_output_options, format_help, memory_cap, output_format, space_help
 
 
 @click.command()
@@ -79,7 +83,8 @@ from .options import check_output_options, format_help, memory_cap, output_forma
               show_default=True,
               help="Group photos into scenes and give each scene one consistent edit (exposure and white balance "
                    "harmonised, tone/colour steps shared; frames that do not belong are split off): auto = capture "
-                   "time, then visual similarity; none = every photo edited alone.")
+                   "time, then visual similarity; none = every photo edited alone. With --recipe the look is applied "
+                   "exactly (none) unless --group-by or --groups is given.")
 @click.option("--group-gap", type=click.FloatRange(0), default=30.0, show_default=True, metavar="SECONDS",
               help="A gap of more than this between two capture times starts a new scene.")
 @click.option("--groups", "groups_file", type=click.Path(exists=True, dir_okay=False),
@@ -95,8 +100,10 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
     Outputs that exist already are skipped (--overwrite redoes them). Every file runs in a worker process with a
     per-file --timeout and a --memory-limit: a file that crashes or hangs its worker fails alone.
 
-    Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
+    Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors, 75 when
+    another run is writing to OUTDIR (one run per output folder; try again later).
     """
+    check_inputs_exist(inputs)
     check_output_options(fmt, space, linear, overwrite, skip_existing)
     try:
         check_folders(inputs, outdir, report_dir)
@@ -123,6 +130,8 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
             load_recipe(recipe_path)
         except ExposureBatchError as err:
             raise click.ClickException(shown(err)) from None
+    if not dry_run:
+        hold_output_folder(opts.outdir)
     if variations:
         _run_variations(job_list, spec, opts, variations, ray_address, resume, dry_run, report_dir)
         return
@@ -139,22 +148,27 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 
         opts = dataclasses.replace(opts, thumbnail=THUMB_SIDE)
     start = time.perf_counter()  # the plan (after every usage check) is part of the run's wall time
+    if recipe_path and not groups_file and _default(click.get_current_context(), "group_by"):
+        group_by = "none"  # a saved look is applied exactly; --group-by (or --groups) asks for harmonising
     grouping = grouping_options(group_by, group_gap, groups_file)
-    if grouping.enabled and job_list:
-        try:
-            spec = plan_shoot([p for p, _ in job_list], spec, grouping, jobs, opts.max_pixels, **limits)
-        except click.UsageError:
+    if grouping.enabled and groups_file:
+        try:  # a bad --groups file fails here, in one line, before any worker starts
+            from ..shoot.grouping import read_groups_file  # noqa: PLC0415
+
+            read_groups_file(groups_file)
+        except ValueError as err:
             manifest.close()
-            raise
-        except Exception as err:  # noqa: BLE001  (a model that cannot load, ...)
-            manifest.close()
-            raise click.ClickException(str(err)) from None
+            raise click.UsageError(str(err)) from None
     if job_list and not ray_address:
         _prepare_kernels(job_list, opts)
     try:
         results = earlier + _run_with_progress(job_list, spec, opts, jobs, limits, not no_progress, report,
-                                               ray_address, manifest)
+                                               ray_address, manifest, grouping if grouping.enabled else None)
     except ExposureBatchError as err:
+        raise click.ClickException(str(err)) from None
+    except click.ClickException:
+        raise
+    except Exception as err:  # noqa: BLE001  (a model that cannot load while planning, ...)
         raise click.ClickException(str(err)) from None
     finally:
         manifest.close()
@@ -168,9 +182,29 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
         sys.exit(1)
 
 
+class OutputFolderBusy(click.ClickException):
+    """Another run holds the output folder (exit status 75, sysexits' 'try again later')."""
+
+    exit_code = 75
+
+
+def hold_output_folder(outdir: str) -> None:
+    """One run per output folder (runlock.OutputLock), held until the command ends; refused in one line when another
+    run holds it. A folder that cannot even hold the lock file is left to fail later with its own line."""
+    from ..runlock import OutputBusy, OutputLock  # noqa: PLC0415
+
+    try:
+        lock = OutputLock(outdir).acquire()
+    except OutputBusy as err:
+        raise OutputFolderBusy(str(err)) from None
+    except OSError:
+        return
+    click.get_current_context().call_on_close(lock.release)
+
+
 def _artefacts(path: str, out_path: str, opts: OutputOptions) -> list[str]:
-    """Every file a job writes: the image, its recipe, its sidecars (outplan.check_targets)."""
-    from ..pipeline import recipe_path_for  # noqa: PLC0415
+    """Every file a job writes: the image, its recipe, its sidecars (pipeline.outputs.check_targets)."""
+    from ..pipeline.outputs import recipe_path_for  # noqa: PLC0415
 
     paths = [out_path] + ([recipe_path_for(out_path)] if opts.save_recipe else [])
     if opts.sidecars != "none":
@@ -190,7 +224,7 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     if getattr(opts.sidecars, "beside_source", False):
         raise click.UsageError("--variations writes one sidecar per variation, beside its output: not with "
                                "--sidecar-beside-source (all N would share the source's sidecar)")
-    from ..pipeline import process_variations  # noqa: PLC0415
+    from ..pipeline.stages import process_variations  # noqa: PLC0415
 
     try:
         source = spec.build()
@@ -207,6 +241,13 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     _print_sidecar_notes(results, opts.sidecars)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def _default(ctx: click.Context, name: str) -> bool:
+    """Whether an option kept its default (not given on the command line or by an environment variable)."""
+    from click.core import ParameterSource  # noqa: PLC0415
+
+    return ctx.get_parameter_source(name) in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
 def grouping_options(group_by: str, gap: float, groups_file: str | None):
@@ -315,8 +356,13 @@ def _open_report(report_dir, inputs):
 
 
 def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, ray_address=None,
-                       manifest=None) -> list[Result]:
-    """Run the batch (engine, or Ray) behind a progress bar; each failure is printed once, as it happens."""
+                       manifest=None, grouping=None) -> list[Result]:
+    """Run the batch (engine, or Ray) behind a progress bar; each failure is printed once, as it happens.
+
+    Outputs that exist already are skipped first (no survey, no worker for them). With `grouping`
+    (shoot.grouping.GroupingOptions) the run is planned and edited window by window in the engine's workers
+    (shoot.stream.run_grouped, a second bar counts the survey); with Ray the plan is made first (shoot.stream
+    .make_plan, windows planned independently) and the cluster edits with it."""
     from rich.console import Console  # noqa: PLC0415
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
@@ -340,12 +386,45 @@ def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, r
             bar.advance(task)
 
         out_of = dict(jobs)
+        skipped, jobs = _skip_existing_first(jobs, opts)
+        for r in skipped:
+            on_result(r)
+        if not jobs:
+            return skipped
         if ray_address:
-            from ..scale import run_ray  # noqa: PLC0415
+            from ..engine.ray import run_ray  # noqa: PLC0415
 
-            return run_ray(jobs, spec, opts, ray_address, on_result)
+            if grouping is not None:
+                spec = plan_shoot([p for p, _ in jobs], spec, grouping, n_workers, opts.max_pixels, **limits)
+            return skipped + run_ray(jobs, spec, opts, ray_address, on_result)
         on_start = (lambda path: manifest.start(path, out_of[path])) if manifest is not None else None
-        return run_batch(jobs, spec, opts, n_workers, on_result, on_start=on_start, **limits)
+        if grouping is None:
+            return skipped + run_batch(jobs, spec, opts, n_workers, on_result, on_start=on_start, **limits)
+        from ..shoot.stream import run_grouped  # noqa: PLC0415
+
+        survey = bar.add_task("surveying", total=len(jobs))
+        results, stats = run_grouped(jobs, spec, opts, grouping, n_workers, on_result=on_result, on_start=on_start,
+                                     on_survey=lambda done, total: bar.update(survey, completed=done),
+                                     spool_parent=os.path.join(opts.outdir, ".exposure-batch"), **limits)
+    if stats.line():
+        click.echo(stats.line(), err=True)
+    return skipped + results
+
+
+def _skip_existing_first(jobs, opts) -> tuple[list[Result], list]:
+    """(skipped Results, jobs still to do): outputs that exist already (without --overwrite) are skipped before
+    any worker starts or any photo is surveyed (the engine would skip them too, after planning them)."""
+    from ..pipeline.outputs import existing_outputs_block  # noqa: PLC0415
+
+    skipped, todo = [], []
+    for path, out_path in jobs:
+        blocked = existing_outputs_block(out_path, opts)
+        if blocked is None:
+            todo.append((path, out_path))
+        else:
+            blocked.path = path
+            skipped.append(blocked)
+    return skipped, todo
 
 
 def _print_summary(results: list[Result], seconds: float, listed: bool = False, hint: bool = True) -> None:
@@ -358,6 +437,11 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
     for r in results if not listed else ():
         if r.status == "failed":
             click.echo(f"  failed: {shown(r.path)}: {shown(r.reason)}")
+    unsupported = [r for r in results if unsupported_format(r)]
+    for r in unsupported[:20]:
+        click.echo(f"  skipped: {shown(r.path)}: {shown(r.reason)}")
+    if len(unsupported) > 20:
+        click.echo(f"  skipped: {len(unsupported) - 20} more file(s) in unsupported formats")
     existed = sum(r.status == "skipped" and r.reason == EXISTS_REASON for r in results)
     if existed and hint:
         click.echo(f"  {existed} output(s) existed already and were skipped; --overwrite redoes them")
@@ -365,7 +449,7 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
 
 def _dry_run(jobs, opts, spec, resume: bool) -> None:
     """--dry-run: one line per file (process / skip / fail and why), then the counts; nothing is written."""
-    from ..manifest import Manifest, dry_run_plan  # noqa: PLC0415
+    from ..runs.manifest import Manifest, dry_run_plan  # noqa: PLC0415
 
     state = Manifest.for_outdir(opts.outdir).load() if resume else None
     rows = dry_run_plan(jobs, opts, state)
@@ -378,7 +462,7 @@ def _dry_run(jobs, opts, spec, resume: bool) -> None:
 def _open_manifest(jobs, opts, spec, resume: bool):
     """Open OUTDIR/.exposure-batch/manifest.jsonl for this run; with --resume drop the files done earlier and
     remove outputs left by files that were in flight. Returns (manifest, jobs still to do, earlier Results)."""
-    from ..manifest import Manifest, options_mismatch, plan_resume, run_options  # noqa: PLC0415
+    from ..runs.manifest import Manifest, options_mismatch, plan_resume, run_options  # noqa: PLC0415
 
     manifest = Manifest.for_outdir(opts.outdir)
     options = run_options(opts, spec)

@@ -10,7 +10,8 @@
 
 A long-lived service submits single files and collects Outcomes asynchronously, as `watch` does:
 
-    from exposure_batch.engine import SourceSpec, WorkerPool
+    from exposure_batch.engine import WorkerPool
+    from exposure_batch.sources import SourceSpec
     pool = WorkerPool(2, SourceSpec("learned"), timeout=600, memory_limit=4 << 30)
     pool.submit("job-1", ("in/a.dng", "out/a.jpg", OutputOptions("out")))   # False while no worker has room
     while pool.in_flight():
@@ -24,13 +25,13 @@ A planning step (e.g. grouping photos before the agent decides) runs before subm
 `WorkerPool(..., task_ref="package.module:function")` calls function(source, *args) in the workers and may return
 a pipeline.Prepared (then rendered with args[-1], an OutputOptions) or a Result.
 
-Exports: WorkerPool, Outcome, WorkerInitError, SourceSpec, run_stream, run_batch, run_tasks, parse_size,
+Exports: WorkerPool, Outcome, WorkerInitError, run_stream, run_batch, run_tasks, parse_size,
 keep_freed_memory, child_thread_limits, DEFAULT_PREFETCH, DEFAULT_MAX_BATCH.
 """
 from .batch import run_batch, run_tasks
 from .limits import child_thread_limits, keep_freed_memory, parse_size
 from .pool import Outcome, WorkerInitError, WorkerPool
-from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, SourceSpec, run_stream
+from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, run_stream
 
-__all__ = ["WorkerPool", "Outcome", "WorkerInitError", "SourceSpec", "run_stream", "run_batch", "run_tasks", "parse_size",
+__all__ = ["WorkerPool", "Outcome", "WorkerInitError", "run_stream", "run_batch", "run_tasks", "parse_size",
            "keep_freed_memory", "child_thread_limits", "DEFAULT_PREFETCH", "DEFAULT_MAX_BATCH"]

@@ -8,9 +8,11 @@ from collections import deque
 from typing import Callable, Sequence
 
 from ..failures import Kind
-from ..pipeline import OutputOptions, Result
+from ..pipeline.options import OutputOptions
+from ..pipeline.result import Result
+from ..sources import SourceSpec
 from .pool import Outcome, WorkerPool
-from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, SourceSpec
+from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH
 
 
 def run_batch(jobs: Sequence[tuple[str, str]], spec: SourceSpec, opts: OutputOptions, workers: int = 1,

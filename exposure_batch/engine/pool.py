@@ -25,11 +25,12 @@ from typing import Any, Callable
 
 from ..errors import SetupError
 from ..failures import Failure, Kind, describe_death
+from ..sources import SourceSpec
 from . import limits
-from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, SourceSpec, run_stream
+from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, run_stream
 
 #: Heavy modules a worker imports before its memory cap (the cap is for per-file work).
-_PRELOAD = ("exposure_batch.io", "exposure_batch.render", "exposure_batch.preview", "rawpy")
+_PRELOAD = ("exposure_batch.io", "exposure_batch.render", "exposure_batch.render.preview", "rawpy")
 
 
 class WorkerInitError(SetupError):
@@ -67,7 +68,7 @@ def _worker_main(conn, spec, task_ref, memory_limit, keep_memory, prefetch, max_
         limits.keep_freed_memory()
     step = "cannot load its task"
     try:
-        module, _, name = (task_ref or "exposure_batch.pipeline:prepare_stage").partition(":")
+        module, _, name = (task_ref or "exposure_batch.pipeline.stages:prepare_stage").partition(":")
         task = getattr(importlib.import_module(module), name)
         for preload in _PRELOAD:
             with contextlib.suppress(ImportError):

@@ -8,7 +8,7 @@ LibRaw, NumPy and the encoders release the GIL, so the two threads overlap on re
 to the decode thread only while fewer than `prefetch + 2` tasks are between its start and its emitted Result, so
 at most that many full-size images live in the process whatever the batch size.
 
-Exports: SourceSpec, run_stream, take_batch, DEFAULT_PREFETCH, DEFAULT_MAX_BATCH.
+Exports: run_stream, take_batch, DEFAULT_PREFETCH, DEFAULT_MAX_BATCH.
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from ..failures import classify
-from ..pipeline import Prepared, Result, decide_prepared, finish_stage, make_source, prepare_stage
+from ..pipeline.result import Result
+from ..pipeline.stages import Prepared, decide_prepared, finish_stage, prepare_stage
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +29,6 @@ DEFAULT_PREFETCH = 0
 #: Most images one agent call sees in the local engine (the Ray path batches more: images live in its object store).
 DEFAULT_MAX_BATCH = 8
 _DONE = object()
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """How to build the recipe source in any process (picklable): a saved recipe wins over an agent."""
-
-    agent: str = "classic"
-    recipe_path: str | None = None
-    model_path: str | None = None
-    profile_path: str | None = None  # a studio profile (exposure_batch.look): its agent, then its look
-
-    def build(self):
-        return make_source(self.agent, self.recipe_path, self.model_path, self.profile_path)
 
 
 def take_batch(ready: queue.Queue, max_batch: int) -> list:

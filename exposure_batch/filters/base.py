@@ -51,17 +51,17 @@ def tanh_range_tf(raw, low: float, high: float):
 
 @dataclass(frozen=True, kw_only=True)
 class FusedKernel:
-    """A filter's pieces for the fused numba renderer (compiled by exposure_batch.fast_kernels).
+    """A filter's pieces for the fused numba renderer (compiled by exposure_batch.render.kernels).
 
     Attributes:
         params: prepared parameters -> (k,) float32 vector handed to the block as `p`.
         block: plain Python `block(r, g, b, n, p)` applying the filter in place to the first n entries of the float32
             channel arrays r, g, b (linear working RGB), giving apply_np's pixels to 1e-5. When `needs` names compiled
             helpers, `block` is a factory instead: `block(*helpers) -> block(r, g, b, n, p)`.
-        needs: names of the compiled helpers fast_kernels hands a factory block, in order (only "pow01" so far:
+        needs: names of the compiled helpers render.kernels hands a factory block, in order (only "pow01" so far:
             x^e for float32 x > 0, computed with polynomials that LLVM vectorises).
         separable: True (or a function of the prepared parameters) when each output channel depends only on the same
-            input channel: the step can then be tabulated per 16-bit code (fast_kernels.run_encode16).
+            input channel: the step can then be tabulated per 16-bit code (render.kernels.run_encode16).
         tabulate: True when evaluating the step per pixel costs more than a table lookup (gamma's power).
         fma: True when fused multiply-add cannot move the result beyond the 1e-5 contract (no cancelling terms).
     """

@@ -59,13 +59,13 @@ def describe(values) -> str:
     return f"Black & white {values['amount'] * 100:.0f}%"
 
 
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
+# --- Fused kernel (compiled by exposure_batch.render.kernels with numba; plain Python here, see base.FusedKernel) ---
 _ONE = np.float32(1.0)
 _LR, _LG, _LB = LUMA_WEIGHTS[0], LUMA_WEIGHTS[1], LUMA_WEIGHTS[2]
 
 
 def fused_separable(amount) -> bool:
-    """Per-channel (tabulated per 16-bit code by fast_kernels.run_encode16) only when amount 0 is the identity."""
+    """Per-channel (tabulated per 16-bit code by render.kernels.run_encode16) only when amount 0 is the identity."""
     return amount == 0
 
 

@@ -53,7 +53,7 @@ def describe(values) -> str:
     return "Colour curves mid R {:.2f} G {:.2f} B {:.2f}".format(*mids)
 
 
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
+# --- Fused kernel (compiled by exposure_batch.render.kernels with numba; plain Python here, see base.FusedKernel) ---
 _ZERO, _ONE, _STEP = np.float32(0.0), np.float32(1.0), np.float32(1.0 / SEGMENTS)
 
 

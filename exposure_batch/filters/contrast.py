@@ -60,7 +60,7 @@ def describe(values) -> str:
     return f"Contrast {signed(values['amount'] * 100, 0)}%"
 
 
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
+# --- Fused kernel (compiled by exposure_batch.render.kernels with numba; plain Python here, see base.FusedKernel) ---
 _ZERO, _HALF, _ONE, _EPS = np.float32(0.0), np.float32(0.5), np.float32(1.0), np.float32(1e-6)
 _LR, _LG, _LB = LUMA_WEIGHTS[0], LUMA_WEIGHTS[1], LUMA_WEIGHTS[2]
 # sin(pi u) ~ u (S1 + u^2 (S3 + u^2 (S5 + u^2 (S7 + u^2 S9)))) on |u| <= 0.5 (least squares, error 3e-9), so that
@@ -70,7 +70,7 @@ _S7, _S9 = np.float32(-0.5980440974235535), np.float32(0.07721816748380661)
 
 
 def fused_separable(amount) -> bool:
-    """Per-channel (tabulated per 16-bit code by fast_kernels.run_encode16) only when amount 0 is the identity."""
+    """Per-channel (tabulated per 16-bit code by render.kernels.run_encode16) only when amount 0 is the identity."""
     return amount == 0
 
 

@@ -49,7 +49,7 @@ def describe(values) -> str:
     return f"Exposure {signed(values['ev'])} EV"
 
 
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
+# --- Fused kernel (compiled by exposure_batch.render.kernels with numba; plain Python here, see base.FusedKernel) ---
 
 
 def fused_params(gain) -> np.ndarray:

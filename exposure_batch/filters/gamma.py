@@ -51,7 +51,7 @@ def describe(values) -> str:
     return f"Gamma {values['gamma']:.2f}"
 
 
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
+# --- Fused kernel (compiled by exposure_batch.render.kernels with numba; plain Python here, see base.FusedKernel) ---
 
 
 def fused_params(gamma) -> np.ndarray:
@@ -62,7 +62,7 @@ _BIG = np.float32(1e30)
 
 
 def fused_block(pow01):
-    """The kernel around `pow01(x, e)` (x^e for finite float32 x > 0), fast_kernels' compiled power (polynomials
+    """The kernel around `pow01(x, e)` (x^e for finite float32 x > 0), render.kernels' compiled power (polynomials
     that LLVM vectorises): a plain `**` calls libm's powf per value, about 10x the cost of any other step. Values
     above _BIG are clamped to it (inputs this large do not occur); NaN stays NaN."""
 

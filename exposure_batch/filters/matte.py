@@ -81,13 +81,13 @@ def describe(values) -> str:
     return f"Matte black {values['black']:.3f} white {values['white']:.3f}"
 
 
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
+# --- Fused kernel (compiled by exposure_batch.render.kernels with numba; plain Python here, see base.FusedKernel) ---
 def fused_params(prepared) -> np.ndarray:
     return np.array(prepared, dtype=np.float32)
 
 
 def fused_block(pow01):
-    """The kernel around `pow01(x, e)` (fast_kernels' vectorisable power for float32 x >= 0)."""
+    """The kernel around `pow01(x, e)` (render.kernels' vectorisable power for float32 x >= 0)."""
     inv_gamma, gamma = np.float64(1.0 / _GAMMA), np.float64(_GAMMA)
 
     def block(r, g, b, n, p):

@@ -82,13 +82,13 @@ def describe(values) -> str:
     return f"Saturation +{values['amount'] * 100:.0f}%"
 
 
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
+# --- Fused kernel (compiled by exposure_batch.render.kernels with numba; plain Python here, see base.FusedKernel) ---
 _ZERO, _HALF, _ONE, _BOOST = np.float32(0.0), np.float32(0.5), np.float32(1.0), np.float32(0.8)
 _INV_NEUTRAL = np.float32(1.0 / NEUTRAL_S)
 
 
 def fused_separable(amount) -> bool:
-    """Per-channel (tabulated per 16-bit code by fast_kernels.run_encode16) only when amount 0: then the step only
+    """Per-channel (tabulated per 16-bit code by render.kernels.run_encode16) only when amount 0: then the step only
     clips each channel to <= 1."""
     return amount == 0
 

@@ -47,7 +47,7 @@ def describe(values) -> str:
     return f"Tone curve {curve_math.describe_curve(values['slopes'])}"
 
 
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
+# --- Fused kernel (compiled by exposure_batch.render.kernels with numba; plain Python here, see base.FusedKernel) ---
 _ZERO, _ONE, _STEP = np.float32(0.0), np.float32(1.0), np.float32(1.0 / SEGMENTS)
 
 

@@ -58,7 +58,7 @@ def describe(values) -> str:
     return f"White balance R x{values['red']:.2f} G x{values['green']:.2f} B x{values['blue']:.2f}"
 
 
-# --- Fused kernel (compiled by exposure_batch.fast_kernels with numba; plain Python here, see base.FusedKernel) ---
+# --- Fused kernel (compiled by exposure_batch.render.kernels with numba; plain Python here, see base.FusedKernel) ---
 
 
 def fused_params(gains) -> np.ndarray:

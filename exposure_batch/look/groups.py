@@ -46,7 +46,7 @@ MIN_TEXTURE = 0.25
 def content_signature(lin: np.ndarray) -> np.ndarray:
     """(h, w, 3) linear image -> (h', w') float64 log2 luminance, long side SIGNATURE_SIDE (area-averaged), in units
     of its own standard deviation (a tone power or a flat capture changes the contrast, not the content)."""
-    from ..preview import _resize_area  # noqa: PLC0415
+    from ..render.preview import _resize_area  # noqa: PLC0415
 
     h, w = lin.shape[:2]
     scale = SIGNATURE_SIDE / max(h, w)
@@ -75,7 +75,7 @@ def _windows(sig: np.ndarray, size: int = None) -> tuple[np.ndarray, np.ndarray]
 def _patches(sig: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """Textured PATCH x PATCH patches of sig shrunk by `scale`, on a PATCH_STRIDE grid: (k, PATCH^2) rows and
     (k, 2) positions."""
-    from ..preview import _resize_area  # noqa: PLC0415
+    from ..render.preview import _resize_area  # noqa: PLC0415
 
     h, w = sig.shape
     sh, sw = max(PATCH, round(h * scale)), max(PATCH, round(w * scale))

@@ -212,14 +212,14 @@ def _fit(model: LookModel, train_fd, val_fd, theta0, opts: LearnOptions, hist, p
 def learn(before_dir: str, after_dir: str, out_dir: str, opts: LearnOptions | None = None,
           progress: Progress = _no_progress, log: Callable[[str], None] = lambda s: None) -> LearnReport:
     """Learn a profile from BEFORE_DIR/AFTER_DIR pairs into out_dir. Raises ProfileError (one line) on refusal."""
-    from ..agent import get_agent  # noqa: PLC0415
+    from ..sources import make_source  # noqa: PLC0415
 
     opts = opts or LearnOptions()
     t_start = time.perf_counter()
     notes: list[str] = []
     if os.path.exists(os.path.join(out_dir, CARD_FILE)) and not opts.overwrite:
         raise ProfileError(f"{out_dir}: already holds a profile (use --overwrite)")
-    agent = get_agent(opts.agent, opts.model_path)
+    agent = make_source(opts.agent, model_path=opts.model_path)
     train_pairs, val_pairs, split = _load_sets(before_dir, after_dir, agent, opts, progress, notes)
     t_loaded = time.perf_counter()
     name = opts.name or os.path.basename(os.path.normpath(out_dir))

@@ -60,7 +60,7 @@ class PairData:
 
 
 def _images(folder: str) -> list[tuple[str, str]]:
-    from ..pipeline import find_inputs  # noqa: PLC0415
+    from ..pipeline.inputs import find_inputs  # noqa: PLC0415
 
     if not os.path.isdir(folder):
         raise ProfileError(f"{folder}: not a folder")
@@ -127,7 +127,7 @@ def same_picture_score(a_lin: np.ndarray, b_lin: np.ndarray) -> float:
     insensitive to any monotone tone change, low for different pictures or crops that do not register."""
     from scipy.stats import spearmanr  # noqa: PLC0415
 
-    from ..preview import _resize_area  # noqa: PLC0415
+    from ..render.preview import _resize_area  # noqa: PLC0415
 
     h, w = a_lin.shape[:2]
     gw, gh = _grid(h, w, CHECK_SIDE)
@@ -156,8 +156,8 @@ def load_pair(spec: PairSpec, source, thumb_side: int) -> PairData:
     Raises InputError for unreadable files and ProfileError for sizes that cannot be aligned or a target that is
     not the same picture."""
     from ..io import decode, formats  # noqa: PLC0415
-    from ..pipeline import agent_input  # noqa: PLC0415
-    from ..preview import _resize_area, thumbnail  # noqa: PLC0415
+    from ..pipeline.stages import agent_input  # noqa: PLC0415
+    from ..render.preview import _resize_area, thumbnail  # noqa: PLC0415
 
     half = formats.is_raw(spec.before)
     before = decode(spec.before, half_size=half)

@@ -16,7 +16,7 @@ the photo lies from the studio's training pairs (`extra.profile.familiarity`: di
 low), so the photos to review first can be listed.
 
 Exports: CARD_FILE, LOOK_FILE, HISTORY_FILE, Profile, load_profile, agent_identity, current_agent_identity,
-ProfileSource, make_profile_source, agent_mismatch.
+ProfileSource, make_profile_source, build_source (the "profile" recipe source), agent_mismatch.
 """
 from __future__ import annotations
 
@@ -308,8 +308,13 @@ def decision_agent(profile: Profile, agent):
 
 def make_profile_source(folder: str, model_path: str | None = None) -> ProfileSource:
     """Load a profile and the agent it names (learned: `model_path`, else the default model)."""
-    from ..agent import get_agent  # noqa: PLC0415
+    from ..sources import make_source  # noqa: PLC0415
 
     profile = load_profile(folder)
     kind = profile.agent.get("kind", "learned")
-    return ProfileSource(profile, get_agent(kind, model_path if kind == "learned" else None))
+    return ProfileSource(profile, make_source(kind, model_path=model_path if kind == "learned" else None))
+
+
+def build_source(spec) -> ProfileSource:
+    """sources.SOURCES["profile"]: the profile at spec.profile_path on its agent (spec.model_path for a learned one)."""
+    return make_profile_source(spec.profile_path, spec.model_path)

@@ -32,7 +32,7 @@ from PIL import Image
 from ..io import decode
 from ..io.write import atomic_write
 from ..names import shown
-from ..preview import thumbnail
+from ..render.preview import thumbnail
 from ..render import render
 from . import plots
 from .strip import save_image

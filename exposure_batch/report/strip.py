@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .. import preview
+from ..render import preview
 from ..io.write import atomic_write
 from ..recipe import Recipe, Step
 from ..render import render

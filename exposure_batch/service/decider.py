@@ -66,7 +66,7 @@ class Decider:
         with self._build_lock:
             src = self._sources.get(choice)
             if src is None:
-                from ..pipeline import make_source  # noqa: PLC0415
+                from ..sources import make_source  # noqa: PLC0415
 
                 if choice.kind == "profile" and os.path.isdir(self.profiles[choice.name]):  # a studio profile
                     src = make_source(profile_path=self.profiles[choice.name], model_path=self.model_path)
@@ -117,7 +117,7 @@ class Decider:
                         future.set_result(recipe)
 
     def _decide_group(self, choice: SourceChoice, items: list) -> list[tuple]:
-        from ..pipeline import decide_inputs  # noqa: PLC0415
+        from ..pipeline.stages import decide_inputs  # noqa: PLC0415
 
         try:
             source = self.source(choice)

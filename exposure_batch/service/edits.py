@@ -94,6 +94,8 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
         raise _failed(err.kind if isinstance(err, ExposureBatchError) else Kind.CRASH, "decide",
                       f"{req.name}: the recipe source failed: {err}") from err
     t2 = time.perf_counter()
+    # the recipe names the original (for an upload, its name, not the service's temp file)
+    recipe = recipe.with_source({**(recipe.source or {}), "name": req.name})
     raw = req.raw if req.raw is not None else is_raw_name(req.name)
     body = editor_outputs(recipe, req.name, raw)
     body["source"] = {"name": req.name, "raw": raw, "width": analysis.info.width, "height": analysis.info.height,
@@ -110,7 +112,7 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
 
 async def _render(req: EditRequest, recipe, engine, priority: str, claims: Claims) -> tuple[list[str], str]:
     """Render to the file `claims` picks (never one the service did not write). Returns (paths written, note)."""
-    from ..pipeline import OutputOptions  # noqa: PLC0415
+    from ..pipeline.options import OutputOptions  # noqa: PLC0415
 
     r = req.render
     planned = req.out_path or plan_one(req.path, req.name, r)

@@ -2,7 +2,7 @@
 did not write.
 
 * `plan` runs process's planning on a request's photos (pipeline.plan_outputs: two photos sharing a stem keep
-  their extensions, `a/IMG.jpg` + `b/IMG.jpg` go to OUT/a/, OUT/b/; outplan.check_targets: an output that is an
+  their extensions, `a/IMG.jpg` + `b/IMG.jpg` go to OUT/a/, OUT/b/; pipeline.outputs.check_targets: an output that is an
   input, or written by two photos, refuses the request naming both).
 * `Claims.claim` picks the file a render writes, just before it runs. A planned file that exists is replaced only
   when the service wrote it itself, from the same source, and nobody changed it since (the ledger
@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 
 from ..names import shown
-from ..outplan import PlanError, check_targets
+from ..pipeline.outputs import PlanError, check_targets
 
 LEDGER_NAME = "service-outputs.jsonl"
 
@@ -35,7 +35,8 @@ def plan(items: list[tuple[str, str]], fmt: str, output_dir: str) -> dict[str, s
     """(resolved source path, original name) pairs -> planned output image per source path (process's planning).
 
     Raises PlanError (one line naming both files) when an output would be an input or two photos would share one."""
-    from ..pipeline import OutputOptions, plan_outputs  # noqa: PLC0415
+    from ..pipeline.options import OutputOptions  # noqa: PLC0415
+    from ..pipeline.outputs import plan_outputs  # noqa: PLC0415
 
     planned = plan_outputs(items, OutputOptions(outdir=output_dir, fmt=fmt))
     check_targets([(p, planned[p]) for p, _ in items], lambda _path, out: [out])

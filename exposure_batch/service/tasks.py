@@ -43,10 +43,10 @@ def run(_source, kind: str, payload: dict):
 def analyse(path: str, wants: str | None):
     """Full decode (as `process` does) -> the 64x64 preview / thumbnail the agent looks at. Returns an Analysis,
     or a failed pipeline Result with the typed failure."""
-    from .. import preview  # noqa: PLC0415
     from ..failures import classify  # noqa: PLC0415
     from ..io import decode  # noqa: PLC0415
-    from ..pipeline import Result  # noqa: PLC0415
+    from ..pipeline.result import Result  # noqa: PLC0415
+    from ..render import preview  # noqa: PLC0415
 
     start = time.perf_counter()
     try:
@@ -79,8 +79,9 @@ def warmup():
 
 def render(payload: dict):
     """Render `payload['recipe']` (a recipe dict) at full resolution to payload['out_path'] with OutputOptions."""
-    from ..pipeline import FixedRecipe, process_one  # noqa: PLC0415
+    from ..pipeline.stages import process_one  # noqa: PLC0415
     from ..recipe import Recipe  # noqa: PLC0415
+    from ..sources import FixedRecipe  # noqa: PLC0415
 
     recipe = Recipe.from_dict(payload["recipe"])
     return process_one(payload["path"], payload["out_path"], FixedRecipe(recipe), payload["opts"])

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from ..preview import make_preview, thumbnail
+from ..render.preview import make_preview, thumbnail
 from ..render import render
 from .bursts import make_burst
 from .harmonise import harmonise_group

@@ -50,14 +50,14 @@ class Survey:
     @cached_property
     def preview(self) -> np.ndarray:
         """(64, 64, 3) float32 linear ProPhoto: the agent's centre preview, from the survey image."""
-        from ..preview import make_preview  # noqa: PLC0415
+        from ..render.preview import make_preview  # noqa: PLC0415
 
         return make_preview(self.image)
 
     @cached_property
     def thumbnail(self) -> np.ndarray:
         """Whole frame, long side <= 256, float32 linear ProPhoto (what the classic agent looks at)."""
-        from ..preview import thumbnail  # noqa: PLC0415
+        from ..render.preview import thumbnail  # noqa: PLC0415
 
         return thumbnail(self.image, 256)
 
@@ -204,6 +204,6 @@ def _raster_image(path: str, kind: str, max_pixels: int | None) -> np.ndarray:
 
 
 def _shrink(rgb_lin: np.ndarray) -> np.ndarray:
-    from ..preview import thumbnail  # noqa: PLC0415
+    from ..render.preview import thumbnail  # noqa: PLC0415
 
     return thumbnail(rgb_lin, SURVEY_SIDE)

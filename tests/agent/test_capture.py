@@ -12,7 +12,7 @@ from exposure_batch.agent.data import Degradation, degrade, display_np
 from exposure_batch.agent.evaluate import ciede2000
 from exposure_batch.agent.policy import load_policy
 from exposure_batch.io import decode
-from exposure_batch.preview import make_preview, thumbnail
+from exposure_batch.render.preview import make_preview, thumbnail
 from exposure_batch.recipe import Recipe
 from exposure_batch.render import render
 

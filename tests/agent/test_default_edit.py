@@ -13,7 +13,7 @@ from exposure_batch.agent.evaluate import (HUE_PATCHES, ciede2000, evaluate_hue,
                                            luminance_key)
 from exposure_batch.agent.policy import NEUTRAL_TOLERANCE, guard_white_balance, load_policy
 from exposure_batch.io import decode
-from exposure_batch.preview import make_preview, thumbnail
+from exposure_batch.render.preview import make_preview, thumbnail
 from exposure_batch.recipe import Recipe, Step, drop_noop_steps
 from exposure_batch.render import render
 

@@ -8,13 +8,13 @@ import os
 import numpy as np
 import pytest
 
-from exposure_batch.agent import get_agent  # noqa: E402
 from exposure_batch.agent.evaluate import CI_SAMPLES, evaluate_sources, make_cases  # noqa: E402
 from exposure_batch.agent.policy import DEFAULT_MODEL_DIR, load_policy  # noqa: E402
 from exposure_batch.io import decode  # noqa: E402
-from exposure_batch.preview import make_preview  # noqa: E402
 from exposure_batch.recipe import Recipe  # noqa: E402
 from exposure_batch.render import render  # noqa: E402
+from exposure_batch.render.preview import make_preview  # noqa: E402
+from exposure_batch.sources import make_source  # noqa: E402
 
 from ..helpers import SAMPLES_DIR  # noqa: E402
 
@@ -32,7 +32,7 @@ def test_shipped_model_is_small_and_documented():
 
 
 def test_shipped_model_recipes_on_samples():
-    policy = get_agent("learned")
+    policy = make_source("learned")
     assert policy.wants == "preview" and policy.model_id == "auto"
     names = sorted(n for n in os.listdir(SAMPLES_DIR) if not n.endswith(".md"))
     images = [decode(SAMPLES_DIR / n).rgb_lin for n in names]
@@ -50,7 +50,7 @@ def test_shipped_model_ci_evaluation_numbers():
     card = json.loads(open(os.path.join(DEFAULT_MODEL_DIR, "model.json"), encoding="utf-8").read())
     ref = card["ci_evaluation"]
     cases = make_cases([str(SAMPLES_DIR / n) for n in CI_SAMPLES], ref["per_photo"], ref["seed"], ref["max_side"])
-    result = evaluate_sources(cases, {"no edit": None, "classic": get_agent("classic"), "learned": load_policy()})
+    result = evaluate_sources(cases, {"no edit": None, "classic": make_source("classic"), "learned": load_policy()})
     got = {k: v["ciede2000_mean"] for k, v in result["sources"].items()}
     for name, value in ref["ciede2000_mean"].items():
         assert got[name] == pytest.approx(value, abs=TOLERANCE_DE), (name, got)

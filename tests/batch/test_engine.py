@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from exposure_batch.engine import SourceSpec, run_batch, run_stream
+from exposure_batch.engine import run_batch, run_stream
 from exposure_batch.errors import ExposureBatchError
 from exposure_batch.failures import Kind
-from exposure_batch.pipeline import OutputOptions, find_inputs, make_source, plan_outputs, process_one
+from exposure_batch.pipeline.inputs import find_inputs
+from exposure_batch.pipeline.options import OutputOptions
+from exposure_batch.pipeline.outputs import plan_outputs
+from exposure_batch.pipeline.stages import process_one
+from exposure_batch.sources import SourceSpec, make_source
 
 from .conftest import BAD
 

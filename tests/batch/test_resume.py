@@ -12,7 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from exposure_batch.cli import main
-from exposure_batch.manifest import Manifest, manifest_path
+from exposure_batch.runs.manifest import Manifest, manifest_path
 
 from tests.helpers import SAMPLES_DIR
 

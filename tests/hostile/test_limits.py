@@ -251,7 +251,9 @@ def test_long_recipe_in_process_fails_before_work(tmp_path, process):
 # --- more: a name too long for its outputs is the input's problem (not retried by watch) --------------------------
 def test_name_too_long_for_its_outputs_is_an_input_failure(tmp_path):
     from exposure_batch.failures import Kind  # noqa: PLC0415
-    from exposure_batch.pipeline import FixedRecipe, OutputOptions, process_one  # noqa: PLC0415
+    from exposure_batch.pipeline.options import OutputOptions  # noqa: PLC0415
+    from exposure_batch.pipeline.stages import process_one  # noqa: PLC0415
+    from exposure_batch.sources import FixedRecipe  # noqa: PLC0415
 
     src = corpus.jpeg(tmp_path / ("L" * 240 + ".jpg"))
     out = str(tmp_path / "out" / ("L" * 240 + ".jpg"))

@@ -91,7 +91,7 @@ def test_info_and_dry_run_escape_names(tmp_path, hostile_inbox):
 def test_watch_journal_logs_and_status_with_hostile_names(tmp_path, hostile_inbox, watch_log):
     """The daemon takes every name (the journal stores non-UTF-8 names exactly), logs them escaped, and
     `status` prints them escaped; it does not crash on them (it used to, then crash-loop under systemd)."""
-    from exposure_batch.journal import Journal  # noqa: PLC0415
+    from exposure_batch.watch.journal import Journal  # noqa: PLC0415
     from tests.watch.conftest import config  # noqa: PLC0415
 
     out = tmp_path / "out"

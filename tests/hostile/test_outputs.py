@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from exposure_batch.pipeline import OutputOptions, plan_outputs
+from exposure_batch.pipeline.options import OutputOptions
+from exposure_batch.pipeline.outputs import plan_outputs
 from exposure_batch.report import ReportWriter
 from tests.hostile import corpus
 from tests.hostile.conftest import files_under
@@ -103,8 +104,9 @@ def test_output_inside_recursive_input_is_not_rescanned(tmp_path, process):
 
 def test_render_stage_refuses_to_replace_its_source(tmp_path):
     """The last line of defence (watch, Ray, API callers): render_stage never writes over the input file."""
-    from exposure_batch.pipeline import FixedRecipe, process_one  # noqa: PLC0415
+    from exposure_batch.pipeline.stages import process_one  # noqa: PLC0415
     from exposure_batch.recipe import Recipe  # noqa: PLC0415
+    from exposure_batch.sources import FixedRecipe  # noqa: PLC0415
 
     src = corpus.jpeg(tmp_path / "x.jpg")
     before = _sha(src)
@@ -116,7 +118,7 @@ def test_render_stage_refuses_to_replace_its_source(tmp_path):
 
 # --- row 7: the report never stops a batch ------------------------------------------------------------------------
 def test_report_write_errors_are_logged_and_retried(tmp_path, caplog):
-    from exposure_batch.pipeline import Result  # noqa: PLC0415
+    from exposure_batch.pipeline.result import Result  # noqa: PLC0415
 
     rep = tmp_path / "rep"
     writer = ReportWriter(rep, autoflush_s=0)

@@ -6,8 +6,10 @@ import os
 
 import pytest
 
-from exposure_batch.engine import SourceSpec
-from exposure_batch.pipeline import OutputOptions, find_inputs, plan_outputs
+from exposure_batch.pipeline.inputs import find_inputs
+from exposure_batch.pipeline.options import OutputOptions
+from exposure_batch.pipeline.outputs import plan_outputs
+from exposure_batch.sources import SourceSpec
 from tests.helpers import require_module
 from tests.hostile import corpus
 
@@ -17,7 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def test_ray_takes_non_utf8_and_control_character_names(tmp_path):
-    from exposure_batch.scale import run_ray  # noqa: PLC0415
+    from exposure_batch.engine.ray import run_ray  # noqa: PLC0415
 
     inbox = tmp_path / "in"
     inbox.mkdir()

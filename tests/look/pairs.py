@@ -12,8 +12,8 @@ import numpy as np
 
 from exposure_batch.io import decode
 from exposure_batch.io.write import write_image
-from exposure_batch.preview import _resize_area, thumbnail
 from exposure_batch.recipe import Step
+from exposure_batch.render.preview import _resize_area, thumbnail
 from tests.helpers import SAMPLES_DIR
 
 SCENES = ("astronaut_orientation6.jpg", "canon_powershot_g1x2.jpg", "casio_qv_r51.jpg", "chelsea_adobergb_16bit.tif",
@@ -49,7 +49,7 @@ def apply_steps(lin: np.ndarray, steps) -> np.ndarray:
 def make_pairs(folder, per_scene: int = 2, side: int = 120, seed: int = 0) -> tuple[str, str]:
     """folder/before/<scene>/<n>.png and folder/after/<scene>/<n>.tif; returns the two folders."""
     from exposure_batch.agent.classic import ClassicAgent
-    from exposure_batch.pipeline import agent_input
+    from exposure_batch.pipeline.stages import agent_input
 
     agent, look = ClassicAgent(), known_steps()
     before_dir, after_dir = os.path.join(folder, "before"), os.path.join(folder, "after")

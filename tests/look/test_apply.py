@@ -8,12 +8,12 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from exposure_batch.agent import get_agent
 from exposure_batch.cli import main
+from exposure_batch.sources import make_source
 from exposure_batch.look.profile import (Profile, ProfileSource, agent_identity, agent_mismatch, load_profile,
                                          make_profile_source)
-from exposure_batch.preview import make_preview
 from exposure_batch.recipe import load_recipe
+from exposure_batch.render.preview import make_preview
 from exposure_batch.sidecars import cube, darktable
 from tests.helpers import SAMPLES_DIR
 from tests.look.pairs import known_steps
@@ -33,7 +33,7 @@ def _profile(agent, slope=0.3, name="Studio Warm") -> Profile:
 @pytest.fixture(scope="module")
 def learned_profile(tmp_path_factory):
     folder = tmp_path_factory.mktemp("profile")
-    _profile(get_agent("learned")).save(str(folder / "studio"))
+    _profile(make_source("learned")).save(str(folder / "studio"))
     return str(folder / "studio")
 
 
@@ -44,13 +44,13 @@ def _previews():
 
 
 def test_round_trip_gives_identical_recipes(tmp_path):
-    agent = get_agent("classic")
+    agent = make_source("classic")
     prof = _profile(agent)
     prof.save(str(tmp_path / "p"))
     loaded = load_profile(str(tmp_path / "p"))
     assert loaded.steps == prof.steps and loaded.slope == prof.slope and loaded.profile_id == prof.profile_id
-    from exposure_batch.preview import thumbnail
     from exposure_batch.io import decode
+    from exposure_batch.render.preview import thumbnail
 
     thumbs = [thumbnail(decode(SAMPLES_DIR / n).pixels) for n in ("coffee_p3_16bit.png", "casio_qv_r51.jpg")]
     a = ProfileSource(prof, agent).decide(thumbs)
@@ -67,10 +67,10 @@ def test_round_trip_gives_identical_recipes(tmp_path):
 def test_mismatched_agent_is_named(tmp_path, learned_profile):
     prof = load_profile(learned_profile)
     other = dict(prof.agent, weights_sha256="0" * 64)
-    msg = agent_mismatch(Profile(prof.name, other, prof.steps), agent_identity(get_agent("learned")))
+    msg = agent_mismatch(Profile(prof.name, other, prof.steps), agent_identity(make_source("learned")))
     assert msg and "learned with agent model" in msg and "000000000000" in msg
-    assert agent_mismatch(prof, agent_identity(get_agent("learned"))) is None
-    assert "learned on the learned agent, not classic" in agent_mismatch(prof, agent_identity(get_agent("classic")))
+    assert agent_mismatch(prof, agent_identity(make_source("learned"))) is None
+    assert "learned on the learned agent, not classic" in agent_mismatch(prof, agent_identity(make_source("classic")))
     card = json.loads(open(os.path.join(learned_profile, "profile.json")).read())
     card["agent"]["weights_sha256"] = "f" * 64
     os.makedirs(tmp_path / "old")
@@ -199,7 +199,9 @@ def test_applying_a_profile_needs_neither_tensorflow_nor_colour_science(tmp_path
     code = f"""
 import sys
 sys.modules['tensorflow'] = None  # any import of TensorFlow fails
-from exposure_batch.pipeline import OutputOptions, make_source, process_one
+from exposure_batch.pipeline.options import OutputOptions
+from exposure_batch.pipeline.stages import process_one
+from exposure_batch.sources import make_source
 r = process_one(r'{SAMPLES_DIR}/flower.dng', r'{tmp_path}/f.jpg', make_source('learned', profile_path=r'{learned_profile}'),
                 OutputOptions(r'{tmp_path}', sidecars='darktable'))
 assert r.status == 'done', r.reason

@@ -10,7 +10,7 @@ from exposure_batch.agent.data import degrade, sample_degradation
 from exposure_batch.agent.policy import load_policy
 from exposure_batch.io import decode
 from exposure_batch.look import decisions as dec
-from exposure_batch.preview import _resize_area, thumbnail
+from exposure_batch.render.preview import _resize_area, thumbnail
 from tests.helpers import SAMPLES_DIR
 
 TRAIN = ("astronaut_orientation6.jpg", "chelsea_adobergb_16bit.tif", "coffee_p3_16bit.png", "casio_qv_r51.jpg")

@@ -8,7 +8,7 @@ import pytest
 from exposure_batch.io import decode
 from exposure_batch.look.groups import bootstrap_interval, group_pairs, read_scenes_csv
 from exposure_batch.look.pairs import PairData, PairSpec, assign_scenes, split_by_scene
-from exposure_batch.preview import _resize_area, thumbnail
+from exposure_batch.render.preview import _resize_area, thumbnail
 from tests.helpers import SAMPLES_DIR
 
 PHOTOS = ("astronaut_orientation6.jpg", "nikon_d300_rec2020_linear_16bit.png", "chelsea_adobergb_16bit.tif",

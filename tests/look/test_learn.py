@@ -131,16 +131,16 @@ def test_learn_cli_prints_the_table(learned, tmp_path):
 def test_raw_before_and_icc_tagged_after_align(tmp_path, space, fmt):
     """A DNG before (decoded at half size) and an after exported in another space with its ICC profile land on the
     same grid in linear ProPhoto: the after reads back as the before x 1.3 (the ICC profile honoured)."""
-    from exposure_batch.agent import get_agent
     from exposure_batch.io import decode
     from exposure_batch.io.write import write_image
     from exposure_batch.look.pairs import PairSpec, load_pair
+    from exposure_batch.sources import make_source
     from tests.helpers import sample_path
 
     dng = sample_path("flower.dng")
     after = str(tmp_path / f"after.{ {'tiff': 'tif', 'jpeg': 'jpg', 'png': 'png'}[fmt] }")
     write_image(np.minimum(decode(dng).rgb_lin * 1.3, 0.7), after, fmt=fmt, space=space, overwrite=True)
-    pair = load_pair(PairSpec(str(dng), after), get_agent("classic"), 96)
+    pair = load_pair(PairSpec(str(dng), after), make_source("classic"), 96)
     assert pair.before_lin.shape == pair.after_lin.shape and pair.similarity > 0.95
     ratio = np.median(pair.after_lin[pair.before_lin > 0.05] / pair.before_lin[pair.before_lin > 0.05])
     assert ratio == pytest.approx(1.3, rel=0.05)
@@ -149,18 +149,18 @@ def test_raw_before_and_icc_tagged_after_align(tmp_path, space, fmt):
 def test_large_after_of_another_size_aligns(tmp_path):
     """An after exported bigger than its before (decoded at half size: short side >= 8x the thumbnail) lands on
     the before's grid with the same values."""
-    from exposure_batch.agent import get_agent
     from exposure_batch.io import decode
     from exposure_batch.io.write import write_image
     from exposure_batch.look.pairs import PairSpec, load_pair
-    from exposure_batch.preview import _resize_area
+    from exposure_batch.render.preview import _resize_area
+    from exposure_batch.sources import make_source
     from tests.helpers import sample_path
 
     lin = decode(sample_path("chelsea_adobergb_16bit.tif")).rgb_lin
     small = _resize_area(lin, 400, 300)
     write_image(small, str(tmp_path / "b.png"), space="prophoto")
     write_image(_resize_area(lin, 1600, 1200), str(tmp_path / "a.jpg"), quality=95)
-    pair = load_pair(PairSpec(str(tmp_path / "b.png"), str(tmp_path / "a.jpg")), get_agent("classic"), 96)
+    pair = load_pair(PairSpec(str(tmp_path / "b.png"), str(tmp_path / "a.jpg")), make_source("classic"), 96)
     assert pair.before_lin.shape == pair.after_lin.shape == (72, 96, 3)
     diff = np.abs(pair.after_lin - pair.before_lin)
     assert float(np.mean(diff)) < 0.01 and pair.similarity > 0.97

@@ -25,7 +25,7 @@ def recipe() -> Recipe:
 def photo_lin() -> np.ndarray:
     """A real photo (samples/casio_qv_r51.jpg) as a 240x180 float32 linear ProPhoto image."""
     from exposure_batch.io import decode
-    from exposure_batch.preview import thumbnail
+    from exposure_batch.render.preview import thumbnail
 
     return thumbnail(decode(sample_path("casio_qv_r51.jpg")).rgb_lin, 240)
 

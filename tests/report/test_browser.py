@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from exposure_batch.cli import main
-from exposure_batch.pipeline import Result
+from exposure_batch.pipeline.result import Result
 from exposure_batch.report import ReportWriter
 from exposure_batch.report.html import render_html
 from tests.helpers import require_tool

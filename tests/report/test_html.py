@@ -8,7 +8,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from exposure_batch.pipeline import Result
+from exposure_batch.pipeline.result import Result
 from exposure_batch.report import ReportWriter, write_report
 from exposure_batch.report.html import render_html, summary
 
@@ -103,9 +103,11 @@ def test_pipeline_hook_keeps_the_unedited_thumbnail(tmp_path, photo_dir):
     """OutputOptions(thumbnail=N): the Result carries the input's linear thumbnail taken before the in-place render,
     so the report needs no second decode."""
     from exposure_batch.io import decode
-    from exposure_batch.pipeline import OutputOptions, make_source, process_one
-    from exposure_batch.preview import thumbnail
+    from exposure_batch.pipeline.options import OutputOptions
+    from exposure_batch.pipeline.stages import process_one
+    from exposure_batch.render.preview import thumbnail
     from exposure_batch.report.html import THUMB_SIDE
+    from exposure_batch.sources import make_source
 
     src = str(photo_dir / "casio_qv_r51.jpg")
     r = process_one(src, str(tmp_path / "o.jpg"), make_source("classic"), OutputOptions(str(tmp_path), thumbnail=THUMB_SIDE))

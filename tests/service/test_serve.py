@@ -48,12 +48,12 @@ def world(tmp_path_factory):
     profiles = base / "profiles"
     profiles.mkdir()
     shutil.copy(LOOK, profiles / "studio-look.recipe.json")
-    from exposure_batch.agent import get_agent
     from exposure_batch.look.profile import Profile, agent_identity
+    from exposure_batch.sources import make_source
     from tests.look.pairs import known_steps
 
     # a studio profile as `exposure-batch learn` saves it, and one whose file is broken
-    Profile("Studio Warm", agent_identity(get_agent("learned")), known_steps(), 0.0, 0.0, {}).save(
+    Profile("Studio Warm", agent_identity(make_source("learned")), known_steps(), 0.0, 0.0, {}).save(
         str(profiles / "studio"))
     (profiles / "broken").mkdir()
     (profiles / "broken" / "profile.json").write_text("{not json")
@@ -98,11 +98,11 @@ def test_edit_by_path_gives_recipe_lightroom_table_and_darktable_sidecar(world):
     assert recipe.model_id == "auto" and len(recipe.steps) >= 1
     assert body["recipe"]["source"]["name"] == "a.jpg"
     # Same recipe as the learned agent gives in this process on the same file (deterministic, warm or not).
-    from exposure_batch.agent import get_agent
     from exposure_batch.io import decode
-    from exposure_batch.preview import make_preview
+    from exposure_batch.render.preview import make_preview
+    from exposure_batch.sources import make_source
 
-    direct = get_agent("learned").decide([make_preview(decode(world["root"] / "a.jpg").pixels)])[0]
+    direct = make_source("learned").decide([make_preview(decode(world["root"] / "a.jpg").pixels)])[0]
     assert [s.filter for s in direct.steps] == [s.filter for s in recipe.steps]
     for mine, theirs in zip(direct.steps, recipe.steps):  # BLAS thread counts differ: the 6th decimal may move
         for key, value in mine.params.items():
@@ -330,3 +330,11 @@ def test_a_bad_model_folder_is_a_one_line_error(tmp_path):
     (tmp_path / "empty").mkdir()
     r = _serve_cli("--model", str(tmp_path / "empty"), "--token-file", str(tmp_path / "t"), "--port", "9")
     assert r.returncode == 1 and "cannot load the learned agent" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_recipe_from_an_upload_names_the_original_not_the_temp_file(world):
+    data = sample_path(JPEG).read_bytes()
+    r = world["client"].post("/v1/edit", files={"file": ("IMG_0002.jpg", data, "image/jpeg")})
+    assert r.status_code == 200, r.text
+    assert r.json()["recipe"]["source"]["name"] == "IMG_0002.jpg"
+    assert "tmp" not in json.dumps(r.json()["recipe"]["source"])

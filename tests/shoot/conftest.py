@@ -11,7 +11,7 @@ from exposure_batch.agent.data import Degradation
 from exposure_batch.io import decode
 from exposure_batch.io.write import bits_for, encode_to_int, write_encoded
 from exposure_batch.color import Space
-from exposure_batch.preview import thumbnail
+from exposure_batch.render.preview import thumbnail
 from exposure_batch.shoot.bursts import make_burst
 from tests.helpers import sample_path
 

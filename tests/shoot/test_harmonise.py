@@ -4,14 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exposure_batch.agent import get_agent
 from exposure_batch.agent.data import display_np
 from exposure_batch.agent.evaluate import ciede2000
-from exposure_batch.preview import make_preview
 from exposure_batch.recipe import Recipe
 from exposure_batch.render import render
+from exposure_batch.render.preview import make_preview
 from exposure_batch.shoot.evaluate import _surveys
 from exposure_batch.shoot.harmonise import capture_deviations, fold_gains, harmonise_group
+from exposure_batch.sources import make_source
 
 from .conftest import burst, scene_photo
 
@@ -27,7 +27,7 @@ def _restoration(b, outputs) -> float:
 
 @pytest.fixture(scope="module")
 def learned():
-    return get_agent("learned")
+    return make_source("learned")
 
 
 def test_capture_deviations_recover_the_drift():

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exposure_batch.agent import get_agent
 from exposure_batch.agent.data import display_np
 from exposure_batch.agent.evaluate import ciede2000
 from exposure_batch.cli import main
 from exposure_batch.io import decode
-from exposure_batch.pipeline import decide_stage
+from exposure_batch.pipeline.stages import decide_stage
 from exposure_batch.recipe import load_recipe
+from exposure_batch.sources import make_source
 from tests.helpers import sample_path
 
 from .conftest import T0, UNDER, burst, write_frame
@@ -65,7 +65,7 @@ def test_group_by_none_reproduces_per_photo_recipes(tmp_path):
     src.mkdir()
     for n in names:
         shutil.copy(sample_path(n), src / n)
-    agent = get_agent("learned")
+    agent = make_source("learned")
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):  # as in the engine's workers (one BLAS thread each)

@@ -6,7 +6,7 @@ import shutil
 from exposure_batch.recipe import load_recipe
 from exposure_batch.shoot.grouping import GroupingOptions
 from exposure_batch.shoot.holding import GroupHolder
-from exposure_batch.engine import SourceSpec
+from exposure_batch.sources import SourceSpec
 from tests.watch.conftest import config, daemon_thread, journal_rows, wait_until
 
 from .conftest import write_shoot

@@ -38,12 +38,13 @@ SAMPLES = ("astronaut_orientation6.jpg", "canon_powershot_g1x2.jpg", "casio_qv_r
 
 def classic_recipe(sample: str) -> Recipe:
     """What `process --agent classic` decides for a sample photo."""
-    from exposure_batch import pipeline
+    from exposure_batch.pipeline.stages import decide_stage, decode_stage
+    from exposure_batch.sources import make_source
     from tests.helpers import sample_path
 
-    source = pipeline.make_source("classic")
-    decoded = pipeline.decode_stage(str(sample_path(sample)))
-    return pipeline.decide_stage(source, [decoded])[0]
+    source = make_source("classic")
+    decoded = decode_stage(str(sample_path(sample)))
+    return decide_stage(source, [decoded])[0]
 
 
 def sample_small_srgb(sample: str, width: int = 192) -> "np.ndarray":

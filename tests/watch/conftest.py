@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from exposure_batch.journal import Journal
-from exposure_batch.pipeline import OutputOptions
+from exposure_batch.pipeline.options import OutputOptions
 from exposure_batch.watch import Daemon, WatchConfig
+from exposure_batch.watch.journal import Journal
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -6,7 +6,7 @@ import time
 
 from PIL import Image
 
-from exposure_batch.watch import Daemon, is_ignored
+from exposure_batch.watch.daemon import Daemon, is_ignored
 
 from .conftest import config, daemon_thread, journal_rows, make_photo, photo_bytes, wait_until
 
@@ -127,7 +127,7 @@ def test_is_ignored():
 
 
 def test_stability_settle_time_and_old_mtimes(tmp_path):
-    from exposure_batch.watch import _Stability
+    from exposure_batch.watch.daemon import _Stability
 
     old, fresh = tmp_path / "old.jpg", tmp_path / "fresh.jpg"
     old.write_bytes(b"x" * 10)

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 import tifffile
 
-from exposure_batch.journal import Journal
+from exposure_batch.watch.journal import Journal
 
 from .conftest import alive, children_of, journal_rows, kill_hard, make_photo, start_daemon_process, wait_until
 

@@ -8,15 +8,23 @@
   originals); one inside a recursively scanned input folder is excluded from the scan.
 * Any planned file (image, recipe, sidecar beside the output) that is an input file, or that two inputs would both
   write, is refused with both names before anything is decoded: `--overwrite` can never replace a source.
+* Output names: `plan_outputs` maps inputs to OUTDIR names, `recipe_path_for` / `variation_path` name the files
+  beside an output, `check_name_lengths` refuses names the filesystem cannot hold, `existing_outputs_block` skips
+  an output already there.
 
-Exports: PlanError, check_folders, check_watch_folders, exclude_own, disambiguate, check_targets, same_place.
+Exports: PlanError, check_folders, check_watch_folders, exclude_own, disambiguate, check_targets, same_place,
+plan_outputs, recipe_path_for, variation_path, check_name_lengths, existing_outputs_block, EXISTS_REASON.
 """
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Iterable, Sequence
 
-from .names import shown
+from ..errors import InputError
+from ..names import shown
+from .options import FORMAT_EXTENSIONS, OutputOptions
+from .result import Result
 
 
 class PlanError(ValueError):
@@ -123,3 +131,73 @@ def check_targets(jobs: Sequence[tuple[str, str]], artefacts) -> None:
             if other != path:
                 raise PlanError(f"{shown(other)} and {shown(path)} would both write {shown(target)}; rename one "
                                 "or process them into different output folders")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Output names
+# ---------------------------------------------------------------------------------------------------------------
+def plan_outputs(pairs: Sequence[tuple[str, str]], opts: OutputOptions) -> dict[str, str]:
+    """Map each input path to its output image path. 'a/IMG.CR2' -> OUTDIR/a/IMG.jpg; when two inputs share a
+    stem (IMG.CR2 and IMG.jpg) both keep their extension in the name (IMG.CR2.jpg, IMG.jpg.jpg); inputs that would
+    still share an output (the same name in two folders) go to sub-folders named after their folders
+    (disambiguate)."""
+    ext = FORMAT_EXTENSIONS[opts.fmt]
+    stems: dict[str, set] = {}
+    for _, rel in pairs:
+        stems.setdefault(str(Path(rel).with_suffix("")), set()).add(rel)
+    out = {}
+    for path, rel in pairs:
+        stem = str(Path(rel).with_suffix(""))
+        name = rel if len(stems[stem]) > 1 else stem
+        out[path] = os.path.join(opts.outdir, name + ext)
+    return disambiguate(pairs, out, opts.outdir)  # a/IMG.jpg + b/IMG.jpg -> OUT/a/IMG.jpg, OUT/b/IMG.jpg
+
+
+def recipe_path_for(image_path: str) -> str:
+    """NAME.jpg -> NAME.recipe.json beside it."""
+    return str(Path(image_path).with_suffix("")) + ".recipe.json"
+
+
+def variation_path(out_path: str, k: int) -> str:
+    """Output path of variation k (from 1): NAME.jpg -> NAME_v1.jpg (sidecars and recipes follow that name)."""
+    stem, ext = os.path.splitext(out_path)
+    return f"{stem}_v{k}{ext}"
+
+
+#: Bytes atomic_write adds to a name for its temp file ('.' + name + '.' + 8 random + '.tmp').
+_TEMP_NAME_EXTRA = 14
+
+
+def check_name_lengths(source_path: str, out_path: str, opts: OutputOptions) -> None:
+    """InputError when a file this photo writes (image, recipe, sidecars, or their temp files) would have a name
+    longer than the filesystem allows: the source's name is the cause, and retrying cannot help."""
+    targets = [out_path] + ([recipe_path_for(out_path)] if opts.save_recipe else [])
+    if opts.sidecars and opts.sidecars != "none":
+        from ..sidecars.writer import planned_paths  # noqa: PLC0415
+
+        targets += planned_paths(out_path, source_path, opts.sidecars)
+    for target in targets:
+        folder, name = os.path.split(os.path.abspath(target))
+        try:
+            limit = os.pathconf(folder if os.path.isdir(folder) else os.path.dirname(folder) or "/", "PC_NAME_MAX")
+        except (OSError, ValueError):
+            limit = 255
+        if len(os.fsencode(name)) + _TEMP_NAME_EXTRA > limit:
+            raise InputError(source_path, f"file name too long for its outputs ({os.path.basename(target)[:40]}... "
+                                          f"would pass the {limit}-byte name limit)")
+
+
+def unsupported_format(result: Result) -> bool:
+    """A file skipped because this install does not decode its format (io UnsupportedFormat: JPEG XL, ...)."""
+    return result.status == "skipped" and result.reason.startswith("unsupported format")
+
+
+#: The reason of a file skipped because its output is already there (the run then says how to redo it).
+EXISTS_REASON = "output exists (--overwrite to redo)"
+
+
+def existing_outputs_block(out_path: str, opts: OutputOptions) -> Result | None:
+    """An existing output is skipped unless opts.overwrite (never silently clobbered, never an error)."""
+    if opts.overwrite or not os.path.exists(out_path):
+        return None
+    return Result(out_path, "skipped", EXISTS_REASON, [out_path])

@@ -1,7 +1,7 @@
 """Full-resolution renderer: apply a Recipe to a linear image with bounded memory.
 
 Two paths give the same pixels (within 1e-5):
-* fused (default when numba is installed): `fast_kernels` runs every step of the recipe on blocks of 512 pixels
+* fused (default when numba is installed): `render.kernels` runs every step of the recipe on blocks of 512 pixels
   held in L1 cache, on all cores, in one read and one write of the image; `render_encoded` also folds in the
   output encoding (working -> output space, clip, transfer curve, uint8/uint16).
 * NumPy (EXPOSURE_BATCH_NO_NUMBA=1, numba missing, or a filter without a fused kernel): every band of 64K pixels
@@ -23,10 +23,11 @@ from typing import Sequence
 
 import numpy as np
 
-from . import color, fast_kernels, preview
-from .io.raw import linear_values
-from .io.write import encode_to_int
-from .recipe import Recipe, Step
+from .. import color
+from . import kernels, preview
+from ..io.raw import linear_values
+from ..io.write import encode_to_int
+from ..recipe import Recipe, Step
 
 #: Pixels per band: 64K pixels x 3 x 4 bytes = 768 KiB, so a band and its temporaries stay in L2/L3 cache.
 BAND_PIXELS = 1 << 16
@@ -43,12 +44,12 @@ def _pool() -> ThreadPoolExecutor:
 
 def fused_available() -> bool:
     """True when `render` uses the fused numba kernels (numba installed, EXPOSURE_BATCH_NO_NUMBA unset)."""
-    return fast_kernels.enabled()
+    return kernels.enabled()
 
 
 def warm_up() -> None:
     """Load (or, on a machine's first run, compile) the fused kernels now rather than on the first image."""
-    fast_kernels.warm_up()
+    kernels.warm_up()
 
 
 def prepare_steps(steps: Sequence[Step]) -> list:
@@ -79,11 +80,11 @@ def _source(rgb_lin: np.ndarray) -> np.ndarray:
 
 def _packed(steps: Sequence[Step], fused: bool | None):
     """Packed steps for the fused kernels, or None for the NumPy path. fused=True insists (RuntimeError)."""
-    if fused is False or not fast_kernels.enabled():
+    if fused is False or not kernels.enabled():
         if fused:
             raise RuntimeError("fused rendering needs numba (pip install numba) and EXPOSURE_BATCH_NO_NUMBA unset")
         return None
-    packed = fast_kernels.pack_steps(steps)
+    packed = kernels.pack_steps(steps)
     if packed is None and fused:
         raise RuntimeError("a recipe step's filter has no fused kernel")
     return packed
@@ -125,7 +126,7 @@ def render(
         return out
     packed = _packed(steps, fused)
     if packed is not None:
-        fast_kernels.run_render(src_flat, out_flat, packed, threads)
+        kernels.run_render(src_flat, out_flat, packed, threads)
         return out
     _render_np(steps, src_flat, out_flat, in_place, band_pixels, threads)
     return out
@@ -167,7 +168,7 @@ def render_encoded(
         recipe: a Recipe (or a sequence of Steps).
         rgb_lin: (H, W, 3) linear ProPhoto RGB, not modified: float32 values, or uint16 codes meaning
             float32(code) * (1 / 65535) (LibRaw's 16-bit output, see io.raw). Codes give the same result as their
-            float32 values, without making the float image (fast_kernels.run_encode16: a separable prefix holding a
+            float32 values, without making the float image (kernels.run_encode16: a separable prefix holding a
             power is tabulated over the 65536 codes).
         space: output colour space (color.Space or a short name: 'srgb', 'prophoto', 'adobergb', 'p3', 'rec2020').
         linear: keep linear values (no transfer curve).
@@ -192,13 +193,13 @@ def render_encoded(
     shape = (codes if codes is not None else src).shape
     out = np.empty(shape, dtype=np.uint8 if bits == 8 else np.uint16)
     matrix = None if sp == color.WORKING_SPACE else color.convert_matrix(color.WORKING_SPACE, sp)
-    tparams = fast_kernels.transfer_params(sp, linear)
+    tparams = kernels.transfer_params(sp, linear)
     if out.size == 0:
         return out
     if codes is not None:
-        fast_kernels.run_encode16(codes.reshape(-1, 3), out.reshape(-1, 3), steps, matrix, tparams, threads)
+        kernels.run_encode16(codes.reshape(-1, 3), out.reshape(-1, 3), steps, matrix, tparams, threads)
     else:
-        fast_kernels.run_encode(src.reshape(-1, 3), out.reshape(-1, 3), packed, matrix, tparams, threads)
+        kernels.run_encode(src.reshape(-1, 3), out.reshape(-1, 3), packed, matrix, tparams, threads)
     return out
 
 
@@ -221,19 +222,19 @@ def _compile_job(job: str, bits: tuple[int, ...]) -> str:
     """Compile (or load) one kernel family for every argument type the renderer gives it, on tiny inputs, so that
     numba writes it to its on-disk cache. Runs in a helper process; returns `job`."""
     px = np.full((8, 3), 0.25, np.float32)
-    tp = fast_kernels.transfer_params(color.Space.SRGB)
+    tp = kernels.transfer_params(color.Space.SRGB)
     matrix = color.convert_matrix(color.WORKING_SPACE, color.Space.SRGB)
     if job == "render":
-        fast_kernels.run_render(px.copy(), px.copy(), fast_kernels.EMPTY_STEPS, 1)
+        kernels.run_render(px.copy(), px.copy(), kernels.EMPTY_STEPS, 1)
         img = np.full((4, 6, 3), 0.25, np.float32)
         for src in (img, img[:, ::-1], (img * 65535).astype(np.uint16)[:, ::-1]):  # the preview's box kernel
             preview._resize_area(src, 2, 2)
     for b in bits:
         out = np.empty((8, 3), np.uint8 if b == 8 else np.uint16)
         if job == "encode":
-            fast_kernels.run_encode(px, out, fast_kernels.EMPTY_STEPS, matrix, tp, 1)
+            kernels.run_encode(px, out, kernels.EMPTY_STEPS, matrix, tp, 1)
         elif job == "encode16":
-            fast_kernels.run_encode16((px * 65535).astype(np.uint16), out, [], matrix, tp, 1)
+            kernels.run_encode16((px * 65535).astype(np.uint16), out, [], matrix, tp, 1)
     return job
 
 
@@ -254,7 +255,7 @@ def prepare_kernels(raw_sources: bool = True, bits: Sequence[int] = (8,), notify
     compile of the shared steps on busy cores); afterwards this returns at once. raw_sources: some input is a RAW (the 16-bit code path is compiled too);
     bits: output bit depths. Returns the seconds spent."""
     start = time.perf_counter()
-    marker = fast_kernels.compiled_marker() if fast_kernels.enabled() else None
+    marker = kernels.compiled_marker() if kernels.enabled() else None
     if marker is None or os.path.exists(marker):
         return 0.0
     jobs = [j for j in KERNEL_JOBS if j != "encode16" or raw_sources]

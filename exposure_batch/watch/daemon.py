@@ -4,14 +4,25 @@ Filesystem events are only hints: the watchdog handler (on watchdog's thread) re
 re-stats every candidate and promotes it once its size and mtime have been unchanged for `settle` seconds, it still
 exists and opens, and its name is not a temp name. A promoted file is written to the journal (SQLite, WAL) and run
 through the shared per-file pipeline in the engine's worker pool (spawned workers, a timeout, a memory cap).
-What happens to a failed file depends on its failure's kind (failures.Kind): INPUT is quarantined at once; CRASH,
-TIMEOUT and LIMIT are retried alone in a fresh worker (--retries), then quarantined; ENVIRONMENT (disk full,
-read-only output) leaves the original in place and the row queued, to be retried after `env_retry` seconds (doubling
-up to 16x while it keeps failing) and at the next start.
+What happens to a failed file depends on its failure's kind (errors.Kind): INPUT and LIMIT are quarantined at once;
+CRASH and TIMEOUT are retried alone in a fresh worker (--retries), then quarantined; CONFLICT (an output in the way)
+and USAGE fail the file without retry or quarantine (the original stays); ENVIRONMENT (disk full, read-only output)
+and SETUP (a model or profile that cannot load) leave the original in place and the row queued, to be retried after
+`env_retry` seconds (doubling up to 16x while it keeps failing) and at the next start.
 Files already in the inbox at start, rows left unfinished by a crash, and files missed by the observer (periodic
 rescan) are all picked up the same way. Everything but the watchdog callback runs on one thread.
 
-Exports: WatchConfig, Daemon, is_ignored.
+Slow writers: a file that is complete by its settle time but still open for writing by another process (an
+FTP/SMB server filling it through one handle, a stalled copy) is waited for until it is closed (writers.py, up to
+`open_wait` seconds); a quarantined file that changes within `requarantine_watch` seconds (its writer was not
+visible, e.g. on a share) is moved back and examined again.
+Own state: the journal and the locks are checked every turn; deleted or replaced under the running daemon (the
+output folder removed), they are recreated at once, loudly, the journal from the daemon's open copy
+(state.py). A damaged journal stops the start with one line (journal.JournalDamaged); `rebuild_journal`, or a
+journal without history in an output folder that holds outputs (emptied to 0 bytes, deleted), is rebuilt from the
+outputs on disk.
+
+Exports: WatchConfig, Daemon (is_ignored: pipeline.inputs).
 """
 from __future__ import annotations
 
@@ -27,29 +38,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable
 
-from .engine import Outcome, SourceSpec, WorkerInitError, WorkerPool
-from .failures import Failure, Kind
+from ..engine import Outcome, WorkerInitError, WorkerPool
+from ..failures import Failure, Kind
+from ..names import shown
+from ..pipeline.inputs import is_ignored
+from ..pipeline.options import OutputOptions
+from ..pipeline.outputs import check_watch_folders, plan_outputs, recipe_path_for
+from ..pipeline.result import Result
+from ..sources import SourceSpec
 from .journal import Journal, Row, default_journal_path
-from .daemonlock import DaemonLock, lock_paths
-from .names import shown
-from .outplan import check_watch_folders
-from .pipeline import OutputOptions, Result, plan_outputs, recipe_path_for
+from .lock import AlreadyRunning, DaemonLock, lock_paths
+from .state import adopt_outputs, file_identity
+from .writers import error_file_name, open_for_writing
 
 log = logging.getLogger("exposure_batch.watch")
-
-TEMP_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".download", ".!sync")
-IGNORED_DIRS = ("@eaDir", "#recycle", "#snapshot", ".Trash", "$RECYCLE.BIN", "__MACOSX")
-
-
-def is_ignored(path: str) -> bool:
-    """Temp and system names the daemon never touches: hidden files ('._*', '.DS_Store', atomic-write temps),
-    '*.part', '*.tmp', '*.crdownload', and anything inside '@eaDir', '#recycle', ..."""
-    parts = os.path.normpath(path).split(os.sep)
-    name = parts[-1]
-    if name.startswith(".") or name.lower().endswith(TEMP_SUFFIXES) or name in ("Thumbs.db", "desktop.ini"):
-        return True
-    return any(p in IGNORED_DIRS or p.startswith(".") for p in parts[:-1])
-
 
 @dataclass
 class WatchConfig:
@@ -81,6 +83,9 @@ class WatchConfig:
     task_ref: str | None = None  # 'module:function' task for the workers (tests); None: the pipeline stages
     grouping: object = None  # shoot.grouping.GroupingOptions: scenes arriving together are harmonised (None: off)
     group_wait: float = 30.0  # seconds a complete file may be held for its group, at most
+    open_wait: float = 600.0  # seconds a settled file may still be waited for while open for writing (0: no check)
+    requarantine_watch: float | None = None  # seconds a quarantined file that changes is taken back (None: auto)
+    rebuild_journal: bool = False  # set the journal aside and rebuild it from the outputs on disk
 
     def __post_init__(self):
         self.inbox = os.path.abspath(self.inbox)
@@ -90,6 +95,8 @@ class WatchConfig:
         self.journal_path = os.path.abspath(self.journal_path or default_journal_path(out))
         if self.report_dir:
             self.report_dir = os.path.abspath(self.report_dir)
+        if self.requarantine_watch is None:
+            self.requarantine_watch = max(120.0, 20 * self.settle)
 
 
 class _Hints:
@@ -123,11 +130,16 @@ class _Stability:
     so files that were there before the daemon started need not wait out the settle time again.
     """
 
-    def __init__(self, settle: float, trust_mtime: bool = False, wall: Callable[[], float] = time.time):
+    def __init__(self, settle: float, trust_mtime: bool = False, wall: Callable[[], float] = time.time,
+                 open_wait: float = 0.0):
         self.settle = settle
         self.trust_mtime = trust_mtime
         self.wall = wall
+        self.open_wait = open_wait
         self._seen: dict[str, tuple[int, int, float]] = {}
+        self._open_since: dict[str, float] = {}  # path -> when it was first found settled but open for writing
+        self.waiting: list[str] = []  # paths newly found open for writing (the daemon says so once)
+        self.gave_up: list[str] = []  # paths still open after open_wait seconds, taken as they are
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -154,9 +166,28 @@ class _Stability:
             elif (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
                 self._seen[path] = (st.st_size, st.st_mtime_ns, now)
             elif (now - since >= self.settle or self._old(mtime_ns, now, since)) and _openable(path):
+                if self._being_written(path, now):
+                    self._seen[path] = (size, mtime_ns, now)  # once closed, it must stay unchanged a settle time
+                    continue
                 del self._seen[path]
                 done.append((path, st))
         return done
+
+    def _being_written(self, path: str, now: float) -> bool:
+        """Another process still holds the file open for writing (and open_wait has not run out)."""
+        if self.open_wait <= 0:
+            return False
+        if open_for_writing(path) is not True:
+            self._open_since.pop(path, None)
+            return False
+        first = self._open_since.setdefault(path, now)
+        if first == now:
+            self.waiting.append(path)
+        if now - first > self.open_wait:
+            del self._open_since[path]
+            self.gave_up.append(path)
+            return False
+        return True
 
     def _old(self, mtime_ns: int, now: float, since: float) -> bool:
         return self.trust_mtime and now > since and self.wall() - mtime_ns / 1e9 >= self.settle
@@ -187,7 +218,11 @@ class Daemon:
         self.journal: Journal | None = None
         self.pool: WorkerPool | None = None
         self._hints = _Hints()
-        self._stable = _Stability(config.settle, trust_mtime=not config.polling)
+        self._stable = _Stability(config.settle, trust_mtime=not config.polling, open_wait=config.open_wait)
+        self._lock: DaemonLock | None = None
+        self._journal_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the journal file opened
+        self._taken_over: AlreadyRunning | None = None  # another daemon took the output over while this one ran
+        self._requarantine: dict[int, tuple] = {}  # row id -> (where, error file, size, mtime_ns, watch until)
         self._queue: collections.deque[int] = collections.deque()
         self._to_promote: collections.deque = collections.deque()  # (path, stat) complete, not yet journalled
         self._queued: set[int] = set()
@@ -202,7 +237,7 @@ class Daemon:
         self.stats = collections.Counter()
         self._groups = None  # shoot.holding.GroupHolder when grouping is on
         if config.grouping is not None and config.grouping.enabled:
-            from .shoot.holding import GroupHolder  # noqa: PLC0415
+            from ..shoot.holding import GroupHolder  # noqa: PLC0415
 
             self._groups = GroupHolder(config.spec, config.grouping,
                                        os.path.join(os.path.dirname(config.journal_path), "groups"),
@@ -220,19 +255,19 @@ class Daemon:
     def run(self) -> collections.Counter:
         """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts.
 
-        Raises outplan.PlanError when a folder the daemon writes is the inbox, daemonlock.AlreadyRunning when
+        Raises pipeline.outputs.PlanError when a folder the daemon writes is the inbox, lock.AlreadyRunning when
         another daemon holds this output folder or journal. Any other exception inside the loop is logged and the
         daemon goes on (worker start-up failures excepted: nothing can be processed then)."""
         cfg = self.cfg
         check_watch_folders(cfg.inbox, {"output": cfg.opts.outdir, "report": cfg.report_dir,
                                         "processed": cfg.processed_dir, "quarantine": cfg.quarantine_dir})
-        lock = DaemonLock(lock_paths(cfg.opts.outdir, cfg.journal_path)).acquire()
+        lock = self._lock = DaemonLock(lock_paths(cfg.opts.outdir, cfg.journal_path)).acquire()
         try:
             os.makedirs(cfg.opts.outdir, exist_ok=True)
+            self._open_journal()  # (before the workers start: a damaged journal stops the start at once)
             spec = self._groups.worker_spec() if self._groups is not None else cfg.spec
             self.pool = WorkerPool(cfg.jobs, spec, timeout=cfg.timeout, memory_limit=cfg.memory_limit,
                                    task_ref=cfg.task_ref)  # starts now
-            self.journal = Journal(cfg.journal_path)
             self._open_report()
             self._recover()
             if not cfg.once:
@@ -261,6 +296,8 @@ class Daemon:
             if self.journal is not None:
                 self.journal.close()
             lock.release()
+        if self._taken_over is not None:
+            raise self._taken_over
         return self.stats
 
     def _step(self) -> bool:
@@ -268,12 +305,17 @@ class Daemon:
         has nothing left to do."""
         cfg = self.cfg
         now = self.clock()
+        self._check_own_state()
+        if self._taken_over is not None:
+            return True
         self._take_hints(now)
         if self._next_rescan is not None and now >= self._next_rescan:
             self._scan(cfg.inbox)
             self._next_rescan = now + cfg.rescan
         self._retry_deferred(now)
         self._to_promote.extend(self._stable.ready(now))
+        self._say_waiting()
+        self._recheck_quarantined(now)
         budget = time.monotonic() + 0.2  # hashing a big drop must not starve the workers
         while self._to_promote and time.monotonic() < budget:
             self._promote(*self._to_promote.popleft())
@@ -286,6 +328,95 @@ class Daemon:
             self._flush_report()
         return cfg.once and not (self._stable or self._to_promote or self._queue or self._inflight
                                  or (self._groups is not None and self._groups.pending))
+
+    # -- own state: journal and locks -------------------------------------------------------------------------------
+    def _open_journal(self) -> None:
+        """Open the journal (JournalDamaged when sqlite finds it damaged). With rebuild_journal the old file is set
+        aside first; a journal without history (new, or emptied to 0 bytes) in an output folder that holds outputs
+        is not a fresh start: both are rebuilt from the outputs on disk, loudly."""
+        cfg = self.cfg
+        kept = Journal.set_aside(cfg.journal_path) if cfg.rebuild_journal else None
+        self.journal = Journal(cfg.journal_path)
+        self._journal_id = file_identity(cfg.journal_path)
+        if not cfg.rebuild_journal and (self.journal.total() or cfg.opts.overwrite):
+            return
+        done, quarantined = adopt_outputs(self.journal, cfg, self._plan_out, self._inside_own_dir, is_ignored)
+        if cfg.rebuild_journal:
+            reason = "--rebuild-journal" + (f"; the old journal is kept as {os.path.basename(kept)}" if kept else "")
+        elif self.journal.emptied:
+            reason = (f"{os.path.basename(cfg.journal_path)} was emptied (0 bytes)" +
+                      (": the output folder holds outputs, so this is not a fresh start" if done else ""))
+        elif done or quarantined:
+            reason = "no journal history, but the output folder holds outputs: not a fresh start"
+        else:
+            return  # a fresh start
+        self._emit("journal", action="rebuilt", reason=reason, journal=cfg.journal_path,
+                   recognised=f"{done} photos done from their outputs on disk, {quarantined} quarantined")
+
+    def _check_own_state(self) -> None:
+        """Journal and lock files still the ones this daemon opened? If someone deleted them (the output folder
+        removed) or replaced them, take the locks again and write the journal back from the open copy, loudly;
+        when another daemon got the output meanwhile, stop (run raises AlreadyRunning)."""
+        lost = self._lock.lost()
+        journal_gone = file_identity(self.cfg.journal_path) != self._journal_id
+        if not lost and not journal_gone:
+            return
+        gone = lost + ([self.cfg.journal_path] if journal_gone else [])
+        self._emit("state_lost", reason="the daemon's own state was deleted or replaced while it ran: "
+                   + ", ".join(gone), note="recreating it")
+        try:
+            self._lock.retake()
+        except AlreadyRunning as err:
+            self._emit("state_lost", reason=str(err), note="another daemon took this output over: stopping now")
+            self._taken_over = err
+            self.request_stop()
+            self.request_stop()  # (abandon in-flight work: the other daemon owns the output now)
+            return
+        rows = None
+        if journal_gone:
+            rows = self.journal.recreate()
+            self._journal_id = file_identity(self.cfg.journal_path)
+        os.makedirs(self.cfg.opts.outdir, exist_ok=True)
+        self._emit("state_recreated", journal=self.cfg.journal_path, rows=rows,
+                   note="locks taken again" + ("; journal written back from the daemon's open copy" if journal_gone
+                                               else ""))
+
+    # -- slow writers ---------------------------------------------------------------------------------------------
+    def _say_waiting(self) -> None:
+        for path in self._stable.waiting:
+            self._emit("waiting", file=self._rel(path), reason="still open for writing by another process; waiting "
+                       "until it is closed", open_wait=self.cfg.open_wait)
+        for path in self._stable.gave_up:
+            self._emit("waited", file=self._rel(path), reason=f"still open for writing after {self.cfg.open_wait:g} "
+                       "s (--open-wait); taken as it is")
+        self._stable.waiting, self._stable.gave_up = [], []
+
+    def _recheck_quarantined(self, now: float) -> None:
+        """A quarantined file that changes was still being written (its writer's handle followed it into the
+        quarantine): put it back where it was and examine it again."""
+        for row_id, (where, error_path, size, mtime_ns, until) in list(self._requarantine.items()):
+            try:
+                st = os.stat(where)
+            except OSError:
+                del self._requarantine[row_id]
+                continue
+            if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
+                if now > until:
+                    del self._requarantine[row_id]
+                continue
+            del self._requarantine[row_id]
+            row = self.journal.get(row_id)
+            if row.state != "quarantined" or (where != row.path and (os.path.lexists(row.path)
+                                                                    or not _move(where, row.path))):
+                continue
+            try:
+                os.unlink(error_path)
+            except OSError:
+                pass
+            reason = "changed after it was quarantined (it was still being written): examined again"
+            self._emit("re-examined", row, reason=reason)
+            self._finish(row, "skipped", reason)
+            self._consider(row.path, now)
 
     def _defer(self, row_id: int) -> float | None:
         """Schedule another attempt of an ENVIRONMENT failure while the daemon runs (the disk may get space back,
@@ -321,8 +452,8 @@ class Daemon:
         """--report: a ReportWriter (it keeps earlier entries across restarts); results then carry thumbnails."""
         if not self.cfg.report_dir:
             return
-        from .report import ReportWriter  # noqa: PLC0415
-        from .report.html import THUMB_SIDE  # noqa: PLC0415
+        from ..report import ReportWriter  # noqa: PLC0415
+        from ..report.html import THUMB_SIDE  # noqa: PLC0415
 
         self.report = ReportWriter(self.cfg.report_dir, f"exposure-batch watch: {self.cfg.inbox}"[:200],
                                    autoflush_s=10.0)
@@ -425,7 +556,7 @@ class Daemon:
 
     def _consider(self, path: str, now: float) -> None:
         """A hint that `path` may be new: track it for stability unless it is ignored or already journalled."""
-        from .io import is_supported  # noqa: PLC0415
+        from ..io import is_supported  # noqa: PLC0415
 
         path = os.path.abspath(path)
         if not path.startswith(self.cfg.inbox + os.sep) or is_ignored(os.path.relpath(path, self.cfg.inbox)):
@@ -452,9 +583,12 @@ class Daemon:
 
     # -- promotion: a complete file enters the journal --------------------------------------------------------------
     def _promote(self, path: str, st: os.stat_result) -> None:
-        from .io.decode import file_sha256  # noqa: PLC0415
+        from ..io.decode import file_sha256  # noqa: PLC0415
 
         if self.journal.lookup(path, st.st_size, st.st_mtime_ns) is not None:
+            return
+        if any(r.path == path for r in self._inflight.values()):  # (its worker may be rewriting it: see
+            self._stable.note(path, st, self.clock())             # _source_modified; look again afterwards)
             return
         rel = self._rel(path)
         sha = None
@@ -535,12 +669,12 @@ class Daemon:
     def _remove_temps(self, out_path: str, source_path: str | None = None) -> None:
         """atomic_write and io.unit leave '.<name>.<random>.tmp' only if killed mid-write (image, recipe, and the
         sidecars of the unit, wherever they go)."""
-        from .io.write import stale_temp_files  # noqa: PLC0415
+        from ..io.write import stale_temp_files  # noqa: PLC0415
 
         targets = [out_path, recipe_path_for(out_path)]
         sidecars = self.cfg.opts.sidecars
         if source_path and sidecars and sidecars != "none":
-            from .sidecars.writer import planned_paths  # noqa: PLC0415
+            from ..sidecars.writer import planned_paths  # noqa: PLC0415
 
             targets += planned_paths(out_path, source_path, sidecars)
         for target in targets:
@@ -603,15 +737,35 @@ class Daemon:
             self._queue.appendleft(row.id)
             self._queued.add(row.id)
         elif o.failure is None:
+            if row.path in (o.result.outputs or ()):
+                self._source_modified(row)
             self._finish(row, o.result.status, o.result.reason, o.result.outputs, o.result.seconds, result=o.result)
             if self.cfg.move_processed:
                 self._move_processed(row)
         else:
             self._failed(row, o.failure, o.result.seconds if o.result else o.seconds)
 
+    def _source_modified(self, row: Row) -> None:
+        """The photo's own file was rewritten on purpose (--sidecar-beside-source embedded Adobe settings into it):
+        the journal takes its new size, mtime and hash, so the daemon does not take it for a new photo."""
+        from ..io.decode import file_sha256  # noqa: PLC0415
+
+        try:
+            st = os.stat(row.path)
+            sha = file_sha256(row.path) if self.cfg.hash_files else None
+        except OSError:
+            return
+        self.journal.update_identity(row.id, st.st_size, st.st_mtime_ns, sha)
+        row.size, row.mtime_ns, row.sha256 = st.st_size, st.st_mtime_ns, sha or row.sha256
+        self.stats["sources_modified"] += 1
+        if self.stats["sources_modified"] == 1:
+            self._emit("note", row, reason="--sidecar-beside-source: Adobe settings are embedded into JPEG/TIFF/PNG/"
+                       "DNG originals, which changes their bytes (the count is in the stopped line)")
+
     def _failed(self, row: Row, failure: Failure, seconds: float) -> None:
-        """Decide by the failure's kind: defer (ENVIRONMENT), retry alone (retryable kinds), or quarantine."""
-        if failure.kind is Kind.ENVIRONMENT:  # not the input's fault: keep the original, retry at the next start
+        """Decide by the failure's kind (errors.Kind): defer (ENVIRONMENT, SETUP), fail without blame (CONFLICT: an
+        output is in the way; USAGE), retry alone (CRASH, TIMEOUT), or quarantine (INPUT, LIMIT, retries spent)."""
+        if failure.kind.waits:  # not the input's fault: keep the original, retry at the next start
             self.journal.requeue(row.id, failure.message)
             self.stats["deferred"] += 1
             retry_in = self._defer(row.id)
@@ -621,6 +775,9 @@ class Daemon:
             self._finish(row, "skipped", f"file changed while processing ({failure.message}); the new version is "
                          "queued")
             self._consider(row.path, self.clock())
+            return
+        if not (failure.kind.blames_input or failure.retryable):  # the photo is not to blame: never retried or
+            self._finish(row, "failed", failure.message, seconds=seconds)  # quarantined; the original stays put
             return
         failures = row.failures + 1
         if failure.retryable and failures <= self.cfg.retries:
@@ -650,19 +807,28 @@ class Daemon:
 
     # -- moving originals -------------------------------------------------------------------------------------------
     def _move_to_quarantine(self, row: Row, reason: str) -> None:
-        from .io.write import atomic_write  # noqa: PLC0415
+        from ..io.write import atomic_write  # noqa: PLC0415
 
         dest = _free_name(os.path.join(self.cfg.quarantine_dir, row.rel))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         moved = self._unchanged(row) and _move(row.path, dest)
+        folder, name = os.path.split(dest)
+        error_path = os.path.join(folder, error_file_name(name, folder))  # (shortened when NAME is too long)
         text = (f"file: {shown(row.rel)}\nreason: {shown(reason)}\nattempts: {row.attempts}\nsize: {row.size} bytes\n"
                 f"sha256: {row.sha256 or '-'}\ntime: {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n"
-                f"original: {'moved here' if moved else 'left at ' + shown(row.path)}\n")
+                f"original: {'moved here as ' + shown(name) if moved else 'left at ' + shown(row.path)}\n")
         try:
-            with atomic_write(dest + ".error.txt", "w") as fh:
+            with atomic_write(error_path, "w") as fh:
                 fh.write(text)
         except Exception as err:  # noqa: BLE001
-            log.error("cannot write %s.error.txt: %s", shown(dest), shown(err))
+            log.error("cannot write %s: %s", shown(error_path), shown(err))
+        where = dest if moved else row.path
+        try:
+            st = os.stat(where)
+        except OSError:
+            return
+        self._requarantine[row.id] = (where, error_path, st.st_size, st.st_mtime_ns,
+                                      self.clock() + self.cfg.requarantine_watch)
 
     def _move_processed(self, row: Row) -> None:
         if not self._unchanged(row) or not os.path.exists(row.path):

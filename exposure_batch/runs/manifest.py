@@ -18,8 +18,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
-from .io.write import stale_temp_files
-from .pipeline import OutputOptions, Result, existing_outputs_block, recipe_path_for
+from ..io.write import stale_temp_files
+from ..pipeline.options import OutputOptions
+from ..pipeline.outputs import existing_outputs_block, recipe_path_for
+from ..pipeline.result import Result
 
 MANIFEST_NAME = "manifest.jsonl"
 SCHEMA = "exposure-batch/manifest"

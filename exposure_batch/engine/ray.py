@@ -17,13 +17,16 @@ import logging
 import os
 import pickle
 import time
+import warnings
 from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import SetupError
-from .failures import Failure, Kind
-from .pipeline import OutputOptions, Prepared, Result, decide_prepared, finish_stage, prepare_stage
+from ..errors import SetupError
+from ..failures import Failure, Kind
+from ..pipeline.options import OutputOptions
+from ..pipeline.result import Result
+from ..pipeline.stages import Prepared, decide_prepared, finish_stage, prepare_stage
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ def agent_wants(spec) -> str | None:
     if spec.recipe_path:
         return None
     if spec.agent == "classic" and not getattr(spec, "profile_path", None):
-        from .agent.classic import ClassicAgent  # noqa: PLC0415
+        from ..agent.classic import ClassicAgent  # noqa: PLC0415
 
         return ClassicAgent.wants
     return spec.build().wants
@@ -117,7 +120,7 @@ class AgentActor:
         self.wants = wants
 
     def __call__(self, batch: dict) -> dict:
-        from .io.decode import Decoded  # noqa: PLC0415
+        from ..io.decode import Decoded  # noqa: PLC0415
 
         status, results, recipes = list(batch["status"]), list(batch["result"]), [b""] * len(batch["status"])
         todo = [i for i, s in enumerate(status) if s == "decoded"]
@@ -137,7 +140,7 @@ class AgentActor:
 
 def render_row(row: dict, opts: OutputOptions) -> dict:
     """CPU map: full-resolution render, encode, atomic write (finish_stage); the image column is dropped."""
-    from .io.decode import Decoded  # noqa: PLC0415
+    from ..io.decode import Decoded  # noqa: PLC0415
 
     if row["status"] == "decoded":
         pixels = np.asarray(row["codes"] if row["coded"] else row["image"])  # not modified: read-only is fine
@@ -179,7 +182,7 @@ def run_ray(
     ray = connect(address)
     ray.data.DataContext.get_current().enable_progress_bars = False
     wants = agent_wants(spec)
-    from .agent.policy import default_backend  # noqa: PLC0415
+    from ..agent.policy import default_backend  # noqa: PLC0415
 
     uses_gpu = spec.agent == "learned" and not spec.recipe_path and default_backend() == "tf"
     gpus = float(ray.cluster_resources().get("GPU", 0)) if uses_gpu else 0.0
@@ -190,8 +193,15 @@ def run_ray(
     # blocks as they go, so memory stays bounded by Ray Data's streaming backpressure).
     ds = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_BLOCKS))
     ds = ds.map(decode_row, fn_kwargs={"wants": wants, "opts": opts}, num_cpus=1)
-    ds = ds.map_batches(AgentActor, fn_constructor_args=(spec, wants), batch_size=batch_size, batch_format="numpy",
-                        compute=ray.data.ActorPoolStrategy(size=n_actors), **actor_res)
+    # A private local instance loses no nodes: its agent actors need no restarts, and without them Ray does not log
+    # an error-level line (actor arguments in the object store + max_restarts > 0) on runs that succeed. Ray Data
+    # takes max_restarts only as an extra remote argument, which Ray 2.60 marks deprecated: that warning is muted.
+    restarts = {"max_restarts": 0} if address == "local" else {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
+        ds = ds.map_batches(AgentActor, fn_constructor_args=(spec, wants), batch_size=batch_size,
+                            batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=n_actors), **actor_res,
+                            **restarts)
     ds = ds.map(render_row, fn_kwargs={"opts": opts}, num_cpus=1)
     results: dict[int, Result] = {}
     for row in ds.iter_rows():

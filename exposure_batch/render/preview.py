@@ -19,8 +19,8 @@ import functools
 import numpy as np
 from PIL import Image
 
-from . import fast_kernels
-from .io.raw import code_values, linear_values
+from . import kernels
+from ..io.raw import code_values, linear_values
 
 PREVIEW_SIZE = 64
 
@@ -100,13 +100,13 @@ def _box_kernel(src, values, coded, x0, xn, xw, y0, yn, yw, tmp, dst):  # compil
             dst[j, i, 0], dst[j, i, 1], dst[j, i, 2] = r, g, b
 
 
-_VALUE = None  # the compiled _value, a module global for the cached kernel (see fast_kernels: no closure cells)
+_VALUE = None  # the compiled _value, a module global for the cached kernel (see kernels: no closure cells)
 
 
 @functools.lru_cache(maxsize=1)
 def _compiled_box_kernel():
     global _VALUE
-    numba = fast_kernels._numba()
+    numba = kernels._numba()
     _VALUE = numba.njit(nogil=True, inline="always", error_model="numpy")(_value)
     return numba.njit(nogil=True, cache=True, error_model="numpy")(_box_kernel)
 
@@ -127,7 +127,7 @@ def _resize_area(rgb_lin: np.ndarray, width: int, height: int) -> np.ndarray:
     (height, width, 3) float32 values (same space)."""
 
     rgb_lin = np.asarray(rgb_lin)
-    if not fast_kernels.enabled() or rgb_lin.ndim != 3 or rgb_lin.shape[2] != 3:
+    if not kernels.enabled() or rgb_lin.ndim != 3 or rgb_lin.shape[2] != 3:
         return _resize_area_pillow(linear_values(rgb_lin), width, height)
     coded = rgb_lin.dtype == np.uint16
     if not coded:

@@ -7,7 +7,7 @@ those kernels and chains them behind one opcode dispatcher (opcode = the filter'
 kernel copies BLOCK pixels at a time into three small per-channel float32 arrays that stay in L1, runs every step
 on them (each step is a simple loop LLVM vectorises), then writes them back as float32 linear working RGB or
 encodes them (working -> output matrix, clip, transfer curve, uint8/uint16) like `io.write.encode_to_int`.
-A recipe that uses a filter without a fused kernel goes through the NumPy path instead (render.py decides).
+A recipe that uses a filter without a fused kernel goes through the NumPy path instead (renderer.py decides).
 
 Compiled code is cached on disk (numba `cache=True`: next to this file, or in the user cache when that is
 read-only); the key includes a hash of the filter modules' sources, so an edited kernel never runs stale.
@@ -35,9 +35,9 @@ from typing import Sequence
 
 import numpy as np
 
-from . import color, filters
-from .color import Space
-from .io.raw import CODE_SCALE, code_values
+from .. import color, filters
+from ..color import Space
+from ..io.raw import CODE_SCALE, code_values
 
 ENV_DISABLE = "EXPOSURE_BATCH_NO_NUMBA"
 #: Pixels per block: 3 x 512 x 4 bytes = 6 KiB of channel arrays per thread, well inside L1.
