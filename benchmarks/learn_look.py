@@ -131,14 +131,14 @@ def subset(rows, n: int, folder: str) -> str:
 def score_test(profile_dir: str, test_rows, model_path) -> dict:
     """Test-pair figures for a learned profile (decided exactly as `process --profile` decides), the default agent,
     no edit and the profile's own 3x3 reference; the profile's with a bootstrap interval over test scenes."""
-    from exposure_batch.agent import get_agent  # noqa: PLC0415
+    from exposure_batch.sources import make_source  # noqa: PLC0415
     from exposure_batch.look.groups import bootstrap_interval  # noqa: PLC0415
     from exposure_batch.look.learn import agent_corrections, apply_steps, evaluate_pairs, evaluate_sources  # noqa: PLC0415
     from exposure_batch.look.pairs import PairSpec, load_pair  # noqa: PLC0415
     from exposure_batch.look.profile import make_profile_source  # noqa: PLC0415
 
     source = make_profile_source(profile_dir, model_path)
-    agent = get_agent("learned", model_path)
+    agent = make_source("learned", model_path=model_path)
     pairs = [load_pair(PairSpec(b, a, s), agent, 96) for b, a, s in test_rows]
     fig, per_pair = evaluate_sources(pairs, {"default_agent": agent, "profile": source})
     lo, hi = bootstrap_interval(per_pair["profile"], [p.scene for p in pairs])

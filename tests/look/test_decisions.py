@@ -2,6 +2,8 @@
 photos it has not seen, keeps the shipped estimate when the pairs teach nothing, and the profile stores it."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,80 @@ def _arrays():
 
     with np.load(os.path.join(DEFAULT_MODEL_DIR, "capture.npz")) as z:
         return {k: z[k] for k in z.files}
+
+
+def _previews_of_samples():
+    from exposure_batch.render.preview import make_preview
+
+    return [make_preview(decode(SAMPLES_DIR / n).pixels) for n in ("coffee_p3_16bit.png", "casio_qv_r51.jpg",
+                                                                     "chelsea_adobergb_16bit.tif")]
+
+
+def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, shipped):
+    from exposure_batch.sources import make_source
+    from exposure_batch.agent.capture import N_FEATURES
+    from exposure_batch.look.model import LookModel
+    from exposure_batch.look.profile import (DECISIONS_FILE, FAMILIARITY_KEY, Profile, ProfileSource, agent_identity,
+                                             load_profile, make_profile_source)
+    from exposure_batch.recipe import Step
+
+    agent = make_source("learned")
+    members, hidden = len(shipped.members), shipped.members[0][-1][0].shape[0]
+    tune = dec.FineTune(np.array([0.8, 1.0, 1.0, 0.9, 1.0]), np.array([0.3, 0.0, 0.0, 0.05, 0.0]),
+                        np.zeros((members * hidden + 1, 5)), "calibration", {})
+    arrays = tune.arrays(_arrays(), members, hidden)
+    arrays[FAMILIARITY_KEY] = np.random.default_rng(0).normal(size=(30, N_FEATURES))
+    model = LookModel(adaptive=False)
+    steps = list(model.steps(model.identity))
+    steps[-1] = Step("matte", {"black": 0.05, "white": 0.93})
+    prof = Profile("Matte Studio", agent_identity(agent), tuple(steps), 0.0, 0.0,
+                   {"decisions": {"file": DECISIONS_FILE, "actor_steps": 0}}, arrays)
+    prof.save(str(tmp_path / "p"))
+    assert sorted(os.listdir(tmp_path / "p")) == ["decisions.npz", "look.recipe.json", "profile.json"]
+    loaded = load_profile(str(tmp_path / "p"))
+    assert loaded.profile_id == prof.profile_id
+    previews = _previews_of_samples()
+    a = ProfileSource(prof, agent).decide(previews)
+    b = make_profile_source(str(tmp_path / "p")).decide(previews)
+    assert [r.to_json() for r in a] == [r.to_json() for r in b]  # byte-identical
+    shipped_recipes = agent.decide(previews)
+    for r, base in zip(a, shipped_recipes):
+        extra = r.extra["profile"]
+        assert r.steps[-1] == steps[-1] and len(r.steps) == extra["agent_steps"] + len(steps)
+        assert extra["familiarity"]["level"] in ("high", "medium", "low") and extra["familiarity"]["distance"] > 0
+        # the profile's own capture estimate decides (tuned: +0.3 standardised EV), with no actor step
+        assert r.steps[: extra["agent_steps"]] != base.steps
+        assert all(s.filter in ("white_balance", "exposure", "gamma") for s in r.steps[: extra["agent_steps"]])
+
+
+@pytest.mark.slow
+def test_twenty_pairs_do_no_worse_than_the_default_agent(tmp_path):
+    """Per-photo decisions learned from about 20 pairs (learned agent): on the held-out groups the profile is no
+    worse than the default agent (the shrinkage keeps the shipped estimate when the pairs teach nothing)."""
+    from exposure_batch.look.learn import LearnOptions, learn
+    from tests.look.pairs import make_pairs
+
+    before, after = make_pairs(str(tmp_path), per_scene=4, side=96)
+    report = learn(before, after, str(tmp_path / "p"),
+                   LearnOptions(agent="learned", iterations=10, train_pixels=6000, thumb_side=64, rounds=2,
+                                pair_pixels=200))
+    v = report.validation
+    assert report.profile.card["decisions"]["actor_steps"] == 0
+    assert v["profile"]["ciede2000"] <= v["default_agent"]["ciede2000"], v
+    lo, hi = v["profile"]["interval_95"]
+    assert lo <= v["profile"]["ciede2000"] <= hi
+
+
+def test_report_lists_the_photos_to_review_first():
+    from exposure_batch.report.html import render_html, review_first
+
+    def entry(name, level, distance, status="done"):
+        return {"id": name, "name": name, "status": status, "seconds": 0.1,
+                "familiarity": {"level": level, "distance": distance}}
+
+    photos = [entry("a.jpg", "high", 0.8), entry("b.jpg", "low", 4.2), entry("c.jpg", "medium", 2.1),
+              entry("d.jpg", "low", 6.0, "failed"), entry("e.jpg", "low", 9.5)]
+    assert [p["name"] for p in review_first(photos)] == ["e.jpg", "b.jpg", "c.jpg"]
+    page = render_html("t", photos)
+    assert page.index("Review first") < page.index("e.jpg") < page.index("b.jpg") < page.index("c.jpg")
+    assert "Review first" not in render_html("t", [entry("a.jpg", "high", 0.8)])
