@@ -59,7 +59,21 @@ def engine_task(source, *args):
         return prepare_spooled(source, args[1], *args[2:])
     from ..pipeline.stages import prepare_stage  # noqa: PLC0415
 
-    return prepare_stage(source, *args)
+    return prepare_stage(_looking_at(source, args[0]), *args)
+
+
+class _LooksAtNothing:
+    """What prepare_stage asks for a planned photo: no agent input (its recipe is in the plan already)."""
+
+    wants = None
+
+
+def _looking_at(source, path: str):
+    """`source`, or for a photo whose harmonised recipe the plan holds (shoot.plan.PlannedSource), a stand-in that
+    wants no agent input: the preview of a planned photo is never looked at."""
+    plan = getattr(source, "plan", None)
+    entry = plan.lookup(path) if plan is not None and hasattr(plan, "lookup") else None
+    return _LooksAtNothing() if entry is not None and entry.recipe is not None and entry.sha256 is None else source
 
 
 def prepare_spooled(source, spool: str, path: str, out_path: str, opts):
@@ -83,7 +97,7 @@ def prepare_spooled(source, spool: str, path: str, out_path: str, opts):
     if blocked is not None:
         blocked.path = path
         return blocked
-    return Prepared(path, out_path, decoded, agent_input(source, decoded.pixels), start)
+    return Prepared(path, out_path, decoded, agent_input(_looking_at(source, path), decoded.pixels), start)
 
 
 def shoot_task(source, op: str, payload):
