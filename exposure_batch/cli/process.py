@@ -254,7 +254,7 @@ def plan_shoot(paths, spec, grouping, jobs: int, max_pixels: int | None = None, 
     survey may take min(timeout, 120) s); returns the PlannedSpec the engine's workers build their source from.
     One line on stderr says what was found when any scene has more than one photo."""
     from ..shoot.plan import PlannedSpec  # noqa: PLC0415
-    from ..shoot.work import make_plan  # noqa: PLC0415
+    from ..shoot.stream import make_plan  # noqa: PLC0415
 
     try:
         plan = make_plan(paths, spec, grouping, jobs, max_pixels, timeout=min(timeout or 120.0, 120.0),

@@ -16,8 +16,9 @@ Three task kinds run in the same workers as the edit (`engine_task` dispatches; 
 A survey that crashes its worker, runs past the timeout or fails leaves its file to be edited alone (the engine's
 own edit of the file then reports what is wrong with it). The caller's side (windows, scheduling): shoot.stream.
 
-Exports: engine_task, shoot_task, survey_record, load_frames, spool_file, compact_survey, ShootReply, SHOOT_TASK,
-KEPT_SIDE; make_plan and plan_in_workers (planning without editing: watch, Ray) from shoot.stream.
+Exports: engine_task, shoot_task, survey_record, load_frames, spool_file, decoded_file, prepare_spooled,
+compact_survey, ShootReply, SHOOT_TASK, KEPT_SIDE, FULL_DECODE_PIXELS (planning without editing: shoot.stream.make_plan,
+plan_in_workers).
 """
 from __future__ import annotations
 
@@ -231,17 +232,3 @@ def load_frames(records: Sequence, spool: str) -> list:
         s.signature = r.signature
         frames.append(s)
     return frames
-
-
-def make_plan(*args, **kwargs):
-    """shoot.stream.make_plan (kept here, where callers found it)."""
-    from .stream import make_plan as _make_plan  # noqa: PLC0415
-
-    return _make_plan(*args, **kwargs)
-
-
-def plan_in_workers(*args, **kwargs):
-    """shoot.stream.plan_in_workers (kept here, where callers found it)."""
-    from .stream import plan_in_workers as _plan_in_workers  # noqa: PLC0415
-
-    return _plan_in_workers(*args, **kwargs)
