@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from ..engine import Outcome, WorkerInitError, WorkerPool
+from ..engine.scheduler import DEFER, RETRY, RETRYABLE, RetryPolicy
 from ..failures import Failure, Kind
 from ..names import shown
 from ..pipeline.inputs import is_ignored
@@ -169,6 +170,9 @@ class Daemon:
     def __init__(self, config: WatchConfig, stop: threading.Event | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.cfg = config
+        #: the engine's one retry rule: crash / timeout retried alone (--retries), ENVIRONMENT deferred (--env-retry)
+        self.policy = RetryPolicy(retries=config.retries, retry_kinds=RETRYABLE, defer_environment=True,
+                                  env_retry=config.env_retry)
         self.stop = stop or threading.Event()
         self.abort = threading.Event()  # second signal: abandon in-flight work now
         self.ready = threading.Event()  # set once the observer runs and the first scan is done
@@ -284,7 +288,7 @@ class Daemon:
         if self.cfg.once or not self.cfg.env_retry or self.stop.is_set():
             return None
         n = self._env_failures[row_id] = self._env_failures.get(row_id, 0) + 1
-        delay = self.cfg.env_retry * 2 ** min(n - 1, 4)
+        delay = self.policy.backoff(n)
         self._deferred[row_id] = self.clock() + delay
         return delay
 
@@ -599,8 +603,10 @@ class Daemon:
             self._failed(row, o.failure, o.result.seconds if o.result else o.seconds)
 
     def _failed(self, row: Row, failure: Failure, seconds: float) -> None:
-        """Decide by the failure's kind: defer (ENVIRONMENT), retry alone (retryable kinds), or quarantine."""
-        if failure.kind is Kind.ENVIRONMENT:  # not the input's fault: keep the original, retry at the next start
+        """Decide by the failure's kind (self.policy): defer (ENVIRONMENT), retry alone (retryable kinds), or
+        quarantine."""
+        action = self.policy.decide(failure, row.failures + 1)
+        if action == DEFER:  # not the input's fault: keep the original, retry at the next start
             self.journal.requeue(row.id, failure.message)
             self.stats["deferred"] += 1
             retry_in = self._defer(row.id)
@@ -612,7 +618,7 @@ class Daemon:
             self._consider(row.path, self.clock())
             return
         failures = row.failures + 1
-        if failure.retryable and failures <= self.cfg.retries:
+        if action == RETRY:
             self.journal.requeue(row.id, failure.message, failed=True)
             if not self.stop.is_set():  # (when stopping, the retry waits in the journal for the next run)
                 self._enqueue(row.id)
