@@ -22,7 +22,6 @@ Exports: RetryPolicy, Scheduler, RETRY, DEFER, FAIL, RETRYABLE.
 from __future__ import annotations
 
 import collections
-import itertools
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable
@@ -78,13 +77,13 @@ class Scheduler:
         self.pool, self.policy, self.skip = pool, policy, skip
         self._lanes = {name: collections.deque() for name in lanes}
         self._solo: collections.deque = collections.deque()
-        self._running: dict[int, tuple[Hashable, Any]] = {}  # pool task id -> (key, args)
+        self._running: dict[Hashable, tuple[Hashable, Any]] = {}  # key (the pool's task id) -> (key, args)
         self._attempts: dict[Hashable, int] = {}
-        self._ids = itertools.count()
         self._lock = threading.Lock()
 
     def add(self, key: Hashable, args: tuple, lane: str | None = None, front: bool = False) -> None:
-        """Queue a task (key: the caller's handle, unique while the task lives; args: the pool task's arguments)."""
+        """Queue a task (key: the caller's handle, unique while the task lives, and the pool's task id, so the
+        pool's on_start sees it; args: the pool task's arguments)."""
         q = self._lanes[lane] if lane is not None else next(iter(self._lanes.values()))
         with self._lock:
             (q.appendleft if front else q.append)((key, args))
@@ -117,9 +116,8 @@ class Scheduler:
         return None
 
     def _submit(self, item, solo: bool) -> None:
-        task_id = next(self._ids)
-        self._running[task_id] = item
-        self.pool.submit(task_id, item[1], solo=solo)
+        self._running[item[0]] = item
+        self.pool.submit(item[0], item[1], solo=solo)
 
     def poll(self, timeout: float = 0.2) -> list[tuple[Hashable, Outcome]]:
         """Final outcomes (key, Outcome) of tasks that ended: done, or failed for good by the policy (DEFER counts
