@@ -31,7 +31,8 @@ setup(
         "click>=8.1",
         "watchdog>=3.0",
         "lxml>=4.9",
-        "Pillow>=10.0",
+        "Pillow>=11.3",  # 11.3: AVIF (libavif) in the wheels; WebP and GIF
+        "pillow-heif>=0.18",  # HEIC/HEIF (phones shoot HEIC): libheif + libde265
         "colour-science>=0.4.4",
         "rich>=13.0",
         "numba>=0.59",

@@ -77,6 +77,11 @@ class UnsupportedFile(InputError):
     """The file is not an image format we read (or is empty)."""
 
 
+class UnsupportedFormat(UnsupportedFile):
+    """A photo in a format this install does not decode (JPEG XL; HEIC without pillow-heif): skipped and counted,
+    never silently ignored (its reason reads 'unsupported format (NAME)')."""
+
+
 class LimitError(InputError):
     """The file is over a configured limit (pixels, ICC/EXIF size, tag counts): refused before it is decoded.
     Not retried: the same file hits the same limit again (raise the limit, e.g. --max-pixels, to accept it)."""

@@ -151,3 +151,17 @@ def test_every_command_has_a_user_guide_page():
     missing = [name for name in cli_commands()
                if not any(re.search(rf"(^#|,|\s){re.escape(name)}(\W|$)", title) for title in titles.values())]
     assert not missing, (missing, titles)
+
+
+REPO_PATH = re.compile(r"`((?:exposure_batch|tests|benchmarks|tools|contrib|models|xmp_templates)/[\w./-]+"
+                       r"|(?:plugins|samples)/[\w./-]+\.\w+)`")
+
+
+def test_repository_paths_named_in_readme_and_docs_exist():
+    """Files and folders the pages name in backticks (`exposure_batch/render/kernels.py`, `benchmarks/shoot.py`)
+    exist: modules move, the manual must follow."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    missing = sorted({f"{page.relative_to(REPO)}: {path}" for page in pages
+                      for path in REPO_PATH.findall(page.read_text(encoding="utf-8"))
+                      if not (REPO / path.rstrip("/.")).exists()})
+    assert not missing, "\n".join(missing)

@@ -6,6 +6,8 @@ import os
 
 import click
 
+from ..names import portable_path
+
 #: Targets for the shipped model (issue 12): restoration vs no edit and classic, do no harm, hue.
 MAX_RATIO_NO_EDIT = 0.45
 MAX_RATIO_CLASSIC = 0.70
@@ -60,7 +62,7 @@ def check_targets(result: dict, learned: str = "learned") -> dict:
               help="With --update-card: also store the CI check numbers measured on this samples folder.")
 @click.option("--bursts", is_flag=True,
               help="Shoot consistency instead: per held-out photo a burst of --frames drifting captures (one shared "
-                   "lighting error, +/-0.7 EV and +/-8%% red/blue per frame, shifted crops); prints frame-to-frame "
+                   "lighting error, +/-0.7 EV and +/-8% red/blue per frame, shifted crops); prints frame-to-frame "
                    "CIEDE2000 within scenes and restoration vs the originals for each agent alone and harmonised.")
 @click.option("--frames", type=click.IntRange(2, 50), default=5, show_default=True, help="Frames per burst.")
 def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, seed, out_dir, update_card,
@@ -106,8 +108,8 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
     originals = list({c.name.split("#")[0]: c.original_lin for c in cases}.items())
     result["do_no_harm"] = evaluate_do_no_harm(originals, sources)
     result["hue"] = evaluate_hue(sources)
-    result["setup"] = {"heldout": os.path.abspath(heldout_dir), "photos": len(paths), "per_photo": per_photo,
-                       "max_side": max_side, "seed": seed, "targets": os.path.abspath(targets_dir) if targets_dir else "heldout originals"}
+    result["setup"] = {"heldout": portable_path(heldout_dir), "photos": len(paths), "per_photo": per_photo,
+                       "max_side": max_side, "seed": seed, "targets": portable_path(targets_dir) if targets_dir else "heldout originals"}
     if "learned" in sources:
         result["model"] = {"id": sources["learned"].model_id, "path": sources["learned"].model_dir}
     if "no edit" in sources:

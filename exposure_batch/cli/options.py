@@ -7,12 +7,13 @@ save-recipe, skip-existing/overwrite, jobs, timeout, memory limit, sidecars, max
 OutputOptions field whose name matches a parameter; --sidecar and its companions become SidecarOptions).
 
 Exports: run_options, RUN_OPTIONS, output_options_from, source_spec_from, check_output_options, sidecar_options,
-grouping_options, warn_profile, output_format, format_help, space_help, memory_cap.
+grouping_options, warn_profile, check_inputs_exist, output_format, format_help, space_help, memory_cap.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Iterable
 
 import click
 
@@ -128,6 +129,16 @@ def sidecar_options(sidecar, darktable_mode, beside_source):
         return SidecarOptions.parse(sidecar, darktable_mode=darktable_mode, beside_source=beside_source)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--sidecar") from None
+
+
+def check_inputs_exist(inputs: Iterable[str]) -> None:
+    """Exit 2 at once, before anything is created, when an input path does not exist (as watch, learn and serve
+    refuse a missing folder). A dangling symlink exists as a name: it fails as that file, with its reason."""
+    missing = [p for p in inputs if not os.path.lexists(p)]
+    if missing:
+        raise click.BadParameter(f"Path {shown(missing[0])!r} does not exist"
+                                 + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "") + ".",
+                                 param_hint="'INPUTS...'")
 
 
 def output_options_from(kwargs: dict) -> OutputOptions:

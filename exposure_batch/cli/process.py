@@ -9,12 +9,12 @@ import click
 
 from ..errors import ExposureBatchError, Kind
 from ..names import shown
-from ..pipeline.outputs import EXISTS_REASON, PlanError
+from ..pipeline.outputs import EXISTS_REASON, PlanError, unsupported_format
 from ..pipeline.result import Result
 from ..runs.batch import (BatchRun, RunOptions, describe_variations, embedded_sources, plan_dry_run, plan_jobs,
                           run_variations)
-from .options import (check_output_options, grouping_options, memory_cap, output_options_from, run_options,
-                      source_spec_from, warn_profile)
+from .options import (check_inputs_exist, check_output_options, grouping_options, memory_cap, output_options_from,
+                      run_options, source_spec_from, warn_profile)
 
 
 @click.command()
@@ -41,8 +41,10 @@ def process(inputs, recursive, no_progress, report_dir=None, ray_address=None, r
     Outputs that exist already are skipped (--overwrite redoes them). Every file runs in a worker process with a
     per-file --timeout and a --memory-limit: a file that crashes or hangs its worker fails alone.
 
-    Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors.
+    Exit status: 0 when every file was done or skipped, 1 when any file failed, 2 for usage errors, 75 when
+    another run is writing to OUTDIR (one run per output folder; try again later).
     """
+    check_inputs_exist(inputs)
     check_output_options(kwargs["fmt"], kwargs["space"], kwargs["linear"], kwargs["overwrite"], kwargs["skip_existing"])
     opts = output_options_from(kwargs)
     spec = source_spec_from(kwargs)
@@ -54,6 +56,8 @@ def process(inputs, recursive, no_progress, report_dir=None, ray_address=None, r
 
         with _errors_to_exit():
             load_recipe(spec.recipe_path)
+    if not dry_run:
+        hold_output_folder(opts.outdir)
     if variations:
         if ray_address or resume or dry_run or report_dir:
             raise click.UsageError("--variations runs in this process: not with --ray, --resume, --dry-run or "
@@ -100,6 +104,26 @@ def process(inputs, recursive, no_progress, report_dir=None, ray_address=None, r
                    err=index is None)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+class OutputFolderBusy(click.ClickException):
+    """Another run holds the output folder (exit status 75, sysexits' 'try again later')."""
+
+    exit_code = 75
+
+
+def hold_output_folder(outdir: str) -> None:
+    """One run per output folder (runs.lock.OutputLock), held until the command ends; refused in one line when another
+    run holds it. A folder that cannot even hold the lock file is left to fail later with its own line."""
+    from ..runs.lock import OutputBusy, OutputLock  # noqa: PLC0415
+
+    try:
+        lock = OutputLock(outdir).acquire()
+    except OutputBusy as err:
+        raise OutputFolderBusy(str(err)) from None
+    except OSError:
+        return
+    click.get_current_context().call_on_close(lock.release)
 
 
 class _errors_to_exit:
@@ -209,6 +233,11 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
     for r in results if not listed else ():
         if r.status == "failed":
             click.echo(f"  failed: {shown(r.path)}: {shown(r.reason)}")
+    unsupported = [r for r in results if unsupported_format(r)]
+    for r in unsupported[:20]:
+        click.echo(f"  skipped: {shown(r.path)}: {shown(r.reason)}")
+    if len(unsupported) > 20:
+        click.echo(f"  skipped: {len(unsupported) - 20} more file(s) in unsupported formats")
     existed = sum(r.status == "skipped" and r.reason == EXISTS_REASON for r in results)
     if existed and hint:
         click.echo(f"  {existed} output(s) existed already and were skipped; --overwrite redoes them")

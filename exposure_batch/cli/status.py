@@ -21,7 +21,7 @@ from ..names import shown
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(outdir, journal_path, config, n_failures, as_json) -> None:
     """Print the watch journal's counts per state and the latest failures (failed or quarantined, with reasons)."""
-    from ..watch.journal import Journal, default_journal_path  # noqa: PLC0415
+    from ..watch.journal import Journal, JournalDamaged, default_journal_path  # noqa: PLC0415
 
     if config and not (outdir or journal_path):
         values = {k.replace("-", "_"): v for k, v in load_config(config, "watch").items()}
@@ -33,7 +33,7 @@ def status(outdir, journal_path, config, n_failures, as_json) -> None:
         journal_path = default_journal_path(outdir)
     try:
         journal = Journal(journal_path, readonly=True)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, JournalDamaged) as err:
         raise click.ClickException(str(err)) from None
     try:
         counts = journal.counts()

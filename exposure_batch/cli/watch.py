@@ -45,13 +45,19 @@ from .options import (check_output_options, grouping_options, memory_cap, output
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Keep a static HTML report (before/after, steps, failures) of every file in this folder.")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line instead of key=value lines.")
+@click.option("--open-wait", type=click.FloatRange(0), default=600.0, show_default=True,
+              help="Seconds a file that looks complete may still be waited for while another process holds it open "
+                   "for writing (an FTP/SMB server filling it, a stalled copy; Linux, local disks). 0: do not check.")
+@click.option("--rebuild-journal", is_flag=True,
+              help="Set the journal aside (kept as JOURNAL.damaged-TIME) and rebuild it from the outputs on disk: "
+                   "photos whose outputs are there count as done. For a journal `watch` reports as damaged.")
 @click.option("--group-wait", type=click.FloatRange(0), default=30.0, show_default=True,
               help="Seconds a complete file may be held so that the frames of a scene arriving together are "
                    "edited as one group (they are released once no new file came for --settle seconds).")
 @run_options
 def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive, move_processed, processed_dir,
           quarantine_dir, journal_path, hash_files, retries, grace, report_dir, log_json, env_retry=60.0,
-          group_wait=30.0,
+          group_wait=30.0, open_wait=600.0, rebuild_journal=False,
           **kwargs) -> None:
     """Watch INBOX and edit every photo that lands there into OUTDIR (-o), exactly once.
 
@@ -81,22 +87,28 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
         retries=retries, grace=grace, log_json=log_json, report_dir=report_dir, env_retry=env_retry,
         grouping=grouping_options(kwargs.get("group_by", "auto"), kwargs.get("group_gap", 30.0),
                                   kwargs.get("groups_file")),
-        group_wait=group_wait,
+        group_wait=group_wait, open_wait=open_wait, rebuild_journal=rebuild_journal,
     )
     _setup_logging()
+    sidecars = opts.sidecars
+    if "adobe" in getattr(sidecars, "kinds", ()) and not sidecars.beside_source:  # said once, not per photo
+        from ..sidecars.writer import SKIPPED_ADOBE_NOTE  # noqa: PLC0415
+
+        click.echo(f"note: {SKIPPED_ADOBE_NOTE}", err=True)
     # first run on this machine: compile the render kernels now, with a notice, not silently on the first photo
     prepare_kernels(raw_sources=True, bits=(bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True))
     daemon = Daemon(cfg)
     _install_signals(daemon)
 
     from ..pipeline.outputs import PlanError  # noqa: PLC0415
+    from ..watch.journal import JournalDamaged  # noqa: PLC0415
     from ..watch.lock import AlreadyRunning  # noqa: PLC0415
 
     try:
         stats = daemon.run()
     except PlanError as err:
         raise click.UsageError(str(err)) from None
-    except (WorkerInitError, AlreadyRunning) as err:
+    except (WorkerInitError, AlreadyRunning, JournalDamaged) as err:
         raise click.ClickException(str(err)) from None
     if once and (stats.get("failed") or stats.get("quarantined") or stats.get("deferred")):
         sys.exit(1)

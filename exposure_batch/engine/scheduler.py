@@ -1,8 +1,9 @@
 """Scheduling onto the worker pool: lanes of waiting tasks and the one retry policy.
 
     policy = RetryPolicy()                          # process / serve: a crash is retried once, alone in a worker
-    policy = RetryPolicy(retries=2, retry_kinds=RETRYABLE, env_retry=60)   # watch: crash/timeout twice; the
-                                                    # disk may come back: ENVIRONMENT deferred 60 s, doubling to 16x
+    policy = RetryPolicy(retries=2, retry_kinds=RETRYABLE, defer_waiting=True, env_retry=60)
+                                                    # watch: crash/timeout twice; the disk (or the setup) may come
+                                                    # back: ENVIRONMENT / SETUP deferred 60 s, doubling to 16x
     sched = Scheduler(pool, policy, lanes=("interactive", "batch"))
     sched.add(key, args, lane="batch")              # from any thread
     while ...:
@@ -10,8 +11,8 @@
         for key, outcome in sched.poll(0.2): ...    # final outcomes only: retries and abandoned tasks stay inside
 
 A failed attempt is decided by its failure's kind (failures.Kind), never by its message: `RetryPolicy.decide`
-says RETRY (again, alone in a worker, so a second crash is its own and not a worker-mate's), DEFER (ENVIRONMENT:
-not the photo's fault; try later, `backoff` seconds) or FAIL. A task a dead worker had not started (abandoned)
+says RETRY (again, alone in a worker, so a second crash is its own and not a worker-mate's), DEFER (Kind.waits:
+ENVIRONMENT, SETUP; not the photo's fault, try later, `backoff` seconds) or FAIL. A task a dead worker had not started (abandoned)
 is not an attempt: it goes back to the front of the first lane.
 
 `run_batch` (engine.batch) and the service's asyncio adapter (service.engine) schedule with `Scheduler`; the watch
@@ -40,20 +41,21 @@ class RetryPolicy:
 
     retries: further attempts after a failure of a kind in `retry_kinds`, each alone in a worker;
     retry_kinds: the kinds retried (default: CRASH only, the worker-mate may have caused it);
-    defer_environment: ENVIRONMENT failures (disk full, output not writable) are deferred, not failed;
+    defer_waiting: failures of a kind that waits (Kind.waits: ENVIRONMENT such as a full disk or an unwritable
+        output, SETUP such as a model that cannot load) are deferred, not failed;
     env_retry: seconds before a deferred task is tried again in this run, doubling per failure of the same task up
         to `max_backoff` times (0: not in this run; the watch daemon's journal keeps it for the next start).
     """
 
     retries: int = 1
     retry_kinds: frozenset = frozenset({Kind.CRASH})
-    defer_environment: bool = False
+    defer_waiting: bool = False
     env_retry: float = 0.0
     max_backoff: int = 16
 
     def decide(self, failure: Failure, attempts: int) -> str:
         """RETRY, DEFER or FAIL for a task whose attempt number `attempts` (from 1) failed with `failure`."""
-        if failure.kind is Kind.ENVIRONMENT and self.defer_environment:
+        if failure.kind.waits and self.defer_waiting:
             return DEFER
         if failure.kind in self.retry_kinds and attempts <= self.retries:
             return RETRY

@@ -1,6 +1,6 @@
 """Image I/O: decode photos to linear ProPhoto RGB, write JPEG / TIFF / PNG outputs, EXIF and ICC handling.
 
-Exports: decode, read_info, is_supported, ImageInfo, Decoded, SUPPORTED_EXTENSIONS, RAW_EXTENSIONS,
+Exports: decode, read_info, is_supported, is_photo, ImageInfo, Decoded, SUPPORTED_EXTENSIONS, RAW_EXTENSIONS,
 write_image, atomic_write, read_exif, exif_bytes_for_output, write_dng.
 """
 from exposure_batch.io.decode import (
@@ -10,6 +10,7 @@ from exposure_batch.io.decode import (
     Decoded,
     ImageInfo,
     decode,
+    is_photo,
     is_supported,
     read_info,
 )
@@ -26,5 +27,5 @@ def write_dng(*args, **kwargs):
 
 __all__ = [
     "Decoded", "ImageInfo", "RASTER_EXTENSIONS", "RAW_EXTENSIONS", "SUPPORTED_EXTENSIONS", "atomic_write", "decode",
-    "exif_bytes_for_output", "is_supported", "read_exif", "read_info", "write_dng", "write_image",
+    "exif_bytes_for_output", "is_photo", "is_supported", "read_exif", "read_info", "write_dng", "write_image",
 ]

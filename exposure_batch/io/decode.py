@@ -5,7 +5,7 @@ Routing is by content first, extension second: JPEG / PNG bytes are decoded as s
 or carrying the DNGVersion tag, go to LibRaw; other files with a RAW extension go to LibRaw; anything else is an
 UnsupportedFile. Every failure is an `InputError` subclass whose message is one line naming the file.
 
-Exports: ImageInfo, Decoded, decode, read_info, is_supported, SUPPORTED_EXTENSIONS, RAW_EXTENSIONS,
+Exports: ImageInfo, Decoded, decode, read_info, is_supported, is_photo, SUPPORTED_EXTENSIONS, RAW_EXTENSIONS,
 RASTER_EXTENSIONS, file_sha256.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import stat
 
 import numpy as np
 
-from exposure_batch.errors import InputError, UnsupportedFile
+from exposure_batch.errors import InputError, UnsupportedFile, UnsupportedFormat
 from exposure_batch.io import formats, metadata, raster
 from exposure_batch.io import raw as _raw
 from exposure_batch.io.formats import RASTER_EXTENSIONS, RAW_EXTENSIONS  # noqa: F401  (RAW_EXTENSIONS re-exported)
@@ -69,9 +69,15 @@ class Decoded:
         return _raw.linear_values(self.pixels)
 
 
+def is_photo(path: str | os.PathLike) -> bool:
+    """True for every photo a folder scan lists: the ones we read and the ones skipped as "unsupported format"
+    (io.formats: .jxl, .psd, ...)."""
+    return formats.is_photo(path)
+
+
 def is_supported(path: str | os.PathLike) -> bool:
     """True when the file's extension is one we read (io.formats: raw extensions + .jpg .jpeg .jpe .png .tif
-    .tiff)."""
+    .tiff .heic .heif .hif .avif .webp .gif)."""
     return os.path.splitext(os.fspath(path))[1].lower() in SUPPORTED_EXTENSIONS
 
 
@@ -126,6 +132,10 @@ def _route(path: str) -> tuple[str, int]:
     kind = raster.sniff(head)
     if kind in ("jpeg", "png"):
         return kind, st.st_size
+    if kind is not None and kind != "tiff":  # HEIF, AVIF, WebP, GIF through Pillow; JPEG XL & co. not read
+        if kind not in raster.PIL_KINDS or not raster.pil_kind_available(kind):
+            raise UnsupportedFormat(path, f"unsupported format ({formats.by_name(kind).label})")
+        return kind, st.st_size
     if kind == "tiff":
         if formats.is_raw(path):
             return "raw", st.st_size
@@ -138,7 +148,10 @@ def _route(path: str) -> tuple[str, int]:
     if _looks_like_text(head):
         raise UnsupportedFile(path, "a text file, not an image")
     if ext in RASTER_EXTENSIONS:
-        raise UnsupportedFile(path, f"not an image: the content is not JPEG, PNG or TIFF despite the {ext} name")
+        raise UnsupportedFile(path, f"not an image: the content is not {formats.by_path(path).label} despite the "
+                                    f"{ext} name")
+    if (fmt := formats.by_path(path)) is not None:  # a photo format we do not read (.psd, .jxl ...): skipped
+        raise UnsupportedFormat(path, f"unsupported format ({fmt.label})")
     raise UnsupportedFile(path, f"unsupported file type {ext or '(no extension)'} (not a JPEG, PNG, TIFF or "
                                 "camera RAW file)")
 

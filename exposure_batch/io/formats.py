@@ -11,13 +11,14 @@ writers (darktable's raw pipeline, Lightroom's embedded XMP). Nothing else lists
 | tiff | .tif .tiff | yes (sniffed) | yes | 16 | all | no | yes |
 | dng | .dng | yes (LibRaw) | no | | | yes | yes |
 | raw | LibRaw's camera formats (.cr2 .nef .arw ...) | yes (LibRaw) | no | | | yes | no (a sidecar) |
-| psd, heic, avif, webp, ... | | no | no | | | no | some |
+| heif, avif, webp, gif | .heic .heif .hif .avif .webp .gif | yes (sniffed; Pillow, pillow-heif) | no | | | no | heif, avif |
+| psd, jxl, jpeg2000, ... | | no: skipped as "unsupported format" | no | | | no | some |
 
 Linear output (gamma 1.0) needs 16 bits: TIFF and PNG only. `is_raw` is decided by extension against LibRaw's
 list (DNG included); a file whose bytes are JPEG/PNG is still decoded as such whatever its name (io.decode).
 
 Exports: Format, FORMATS, OUTPUT_FORMATS, OUTPUT_CHOICES, RAW_EXTENSIONS, READ_EXTENSIONS, by_name, by_path,
-sniff, is_raw, embeds_xmp, output_format, output_extension, bits_for, check_encoding.
+sniff, is_photo, is_raw, embeds_xmp, output_format, output_extension, bits_for, check_encoding.
 """
 from __future__ import annotations
 
@@ -68,6 +69,32 @@ def _starts(*magic: bytes) -> Callable[[bytes], bool]:
     return lambda head: head.startswith(magic)
 
 
+def _webp(head: bytes) -> bool:
+    return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+
+
+#: ISO-BMFF (ftyp) brands of AVIF and of HEIF stills (HEVC).
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+
+
+def _ftyp_brands(head: bytes) -> set[bytes]:
+    """Major and compatible brands of an ISO-BMFF file's ftyp box (empty for anything else: video has its own)."""
+    if head[4:8] != b"ftyp":
+        return set()
+    size = int.from_bytes(head[:4], "big")
+    return {head[8:12], *(head[i:i + 4] for i in range(16, min(size, len(head)) - 3, 4))}
+
+
+def _avif(head: bytes) -> bool:
+    return bool(_ftyp_brands(head) & _AVIF_BRANDS)
+
+
+def _heif(head: bytes) -> bool:
+    brands = _ftyp_brands(head)
+    return bool(brands & _HEIF_BRANDS) and not brands & _AVIF_BRANDS
+
+
 #: LibRaw's camera formats besides DNG (lower case, with dot).
 CAMERA_RAW_EXTENSIONS = (
     ".3fr", ".ari", ".arw", ".bay", ".cap", ".cr2", ".cr3", ".crw", ".dcr", ".dcs", ".drf", ".eip", ".erf", ".fff",
@@ -85,17 +112,18 @@ FORMATS: tuple[Format, ...] = (
            spaces=_ALL_SPACES, linear=True, embeds_xmp=True),
     Format("dng", "DNG", (".dng",), decoder="libraw", is_raw=True, embeds_xmp=True),
     Format("raw", "camera raw", CAMERA_RAW_EXTENSIONS, decoder="libraw", is_raw=True),
+    # Read through Pillow (HEIF through the pillow-heif plug-in), first frame of an animation.
+    Format("heif", "HEIF", (".heic", ".heif", ".hif"), sniff=_heif, decoder="raster", embeds_xmp=True),
+    Format("avif", "AVIF", (".avif",), sniff=_avif, decoder="raster", embeds_xmp=True),
+    Format("webp", "WebP", (".webp",), sniff=_webp, decoder="raster"),
+    Format("gif", "GIF", (".gif",), sniff=_starts(b"GIF87a", b"GIF89a"), decoder="raster"),
     # Rendered formats we do not read, listed so that every "is it raw? where does Lightroom want the XMP?"
-    # question has its answer here.
+    # question has its answer here; a folder scan lists them and they are skipped as "unsupported format".
     Format("psd", "Photoshop", (".psd", ".psb"), embeds_xmp=True),
-    Format("heif", "HEIF", (".heic", ".heif", ".hif"), embeds_xmp=True),
-    Format("avif", "AVIF", (".avif",), embeds_xmp=True),
-    Format("webp", "WebP", (".webp",)),
-    Format("jxl", "JPEG XL", (".jxl",)),
+    Format("jxl", "JPEG XL", (".jxl",), sniff=_starts(b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")),
     Format("jpeg2000", "JPEG 2000", (".jp2", ".j2k")),
     Format("hdr", "HDR (EXR, PFM, Radiance)", (".exr", ".pfm", ".hdr")),
     Format("pnm", "PNM", (".pnm", ".ppm", ".pgm")),
-    Format("gif", "GIF", (".gif",)),
     Format("bmp", "BMP", (".bmp",)),
 )
 
@@ -131,9 +159,15 @@ def by_path(path: str | os.PathLike) -> Format | None:
 
 
 def sniff(head: bytes) -> Format | None:
-    """The format a file's first bytes show (JPEG, PNG or TIFF; TIFF-based raws such as DNG/NEF/CR2 sniff as
-    TIFF), or None."""
+    """The format a file's first bytes show (JPEG, PNG, TIFF, HEIF, AVIF, WebP, GIF, JPEG XL; TIFF-based raws
+    such as DNG/NEF/CR2 sniff as TIFF), or None."""
     return next((f for f in FORMATS if f.sniff is not None and f.sniff(head)), None)
+
+
+def is_photo(path: str | os.PathLike) -> bool:
+    """Whether a file's extension names a photo format in the table, read or not (folder scans list both kinds:
+    the ones we do not read are skipped as "unsupported format", never ignored without a word)."""
+    return by_path(path) is not None
 
 
 def is_raw(path: str | os.PathLike | None) -> bool:

@@ -1,4 +1,5 @@
-"""JPEG / PNG / TIFF -> linear ProPhoto RGB float32, colour-managed by the embedded ICC profile.
+"""JPEG / PNG / TIFF (and WebP, GIF, HEIC/HEIF, AVIF through Pillow and pillow-heif) -> linear ProPhoto RGB
+float32, colour-managed by the embedded ICC profile.
 
 How the pixels' colour space is decided (`Transfer`):
   * no ICC profile -> sRGB (float TIFF: linear sRGB), or Adobe RGB for camera JPEGs that say so the DCF way
@@ -12,7 +13,8 @@ How the pixels' colour space is decided (`Transfer`):
 Float TIFFs are taken as linear (only the profile's primaries are used). EXIF orientation is applied and alpha
 channels are dropped. Conversion runs in row bands so peak memory is about the output plus the integer source.
 
-Exports: sniff(head) -> 'jpeg' | 'png' | 'tiff' | None, probe_raster(path, kind) -> RasterProbe,
+Exports: sniff(head) -> 'jpeg' | 'png' | 'tiff' | 'webp' | 'gif' | 'heif' | 'avif' | ... | None, PIL_KINDS,
+pil_kind_available(kind), probe_raster(path, kind) -> RasterProbe,
 decode_raster(path, kind, half_size) -> (rgb_lin, RasterProbe), apply_orientation(arr, orientation).
 """
 from __future__ import annotations
@@ -34,11 +36,36 @@ from exposure_batch.limits import MAX_FLOAT_VALUE, check_pixels
 _BAND_ROWS = 256
 
 
+#: Kinds decoded by Pillow (HEIC/HEIF through the pillow-heif plug-in) -> Pillow's format name.
+PIL_KINDS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "heif": "HEIF", "avif": "AVIF"}
+
+
 def sniff(head: bytes) -> str | None:
     """Container kind from a file's first bytes (io.formats.sniff): 'jpeg', 'png', 'tiff' (TIFF or BigTIFF,
-    including TIFF-based RAWs such as DNG/NEF/CR2/ARW) or None."""
+    including TIFF-based RAWs such as DNG/NEF/CR2/ARW), 'webp', 'gif', 'heif', 'avif', 'jxl' ... or None."""
     fmt = formats.sniff(head)
     return fmt.name if fmt is not None else None
+
+
+def pil_kind_available(kind: str) -> bool:
+    """Whether this install decodes `kind` ('heif' needs pillow-heif; 'avif' and 'webp' a Pillow built with
+    libavif / libwebp, as the PyPI wheels are)."""
+    from PIL import features  # noqa: PLC0415
+
+    if kind == "heif":
+        return _heif_opener()
+    if kind in ("avif", "webp"):
+        return bool(features.check(kind))
+    return kind in PIL_KINDS
+
+
+def _heif_opener() -> bool:
+    try:
+        import pillow_heif  # noqa: PLC0415
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
 
 
 def apply_orientation(arr: np.ndarray, orientation: int | None) -> np.ndarray:
@@ -179,15 +206,25 @@ def _open_pil(path: str, kind: str = "image"):
     from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
 
     Image.MAX_IMAGE_PIXELS = None  # we decode our users' own photos; size limits live in the pipeline
-    name = {"jpeg": "JPEG", "png": "PNG"}.get(kind, kind)
+    fmt = PIL_KINDS.get(kind)
+    name = _label(kind)
+    if kind == "heif":
+        _heif_opener()
     try:
         with warnings.catch_warnings():  # Pillow warns about broken EXIF while opening: metadata here is optional
             warnings.simplefilter("ignore")
-            return Image.open(path, formats=[name] if name in ("JPEG", "PNG") else None)
+            return Image.open(path, formats=[fmt] if fmt else None)
     except UnidentifiedImageError as exc:
         raise DecodeError(path, f"truncated or corrupt {name} header (cannot identify the image)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DecodeError(path, f"truncated or corrupt {name} header ({_one_line(exc)})") from exc
+
+
+def _label(kind: str) -> str:
+    try:
+        return formats.by_name(kind).label
+    except ValueError:
+        return kind
 
 
 def _one_line(exc: BaseException) -> str:
@@ -325,6 +362,20 @@ def _read_pixels_jpeg(path: str, half_size: bool, reduce_to: int | None = None) 
         return np.asarray(im), mode
 
 
+def _read_pixels_pil(path: str, kind: str) -> np.ndarray:
+    """First frame of a WebP / GIF / HEIC / AVIF as (H, W) or (H, W, C) uint8 / uint16 (palette and other modes
+    converted to RGB; alpha is dropped later)."""
+    with _open_pil(path, kind) as im:
+        try:
+            im.seek(0)
+            im.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise DecodeError(path, f"truncated or corrupt {_label(kind)} data ({_one_line(exc)})") from exc
+        if im.mode in ("RGB", "L", "I;16", "RGBA", "LA"):
+            return np.asarray(im)
+        return np.asarray(im.convert("RGB"))
+
+
 def _read_pixels_png(path: str) -> np.ndarray:
     import imagecodecs  # noqa: PLC0415
 
@@ -357,9 +408,20 @@ def _read_pixels_tiff(path: str) -> tuple[np.ndarray, int]:
         if photometric == 3:  # palette -> RGB
             cmap = np.asarray(page.colormap)  # (3, 2**bits) uint16
             arr = np.moveaxis(cmap[:, arr], 0, -1)
-        elif photometric == 0 and arr.dtype.kind in "ui":  # MinIsWhite
-            arr = np.iinfo(arr.dtype).max - arr
+        elif photometric == 0:  # MinIsWhite: 0 is white, the largest code of the real bit depth black
+            arr = _invert(arr, int(page.bitspersample))
     return arr, photometric
+
+
+def _invert(arr: np.ndarray, bits: int) -> np.ndarray:
+    """MinIsWhite codes -> MinIsBlack: 1-bit (bool, fax and document scans) flipped, integers of `bits` bits (2, 4,
+    8, 12, 16 ... stored in a wider dtype) subtracted from 2**bits - 1; float data is left as is."""
+    if arr.dtype == bool:
+        return ~arr
+    if arr.dtype.kind in "ui":
+        top = (1 << bits) - 1 if 0 < bits < arr.dtype.itemsize * 8 else np.iinfo(arr.dtype).max
+        return (top - np.minimum(arr, top)).astype(arr.dtype)
+    return arr
 
 
 def _drop_alpha(arr: np.ndarray) -> np.ndarray:
@@ -500,9 +562,11 @@ def decode_raster(path: str, kind: str, half_size: bool = False, max_pixels: int
             half_size = False  # libjpeg already scaled it by 1/2
     elif kind == "png":
         arr = _read_pixels_png(path)
+    elif kind in PIL_KINDS:
+        arr = _read_pixels_pil(path, kind)
     else:
         arr, photometric = _read_pixels_tiff(path)
-        mode = "CMYK" if photometric == 5 else None
+        mode = {5: "CMYK", 3: "palette"}.get(photometric)
     if arr.ndim not in (2, 3) or 0 in arr.shape or (arr.ndim == 3 and arr.shape[-1] > 16):
         raise DecodeError(path, f"unsupported image layout (decoded array of shape {arr.shape})")
     if arr.dtype.kind == "f":
@@ -511,16 +575,17 @@ def decode_raster(path: str, kind: str, half_size: bool = False, max_pixels: int
         scale = 1 / 255
     elif arr.dtype == np.uint16:
         scale = 1 / 65535
-        if kind == "tiff" and probe.bit_depth not in (16,) and 0 < probe.bit_depth < 16:
-            scale = 1 / (2 ** probe.bit_depth - 1)
     elif arr.dtype == bool:
         arr, scale = arr.astype(np.uint8), 1.0
     elif arr.dtype.kind in "ui":
         scale = 1 / float(np.iinfo(arr.dtype).max)
     else:
         raise UnsupportedFile(path, f"unsupported sample type {arr.dtype}")
+    if kind == "tiff" and mode != "palette" and arr.dtype.kind == "u" and 1 < probe.bit_depth < arr.dtype.itemsize * 8:
+        scale = 1 / (2 ** probe.bit_depth - 1)  # 2/4/12-bit codes stored in a wider type: scaled by the real depth
     transfer = probe.transfer
     if transfer.kind == "lcms" or mode == "CMYK":
+        mode = None if mode == "palette" else mode
         arr = _lcms_to_srgb(path, arr if mode == "CMYK" else _drop_alpha(arr), mode or "RGB", transfer, probe.icc)
         scale = 1 / 255
         transfer = Transfer("space", Space.SRGB, name=transfer.name)

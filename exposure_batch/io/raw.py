@@ -70,6 +70,15 @@ def libraw_errors(path: str):
         raise DecodeError(path, f"cannot read the RAW file ({exc.strerror or exc})") from exc
 
 
+def _check_levels(path: str, white: int, blacks) -> None:
+    """InputError when the white level is not above the black level (a corrupt or badly written DNG/RAW header):
+    the sensor data then has no range, and LibRaw would develop an all-black picture."""
+    black = max((int(b) for b in blacks), default=0)
+    if white <= black:
+        raise InputError(path, f"the RAW's white level ({white}) is not above its black level ({black}): the "
+                               "sensor data has no range (corrupt or badly written WhiteLevel/BlackLevel)")
+
+
 def _bits(white_level: int) -> int:
     return max(1, int(math.ceil(math.log2(max(int(white_level), 1) + 1))))
 
@@ -111,6 +120,7 @@ def decode_raw_codes(path: str, half_size: bool = False, max_pixels: int | None 
             s = raw.sizes
             check_pixels(path, max(s.raw_width, s.width), max(s.raw_height, s.height), max_pixels)
             white = int(raw.white_level)
+            _check_levels(path, white, raw.black_level_per_channel)
             codes = raw.postprocess(
                 gamma=(1, 1), no_auto_bright=True, output_bps=16, use_camera_wb=True,
                 output_color=rawpy.ColorSpace.ProPhoto, user_flip=None, half_size=half_size,

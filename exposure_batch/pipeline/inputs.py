@@ -26,12 +26,13 @@ def is_ignored(path: str) -> bool:
 
 
 def find_inputs(inputs: Iterable[str], recursive: bool = False) -> list[tuple[str, str]]:
-    """Expand files and folders into (path, relative_name) pairs, sorted, supported extensions only for folders.
+    """Expand files and folders into (path, relative_name) pairs, sorted, photo extensions only for folders (the
+    ones we read, and the ones skipped as "unsupported format", e.g. .jxl, so they are counted, not ignored).
 
     Files named explicitly are always kept (a bad one then fails with a clear reason); names `is_ignored` refuses
     (hidden, temp, system folders) inside folders are skipped.
     """
-    from ..io import is_supported  # noqa: PLC0415
+    from ..io import is_photo  # noqa: PLC0415
 
     found: list[tuple[str, str]] = []
     for item in inputs:
@@ -39,7 +40,7 @@ def find_inputs(inputs: Iterable[str], recursive: bool = False) -> list[tuple[st
         if p.is_dir():
             pattern = p.rglob("*") if recursive else p.glob("*")
             for f in sorted(pattern):
-                if f.is_file() and not is_ignored(str(f.relative_to(p))) and is_supported(f):
+                if f.is_file() and not is_ignored(str(f.relative_to(p))) and is_photo(f):
                     found.append((str(f), str(f.relative_to(p))))
         else:
             found.append((str(p), p.name))

@@ -187,6 +187,11 @@ def check_name_lengths(source_path: str, out_path: str, opts: OutputOptions) -> 
                                           f"would pass the {limit}-byte name limit)")
 
 
+def unsupported_format(result: Result) -> bool:
+    """A file skipped because this install does not decode its format (io UnsupportedFormat: JPEG XL, ...)."""
+    return result.status == "skipped" and result.reason.startswith("unsupported format")
+
+
 #: The reason of a file skipped because its output is already there (the run then says how to redo it).
 EXISTS_REASON = "output exists (--overwrite to redo)"
 

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ExposureBatchError, OutputExists, OutputUnwritable
+from ..errors import ExposureBatchError, OutputExists, OutputUnwritable, UnsupportedFormat
 from ..limits import DEFAULT_MAX_PIXELS
 from ..recipe import Recipe
 from .options import OutputOptions
@@ -132,6 +132,8 @@ def prepare_stage(source, path: str, out_path: str, opts: OutputOptions) -> Prep
     try:
         decoded = decode_stage(path, opts.max_pixels)
         return Prepared(path, out_path, decoded, agent_input(source, decoded.pixels), start)
+    except UnsupportedFormat as err:  # a photo we do not decode (JPEG XL): skipped and counted, not a failure
+        return Result(path, "skipped", err.reason, seconds=time.perf_counter() - start)
     except Exception as err:  # noqa: BLE001  (catch boundary)
         return failed_result(path, err, start)
 

@@ -26,6 +26,9 @@ from .adobe import crs_settings, needs_embedding
 log = logging.getLogger(__name__)
 
 KINDS = ("darktable", "adobe", "cube")
+#: The one line said when Adobe settings are skipped for rendered sources (once per run, not once per photo).
+SKIPPED_ADOBE_NOTE = ("adobe: Lightroom reads no sidecar for JPEG/TIFF/PNG/DNG; settings skipped for those files "
+                      "(--sidecar-beside-source embeds them into the sources; export-look writes a preset)")
 
 
 @dataclass(frozen=True)
@@ -162,10 +165,8 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
 def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions, overwrite: bool = False
                  ) -> list[str]:
     if adobe.needs_embedding(source_path):
-        if not options.beside_source:
-            log.warning("%s: Lightroom reads no sidecar for this format; Adobe settings skipped (use "
-                        "--sidecar-beside-source to embed them into the source, or export-look for a preset)",
-                        shown(source_path))
+        if not options.beside_source:  # said once per run (SKIPPED_ADOBE_NOTE), not once per photo
+            log.debug("%s: Lightroom reads no sidecar for this format; Adobe settings skipped", shown(source_path))
             return []
         try:
             _, status = adobe.embed_into(recipe, source_path, replace=options.replace_develop)
@@ -197,15 +198,21 @@ def sidecar_notes(recipe, options: SidecarOptions, source_path: str | None = Non
     if isinstance(options, str):
         options = SidecarOptions.parse(options)
     notes: list[str] = []
-    if "adobe" in options.kinds and source_path and needs_embedding(source_path) and not options.beside_source:
-        notes.append("adobe: Lightroom reads no sidecar for JPEG/TIFF/PNG/DNG; settings skipped for those files "
-                     "(--sidecar-beside-source embeds them into the sources; export-look writes a preset)")
+    skipped = "adobe" in options.kinds and adobe_skipped(source_path, options)
+    if skipped:
+        notes.append(SKIPPED_ADOBE_NOTE)
     if "darktable" in options.kinds:
         if options.darktable_mode == "lut":
             notes.append("darktable lut mode: set darktable's 3D LUT root folder (preferences > processing) to the "
                          "folder holding the .cube files")
         else:
             notes += [f"darktable: {n}" for n in darktable.parametric_history(recipe).notes]
-    if "adobe" in options.kinds:
+    if "adobe" in options.kinds and not skipped and not _variation(recipe):  # only for sidecars written
         notes += [f"adobe: {n}" for n in crs_settings(recipe).notes]
     return notes
+
+
+def adobe_skipped(source_path: str | None, options: SidecarOptions) -> bool:
+    """True when no Adobe settings are written for this source: Lightroom reads none beside a JPEG/TIFF/PNG/DNG
+    and they are not embedded (no --sidecar-beside-source)."""
+    return bool(source_path) and needs_embedding(source_path) and not options.beside_source

@@ -4,12 +4,23 @@ Filesystem events are only hints: the watchdog handler (on watchdog's thread) re
 re-stats every candidate and promotes it once its size and mtime have been unchanged for `settle` seconds, it still
 exists and opens, and its name is not a temp name. A promoted file is written to the journal (SQLite, WAL) and run
 through the shared per-file pipeline in the engine's worker pool (spawned workers, a timeout, a memory cap).
-What happens to a failed file depends on its failure's kind (failures.Kind): INPUT is quarantined at once; CRASH,
-TIMEOUT and LIMIT are retried alone in a fresh worker (--retries), then quarantined; ENVIRONMENT (disk full,
-read-only output) leaves the original in place and the row queued, to be retried after `env_retry` seconds (doubling
-up to 16x while it keeps failing) and at the next start.
+What happens to a failed file depends on its failure's kind (errors.Kind): INPUT and LIMIT are quarantined at once;
+CRASH and TIMEOUT are retried alone in a fresh worker (--retries), then quarantined; CONFLICT (an output in the way)
+and USAGE fail the file without retry or quarantine (the original stays); ENVIRONMENT (disk full, read-only output)
+and SETUP (a model or profile that cannot load) leave the original in place and the row queued, to be retried after
+`env_retry` seconds (doubling up to 16x while it keeps failing) and at the next start.
 Files already in the inbox at start, rows left unfinished by a crash, and files missed by the observer (periodic
 rescan) are all picked up the same way. Everything but the watchdog callback runs on one thread.
+
+Slow writers: a file that is complete by its settle time but still open for writing by another process (an
+FTP/SMB server filling it through one handle, a stalled copy) is waited for until it is closed (writers.py, up to
+`open_wait` seconds); a quarantined file that changes within `requarantine_watch` seconds (its writer was not
+visible, e.g. on a share) is moved back and examined again.
+Own state: the journal and the locks are checked every turn; deleted or replaced under the running daemon (the
+output folder removed), they are recreated at once, loudly, the journal from the daemon's open copy
+(state.py). A damaged journal stops the start with one line (journal.JournalDamaged); `rebuild_journal`, or a
+journal without history in an output folder that holds outputs (emptied to 0 bytes, deleted), is rebuilt from the
+outputs on disk.
 
 Exports: WatchConfig, Daemon (is_ignored: pipeline.inputs).
 """
@@ -37,7 +48,9 @@ from ..pipeline.outputs import check_watch_folders, plan_outputs, recipe_path_fo
 from ..pipeline.result import Result
 from ..sources import SourceSpec
 from .journal import Journal, Row, default_journal_path
-from .lock import DaemonLock, lock_paths
+from .lock import AlreadyRunning, DaemonLock, lock_paths
+from .state import adopt_outputs, file_identity
+from .writers import error_file_name, open_for_writing
 
 log = logging.getLogger("exposure_batch.watch")
 
@@ -71,6 +84,9 @@ class WatchConfig:
     task_ref: str | None = None  # 'module:function' task for the workers (tests); None: the pipeline stages
     grouping: object = None  # shoot.grouping.GroupingOptions: scenes arriving together are harmonised (None: off)
     group_wait: float = 30.0  # seconds a complete file may be held for its group, at most
+    open_wait: float = 600.0  # seconds a settled file may still be waited for while open for writing (0: no check)
+    requarantine_watch: float | None = None  # seconds a quarantined file that changes is taken back (None: auto)
+    rebuild_journal: bool = False  # set the journal aside and rebuild it from the outputs on disk
 
     def __post_init__(self):
         self.inbox = os.path.abspath(self.inbox)
@@ -80,6 +96,8 @@ class WatchConfig:
         self.journal_path = os.path.abspath(self.journal_path or default_journal_path(out))
         if self.report_dir:
             self.report_dir = os.path.abspath(self.report_dir)
+        if self.requarantine_watch is None:
+            self.requarantine_watch = max(120.0, 20 * self.settle)
 
 
 class _Hints:
@@ -113,11 +131,16 @@ class _Stability:
     so files that were there before the daemon started need not wait out the settle time again.
     """
 
-    def __init__(self, settle: float, trust_mtime: bool = False, wall: Callable[[], float] = time.time):
+    def __init__(self, settle: float, trust_mtime: bool = False, wall: Callable[[], float] = time.time,
+                 open_wait: float = 0.0):
         self.settle = settle
         self.trust_mtime = trust_mtime
         self.wall = wall
+        self.open_wait = open_wait
         self._seen: dict[str, tuple[int, int, float]] = {}
+        self._open_since: dict[str, float] = {}  # path -> when it was first found settled but open for writing
+        self.waiting: list[str] = []  # paths newly found open for writing (the daemon says so once)
+        self.gave_up: list[str] = []  # paths still open after open_wait seconds, taken as they are
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -144,9 +167,28 @@ class _Stability:
             elif (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
                 self._seen[path] = (st.st_size, st.st_mtime_ns, now)
             elif (now - since >= self.settle or self._old(mtime_ns, now, since)) and _openable(path):
+                if self._being_written(path, now):
+                    self._seen[path] = (size, mtime_ns, now)  # once closed, it must stay unchanged a settle time
+                    continue
                 del self._seen[path]
                 done.append((path, st))
         return done
+
+    def _being_written(self, path: str, now: float) -> bool:
+        """Another process still holds the file open for writing (and open_wait has not run out)."""
+        if self.open_wait <= 0:
+            return False
+        if open_for_writing(path) is not True:
+            self._open_since.pop(path, None)
+            return False
+        first = self._open_since.setdefault(path, now)
+        if first == now:
+            self.waiting.append(path)
+        if now - first > self.open_wait:
+            del self._open_since[path]
+            self.gave_up.append(path)
+            return False
+        return True
 
     def _old(self, mtime_ns: int, now: float, since: float) -> bool:
         return self.trust_mtime and now > since and self.wall() - mtime_ns / 1e9 >= self.settle
@@ -170,8 +212,8 @@ class Daemon:
     def __init__(self, config: WatchConfig, stop: threading.Event | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.cfg = config
-        #: the engine's one retry rule: crash / timeout retried alone (--retries), ENVIRONMENT deferred (--env-retry)
-        self.policy = RetryPolicy(retries=config.retries, retry_kinds=RETRYABLE, defer_environment=True,
+        #: the engine's one retry rule: crash / timeout retried alone (--retries), ENVIRONMENT / SETUP deferred
+        self.policy = RetryPolicy(retries=config.retries, retry_kinds=RETRYABLE, defer_waiting=True,
                                   env_retry=config.env_retry)
         self.stop = stop or threading.Event()
         self.abort = threading.Event()  # second signal: abandon in-flight work now
@@ -180,7 +222,11 @@ class Daemon:
         self.journal: Journal | None = None
         self.pool: WorkerPool | None = None
         self._hints = _Hints()
-        self._stable = _Stability(config.settle, trust_mtime=not config.polling)
+        self._stable = _Stability(config.settle, trust_mtime=not config.polling, open_wait=config.open_wait)
+        self._lock: DaemonLock | None = None
+        self._journal_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the journal file opened
+        self._taken_over: AlreadyRunning | None = None  # another daemon took the output over while this one ran
+        self._requarantine: dict[int, tuple] = {}  # row id -> (where, error file, size, mtime_ns, watch until)
         self._queue: collections.deque[int] = collections.deque()
         self._to_promote: collections.deque = collections.deque()  # (path, stat) complete, not yet journalled
         self._queued: set[int] = set()
@@ -219,13 +265,13 @@ class Daemon:
         cfg = self.cfg
         check_watch_folders(cfg.inbox, {"output": cfg.opts.outdir, "report": cfg.report_dir,
                                         "processed": cfg.processed_dir, "quarantine": cfg.quarantine_dir})
-        lock = DaemonLock(lock_paths(cfg.opts.outdir, cfg.journal_path)).acquire()
+        lock = self._lock = DaemonLock(lock_paths(cfg.opts.outdir, cfg.journal_path)).acquire()
         try:
             os.makedirs(cfg.opts.outdir, exist_ok=True)
+            self._open_journal()  # (before the workers start: a damaged journal stops the start at once)
             spec = self._groups.worker_spec() if self._groups is not None else cfg.spec
             self.pool = WorkerPool(cfg.jobs, spec, timeout=cfg.timeout, memory_limit=cfg.memory_limit,
                                    task_ref=cfg.task_ref)  # starts now
-            self.journal = Journal(cfg.journal_path)
             self._open_report()
             self._recover()
             if not cfg.once:
@@ -254,6 +300,8 @@ class Daemon:
             if self.journal is not None:
                 self.journal.close()
             lock.release()
+        if self._taken_over is not None:
+            raise self._taken_over
         return self.stats
 
     def _step(self) -> bool:
@@ -261,12 +309,17 @@ class Daemon:
         has nothing left to do."""
         cfg = self.cfg
         now = self.clock()
+        self._check_own_state()
+        if self._taken_over is not None:
+            return True
         self._take_hints(now)
         if self._next_rescan is not None and now >= self._next_rescan:
             self._scan(cfg.inbox)
             self._next_rescan = now + cfg.rescan
         self._retry_deferred(now)
         self._to_promote.extend(self._stable.ready(now))
+        self._say_waiting()
+        self._recheck_quarantined(now)
         budget = time.monotonic() + 0.2  # hashing a big drop must not starve the workers
         while self._to_promote and time.monotonic() < budget:
             self._promote(*self._to_promote.popleft())
@@ -279,6 +332,95 @@ class Daemon:
             self._flush_report()
         return cfg.once and not (self._stable or self._to_promote or self._queue or self._inflight
                                  or (self._groups is not None and self._groups.pending))
+
+    # -- own state: journal and locks -------------------------------------------------------------------------------
+    def _open_journal(self) -> None:
+        """Open the journal (JournalDamaged when sqlite finds it damaged). With rebuild_journal the old file is set
+        aside first; a journal without history (new, or emptied to 0 bytes) in an output folder that holds outputs
+        is not a fresh start: both are rebuilt from the outputs on disk, loudly."""
+        cfg = self.cfg
+        kept = Journal.set_aside(cfg.journal_path) if cfg.rebuild_journal else None
+        self.journal = Journal(cfg.journal_path)
+        self._journal_id = file_identity(cfg.journal_path)
+        if not cfg.rebuild_journal and (self.journal.total() or cfg.opts.overwrite):
+            return
+        done, quarantined = adopt_outputs(self.journal, cfg, self._plan_out, self._inside_own_dir, is_ignored)
+        if cfg.rebuild_journal:
+            reason = "--rebuild-journal" + (f"; the old journal is kept as {os.path.basename(kept)}" if kept else "")
+        elif self.journal.size_at_open == 0:
+            reason = (f"{os.path.basename(cfg.journal_path)} was emptied (0 bytes)" +
+                      (": the output folder holds outputs, so this is not a fresh start" if done else ""))
+        elif done or quarantined:
+            reason = "no journal history, but the output folder holds outputs: not a fresh start"
+        else:
+            return  # a fresh start
+        self._emit("journal", action="rebuilt", reason=reason, journal=cfg.journal_path,
+                   recognised=f"{done} photos done from their outputs on disk, {quarantined} quarantined")
+
+    def _check_own_state(self) -> None:
+        """Journal and lock files still the ones this daemon opened? If someone deleted them (the output folder
+        removed) or replaced them, take the locks again and write the journal back from the open copy, loudly;
+        when another daemon got the output meanwhile, stop (run raises AlreadyRunning)."""
+        lost = self._lock.lost()
+        journal_gone = file_identity(self.cfg.journal_path) != self._journal_id
+        if not lost and not journal_gone:
+            return
+        gone = lost + ([self.cfg.journal_path] if journal_gone else [])
+        self._emit("state_lost", reason="the daemon's own state was deleted or replaced while it ran: "
+                   + ", ".join(gone), note="recreating it")
+        try:
+            self._lock.retake()
+        except AlreadyRunning as err:
+            self._emit("state_lost", reason=str(err), note="another daemon took this output over: stopping now")
+            self._taken_over = err
+            self.request_stop()
+            self.request_stop()  # (abandon in-flight work: the other daemon owns the output now)
+            return
+        rows = None
+        if journal_gone:
+            rows = self.journal.recreate()
+            self._journal_id = file_identity(self.cfg.journal_path)
+        os.makedirs(self.cfg.opts.outdir, exist_ok=True)
+        self._emit("state_recreated", journal=self.cfg.journal_path, rows=rows,
+                   note="locks taken again" + ("; journal written back from the daemon's open copy" if journal_gone
+                                               else ""))
+
+    # -- slow writers ---------------------------------------------------------------------------------------------
+    def _say_waiting(self) -> None:
+        for path in self._stable.waiting:
+            self._emit("waiting", file=self._rel(path), reason="still open for writing by another process; waiting "
+                       "until it is closed", open_wait=self.cfg.open_wait)
+        for path in self._stable.gave_up:
+            self._emit("waited", file=self._rel(path), reason=f"still open for writing after {self.cfg.open_wait:g} "
+                       "s (--open-wait); taken as it is")
+        self._stable.waiting, self._stable.gave_up = [], []
+
+    def _recheck_quarantined(self, now: float) -> None:
+        """A quarantined file that changes was still being written (its writer's handle followed it into the
+        quarantine): put it back where it was and examine it again."""
+        for row_id, (where, error_path, size, mtime_ns, until) in list(self._requarantine.items()):
+            try:
+                st = os.stat(where)
+            except OSError:
+                del self._requarantine[row_id]
+                continue
+            if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
+                if now > until:
+                    del self._requarantine[row_id]
+                continue
+            del self._requarantine[row_id]
+            row = self.journal.get(row_id)
+            if row.state != "quarantined" or (where != row.path and (os.path.lexists(row.path)
+                                                                    or not _move(where, row.path))):
+                continue
+            try:
+                os.unlink(error_path)
+            except OSError:
+                pass
+            reason = "changed after it was quarantined (it was still being written): examined again"
+            self._emit("re-examined", row, reason=reason)
+            self._finish(row, "skipped", reason)
+            self._consider(row.path, now)
 
     def _defer(self, row_id: int) -> float | None:
         """Schedule another attempt of an ENVIRONMENT failure while the daemon runs (the disk may get space back,
@@ -603,8 +745,9 @@ class Daemon:
             self._failed(row, o.failure, o.result.seconds if o.result else o.seconds)
 
     def _failed(self, row: Row, failure: Failure, seconds: float) -> None:
-        """Decide by the failure's kind (self.policy): defer (ENVIRONMENT), retry alone (retryable kinds), or
-        quarantine."""
+        """Decide by the failure's kind (self.policy, errors.Kind): defer (ENVIRONMENT, SETUP), fail without blame
+        (CONFLICT: an output is in the way; USAGE), retry alone (CRASH, TIMEOUT), or quarantine (INPUT, LIMIT,
+        retries spent)."""
         action = self.policy.decide(failure, row.failures + 1)
         if action == DEFER:  # not the input's fault: keep the original, retry at the next start
             self.journal.requeue(row.id, failure.message)
@@ -616,6 +759,9 @@ class Daemon:
             self._finish(row, "skipped", f"file changed while processing ({failure.message}); the new version is "
                          "queued")
             self._consider(row.path, self.clock())
+            return
+        if not (failure.kind.blames_input or failure.retryable):  # the photo is not to blame: never retried or
+            self._finish(row, "failed", failure.message, seconds=seconds)  # quarantined; the original stays put
             return
         failures = row.failures + 1
         if action == RETRY:
@@ -650,14 +796,23 @@ class Daemon:
         dest = _free_name(os.path.join(self.cfg.quarantine_dir, row.rel))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         moved = self._unchanged(row) and _move(row.path, dest)
+        folder, name = os.path.split(dest)
+        error_path = os.path.join(folder, error_file_name(name, folder))  # (shortened when NAME is too long)
         text = (f"file: {shown(row.rel)}\nreason: {shown(reason)}\nattempts: {row.attempts}\nsize: {row.size} bytes\n"
                 f"sha256: {row.sha256 or '-'}\ntime: {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n"
-                f"original: {'moved here' if moved else 'left at ' + shown(row.path)}\n")
+                f"original: {'moved here as ' + shown(name) if moved else 'left at ' + shown(row.path)}\n")
         try:
-            with atomic_write(dest + ".error.txt", "w") as fh:
+            with atomic_write(error_path, "w") as fh:
                 fh.write(text)
         except Exception as err:  # noqa: BLE001
-            log.error("cannot write %s.error.txt: %s", shown(dest), shown(err))
+            log.error("cannot write %s: %s", shown(error_path), shown(err))
+        where = dest if moved else row.path
+        try:
+            st = os.stat(where)
+        except OSError:
+            return
+        self._requarantine[row.id] = (where, error_path, st.st_size, st.st_mtime_ns,
+                                      self.clock() + self.cfg.requarantine_watch)
 
     def _move_processed(self, row: Row) -> None:
         if not self._unchanged(row) or not os.path.exists(row.path):

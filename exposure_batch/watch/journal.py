@@ -10,7 +10,11 @@ so a re-dropped identical file is recognised even under a new mtime. States:
 Every transition is one committed transaction (synchronous=FULL), so after any crash the journal says exactly which
 inputs were finished; rows left in 'processing' were started and not finished and are run again on restart.
 
-Exports: Journal, Row, STATES, default_journal_path.
+A journal that sqlite finds damaged (truncated, overwritten, pages destroyed: SQLITE_CORRUPT / SQLITE_NOTADB or a
+failing quick_check) raises JournalDamaged, one line naming the file and what to do; `Journal.set_aside` moves
+it out of the way for a rebuild from the outputs on disk (watch --rebuild-journal).
+
+Exports: Journal, JournalDamaged, Row, STATES, default_journal_path.
 """
 from __future__ import annotations
 
@@ -20,7 +24,8 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from ..names import from_db, to_db
+from ..errors import SetupError
+from ..names import from_db, shown, to_db
 
 STATES = ("queued", "processing", "done", "skipped", "duplicate", "failed", "quarantined")
 FINISHED = ("done", "skipped", "duplicate", "failed", "quarantined")
@@ -50,6 +55,25 @@ CREATE INDEX IF NOT EXISTS files_out ON files (out_path);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 INSERT OR IGNORE INTO meta VALUES ('schema_version', '1');
 """
+
+
+#: sqlite result codes meaning the file itself is damaged (not busy, locked or unwritable)
+_DAMAGE_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+class JournalDamaged(SetupError):
+    """The journal file is damaged: one line naming it and how to recover (watch --rebuild-journal)."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = path
+        self.reason = " ".join(str(reason).split())[:200]
+        super().__init__(f"the watch journal {shown(path)} is damaged ({self.reason}); rebuild it from the outputs "
+                         "on disk with: exposure-batch watch INBOX -o OUTDIR --rebuild-journal (same options as "
+                         "before; the damaged file is kept beside it)")
+
+
+def _damaged(err: sqlite3.Error) -> bool:
+    return isinstance(err, sqlite3.DatabaseError) and (getattr(err, "sqlite_errorcode", 0) & 0xFF) in _DAMAGE_CODES
 
 
 @dataclass
@@ -83,6 +107,23 @@ class Journal:
 
     def __init__(self, path: str, readonly: bool = False):
         self.path = os.path.abspath(path)
+        #: bytes the file held before this open (None: there was no file): 0 means someone emptied it
+        self.size_at_open = os.path.getsize(self.path) if os.path.exists(self.path) else None
+        try:
+            self._open(readonly)
+            check = self.db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.Error as err:
+            if hasattr(self, "db"):
+                self.db.close()
+            if _damaged(err):
+                raise JournalDamaged(self.path, str(err)) from None
+            raise
+        if check != "ok":
+            self.db.close()
+            raise JournalDamaged(self.path, f"integrity check: {check}")
+        self.db.row_factory = sqlite3.Row
+
+    def _open(self, readonly: bool) -> None:
         if readonly:
             if not os.path.exists(self.path):
                 raise FileNotFoundError(f"{self.path}: no journal here")
@@ -108,7 +149,42 @@ class Journal:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA)
+
+    @staticmethod
+    def set_aside(path: str) -> str | None:
+        """Move a (damaged) journal and its -wal / -shm files out of the way, to PATH.damaged-YYYYmmddTHHMMSS[-wal,
+        -shm]; returns the new name of the main file, or None when there was none."""
+        path = os.path.abspath(path)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        kept = None
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.replace(path + suffix, f"{path}.damaged-{stamp}{suffix}")
+                kept = kept or f"{path}.damaged-{stamp}"
+        return kept
+
+    def recreate(self) -> int:
+        """The journal file was deleted (or replaced) under the open connection: write this connection's copy back to
+        `path` (sqlite's online backup, then an atomic rename) and go on with the new file. Returns the rows kept."""
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        tmp = self.path + ".recreate.tmp"
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(tmp + suffix):
+                os.unlink(tmp + suffix)
+        dst = sqlite3.connect(tmp)
+        try:
+            self.db.backup(dst)
+        finally:
+            dst.close()
+        for suffix in ("-wal", "-shm"):  # (stale ones of a replaced file would be taken for the new file's)
+            if os.path.exists(self.path + suffix):
+                os.unlink(self.path + suffix)
+        os.replace(tmp, self.path)
+        old = self.db
+        self._open(readonly=False)
         self.db.row_factory = sqlite3.Row
+        old.close()
+        return int(self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
 
     def close(self) -> None:
         self.db.close()
@@ -135,6 +211,10 @@ class Journal:
         """Latest row that planned this output path (any state)."""
         rows = self._rows("SELECT * FROM files WHERE out_path=? ORDER BY id DESC LIMIT 1", (to_db(out_path),))
         return rows[0] if rows else None
+
+    def total(self) -> int:
+        """Number of rows (0: no history)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
 
     def latest_for_path(self, path: str) -> Row | None:
         rows = self._rows("SELECT * FROM files WHERE path=? ORDER BY id DESC LIMIT 1", (to_db(path),))

@@ -4,13 +4,20 @@ The lock is held by an open file descriptor, so it goes away with the process ho
 no stale lock to clean up after a crash. The file records the holder's pid and start time for the message the
 second daemon prints.
 
-Exports: AlreadyRunning, DaemonLock, lock_paths.
+A lock file inside the output folder vanishes when someone deletes that folder; a second daemon would then create
+a new one and start beside the first. So the output folder is also locked outside itself, by a lock file in the
+user's runtime folder ($XDG_RUNTIME_DIR, else the temp folder) named after the folder's real path, and the holder
+can check that its lock files are still the ones it locked (`DaemonLock.lost`) and take them again (`retake`).
+
+Exports: AlreadyRunning, DaemonLock, lock_paths, outside_lock_path.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
+import tempfile
 import time
 
 from ..names import shown
@@ -23,11 +30,21 @@ class AlreadyRunning(RuntimeError):
 
 
 def lock_paths(outdir: str, journal_path: str) -> list[str]:
-    """The lock files guarding an output folder and a journal (one when the journal lives in the output folder);
-    the journal's comes last."""
-    paths = [os.path.join(os.path.abspath(outdir), ".exposure-batch", LOCK_NAME),
+    """The lock files guarding an output folder and a journal: one outside the output folder (it survives the
+    folder's deletion), one inside it, and the journal's (the same as the one inside when the journal lives in the
+    output folder); the journal's comes last."""
+    paths = [outside_lock_path(outdir), os.path.join(os.path.abspath(outdir), ".exposure-batch", LOCK_NAME),
              os.path.abspath(journal_path) + ".lock"]
     return list(dict.fromkeys(paths))
+
+
+def outside_lock_path(outdir: str) -> str:
+    """RUNTIME/exposure-batch/watch-<16 hex of the output folder's real path>.lock"""
+    base = os.environ.get("XDG_RUNTIME_DIR") or ""
+    if not (base and os.path.isdir(base) and os.access(base, os.W_OK)):
+        base = tempfile.gettempdir()
+    key = hashlib.sha256(os.fsencode(os.path.realpath(outdir))).hexdigest()[:16]
+    return os.path.join(base, f"exposure-batch-{os.getuid()}", f"watch-{key}.lock")
 
 
 class DaemonLock:
@@ -35,13 +52,16 @@ class DaemonLock:
 
     def __init__(self, paths: list[str]):
         self.paths = paths
-        self._fds: list[int] = []
+        self._held: dict[str, tuple[int, tuple[int, int]]] = {}  # path -> (fd, (st_dev, st_ino) of the file locked)
 
     def acquire(self) -> "DaemonLock":
-        """Take every lock. A lock file that cannot even be created (a read-only or full output folder: the daemon
-        then defers its work until the folder is writable) is skipped unless it is the last one, the journal's."""
+        """Take every lock not held yet. A lock file that cannot even be created (a read-only or full output
+        folder: the daemon then defers its work until the folder is writable) is skipped unless it is the last one,
+        the journal's."""
         try:
             for i, path in enumerate(self.paths):
+                if path in self._held:
+                    continue
                 try:
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -57,7 +77,8 @@ class DaemonLock:
                     raise AlreadyRunning(f"another exposure-batch watch is already running on this output / journal "
                                          f"({holder}; lock {shown(path)}); stop it first or use another output "
                                          "folder and journal") from None
-                self._fds.append(fd)
+                st = os.fstat(fd)
+                self._held[path] = (fd, (st.st_dev, st.st_ino))
                 with contextlib.suppress(OSError):  # (the holder's note is for the message only)
                     os.ftruncate(fd, 0)
                     os.write(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
@@ -67,10 +88,32 @@ class DaemonLock:
         return self
 
     def release(self) -> None:
-        for fd in self._fds:
+        for fd, _ in self._held.values():
             with contextlib.suppress(OSError):
                 os.close(fd)
-        self._fds = []
+        self._held = {}
+
+    def lost(self) -> list[str]:
+        """The lock files held that are no longer at their path (deleted, or replaced by another file)."""
+        gone = []
+        for path, (_, ident) in self._held.items():
+            try:
+                st = os.stat(path)
+            except OSError:
+                gone.append(path)
+                continue
+            if (st.st_dev, st.st_ino) != ident:
+                gone.append(path)
+        return gone
+
+    def retake(self) -> "DaemonLock":
+        """Lock fresh files at the paths `lost` names (the other locks stay held all along); AlreadyRunning when
+        another process took one meanwhile (then every lock is released)."""
+        for path in self.lost():
+            fd, _ = self._held.pop(path)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        return self.acquire()
 
     def __enter__(self) -> "DaemonLock":
         return self.acquire()

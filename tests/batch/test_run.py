@@ -34,14 +34,15 @@ def test_batch_policy_retries_a_crash_once_and_nothing_else():
         assert policy.decide(_failure(kind), 1) == FAIL, kind
 
 
-def test_watch_policy_defers_environment_and_backs_off_to_16x():
-    policy = RetryPolicy(retries=2, retry_kinds=RETRYABLE, defer_environment=True, env_retry=60.0)
+def test_watch_policy_defers_what_waits_and_backs_off_to_16x():
+    policy = RetryPolicy(retries=2, retry_kinds=RETRYABLE, defer_waiting=True, env_retry=60.0)
     assert RETRYABLE == {Kind.CRASH, Kind.TIMEOUT}
     assert [policy.decide(_failure(Kind.TIMEOUT), n) for n in (1, 2, 3)] == [RETRY, RETRY, FAIL]
     assert policy.decide(_failure(Kind.ENVIRONMENT), 9) == DEFER
+    assert policy.decide(_failure(Kind.SETUP), 1) == DEFER  # a model that cannot load is never the photo's fault
     assert policy.decide(_failure(Kind.CONFLICT), 1) == FAIL  # "already exists" is never a full disk
     assert [policy.backoff(n) for n in (1, 2, 3, 5, 6, 40)] == [60, 120, 240, 960, 960, 960]
-    assert RetryPolicy(defer_environment=True).backoff(1) is None  # env_retry 0: not in this run
+    assert RetryPolicy(defer_waiting=True).backoff(1) is None  # env_retry 0: not in this run
 
 
 def test_plan_jobs_refuses_what_the_user_must_fix(tmp_path):

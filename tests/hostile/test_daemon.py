@@ -156,3 +156,26 @@ def test_an_unexpected_error_in_the_loop_is_logged_and_the_daemon_goes_on(tmp_pa
                    what="both files done after the error")
     line = next(m for m in watch_log.messages if m.startswith("event=error"))
     assert line.startswith('event=error reason="RuntimeError: simulated bug" note="the daemon goes on" retry_in=0.5')
+
+
+# --- issue 23 row 13: a 250-byte file name is quarantined with its reason ----------------------------------------------
+def test_a_250_byte_name_is_quarantined_with_its_error_txt(tmp_path):
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    name = "é" * 100 + "x" * 46 + ".jpg"  # 250 bytes in UTF-8 (the limit is 255): NAME.error.txt cannot be made
+    assert len(name.encode()) == 250
+    corpus.jpeg(inbox / name)
+    stats = Daemon(config(inbox, out, once=True, settle=0, jobs=1)).run()
+    assert stats["quarantined"] == 1
+    quarantine = out / "quarantine"
+    assert name in os.listdir(quarantine)  # the original, moved under its own name
+    errors = [n for n in os.listdir(quarantine) if n.endswith(".error.txt")]
+    assert len(errors) == 1, os.listdir(quarantine)
+    short = errors[0]
+    assert len(short.encode()) + len("." + ".12345678.tmp") <= 255  # its atomic write's temp name fits too
+    assert short.startswith("é" * 50)  # a shortened name, cut on a character boundary
+    text = (quarantine / short).read_text(encoding="utf-8")
+    assert f"file: {name}\n" in text and "file name too long" in text
+    assert f"original: moved here as {name}" in text or "original: moved here" in text
+    row = journal_rows(out)[0]
+    assert row.state == "quarantined" and row.rel == name

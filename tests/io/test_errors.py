@@ -110,9 +110,9 @@ def test_missing_file_directory(tmp_path):
 
 def test_is_supported():
     for name in ("a.jpg", "a.JPEG", "a.png", "a.tif", "a.TIFF", "a.dng", "a.NEF", "a.cr2", "a.CR3", "a.arw",
-                 "a.raf", "a.orf", "a.rw2", "a.pef"):
+                 "a.raf", "a.orf", "a.rw2", "a.pef", "a.gif", "a.webp", "a.HEIC", "a.avif"):
         assert is_supported(name), name
-    for name in ("a.txt", "a.gif", "a.xmp", "a", "a.jpg.part", "a.mov"):
+    for name in ("a.txt", "a.jxl", "a.xmp", "a", "a.jpg.part", "a.mov"):
         assert not is_supported(name), name
     assert all(e.startswith(".") and e == e.lower() for e in SUPPORTED_EXTENSIONS)
 

@@ -47,7 +47,11 @@ def test_sniff_recognises_what_we_write_and_ships(tmp_path):
     with open(sample_path("flower.dng"), "rb") as fh:
         assert formats.sniff(fh.read(16)).name == "tiff"  # DNG is TIFF-structured; routing sends it to LibRaw
     assert read_info(sample_path("flower.dng")).format.startswith("raw:")
-    assert formats.sniff(b"GIF89a") is None
+    assert formats.sniff(b"GIF89a").name == "gif"  # read through Pillow (issue 23 row 8)
+    assert formats.sniff(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic").name == "heif"
+    assert formats.sniff(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf").name == "avif"
+    assert formats.sniff(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom") is None  # a video
+    assert formats.sniff(b"BM\x00\x00") is None
 
 
 def test_output_names_and_aliases():
