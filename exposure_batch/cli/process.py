@@ -83,7 +83,8 @@ from .options import check_inputs_exist, check_output_options, format_help, memo
               show_default=True,
               help="Group photos into scenes and give each scene one consistent edit (exposure and white balance "
                    "harmonised, tone/colour steps shared; frames that do not belong are split off): auto = capture "
-                   "time, then visual similarity; none = every photo edited alone.")
+                   "time, then visual similarity; none = every photo edited alone. With --recipe the look is applied "
+                   "exactly (none) unless --group-by or --groups is given.")
 @click.option("--group-gap", type=click.FloatRange(0), default=30.0, show_default=True, metavar="SECONDS",
               help="A gap of more than this between two capture times starts a new scene.")
 @click.option("--groups", "groups_file", type=click.Path(exists=True, dir_okay=False),
@@ -147,22 +148,27 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 
         opts = dataclasses.replace(opts, thumbnail=THUMB_SIDE)
     start = time.perf_counter()  # the plan (after every usage check) is part of the run's wall time
+    if recipe_path and not groups_file and _default(click.get_current_context(), "group_by"):
+        group_by = "none"  # a saved look is applied exactly; --group-by (or --groups) asks for harmonising
     grouping = grouping_options(group_by, group_gap, groups_file)
-    if grouping.enabled and job_list:
-        try:
-            spec = plan_shoot([p for p, _ in job_list], spec, grouping, jobs, opts.max_pixels, **limits)
-        except click.UsageError:
+    if grouping.enabled and groups_file:
+        try:  # a bad --groups file fails here, in one line, before any worker starts
+            from ..shoot.grouping import read_groups_file  # noqa: PLC0415
+
+            read_groups_file(groups_file)
+        except ValueError as err:
             manifest.close()
-            raise
-        except Exception as err:  # noqa: BLE001  (a model that cannot load, ...)
-            manifest.close()
-            raise click.ClickException(str(err)) from None
+            raise click.UsageError(str(err)) from None
     if job_list and not ray_address:
         _prepare_kernels(job_list, opts)
     try:
         results = earlier + _run_with_progress(job_list, spec, opts, jobs, limits, not no_progress, report,
-                                               ray_address, manifest)
+                                               ray_address, manifest, grouping if grouping.enabled else None)
     except ExposureBatchError as err:
+        raise click.ClickException(str(err)) from None
+    except click.ClickException:
+        raise
+    except Exception as err:  # noqa: BLE001  (a model that cannot load while planning, ...)
         raise click.ClickException(str(err)) from None
     finally:
         manifest.close()
@@ -235,6 +241,13 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
     _print_sidecar_notes(results, opts.sidecars)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def _default(ctx: click.Context, name: str) -> bool:
+    """Whether an option kept its default (not given on the command line or by an environment variable)."""
+    from click.core import ParameterSource  # noqa: PLC0415
+
+    return ctx.get_parameter_source(name) in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
 def grouping_options(group_by: str, gap: float, groups_file: str | None):
@@ -343,8 +356,13 @@ def _open_report(report_dir, inputs):
 
 
 def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, ray_address=None,
-                       manifest=None) -> list[Result]:
-    """Run the batch (engine, or Ray) behind a progress bar; each failure is printed once, as it happens."""
+                       manifest=None, grouping=None) -> list[Result]:
+    """Run the batch (engine, or Ray) behind a progress bar; each failure is printed once, as it happens.
+
+    Outputs that exist already are skipped first (no survey, no worker for them). With `grouping`
+    (shoot.grouping.GroupingOptions) the run is planned and edited window by window in the engine's workers
+    (shoot.stream.run_grouped, a second bar counts the survey); with Ray the plan is made first (shoot.stream
+    .make_plan, windows planned independently) and the cluster edits with it."""
     from rich.console import Console  # noqa: PLC0415
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
@@ -368,12 +386,45 @@ def _run_with_progress(jobs, spec, opts, n_workers, limits, show, report=None, r
             bar.advance(task)
 
         out_of = dict(jobs)
+        skipped, jobs = _skip_existing_first(jobs, opts)
+        for r in skipped:
+            on_result(r)
+        if not jobs:
+            return skipped
         if ray_address:
             from ..engine.ray import run_ray  # noqa: PLC0415
 
-            return run_ray(jobs, spec, opts, ray_address, on_result)
+            if grouping is not None:
+                spec = plan_shoot([p for p, _ in jobs], spec, grouping, n_workers, opts.max_pixels, **limits)
+            return skipped + run_ray(jobs, spec, opts, ray_address, on_result)
         on_start = (lambda path: manifest.start(path, out_of[path])) if manifest is not None else None
-        return run_batch(jobs, spec, opts, n_workers, on_result, on_start=on_start, **limits)
+        if grouping is None:
+            return skipped + run_batch(jobs, spec, opts, n_workers, on_result, on_start=on_start, **limits)
+        from ..shoot.stream import run_grouped  # noqa: PLC0415
+
+        survey = bar.add_task("surveying", total=len(jobs))
+        results, stats = run_grouped(jobs, spec, opts, grouping, n_workers, on_result=on_result, on_start=on_start,
+                                     on_survey=lambda done, total: bar.update(survey, completed=done),
+                                     spool_parent=os.path.join(opts.outdir, ".exposure-batch"), **limits)
+    if stats.line():
+        click.echo(stats.line(), err=True)
+    return skipped + results
+
+
+def _skip_existing_first(jobs, opts) -> tuple[list[Result], list]:
+    """(skipped Results, jobs still to do): outputs that exist already (without --overwrite) are skipped before
+    any worker starts or any photo is surveyed (the engine would skip them too, after planning them)."""
+    from ..pipeline.outputs import existing_outputs_block  # noqa: PLC0415
+
+    skipped, todo = [], []
+    for path, out_path in jobs:
+        blocked = existing_outputs_block(out_path, opts)
+        if blocked is None:
+            todo.append((path, out_path))
+        else:
+            blocked.path = path
+            skipped.append(blocked)
+    return skipped, todo
 
 
 def _print_summary(results: list[Result], seconds: float, listed: bool = False, hint: bool = True) -> None:
