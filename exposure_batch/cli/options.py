@@ -93,7 +93,8 @@ RUN_OPTIONS = (
                  show_default=True,
                  help="Group photos into scenes and give each scene one consistent edit (exposure and white balance "
                       "harmonised, tone/colour steps shared; frames that do not belong are split off): auto = capture "
-                      "time, then visual similarity; none = every photo edited alone."),
+                      "time, then visual similarity; none = every photo edited alone. With --recipe the look is applied "
+                      "exactly (none) unless --group-by or --groups is given."),
     click.option("--group-gap", type=click.FloatRange(0), default=30.0, show_default=True, metavar="SECONDS",
                  help="A gap of more than this between two capture times starts a new scene."),
     click.option("--groups", "groups_file", type=click.Path(exists=True, dir_okay=False),

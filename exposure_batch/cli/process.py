@@ -67,11 +67,12 @@ def process(inputs, recursive, no_progress, report_dir=None, ray_address=None, r
     if dry_run:
         _print_dry_run(plan_dry_run(jobs, opts, resume))
         return
-    workers = kwargs["jobs"]
+    workers, group_by = kwargs["jobs"], kwargs["group_by"]
+    if spec.recipe_path and not kwargs["groups_file"] and _default(click.get_current_context(), "group_by"):
+        group_by = "none"  # a saved look is applied exactly; --group-by (or --groups) asks for harmonising
     run = RunOptions(workers=workers, timeout=kwargs["timeout"] or None,
                      memory_limit=memory_cap(kwargs["memory_limit"], workers, spec), ray_address=ray_address,
-                     resume=resume, grouping=grouping_options(kwargs["group_by"], kwargs["group_gap"],
-                                                              kwargs["groups_file"]))
+                     resume=resume, grouping=grouping_options(group_by, kwargs["group_gap"], kwargs["groups_file"]))
     notify = lambda msg: click.echo(shown(msg), err=True)  # noqa: E731
     with _errors_to_exit():
         try:
@@ -87,13 +88,13 @@ def process(inputs, recursive, no_progress, report_dir=None, ray_address=None, r
             batch.with_thumbnails(THUMB_SIDE)
         start = time.perf_counter()  # the plan (after every usage check) is part of the run's wall time
         with _errors_to_exit():
+            batch.plan()
             try:
-                batch.plan()
-            except (ExposureBatchError, PlanError):
+                results = _run_with_progress(batch, not no_progress, report)
+            except (ExposureBatchError, PlanError, click.ClickException):
                 raise
-            except Exception as err:  # noqa: BLE001  (a model that cannot load, ...)
+            except Exception as err:  # noqa: BLE001  (a model that cannot load while planning, ...)
                 raise click.ClickException(str(err)) from None
-            results = _run_with_progress(batch, not no_progress, report)
     finally:
         batch.close()
     _print_summary(results, time.perf_counter() - start, listed=True, hint=not opts.skip_existing)
@@ -104,6 +105,13 @@ def process(inputs, recursive, no_progress, report_dir=None, ray_address=None, r
                    err=index is None)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def _default(ctx: click.Context, name: str) -> bool:
+    """Whether an option kept its default (not given on the command line or by an environment variable)."""
+    from click.core import ParameterSource  # noqa: PLC0415
+
+    return ctx.get_parameter_source(name) in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
 class OutputFolderBusy(click.ClickException):
@@ -220,7 +228,8 @@ def _run_with_progress(batch: BatchRun, show: bool, report=None) -> list[Result]
                                   soft_wrap=True, markup=False)
             bar.advance(task)
 
-        return batch.execute(on_result)
+        survey = bar.add_task("surveying", total=len(batch.todo), visible=batch.grouping is not None)
+        return batch.execute(on_result, on_survey=lambda done, total: bar.update(survey, completed=done))
 
 
 def _print_summary(results: list[Result], seconds: float, listed: bool = False, hint: bool = True) -> None:

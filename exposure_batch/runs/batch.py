@@ -10,7 +10,7 @@ calls these and prints; errors come back typed: PlanError (outputs would replace
 RunUsageError are the user's to fix (exit 2), any other ExposureBatchError stops the run (exit 1).
 
 Exports: RunOptions, BatchRun, RunUsageError, plan_jobs, artefacts, plan_dry_run, open_manifest, plan_shoot,
-profile_warning, prepare_kernels_for, run_variations, describe_variations, embedded_sources.
+profile_warning, prepare_kernels_for, skip_existing_first, run_variations, describe_variations, embedded_sources.
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from ..errors import ExposureBatchError, Kind
 from ..names import shown
 from ..pipeline.inputs import find_inputs
 from ..pipeline.options import OutputOptions
-from ..pipeline.outputs import check_folders, check_targets, exclude_own, plan_outputs, recipe_path_for
+from ..pipeline.outputs import (check_folders, check_targets, exclude_own, existing_outputs_block, plan_outputs,
+                                recipe_path_for)
 from ..pipeline.result import Result
 from ..sources import SourceSpec
 from .manifest import Manifest, dry_run_plan, options_mismatch, plan_resume, run_options
@@ -160,8 +161,10 @@ def prepare_kernels_for(jobs: Sequence[tuple[str, str]], opts: OutputOptions,
 
 
 class BatchRun:
-    """One `process` run of planned jobs: resume bookkeeping (manifest), the shoot plan, first-run kernel compile,
-    then the engine (or Ray). `execute` returns every file's Result (earlier ones of a resumed run first)."""
+    """One `process` run of planned jobs: resume bookkeeping (manifest), outputs that exist skipped first, first-run
+    kernel compile, then the engine (or Ray); with grouping on, the shoot is planned and edited window by window in
+    the engine's workers (shoot.stream.run_grouped; on Ray the plan is made first). `execute` returns every file's
+    Result (earlier ones of a resumed run first)."""
 
     def __init__(self, jobs: Sequence[tuple[str, str]], spec: SourceSpec, opts: OutputOptions,
                  run: RunOptions = RunOptions(), notify: Callable[[str], None] = lambda msg: None):
@@ -172,15 +175,26 @@ class BatchRun:
         """Done Results carry the input's linear thumbnail, `side` px (the HTML report needs no second decode)."""
         self.opts = dataclasses.replace(self.opts, thumbnail=side)
 
-    def plan(self) -> None:
-        """The shoot plan (grouping on): the spec the workers build their source from follows it."""
+    @property
+    def grouping(self):
+        """The GroupingOptions when grouping is on, else None."""
         grouping = self.run.grouping
-        if grouping is not None and grouping.enabled and self.todo:
-            self.spec = plan_shoot([p for p, _ in self.todo], self.spec, grouping, self.run.workers,
-                                   self.opts.max_pixels, notify=self.notify, **self.run.limits)
+        return grouping if grouping is not None and grouping.enabled else None
 
-    def execute(self, on_result: Callable[[Result], None] | None = None) -> list[Result]:
-        """Run the jobs still to do; on_result gets each Result as it finishes (after the manifest has it)."""
+    def plan(self) -> None:
+        """Checks before any worker starts: a bad --groups file is a RunUsageError."""
+        if self.grouping is not None and self.grouping.groups_file:
+            from ..shoot.grouping import read_groups_file  # noqa: PLC0415
+
+            try:
+                read_groups_file(self.grouping.groups_file)
+            except ValueError as err:
+                raise RunUsageError(str(err)) from None
+
+    def execute(self, on_result: Callable[[Result], None] | None = None,
+                on_survey: Callable[[int, int], None] | None = None) -> list[Result]:
+        """Run the jobs still to do; on_result gets each Result as it finishes (after the manifest has it),
+        on_survey(done, total) the shoot survey's progress (grouping on, local engine)."""
         out_of = dict(self.todo)
 
         def settled(r: Result) -> None:
@@ -188,20 +202,51 @@ class BatchRun:
             if on_result is not None:
                 on_result(r)
 
+        skipped, todo = skip_existing_first(self.todo, self.opts)
+        for r in skipped:
+            settled(r)
+        if not todo:
+            return self.earlier + skipped
         if self.run.ray_address:
             from ..engine.ray import run_ray  # noqa: PLC0415
 
-            return self.earlier + run_ray(self.todo, self.spec, self.opts, self.run.ray_address, settled)
-        from ..engine import run_batch  # noqa: PLC0415
+            spec = self.spec
+            if self.grouping is not None:
+                spec = plan_shoot([p for p, _ in todo], spec, self.grouping, self.run.workers, self.opts.max_pixels,
+                                  notify=self.notify, **self.run.limits)
+            return self.earlier + skipped + run_ray(todo, spec, self.opts, self.run.ray_address, settled)
+        prepare_kernels_for(todo, self.opts, self.notify)
+        on_start = lambda path: self.manifest.start(path, out_of[path])  # noqa: E731
+        if self.grouping is None:
+            from ..engine import run_batch  # noqa: PLC0415
 
-        if self.todo:
-            prepare_kernels_for(self.todo, self.opts, self.notify)
-        return self.earlier + run_batch(self.todo, self.spec, self.opts, self.run.workers, settled,
-                                        on_start=lambda path: self.manifest.start(path, out_of[path]),
-                                        **self.run.limits)
+            return self.earlier + skipped + run_batch(todo, self.spec, self.opts, self.run.workers, settled,
+                                                      on_start=on_start, **self.run.limits)
+        from ..shoot.stream import run_grouped  # noqa: PLC0415
+
+        results, stats = run_grouped(todo, self.spec, self.opts, self.grouping, self.run.workers, on_result=settled,
+                                     on_start=on_start, on_survey=on_survey,
+                                     spool_parent=os.path.join(self.opts.outdir, ".exposure-batch"), **self.run.limits)
+        if stats.line():
+            self.notify(stats.line())
+        return self.earlier + skipped + results
 
     def close(self) -> None:
         self.manifest.close()
+
+
+def skip_existing_first(jobs, opts: OutputOptions) -> tuple[list[Result], list]:
+    """(skipped Results, jobs still to do): outputs that exist already (without --overwrite) are skipped before
+    any worker starts or any photo is surveyed (the engine would skip them too, after planning them)."""
+    skipped, todo = [], []
+    for path, out_path in jobs:
+        blocked = existing_outputs_block(out_path, opts)
+        if blocked is None:
+            todo.append((path, out_path))
+        else:
+            blocked.path = path
+            skipped.append(blocked)
+    return skipped, todo
 
 
 def run_variations(jobs: Sequence[tuple[str, str]], spec: SourceSpec, opts: OutputOptions, n: int,

@@ -200,7 +200,7 @@ class Daemon:
         done, quarantined = adopt_outputs(self.journal, cfg, self._plan_out, self._inside_own_dir, is_ignored)
         if cfg.rebuild_journal:
             reason = "--rebuild-journal" + (f"; the old journal is kept as {os.path.basename(kept)}" if kept else "")
-        elif self.journal.size_at_open == 0:
+        elif self.journal.emptied:
             reason = (f"{os.path.basename(cfg.journal_path)} was emptied (0 bytes)" +
                       (": the output folder holds outputs, so this is not a fresh start" if done else ""))
         elif done or quarantined:
@@ -444,6 +444,9 @@ class Daemon:
 
         if self.journal.lookup(path, st.st_size, st.st_mtime_ns) is not None:
             return
+        if any(r.path == path for r in self._inflight.values()):  # (its worker may be rewriting it: see
+            self._stable.note(path, st, self.clock())             # _source_modified; look again afterwards)
+            return
         rel = self._rel(path)
         sha = None
         if self.cfg.hash_files:
@@ -591,11 +594,30 @@ class Daemon:
             self._queue.appendleft(row.id)
             self._queued.add(row.id)
         elif o.failure is None:
+            if row.path in (o.result.outputs or ()):
+                self._source_modified(row)
             self._finish(row, o.result.status, o.result.reason, o.result.outputs, o.result.seconds, result=o.result)
             if self.cfg.move_processed:
                 self._move_processed(row)
         else:
             self._failed(row, o.failure, o.result.seconds if o.result else o.seconds)
+
+    def _source_modified(self, row: Row) -> None:
+        """The photo's own file was rewritten on purpose (--sidecar-beside-source embedded Adobe settings into it):
+        the journal takes its new size, mtime and hash, so the daemon does not take it for a new photo."""
+        from ..io.decode import file_sha256  # noqa: PLC0415
+
+        try:
+            st = os.stat(row.path)
+            sha = file_sha256(row.path) if self.cfg.hash_files else None
+        except OSError:
+            return
+        self.journal.update_identity(row.id, st.st_size, st.st_mtime_ns, sha)
+        row.size, row.mtime_ns, row.sha256 = st.st_size, st.st_mtime_ns, sha or row.sha256
+        self.stats["sources_modified"] += 1
+        if self.stats["sources_modified"] == 1:
+            self._emit("note", row, reason="--sidecar-beside-source: Adobe settings are embedded into JPEG/TIFF/PNG/"
+                       "DNG originals, which changes their bytes (the count is in the stopped line)")
 
     def _failed(self, row: Row, failure: Failure, seconds: float) -> None:
         """Decide by the failure's kind (self.policy, errors.Kind): defer (ENVIRONMENT, SETUP), fail without blame
