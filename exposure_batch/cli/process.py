@@ -148,8 +148,7 @@ def process(inputs, outdir, recursive, fmt, quality, jpeg_optimize, space, linea
 
         opts = dataclasses.replace(opts, thumbnail=THUMB_SIDE)
     start = time.perf_counter()  # the plan (after every usage check) is part of the run's wall time
-    if recipe_path and not groups_file and _default(click.get_current_context(), "group_by"):
-        group_by = "none"  # a saved look is applied exactly; --group-by (or --groups) asks for harmonising
+    group_by = look_grouping(group_by, recipe_path, groups_file)
     grouping = grouping_options(group_by, group_gap, groups_file)
     if grouping.enabled and groups_file:
         try:  # a bad --groups file fails here, in one line, before any worker starts
@@ -243,11 +242,15 @@ def _run_variations(job_list, spec, opts, n, ray_address, resume, dry_run, repor
         sys.exit(1)
 
 
-def _default(ctx: click.Context, name: str) -> bool:
-    """Whether an option kept its default (not given on the command line or by an environment variable)."""
+def look_grouping(group_by: str, recipe_path: str | None, groups_file: str | None) -> str:
+    """--group-by as it applies: with --recipe, 'none' unless --group-by (command line, environment or a config
+    file) or --groups was given, so a saved look is applied exactly and not harmonised frame by frame."""
     from click.core import ParameterSource  # noqa: PLC0415
 
-    return ctx.get_parameter_source(name) in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    source = click.get_current_context().get_parameter_source("group_by")
+    if recipe_path and not groups_file and source in (None, ParameterSource.DEFAULT):
+        return "none"
+    return group_by
 
 
 def grouping_options(group_by: str, gap: float, groups_file: str | None):
