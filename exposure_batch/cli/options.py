@@ -7,7 +7,7 @@ save-recipe, skip-existing/overwrite, jobs, timeout, memory limit, sidecars, max
 OutputOptions field whose name matches a parameter; --sidecar and its companions become SidecarOptions).
 
 Exports: run_options, RUN_OPTIONS, output_options_from, source_spec_from, check_output_options, sidecar_options,
-grouping_options, warn_profile, check_inputs_exist, output_format, format_help, space_help, memory_cap.
+grouping_options, look_grouping, warn_profile, check_inputs_exist, output_format, format_help, space_help, memory_cap.
 """
 from __future__ import annotations
 
@@ -167,6 +167,17 @@ def grouping_options(group_by: str, gap: float, groups_file: str | None):
 
     by = {"auto": "time+similarity"}.get(group_by or "auto", group_by)
     return GroupingOptions(by=by, gap=float(gap), groups_file=groups_file)
+
+
+def look_grouping(group_by: str, recipe_path: str | None, groups_file: str | None) -> str:
+    """--group-by as it applies: with --recipe, 'none' unless --group-by (command line, environment or a config
+    file) or --groups was given, so a saved look is applied exactly and not harmonised frame by frame."""
+    from click.core import ParameterSource  # noqa: PLC0415
+
+    source = click.get_current_context().get_parameter_source("group_by")
+    if recipe_path and not groups_file and source in (None, ParameterSource.DEFAULT):
+        return "none"
+    return group_by
 
 
 def warn_profile(spec: SourceSpec) -> None:

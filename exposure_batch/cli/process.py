@@ -13,8 +13,8 @@ from ..pipeline.outputs import EXISTS_REASON, PlanError, unsupported_format
 from ..pipeline.result import Result
 from ..runs.batch import (BatchRun, RunOptions, describe_variations, embedded_sources, plan_dry_run, plan_jobs,
                           run_variations)
-from .options import (check_inputs_exist, check_output_options, grouping_options, memory_cap, output_options_from,
-                      run_options, source_spec_from, warn_profile)
+from .options import (check_inputs_exist, check_output_options, grouping_options, look_grouping, memory_cap,
+                      output_options_from, run_options, source_spec_from, warn_profile)
 
 
 @click.command()
@@ -67,9 +67,8 @@ def process(inputs, recursive, no_progress, report_dir=None, ray_address=None, r
     if dry_run:
         _print_dry_run(plan_dry_run(jobs, opts, resume))
         return
-    workers, group_by = kwargs["jobs"], kwargs["group_by"]
-    if spec.recipe_path and not kwargs["groups_file"] and _default(click.get_current_context(), "group_by"):
-        group_by = "none"  # a saved look is applied exactly; --group-by (or --groups) asks for harmonising
+    workers = kwargs["jobs"]
+    group_by = look_grouping(kwargs["group_by"], spec.recipe_path, kwargs["groups_file"])
     run = RunOptions(workers=workers, timeout=kwargs["timeout"] or None,
                      memory_limit=memory_cap(kwargs["memory_limit"], workers, spec), ray_address=ray_address,
                      resume=resume, grouping=grouping_options(group_by, kwargs["group_gap"], kwargs["groups_file"]))
@@ -105,13 +104,6 @@ def process(inputs, recursive, no_progress, report_dir=None, ray_address=None, r
                    err=index is None)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
-
-
-def _default(ctx: click.Context, name: str) -> bool:
-    """Whether an option kept its default (not given on the command line or by an environment variable)."""
-    from click.core import ParameterSource  # noqa: PLC0415
-
-    return ctx.get_parameter_source(name) in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
 class OutputFolderBusy(click.ClickException):

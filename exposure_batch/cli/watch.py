@@ -10,8 +10,8 @@ import click
 from ..config import config_option
 from ..engine.warmup import prepare_kernels
 from ..io.formats import bits_for
-from .options import (check_output_options, grouping_options, memory_cap, output_options_from, run_options,
-                      source_spec_from, warn_profile)
+from .options import (check_output_options, grouping_options, look_grouping, memory_cap, output_options_from,
+                      run_options, source_spec_from, warn_profile)
 
 
 @click.command()
@@ -85,8 +85,9 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
         quarantine_dir=quarantine_dir, journal_path=journal_path, timeout=kwargs["timeout"] or None,
         memory_limit=memory_cap(kwargs["memory_limit"], jobs, spec),
         retries=retries, grace=grace, log_json=log_json, report_dir=report_dir, env_retry=env_retry,
-        grouping=grouping_options(kwargs.get("group_by", "auto"), kwargs.get("group_gap", 30.0),
-                                  kwargs.get("groups_file")),
+        grouping=grouping_options(look_grouping(kwargs.get("group_by", "auto"), kwargs["recipe_path"],
+                                                kwargs.get("groups_file")),
+                                  kwargs.get("group_gap", 30.0), kwargs.get("groups_file")),
         group_wait=group_wait, open_wait=open_wait, rebuild_journal=rebuild_journal,
     )
     _setup_logging()

@@ -129,12 +129,12 @@ def open_manifest(jobs, opts: OutputOptions, spec: SourceSpec, resume: bool,
 def plan_shoot(paths, spec: SourceSpec, grouping, jobs: int, max_pixels: int | None = None,
                timeout: float | None = None, memory_limit: int | None = None,
                notify: Callable[[str], None] = lambda msg: None):
-    """Survey, group and harmonise `paths` before the engine runs (in `jobs` spawned workers: shoot.work; a
+    """Survey, group and harmonise `paths` before the engine runs (in `jobs` spawned workers: shoot.stream; a
     survey may take min(timeout, 120) s); returns the PlannedSpec the engine's workers build their source from.
     notify gets one line saying what was found when any scene has more than one photo. Raises RunUsageError for
     a bad --groups file."""
     from ..shoot.plan import PlannedSpec  # noqa: PLC0415
-    from ..shoot.work import make_plan  # noqa: PLC0415
+    from ..shoot.stream import make_plan  # noqa: PLC0415
 
     try:
         plan = make_plan(paths, spec, grouping, jobs, max_pixels, timeout=min(timeout or 120.0, 120.0),

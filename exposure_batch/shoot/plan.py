@@ -1,6 +1,6 @@
 """The shoot plan: survey -> groups -> harmonised recipes, made before the engine renders anything.
 
-    plan = work.make_plan(paths, spec, GroupingOptions())   # survey (cheap decode + EXIF), group, harmonise:
+    plan = stream.make_plan(paths, spec, GroupingOptions())   # survey (cheap decode + EXIF), group, harmonise:
                                                             # all in spawned workers (shoot.work)
     spec = PlannedSpec.wrapping(SourceSpec(agent), plan)   # what the engine's workers build their source from
 

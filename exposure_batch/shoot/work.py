@@ -17,7 +17,7 @@ A survey that crashes its worker, runs past the timeout or fails leaves its file
 own edit of the file then reports what is wrong with it). The caller's side (windows, scheduling): shoot.stream.
 
 Exports: engine_task, shoot_task, survey_record, load_frames, spool_file, compact_survey, ShootReply, SHOOT_TASK,
-KEPT_SIDE; make_plan and plan_in_workers (planning without editing: watch, Ray) from shoot.stream.
+KEPT_SIDE (make_plan and plan_in_workers, planning without editing for watch and Ray: shoot.stream).
 """
 from __future__ import annotations
 
@@ -217,17 +217,3 @@ def load_frames(records: Sequence, spool: str) -> list:
         s.signature = r.signature
         frames.append(s)
     return frames
-
-
-def make_plan(*args, **kwargs):
-    """shoot.stream.make_plan (kept here, where callers found it)."""
-    from .stream import make_plan as _make_plan  # noqa: PLC0415
-
-    return _make_plan(*args, **kwargs)
-
-
-def plan_in_workers(*args, **kwargs):
-    """shoot.stream.plan_in_workers (kept here, where callers found it)."""
-    from .stream import plan_in_workers as _plan_in_workers  # noqa: PLC0415
-
-    return _plan_in_workers(*args, **kwargs)
