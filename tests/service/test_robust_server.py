@@ -90,6 +90,9 @@ def test_deeply_nested_upload_metadata_is_a_422_with_a_reason(svc):
     r = c.post("/v1/edit", content=b'{"path": ' + b"[" * 400_000 + b"]" * 400_000 + b"}",
                headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and "\n" not in r.json()["detail"], r.text
+    r = c.post("/v1/jobs", content=b'{"paths": ' + b"[" * 400_000 + b"]" * 400_000 + b"}",
+               headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and "recursion" in r.json()["detail"] and "\n" not in r.json()["detail"], r.text
     r = c.post("/v1/edit", files={"file": ("a.jpg", path.read_bytes(), "image/jpeg")},
                data={"metadata": json.dumps({"name": "IMG_0001.CR2", "raw": True})})
     assert r.status_code == 200 and r.json()["source"]["name"] == "IMG_0001.CR2"  # the service goes on
