@@ -6,7 +6,8 @@ import time
 
 from PIL import Image
 
-from exposure_batch.watch.daemon import Daemon, is_ignored
+from exposure_batch.pipeline.inputs import is_ignored
+from exposure_batch.watch.daemon import Daemon
 
 from .conftest import config, daemon_thread, journal_rows, make_photo, photo_bytes, wait_until
 
@@ -127,14 +128,14 @@ def test_is_ignored():
 
 
 def test_stability_settle_time_and_old_mtimes(tmp_path):
-    from exposure_batch.watch.daemon import _Stability
+    from exposure_batch.watch.discovery import Stability
 
     old, fresh = tmp_path / "old.jpg", tmp_path / "fresh.jpg"
     old.write_bytes(b"x" * 10)
     fresh.write_bytes(b"y" * 10)
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     for trust in (True, False):
-        st = _Stability(settle=100.0, trust_mtime=trust)
+        st = Stability(settle=100.0, trust_mtime=trust)
         for p in (old, fresh):
             st.note(str(p), os.stat(p), now=0.0)
         assert st.ready(0.0) == []  # never on first sight
