@@ -51,8 +51,9 @@ def _size(text: str) -> int:
 @click.option("--allow-host", "extra_hosts", multiple=True,
               help="Extra host name accepted in the Host header (e.g. this machine's name for remote clients).")
 @click.option("--header-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True, metavar="SECONDS",
-              help="Close a connection whose request line and headers are not complete in this time (slow or stuck "
-                   "clients); idle keep-alive connections close after 5 s.")
+              help="Close a connection whose request line and headers are not complete in this time, or whose "
+                   "request body stops arriving for this long (slow or stuck clients); idle keep-alive connections "
+                   "close after 5 s.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 def serve(host, port, roots, token_file, agent, model_path, profiles_dir, workers, timeout, memory_limit,

@@ -243,19 +243,26 @@ def current_agent_identity(profile: Profile, model_path: str | None = None) -> d
 class ProfileSource:
     """Recipe source: the profile's agent decides each photo's correction, the look follows. Adds a few tenths of a
     millisecond per photo (one agent-recipe pass over at most KEY_PIXELS pixels of the agent input when the look is
-    adaptive, plus building the steps)."""
+    adaptive, plus building the steps).
 
-    def __init__(self, profile: Profile, agent):
+    check: compare the loaded agent with the profile's (hashes the agent's weights) and log a warning when they
+    differ. A run's worker processes build their source with check=False: the run checked once, before they
+    started (runs.batch.profile_warning), so the weights are not re-hashed and the warning not repeated per worker.
+    """
+
+    def __init__(self, profile: Profile, agent, check: bool = True):
         self.profile = profile
         self.agent = decision_agent(profile, agent)
         agent = self.agent
         self.wants = agent.wants
         self.model_id = f"profile:{profile.name}"
         self.model_version = profile.profile_id
-        self.identity = agent_identity(agent)
-        self.mismatch = agent_mismatch(profile, self.identity)
-        if self.mismatch:
-            log.warning("%s", self.mismatch)
+        self.identity = self.mismatch = None
+        if check:
+            self.identity = agent_identity(agent)
+            self.mismatch = agent_mismatch(profile, self.identity)
+            if self.mismatch:
+                log.warning("%s", self.mismatch)
 
     def _key(self, agent_in, recipe: Recipe) -> float | None:
         if not self.profile.adaptive or agent_in is None:
@@ -306,15 +313,18 @@ def decision_agent(profile: Profile, agent):
     return tuned
 
 
-def make_profile_source(folder: str, model_path: str | None = None) -> ProfileSource:
-    """Load a profile and the agent it names (learned: `model_path`, else the default model)."""
+def make_profile_source(folder: str, model_path: str | None = None, check: bool = True) -> ProfileSource:
+    """Load a profile and the agent it names (learned: `model_path`, else the default model); `check`: see
+    ProfileSource."""
     from ..sources import make_source  # noqa: PLC0415
 
     profile = load_profile(folder)
     kind = profile.agent.get("kind", "learned")
-    return ProfileSource(profile, make_source(kind, model_path=model_path if kind == "learned" else None))
+    return ProfileSource(profile, make_source(kind, model_path=model_path if kind == "learned" else None), check)
 
 
 def build_source(spec) -> ProfileSource:
-    """sources.SOURCES["profile"]: the profile at spec.profile_path on its agent (spec.model_path for a learned one)."""
-    return make_profile_source(spec.profile_path, spec.model_path)
+    """sources.SOURCES["profile"]: the profile at spec.profile_path on its agent (spec.model_path for a learned one).
+    Not checked against the agent here: whoever starts a run says it once (runs.batch.profile_warning), not every
+    worker that builds the source."""
+    return make_profile_source(spec.profile_path, spec.model_path, check=False)

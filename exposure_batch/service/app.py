@@ -239,9 +239,15 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
-    @app.post("/v1/jobs", status_code=202, tags=["jobs"], dependencies=[Depends(authorised)])
-    async def create_job(body: JobBody) -> dict:
+    @app.post("/v1/jobs", status_code=202, tags=["jobs"], dependencies=[Depends(authorised)],
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": JobBody.model_json_schema()}}}})
+    async def create_job(request: Request) -> dict:
         """Edit many photos (paths on this machine); poll GET /v1/jobs/{id} for progress and results."""
+        try:  # parsed here, as /v1/edit's body: a malformed or absurdly nested body gets 422 with its reason
+            body = JobBody.model_validate_json(await request.body())
+        except ValueError as err:
+            raise HTTPException(422, f"bad request body: {_one_line(err)}") from err
         src = choice(body.agent, body.profile)
         render = render_request(body.render)
         paths = [checked(p) for p in body.paths]  # any path outside the roots refuses the whole job (403)

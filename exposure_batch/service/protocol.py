@@ -1,10 +1,12 @@
-"""uvicorn's HTTP/1.1 protocol (h11) with a time limit on a request's headers.
+"""uvicorn's HTTP/1.1 protocol (h11) with time limits on a request's headers and on a stalled body.
 
 uvicorn times out idle keep-alive connections (`timeout_keep_alive`) but not a client that connects and never
-finishes its request line and headers (slowloris): such a connection would stay open for ever, and enough of them
-exhaust the service's file descriptors. `HeaderTimeoutH11` closes a connection whose request head is not complete
-`header_timeout` seconds after the connection opened or after its first byte of a next request arrived, answering
-408 first. Request bodies are not limited here (the size caps live in security.Guard).
+finishes its request line and headers (slowloris), nor one that stops sending the body it announced: such a
+connection (and its handler) would stay for ever, and enough of them exhaust the service's file descriptors.
+`HeaderTimeoutH11` closes a connection whose request head is not complete `header_timeout` seconds after the
+connection opened or after the first byte of a next request arrived (answering 408 first), and one whose body
+receives no byte for `header_timeout` seconds (the handler then sees the client gone). A body that keeps arriving,
+however slowly, is never cut (the size caps live in security.Guard).
 
 Exports: HeaderTimeoutH11, protocol_class.
 """
@@ -31,9 +33,13 @@ class HeaderTimeoutH11(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if self.transport.is_closing():
+            self._disarm()
+        elif self.conn.their_state is h11.IDLE:
             if self._header_timer is None:  # the first bytes of a (next) request: its head must follow in time
                 self._arm()
+        elif self.conn.their_state is h11.SEND_BODY:
+            self._arm()  # the body must keep arriving: a byte at least every header_timeout seconds
         else:
             self._disarm()
 
@@ -52,9 +58,16 @@ class HeaderTimeoutH11(H11Protocol):
 
     def _header_timed_out(self) -> None:
         self._header_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if self.conn.their_state is h11.IDLE:
             self.transport.write(_TIMEOUT_RESPONSE)
             self.transport.close()
+        elif self.conn.their_state is h11.SEND_BODY:
+            if self.flow.read_paused:  # we stopped reading (the handler is behind), not the client: wait on
+                self._arm()
+            else:  # a stalled body: the handler gets the client's disconnect
+                self.transport.close()
 
 
 def protocol_class(header_timeout: float) -> type[HeaderTimeoutH11]:

@@ -271,7 +271,7 @@ class _Driver:
         elif tid[0] == "harmonise":
             self._harmonised(tid, o)
         else:
-            from ..pipeline import Result  # noqa: PLC0415
+            from ..pipeline.result import Result  # noqa: PLC0415
 
             i = tid[1]
             self.results[i] = o.result or Result.failed(self.paths[i], o.failure, o.seconds)

@@ -8,7 +8,8 @@ embedded into the source file with `beside_source`, otherwise they are skipped w
 XMP is merged (other namespaces kept; develop settings replaced only with `replace_develop`), a darktable sidecar
 not written by exposure-batch is left alone.
 
-Exports: SidecarOptions, write_sidecars, sidecar_notes, KINDS.
+Exports: SidecarOptions, SidecarKind, SIDECARS (the one registry), KINDS, write_sidecars, planned_paths,
+sidecar_notes.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import functools
 import logging
 import os
 from dataclasses import dataclass
+from typing import Callable
 
 from ..errors import OutputUnwritable
 from ..names import shown
@@ -25,7 +27,6 @@ from .adobe import crs_settings, needs_embedding
 
 log = logging.getLogger(__name__)
 
-KINDS = ("darktable", "adobe", "cube")
 #: The one line said when Adobe settings are skipped for rendered sources (once per run, not once per photo).
 SKIPPED_ADOBE_NOTE = ("adobe: Lightroom reads no sidecar for JPEG/TIFF/PNG/DNG; settings skipped for those files "
                       "(--sidecar-beside-source embeds them into the sources; export-look writes a preset)")
@@ -100,20 +101,12 @@ def duplicate_name(source_path: str, version: int) -> str:
 def planned_paths(image_path: str, source_path: str, options) -> list[str]:
     """The sidecar files write_sidecars would write for this image (a source's own embedded XMP is not listed),
     so a run can refuse collisions before any work."""
-    from . import adobe, darktable  # noqa: PLC0415
-
     if isinstance(options, str):
         options = SidecarOptions.parse(options)
     folder = _target_dir(image_path, source_path, options)
     base = os.path.basename(source_path)
-    paths = []
-    if "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut"):
-        paths.append(os.path.join(folder, base + ".cube"))
-    if "darktable" in options.kinds:
-        paths.append(os.path.join(folder, darktable.sidecar_name(base)))
-    if "adobe" in options.kinds and not adobe.needs_embedding(source_path):
-        paths.append(os.path.join(folder, adobe.sidecar_name(source_path)))
-    return paths
+    paths = [kind.path(folder, base, source_path) for kind in SIDECARS if kind.wanted(options)]
+    return [p for p in paths if p is not None]
 
 
 def _variation(recipe) -> int:
@@ -137,29 +130,104 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
         options = SidecarOptions.parse(options)
     if not options.kinds:
         return []
-    folder = _target_dir(image_path, source_path, options)
     version = _variation(recipe)
-    base = duplicate_name(source_path, version)
+    job = _Job(recipe, _target_dir(image_path, source_path, options), duplicate_name(source_path, version),
+               source_path, options, overwrite, version)
     written: list[str] = []
-    cube_path = os.path.join(folder, base + ".cube")
-    if "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut"):
-        table = _baked(_steps_key(recipe), options.lut_size)
-        written.append(cube.write_cube(table, cube_path, title=f"exposure-batch {shown(base)}"))
-    if "darktable" in options.kinds:
-        path = os.path.join(folder, darktable.sidecar_name(base))
-        if os.path.exists(path) and not _ours(path):
-            log.warning("%s: darktable sidecar exists and was not written by exposure-batch; left alone", shown(path))
-        else:
-            darktable.write_darktable_xmp(recipe, path, options.darktable_mode, lut_relpath=os.path.basename(cube_path),
-                                          derived_from=shown(os.path.basename(source_path)),
-                                          raw=darktable.is_raw(source_path))
-            written.append(path)
-    if "adobe" in options.kinds and version:
-        log.warning("%s: no Adobe sidecar for variation %d (Lightroom keeps virtual copies in its catalogue)",
-                    shown(source_path), version + 1)
-    elif "adobe" in options.kinds:
-        written += _write_adobe(recipe, folder, source_path, options, overwrite)
+    for kind in SIDECARS:  # in registry order: the .cube before the darktable XMP that reads it
+        if kind.wanted(options):
+            written += kind.write(job)
     return written
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One photo's sidecars: where they go (`folder`), the name they are made from (`base`: darktable's duplicate
+    name for a variation), and what was asked."""
+
+    recipe: Recipe
+    folder: str
+    base: str
+    source_path: str
+    options: SidecarOptions
+    overwrite: bool
+    version: int
+
+
+def _cube_wanted(options: SidecarOptions) -> bool:
+    return "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut")
+
+
+def _cube_path(folder: str, base: str, _source_path: str) -> str:
+    return os.path.join(folder, base + ".cube")
+
+
+def _write_cube(job: _Job) -> list[str]:
+    table = _baked(_steps_key(job.recipe), job.options.lut_size)
+    return [cube.write_cube(table, _cube_path(job.folder, job.base, job.source_path),
+                            title=f"exposure-batch {shown(job.base)}")]
+
+
+def _darktable_path(folder: str, base: str, _source_path: str) -> str:
+    return os.path.join(folder, darktable.sidecar_name(base))
+
+
+def _write_darktable(job: _Job) -> list[str]:
+    path = _darktable_path(job.folder, job.base, job.source_path)
+    if os.path.exists(path) and not _ours(path):
+        log.warning("%s: darktable sidecar exists and was not written by exposure-batch; left alone", shown(path))
+        return []
+    darktable.write_darktable_xmp(job.recipe, path, job.options.darktable_mode,
+                                  lut_relpath=os.path.basename(_cube_path(job.folder, job.base, job.source_path)),
+                                  derived_from=shown(os.path.basename(job.source_path)),
+                                  raw=darktable.is_raw(job.source_path))
+    return [path]
+
+
+def _adobe_path(folder: str, _base: str, source_path: str) -> str | None:
+    """Lightroom's sidecar beside a raw source; none for a JPEG/TIFF/PNG/DNG (settings go inside the file)."""
+    return None if adobe.needs_embedding(source_path) else os.path.join(folder, adobe.sidecar_name(source_path))
+
+
+def _write_adobe_kind(job: _Job) -> list[str]:
+    if job.version:
+        log.warning("%s: no Adobe sidecar for variation %d (Lightroom keeps virtual copies in its catalogue)",
+                    shown(job.source_path), job.version + 1)
+        return []
+    return _write_adobe(job.recipe, job.folder, job.source_path, job.options, job.overwrite)
+
+
+@dataclass(frozen=True)
+class SidecarKind:
+    """One kind of sidecar in the registry.
+
+    Attributes:
+        name: what --sidecar names ('darktable', 'adobe', 'cube').
+        describes: one line for help texts.
+        wanted: options -> whether this run writes it (the .cube is also written for --darktable-mode lut).
+        path: (folder, base name, source path) -> the file it writes for a photo (None: none, e.g. Adobe settings
+            that go inside a JPEG).
+        write: one photo's job -> the paths written (raises OutputError subclasses).
+    """
+
+    name: str
+    describes: str
+    wanted: Callable[[SidecarOptions], bool]
+    path: Callable[[str, str, str], str | None]
+    write: Callable[[_Job], list[str]]
+
+
+#: The one sidecar registry, in writing order (the .cube before the darktable XMP that may read it).
+SIDECARS: tuple[SidecarKind, ...] = (
+    SidecarKind("cube", "the look baked into a 65^3 .cube LUT (sRGB-encoded in and out): IMG.EXT.cube",
+                _cube_wanted, _cube_path, _write_cube),
+    SidecarKind("darktable", "darktable XMP sidecar (editable modules, or one lut3d entry): IMG.EXT.xmp",
+                lambda o: "darktable" in o.kinds, _darktable_path, _write_darktable),
+    SidecarKind("adobe", "Adobe crs XMP (Lightroom, Camera Raw) beside raw files: IMG.xmp",
+                lambda o: "adobe" in o.kinds, _adobe_path, _write_adobe_kind),
+)
+#: Sidecar names --sidecar takes ('all' = every one), from the registry.
+KINDS: tuple[str, ...] = tuple(kind.name for kind in SIDECARS)
 
 
 def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions, overwrite: bool = False

@@ -90,6 +90,9 @@ def test_deeply_nested_upload_metadata_is_a_422_with_a_reason(svc):
     r = c.post("/v1/edit", content=b'{"path": ' + b"[" * 400_000 + b"]" * 400_000 + b"}",
                headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and "\n" not in r.json()["detail"], r.text
+    r = c.post("/v1/jobs", content=b'{"paths": ' + b"[" * 400_000 + b"]" * 400_000 + b"}",
+               headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and "recursion" in r.json()["detail"] and "\n" not in r.json()["detail"], r.text
     r = c.post("/v1/edit", files={"file": ("a.jpg", path.read_bytes(), "image/jpeg")},
                data={"metadata": json.dumps({"name": "IMG_0001.CR2", "raw": True})})
     assert r.status_code == 200 and r.json()["source"]["name"] == "IMG_0001.CR2"  # the service goes on
@@ -154,3 +157,15 @@ def test_idle_keep_alive_connection_is_closed(svc):
         t0 = time.monotonic()
         closed, got = _closed_within(s, 15)
         assert got.startswith(b"HTTP/1.1 200") and closed and time.monotonic() - t0 < 10
+
+
+def test_a_body_that_stops_arriving_is_cut_off_and_the_service_goes_on(svc):
+    srv = svc["srv"]
+    head = (f"POST /v1/edit HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\nAuthorization: Bearer {svc['token']}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 400\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", srv.port)) as s:
+        s.sendall(head + b'{"path": "')  # 10 of the 400 bytes announced, then nothing
+        t0 = time.monotonic()
+        closed, _ = _closed_within(s, HEADER_TIMEOUT + 5)
+        assert closed and HEADER_TIMEOUT - 0.5 < time.monotonic() - t0 < HEADER_TIMEOUT + 5
+    assert svc["client"].post("/v1/edit", json={"path": str(svc["root"] / "a.jpg")}).status_code == 200

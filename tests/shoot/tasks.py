@@ -40,7 +40,7 @@ def synthetic_record(path: str):
 def synthetic(source, *args):
     """engine_task for files that need not exist: surveys give synthetic_record, harmonise tasks give each group
     plain entries, edits give a done Result (nothing is decoded or written)."""
-    from exposure_batch.pipeline import Result
+    from exposure_batch.pipeline.result import Result
     from exposure_batch.shoot.plan import PlanEntry
     from exposure_batch.shoot.work import ShootReply
 

@@ -63,3 +63,20 @@ def test_explicit_group_by_still_harmonises(bracket, tmp_path):
     harmonised = [p for p in (tmp_path / "out").glob("*.recipe.json") if _steps(load_recipe(str(p))) != look]
     assert harmonised, "asked for harmonising, got the look alone"
     assert json.loads(harmonised[0].read_text())["steps"]
+
+
+def test_watch_applies_a_fixed_recipe_exactly_too(bracket, tmp_path):
+    """`watch --recipe` shares the rule (a shoot dropped in the inbox is not harmonised against the look)."""
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(bracket, inbox)
+    run = subprocess.run([sys.executable, "-m", "exposure_batch", "watch", str(inbox), "-o", str(tmp_path / "out"),
+                          "--once", "--settle", "0", "--recipe", str(LOOK), "--save-recipe"], capture_output=True,
+                         text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert run.returncode == 0, run.stderr
+    recipes = sorted((tmp_path / "out").rglob("*.recipe.json"))
+    assert len(recipes) == 3
+    look = _steps(load_recipe(str(LOOK)))
+    for path in recipes:
+        assert _steps(load_recipe(str(path))) == look, path.name

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from exposure_batch.cli import main
 from exposure_batch.sources import SourceSpec
-from exposure_batch.pipeline import OutputOptions
+from exposure_batch.pipeline.options import OutputOptions
 from exposure_batch.shoot.grouping import (SIMILARITY_WINDOW, GroupingOptions, Signed, group_records, signature,
                                            signature_distance, signature_distances)
 from exposure_batch.shoot.stream import HARMONISE_FRAMES, group_in_windows, run_grouped
