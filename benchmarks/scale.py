@@ -110,14 +110,30 @@ def build(n: int, cache: Path, seed: int = 0) -> Path:
     return root
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (the CLI and the workers it reaped)."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def warm_kernels() -> None:
+    """Compile the render kernels once before any arm runs (a run that finds them uncompiled compiles them in its
+    parent, which would show in that arm's time and peak RSS)."""
+    from exposure_batch.render import prepare_kernels
+
+    prepare_kernels(raw_sources=False, bits=(8,), workers=1)
+
+
 def run_cli(folder: Path, out: Path, jobs: int, group_by: str, extra=()) -> dict:
     """One `process` run in a fresh process: wall seconds, parent peak RSS (MB), the groups line's seconds."""
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-c", _WRAPPER, "process", str(folder), "-r", "-o", str(out), "-j", str(jobs),
            "--no-progress", "--group-by", group_by, *extra]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
     if proc.returncode != 0:
         raise SystemExit(f"process failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     rss = re.search(r"PEAK_RSS_KB=(\d+)", proc.stderr)
@@ -125,7 +141,7 @@ def run_cli(folder: Path, out: Path, jobs: int, group_by: str, extra=()) -> dict
                        r"([0-9.]+) s", proc.stderr)
     counts = re.search(r"done (\d+), skipped (\d+), failed (\d+)", proc.stdout)
     scenes = re.search(r"in (\d+) scenes \((\d+) harmonised, (\d+) frames split off\)", proc.stderr)
-    return {"wall": wall, "rss_mb": int(rss.group(1)) / 1024 if rss else float("nan"),
+    return {"wall": wall, "cpu": cpu, "rss_mb": int(rss.group(1)) / 1024 if rss else float("nan"),
             "group_s": float(groups.group(1)) if groups else 0.0,
             "survey_s": float(groups.group(2)) if groups else 0.0,
             "grouping_s": float(groups.group(3)) if groups else 0.0,
@@ -149,6 +165,9 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     cache = Path(args.cache)
     rows = {}
+    warm_kernels()
+    print(f"2 arms per size, --jobs {args.jobs}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at "
+          "the start", flush=True)
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp:
         for k, n in enumerate(sizes):
             folder = build(n, cache)
@@ -158,7 +177,8 @@ def main() -> None:
                 row[arm] = run_cli(folder, out, args.jobs, arm)
                 r = row[arm]
                 print(f"{n:6d} files  {'default' if arm == 'auto' else '--group-by none':16s} "
-                      f"{1000 * r['wall'] / n:7.1f} ms/file  wall {r['wall']:7.1f} s  parent peak RSS "
+                      f"{1000 * r['wall'] / n:7.1f} ms/file  wall {r['wall']:7.1f} s  CPU {r['cpu']:7.1f} s  parent "
+                      f"peak RSS "
                       f"{r['rss_mb']:6.0f} MB" + (f"  grouping {r['group_s']:.1f} s (survey {r['survey_s']:.1f}, "
                                                    f"grouping {r['grouping_s']:.2f}, harmonise {r['harmonise_s']:.1f}"
                                                    f"; {r['scenes']} scenes, {r['harmonised']} harmonised)"
@@ -170,13 +190,15 @@ def main() -> None:
             rows[n] = row
             for arm in ("auto", "none"):
                 shutil.rmtree(Path(tmp) / f"{n}_{arm}", ignore_errors=True)
-    print("\nfiles | default ms/file | --group-by none ms/file | default / none | default peak RSS | none peak RSS "
-          "| grouping (worker s) | re-run s")
-    print("---|---|---|---|---|---|---|---")
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+    print("files | default ms/file | --group-by none ms/file | default / none (wall) | default / none (CPU) | "
+          "default peak RSS | none peak RSS | grouping (worker s) | re-run s")
+    print("---|---|---|---|---|---|---|---|---")
     for n, row in rows.items():
         a, b = row["auto"], row["none"]
         print(f"{n} | {1000 * a['wall'] / n:.1f} | {1000 * b['wall'] / n:.1f} | {a['wall'] / b['wall']:.3f} | "
-              f"{a['rss_mb']:.0f} MB | {b['rss_mb']:.0f} MB | {a['group_s']:.1f} | {row['rerun']['wall']:.1f}")
+              f"{a['cpu'] / b['cpu']:.3f} | {a['rss_mb']:.0f} MB | {b['rss_mb']:.0f} MB | {a['group_s']:.1f} | "
+              f"{row['rerun']['wall']:.1f}")
     print("\ntargets (issue 25):")
     if 100 in rows and max(rows) >= 1000:
         big = max(rows)

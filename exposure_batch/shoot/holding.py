@@ -41,7 +41,7 @@ class GroupHolder:
     jobs: int = 1  # survey workers (spawned per release, shoot.work)
     timeout: float | None = 120.0  # seconds per survey
     memory_limit: int | None = None  # per survey worker
-    task_ref: str | None = None  # the workers' task (tests); None: shoot.work.shoot_task
+    task_ref: str | None = None  # the workers' task (tests); None: shoot.work.engine_task
     held: list[_Held] = field(default_factory=list)
     last_arrival: float = 0.0
 

@@ -1,6 +1,6 @@
 """The shoot plan: survey -> groups -> harmonised recipes, made before the engine renders anything.
 
-    plan = stream.make_plan(paths, spec, GroupingOptions())   # survey (cheap decode + EXIF), group, harmonise:
+    plan = stream.make_plan(paths, spec, GroupingOptions()) # survey (cheap decode + EXIF), group, harmonise:
                                                             # all in spawned workers (shoot.work)
     spec = PlannedSpec.wrapping(SourceSpec(agent), plan)   # what the engine's workers build their source from
 
@@ -14,7 +14,7 @@ Plans live in memory (`Plan`, pickled into worker processes with the spec) or, f
 the decisions).
 
 Exports: PlanEntry, Plan, PlanStore, PlannedSource, PlannedSpec, build_source (the "planned" recipe source),
-plan_entries, harmonised_entries, singleton_entry (make_plan: shoot.work; the streamed run: shoot.stream).
+plan_entries, harmonised_entries, singleton_entry (make_plan and the streamed run: shoot.stream).
 """
 from __future__ import annotations
 
