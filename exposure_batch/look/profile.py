@@ -228,9 +228,9 @@ def current_agent_identity(profile: Profile, model_path: str | None = None) -> d
     if profile.agent.get("kind") != "learned":
         return {"kind": profile.agent.get("kind", "classic"), "model_id": "classic", "model_version": "1",
                 "weights_sha256": None}
-    from ..agent.policy import CARD_FILE as MODEL_CARD, _default_dir  # noqa: PLC0415
+    from ..agent.policy import CARD_FILE as MODEL_CARD, default_model_dir  # noqa: PLC0415
 
-    model_dir = model_path or _default_dir()
+    model_dir = model_path or default_model_dir()
     try:
         with open(os.path.join(model_dir, MODEL_CARD), encoding="utf-8") as fh:
             card = json.load(fh)
