@@ -91,7 +91,7 @@ def run(files, outdir, jobs: int, grouped: bool, agent: str) -> dict:
     from exposure_batch.pipeline.options import OutputOptions
     from exposure_batch.shoot.grouping import GroupingOptions
     from exposure_batch.shoot.plan import PlannedSpec
-    from exposure_batch.shoot.work import make_plan
+    from exposure_batch.shoot.stream import make_plan
     from exposure_batch.sources import SourceSpec
 
     opts = OutputOptions(outdir, fmt="jpeg", quality=95, overwrite=True)
@@ -119,7 +119,7 @@ def warm_marginal(files, jobs: int, agent: str) -> tuple[float, float]:
     agent's own decisions on the same previews (which grouping moves from the workers into the plan)."""
     from exposure_batch.shoot.grouping import GroupingOptions
     from exposure_batch.shoot.survey import survey_files
-    from exposure_batch.shoot.work import make_plan
+    from exposure_batch.shoot.stream import make_plan
     from exposure_batch.sources import SourceSpec
 
     source = SourceSpec(agent).build()

@@ -13,6 +13,8 @@ Prints, in one run:
       (engine.keep_freed_memory: freed buffers reused, no page faults), so both ratios can be read;
   (b) our pipeline: engine.run_batch (decode -> agent (--agent, default learned) -> render -> JPEG q95 + darktable
       sidecar, atomic writes) with --jobs workers; (b)/(a) (target >= 0.8);
+  (b') the default run: (b) with grouping on (survey, harmonise and edit tasks in the engine's one pool,
+      shoot.stream.run_grouped); (b')/(a) (issue 25's target >= 0.85; --skip-grouped leaves it out);
   (c) darktable-cli rendering the same DNGs (the first --darktable-files of them: it is ~5x slower and starts
       afresh for every file, so its rate is steady from the first file) with the darktable sidecars (b) wrote
       (--jobs invocations at a time, fresh config dir, JPEG q95); (b)/(c) (target >= 3);
@@ -215,6 +217,26 @@ def our_pipeline(files: list[str], jobs: int, outdir: str, sidecars: str, omp: i
     return seconds, rss, results, steady_rate(done_at, jobs)
 
 
+def grouped_pipeline(files: list[str], jobs: int, outdir: str, sidecars: str, agent: str = "learned"
+                     ) -> tuple[float, PeakRSS, list, float]:
+    """(b') the default `process` run: (b) with grouping on (shoot.stream.run_grouped: survey, harmonise and edit
+    tasks in the engine's one pool, planned window by window)."""
+    from exposure_batch.pipeline.options import OutputOptions
+    from exposure_batch.shoot.grouping import GroupingOptions
+    from exposure_batch.shoot.stream import run_grouped
+    from exposure_batch.sources import SourceSpec
+
+    opts = OutputOptions(outdir, fmt="jpeg", quality=95, overwrite=True, sidecars=sidecars)
+    job_list = [(f, os.path.join(outdir, Path(f).stem + ".jpg")) for f in files]
+    with PeakRSS() as rss:
+        t0 = time.perf_counter()
+        done_at: list[float] = []
+        results, _ = run_grouped(job_list, SourceSpec(agent), opts, GroupingOptions(), jobs,
+                                 on_result=lambda r: done_at.append(time.perf_counter()))
+        seconds = time.perf_counter() - t0
+    return seconds, rss, results, steady_rate(done_at, jobs)
+
+
 def _darktable_one(args) -> tuple[int, str]:
     src, xmp, out, cfg = args
     cmd = ["darktable-cli", src, *([xmp] if xmp else []), out, "--apply-custom-presets", "false", "--core",
@@ -343,6 +365,7 @@ def main() -> None:
     ap.add_argument("--agent", choices=("classic", "learned"), default="learned",
                     help="agent of (b) (default: learned, the default of `process`)")
     ap.add_argument("--prefetch", type=int, help="decoded files waiting per worker; default: the engine's")
+    ap.add_argument("--skip-grouped", action="store_true", help="skip (b'), the default run with grouping on")
     ap.add_argument("--omp", type=int, help="OpenMP threads per process in every phase (default: cores // jobs)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="run (a), (a') and (b) back to back this many times and report the median round (a shared, "
@@ -373,13 +396,16 @@ def main() -> None:
                 a = decode_floor(files, args.jobs)
                 t = decode_floor(files, args.jobs, keep_memory=True)
             b = our_pipeline(files, args.jobs, os.path.join(work, "ours"), sidecars, omp, args.prefetch, args.agent)
-            rounds.append((a, t, b))
+            g = (grouped_pipeline(files, args.jobs, os.path.join(work, "grouped"), sidecars, args.agent)
+                 if not args.skip_grouped else None)
+            rounds.append((a, t, b, g))
             if args.rounds > 1:
                 print(f"round {k + 1}: (a) {n / a[0]:.3f}, (a') {n / t[0]:.3f}, (b) {n / b[0]:.3f} files/s; (b)/(a) "
                       f"{a[0] / b[0]:.2f} wall-clock, {b[3] / a[3]:.2f} steady-state; (b)/(a') {t[0] / b[0]:.2f}, "
-                      f"{b[3] / t[3]:.2f}")
+                      f"{b[3] / t[3]:.2f}" + (f"; (b') {n / g[0]:.3f} files/s, (b')/(a) {a[0] / g[0]:.2f}"
+                                              if g else ""))
         median = sorted(rounds, key=lambda r: r[0][0] / r[2][0])[len(rounds) // 2]  # by (b)/(a) wall-clock
-        (a_s, a_rss, shape, a_steady), (t_s, t_rss, _, t_steady), (b_s, b_rss, results, b_steady) = median
+        (a_s, a_rss, shape, a_steady), (t_s, t_rss, _, t_steady), (b_s, b_rss, results, b_steady), grouped = median
         failed = [r for r in results if r.status != "done"]
         a_tp, b_tp = n / a_s, n / b_s
         print(f"files: {n} DNGs, {shape[1]}x{shape[0]} ({shape[0] * shape[1] / 1e6:.1f} MP) from {origin}; "
@@ -399,6 +425,13 @@ def main() -> None:
               "(target >= 0.8)")
         print(f"(b)/(a') = {b_tp / (n / t_s):.2f} wall-clock, {b_steady / t_steady:.2f} steady-state, "
               f"{t_rss.cpu / b_rss.cpu:.2f} by CPU seconds   (against the floor with the same allocator setting)")
+        if grouped is not None:
+            g_s, g_rss, g_results, g_steady = grouped
+            g_failed = sum(r.status != "done" for r in g_results)
+            print(_line("(b') default run, grouped", n, g_s, g_rss) + f"  [{n - g_failed} done, {g_failed} failed; "
+                  "grouping on: survey, harmonise and edit in the engine's workers]")
+            print(f"(b')/(a) = {(n / g_s) / a_tp:.2f} wall-clock, {a_rss.cpu / g_rss.cpu:.2f} by CPU seconds   "
+                  f"(issue 25 target >= 0.85); (b')/(b) = {b_s / g_s:.2f} wall-clock")
         if not args.skip_darktable and shutil.which("darktable-cli"):
             sidecar_dir = os.path.join(work, "ours") if sidecars != "none" else None
             dt_files = files[: max(1, min(args.darktable_files, n))]

@@ -6,7 +6,7 @@ so it must never be written raw into JSON files, SQLite, XML or a log. Control c
 are legal in names too; raw, they forge log lines and drive terminals.
 
 Exports: shown(text) (one printable line for terminals, logs, XML text), to_db / from_db (exact round trip of a
-path through SQLite), is_utf8(text).
+path through SQLite), is_utf8(text), portable_path / portable_command (paths as shipped files record them).
 """
 from __future__ import annotations
 
@@ -65,3 +65,27 @@ def from_db(value):
     if isinstance(value, (bytes, memoryview)):
         return os.fsdecode(bytes(value))
     return value
+
+
+def portable_path(path: str | os.PathLike, start: str | None = None) -> str:
+    """A path as a file we ship or share records it (model cards, evaluation setups): relative to `start` (the
+    current folder) when it lies inside it ('data/cache/photos'), else only the folder's own name ('cache').
+    Never an absolute path of the machine that wrote it."""
+    path = os.fspath(path)
+    start = os.path.abspath(start or os.getcwd())
+    full = os.path.abspath(path)
+    if full == start or full.startswith(start.rstrip(os.sep) + os.sep):
+        return shown(os.path.relpath(full, start))
+    return shown(os.path.basename(os.path.normpath(full)) or os.sep)
+
+
+def portable_command(args, start: str | None = None) -> str:
+    """A command line as a model card records it: each absolute path (an argument, or the value of
+    --option=PATH) made portable with `portable_path`."""
+    out = []
+    for arg in map(str, args):
+        option, eq, value = arg.partition("=") if arg.startswith("--") and "=" in arg else ("", "", arg)
+        if os.path.isabs(value):
+            value = portable_path(value, start)
+        out.append(f"{option}{eq}{value}" if eq else value)
+    return " ".join(shown(a) for a in out)

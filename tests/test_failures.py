@@ -32,7 +32,8 @@ def test_classify_by_type_and_errno():
 
 #: Every error class and the kind it must carry (whose fault it is), written out independently of errors.py.
 EXPECTED_KINDS = {
-    "InputError": Kind.INPUT, "DecodeError": Kind.INPUT, "UnsupportedFile": Kind.INPUT, "LimitError": Kind.LIMIT,
+    "InputError": Kind.INPUT, "DecodeError": Kind.INPUT, "UnsupportedFile": Kind.INPUT, "UnsupportedFormat": Kind.INPUT,
+    "LimitError": Kind.LIMIT,
     "RecipeError": Kind.USAGE, "FilterParamError": Kind.USAGE, "OutputExists": Kind.CONFLICT,
     "OutputUnwritable": Kind.ENVIRONMENT, "OutputUsage": Kind.USAGE, "SourceMetadataTooLarge": Kind.INPUT,
     "SetupError": Kind.SETUP, "ModelError": Kind.SETUP, "ProfileError": Kind.SETUP,

@@ -6,6 +6,8 @@ import os
 
 import click
 
+from ..names import portable_path
+
 #: Targets for the shipped model (issues 12 and 21): restoration vs no edit and classic, do no harm, hue, known
 #: capture errors (median share taken back) and near-white pixels under a cast correction.
 MAX_RATIO_NO_EDIT = 0.50
@@ -74,7 +76,7 @@ def check_targets(result: dict, learned: str = "learned") -> dict:
               help="With --update-card: also store the CI check numbers measured on this samples folder.")
 @click.option("--bursts", is_flag=True,
               help="Shoot consistency instead: per held-out photo a burst of --frames drifting captures (one shared "
-                   "lighting error, +/-0.7 EV and +/-8%% red/blue per frame, shifted crops); prints frame-to-frame "
+                   "lighting error, +/-0.7 EV and +/-8% red/blue per frame, shifted crops); prints frame-to-frame "
                    "CIEDE2000 within scenes and restoration vs the originals for each agent alone and harmonised.")
 @click.option("--frames", type=click.IntRange(2, 50), default=5, show_default=True, help="Frames per burst.")
 @click.option("--known-errors", is_flag=True,
@@ -128,8 +130,8 @@ def evaluate(heldout_dir, targets_dir, model_path, agents, per_photo, max_side, 
         from ..agent.evaluate import evaluate_known_errors, format_known_errors  # noqa: PLC0415
 
         result["known_errors"] = evaluate_known_errors(originals, {k: v for k, v in sources.items() if v is not None})
-    result["setup"] = {"heldout": os.path.abspath(heldout_dir), "photos": len(paths), "per_photo": per_photo,
-                       "max_side": max_side, "seed": seed, "targets": os.path.abspath(targets_dir) if targets_dir else "heldout originals"}
+    result["setup"] = {"heldout": portable_path(heldout_dir), "photos": len(paths), "per_photo": per_photo,
+                       "max_side": max_side, "seed": seed, "targets": portable_path(targets_dir) if targets_dir else "heldout originals"}
     if "learned" in sources:
         result["model"] = {"id": sources["learned"].model_id, "path": sources["learned"].model_dir}
     if "no edit" in sources:

@@ -26,14 +26,14 @@ def explain(photo, out_path, agent, recipe_path, model_path, panel, columns, pro
     from ..errors import ExposureBatchError  # noqa: PLC0415
     from ..pipeline.stages import decide_stage, decode_stage  # noqa: PLC0415
     from ..report.strip import render_strip, save_image  # noqa: PLC0415
-    from ..sources import make_source  # noqa: PLC0415
-
-    from .process import check_profile_options  # noqa: PLC0415
+    from ..sources import SourceSpec  # noqa: PLC0415
+    from .options import warn_profile  # noqa: PLC0415
 
     out_path = out_path or os.path.splitext(os.path.basename(photo))[0] + ".steps.jpg"
-    check_profile_options(profile_path, recipe_path, model_path)
+    spec = SourceSpec(agent, recipe_path, model_path, profile_path)
+    warn_profile(spec)
     try:
-        source = make_source(agent, recipe_path, model_path, profile_path)
+        source = spec.build()
         decoded = decode_stage(photo)
         recipe = decide_stage(source, [decoded])[0]
         print_recipe_table(recipe, os.path.basename(photo))

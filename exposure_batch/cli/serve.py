@@ -7,6 +7,10 @@ import sys
 import click
 
 
+#: Seconds an idle keep-alive connection stays open (uvicorn's timeout_keep_alive).
+KEEP_ALIVE_S = 5
+
+
 def _size(text: str) -> int:
     from ..engine import parse_size  # noqa: PLC0415
 
@@ -46,10 +50,14 @@ def _size(text: str) -> int:
                    "the only protection and travels in clear text without a TLS proxy).")
 @click.option("--allow-host", "extra_hosts", multiple=True,
               help="Extra host name accepted in the Host header (e.g. this machine's name for remote clients).")
+@click.option("--header-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True, metavar="SECONDS",
+              help="Close a connection whose request line and headers are not complete in this time, or whose "
+                   "request body stops arriving for this long (slow or stuck clients); idle keep-alive connections "
+                   "close after 5 s.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True)
 def serve(host, port, roots, token_file, agent, model_path, profiles_dir, workers, timeout, memory_limit,
-          max_request, max_upload, allow_remote, extra_hosts, log_level) -> None:
+          max_request, max_upload, allow_remote, extra_hosts, log_level, header_timeout=10.0) -> None:
     """Run the local edit service that the Lightroom Classic and darktable plugins call.
 
     Requests need the token from the token file (Authorization: Bearer TOKEN); paths must lie under a --root
@@ -94,5 +102,8 @@ def serve(host, port, roots, token_file, agent, model_path, profiles_dir, worker
     click.echo(f"exposure-batch serve: http://{host}:{port} (token file {token_path}, {workers} worker(s), "
                f"roots: {', '.join(os.path.realpath(r) for r in roots) or 'none'})", err=True)
     sys.stdout.flush()
+    from ..service.protocol import protocol_class  # noqa: PLC0415
+
     uvicorn.run(create_app(cfg, decider=decider), host=host, port=port, log_level=log_level, server_header=False,
-                proxy_headers=False, access_log=log_level == "debug", timeout_graceful_shutdown=10)
+                proxy_headers=False, access_log=log_level == "debug", timeout_graceful_shutdown=10,
+                http=protocol_class(header_timeout), timeout_keep_alive=KEEP_ALIVE_S)

@@ -11,6 +11,7 @@ import click
 import numpy as np
 
 from ..errors import TRAIN_EXTRA_HINT, tensorflow_missing
+from ..names import portable_command, portable_path
 
 
 def _parse_sets(items) -> dict:
@@ -132,12 +133,12 @@ def train(inputs_dir, targets_dir, out_dir, preset, config_path, sets, iteration
     card = {
         "id": os.path.basename(os.path.normpath(out_dir)), "version": time.strftime("%Y%m%d"),
         "training": {
-            "initialised_from": ({"path": os.path.abspath(init_model), "id": init_card.get("id"),
+            "initialised_from": ({"path": portable_path(init_model), "id": init_card.get("id"),
                                   "version": init_card.get("version")} if init_card is not None else None),
-            "command": "exposure-batch " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("exposure-batch") else
-                       " ".join(["exposure-batch", "train"] + sys.argv[2:]),
+            "command": portable_command(["exposure-batch", *sys.argv[1:]] if sys.argv[0].endswith("exposure-batch")
+                                        else ["exposure-batch", "train", *sys.argv[2:]]),
             "config": cfg.to_dict(),
-            "data": {"inputs": os.path.abspath(inputs_dir), "targets": os.path.abspath(targets_dir),
+            "data": {"inputs": portable_path(inputs_dir), "targets": portable_path(targets_dir),
                      "input_photos": len(set(inp["source"].tolist())), "input_crops": len(inp["crops"]),
                      "target_crops": len(tgt["crops"]),
                      "paired_crops": len(inp["crops"]) if degrade_inputs else int(inp["has_pair"].sum()),
@@ -187,7 +188,7 @@ def _carry_capture(capture, card: dict, actor_steps: int, out_dir: str) -> None:
     shutil.copyfile(os.path.join(capture.model_dir, CAPTURE_FILE), os.path.join(out_dir, CAPTURE_FILE))
     card["capture"] = dict(capture.card["capture"]) | {
         "file": CAPTURE_FILE, "actor_steps": actor_steps,
-        "from": {"path": os.path.abspath(capture.model_dir), "id": capture.model_id, "version": capture.model_version}}
+        "from": {"path": portable_path(capture.model_dir), "id": capture.model_id, "version": capture.model_version}}
 
 
 def _printer(log):

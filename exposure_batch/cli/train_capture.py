@@ -13,6 +13,7 @@ import click
 import numpy as np
 
 from ..errors import TRAIN_EXTRA_HINT, tensorflow_missing
+from ..names import portable_command, portable_path
 
 
 @click.command("train-capture")
@@ -72,7 +73,7 @@ def train_capture(photos_dirs, val_dir, dead_zone_ev, base_dir, out_dir, actor_s
     arrays = fit_capture_network(x, y, cfg, log=log)
     with open(os.path.join(base_dir, CARD_FILE), encoding="utf-8") as fh:
         card = json.load(fh)
-    actor_from = {"path": os.path.abspath(base_dir), "id": card.get("id"), "version": card.get("version")}
+    actor_from = {"path": portable_path(base_dir), "id": card.get("id"), "version": card.get("version")}
     card["capture"] = {"file": CAPTURE_FILE, "actor_steps": actor_steps}
     for stale in ("evaluation", "ci_evaluation"):  # measured on another agent: `evaluate --update-card` redoes them
         card.pop(stale, None)
@@ -92,12 +93,13 @@ def train_capture(photos_dirs, val_dir, dead_zone_ev, base_dir, out_dir, actor_s
             "summary": f"capture estimate ({members} networks of 2 x {hidden} units on {N_FEATURES} preview statistics, "
                        "averaged; their spread is the confidence) -> "
                        f"white balance, exposure, gamma about middle grey; then {actor_steps} actor step(s)",
-            "command": " ".join(["exposure-batch", "train-capture"] + sys.argv[2:]),
+            "command": portable_command(["exposure-batch", "train-capture", *sys.argv[2:]]),
             "config": cfg.to_dict(),
-            "data": {"photos": [os.path.abspath(d) for d in photos_dirs], "n_photos": len(set(crops["source"].tolist())),
+            "data": {"photos": [portable_path(d) for d in photos_dirs], "n_photos": len(set(crops["source"].tolist())),
                      "crops": len(crops["crops"]), "samples": len(x),
                      # the source photos trained on (file stems): tests tell samples made from them apart
-                     "training_photos": sorted(os.path.splitext(os.path.basename(p))[0] for p in photos), "val": os.path.abspath(val_dir) if val_dir else None,
+                     "training_photos": sorted(os.path.splitext(os.path.basename(p))[0] for p in photos),
+                     "val": portable_path(val_dir) if val_dir else None,
                      "n_val": len(val)},
             "dead_zone_ev": zone,
             "val_scores": [{"dead_zone_ev": z, "restoration_ciede2000": r, "do_no_harm_ciede2000": h}

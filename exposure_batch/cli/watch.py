@@ -8,13 +8,12 @@ import sys
 import click
 
 from ..config import config_option
+from ..engine.warmup import prepare_kernels
 from ..io.formats import bits_for
-from ..render import prepare_kernels
-from .options import check_output_options, memory_cap, output_options_from, shared_options, with_params
-from .process import grouping_options, process as _process_cmd
+from .options import (check_output_options, grouping_options, look_grouping, memory_cap, output_options_from,
+                      run_options, source_spec_from, warn_profile)
 
 
-@with_params(shared_options(_process_cmd))
 @click.command()
 @click.argument("inbox", type=click.Path(exists=True, file_okay=False), required=False)
 @config_option()
@@ -55,6 +54,7 @@ from .process import grouping_options, process as _process_cmd
 @click.option("--group-wait", type=click.FloatRange(0), default=30.0, show_default=True,
               help="Seconds a complete file may be held so that the frames of a scene arriving together are "
                    "edited as one group (they are released once no new file came for --settle seconds).")
+@run_options
 def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive, move_processed, processed_dir,
           quarantine_dir, journal_path, hash_files, retries, grace, report_dir, log_json, env_retry=60.0,
           group_wait=30.0, open_wait=600.0, rebuild_journal=False,
@@ -69,18 +69,15 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
     Exit status with --once: 0 when nothing failed, 1 when any file failed, was quarantined or deferred.
     """
     from ..engine import WorkerInitError  # noqa: PLC0415
-    from ..sources import SourceSpec  # noqa: PLC0415
     from ..watch import Daemon, WatchConfig  # noqa: PLC0415
 
     if not inbox:
         raise click.UsageError("missing INBOX (give it on the command line or as 'inbox' in the config file)")
     check_output_options(kwargs["fmt"], kwargs["space"], kwargs["linear"], kwargs["overwrite"], kwargs["skip_existing"])
-    from .process import check_profile_options  # noqa: PLC0415
-
-    check_profile_options(kwargs.get("profile_path"), kwargs.get("recipe_path"), kwargs.get("model_path"))
-    opts = output_options_from(_sidecars_from(kwargs))
+    spec = source_spec_from(kwargs)
+    warn_profile(spec)
+    opts = output_options_from(kwargs)
     jobs = kwargs.get("jobs") or 1
-    spec = SourceSpec(kwargs["agent"], kwargs["recipe_path"], kwargs["model_path"], kwargs.get("profile_path"))
     cfg = WatchConfig(
         inbox=inbox, opts=opts, spec=spec,
         jobs=jobs, settle=settle, rescan=rescan, polling=polling, poll_interval=poll_interval, once=once,
@@ -88,11 +85,17 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
         quarantine_dir=quarantine_dir, journal_path=journal_path, timeout=kwargs["timeout"] or None,
         memory_limit=memory_cap(kwargs["memory_limit"], jobs, spec),
         retries=retries, grace=grace, log_json=log_json, report_dir=report_dir, env_retry=env_retry,
-        grouping=grouping_options(kwargs.get("group_by", "auto"), kwargs.get("group_gap", 30.0),
-                                  kwargs.get("groups_file")),
+        grouping=grouping_options(look_grouping(kwargs.get("group_by", "auto"), kwargs["recipe_path"],
+                                                kwargs.get("groups_file")),
+                                  kwargs.get("group_gap", 30.0), kwargs.get("groups_file")),
         group_wait=group_wait, open_wait=open_wait, rebuild_journal=rebuild_journal,
     )
     _setup_logging()
+    sidecars = opts.sidecars
+    if "adobe" in getattr(sidecars, "kinds", ()) and not sidecars.beside_source:  # said once, not per photo
+        from ..sidecars.writer import SKIPPED_ADOBE_NOTE  # noqa: PLC0415
+
+        click.echo(f"note: {SKIPPED_ADOBE_NOTE}", err=True)
     # first run on this machine: compile the render kernels now, with a notice, not silently on the first photo
     prepare_kernels(raw_sources=True, bits=(bits_for(opts.fmt),), notify=lambda msg: click.echo(msg, err=True))
     daemon = Daemon(cfg)
@@ -110,17 +113,6 @@ def watch(inbox, config, polling, poll_interval, once, settle, rescan, recursive
         raise click.ClickException(str(err)) from None
     if once and (stats.get("failed") or stats.get("quarantined") or stats.get("deferred")):
         sys.exit(1)
-
-
-def _sidecars_from(kwargs: dict) -> dict:
-    """--sidecar / --darktable-mode / --sidecar-beside-source -> OutputOptions.sidecars, exactly as `process` does."""
-    from . import process as _process  # noqa: PLC0415
-
-    if "sidecars" in kwargs and hasattr(_process, "_sidecar_options"):
-        kwargs = dict(kwargs)
-        kwargs["sidecars"] = _process._sidecar_options(kwargs["sidecars"], kwargs.pop("darktable_mode", "parametric"),
-                                                       kwargs.pop("sidecar_beside_source", False))
-    return kwargs
 
 
 def _setup_logging() -> None:

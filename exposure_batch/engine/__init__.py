@@ -5,6 +5,9 @@
                              retries, replacement of dead workers
     engine.stream.run_stream the loop inside each worker: decode thread -> batched agent -> render + atomic writes
     engine.batch.run_batch   a whole file list through the pool (`process`; one crash retry per file, alone)
+    engine.scheduler         lanes of waiting tasks + the one RetryPolicy (run_batch, the service, the watch daemon)
+    engine.warmup            first-run kernel compile in helper processes (the other place processes start)
+    engine.ray               the same stages on a Ray cluster (`process --ray`)
     engine.limits            thread limits, memory cap, keep-freed-memory, die-with-parent, parse_size
     failures.Failure         typed outcome (INPUT | ENVIRONMENT | CRASH | TIMEOUT | LIMIT), set where it happens
 
@@ -25,13 +28,14 @@ A planning step (e.g. grouping photos before the agent decides) runs before subm
 `WorkerPool(..., task_ref="package.module:function")` calls function(source, *args) in the workers and may return
 a pipeline.Prepared (then rendered with args[-1], an OutputOptions) or a Result.
 
-Exports: WorkerPool, Outcome, WorkerInitError, run_stream, run_batch, run_tasks, parse_size,
+Exports: WorkerPool, Outcome, WorkerInitError, RetryPolicy, Scheduler, run_stream, run_batch, run_tasks, parse_size,
 keep_freed_memory, child_thread_limits, DEFAULT_PREFETCH, DEFAULT_MAX_BATCH.
 """
 from .batch import run_batch, run_tasks
 from .limits import child_thread_limits, keep_freed_memory, parse_size
 from .pool import Outcome, WorkerInitError, WorkerPool
+from .scheduler import RetryPolicy, Scheduler
 from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH, run_stream
 
-__all__ = ["WorkerPool", "Outcome", "WorkerInitError", "run_stream", "run_batch", "run_tasks", "parse_size",
-           "keep_freed_memory", "child_thread_limits", "DEFAULT_PREFETCH", "DEFAULT_MAX_BATCH"]
+__all__ = ["WorkerPool", "Outcome", "WorkerInitError", "RetryPolicy", "Scheduler", "run_stream", "run_batch",
+           "run_tasks", "parse_size", "keep_freed_memory", "child_thread_limits", "DEFAULT_PREFETCH", "DEFAULT_MAX_BATCH"]

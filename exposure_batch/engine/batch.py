@@ -4,14 +4,13 @@ Exports: run_batch, run_tasks.
 """
 from __future__ import annotations
 
-from collections import deque
 from typing import Callable, Sequence
 
-from ..failures import Kind
 from ..pipeline.options import OutputOptions
 from ..pipeline.result import Result
 from ..sources import SourceSpec
 from .pool import Outcome, WorkerPool
+from .scheduler import RetryPolicy, Scheduler
 from .stream import DEFAULT_MAX_BATCH, DEFAULT_PREFETCH
 
 
@@ -49,27 +48,21 @@ def run_batch(jobs: Sequence[tuple[str, str]], spec: SourceSpec, opts: OutputOpt
 
 
 def run_tasks(pool: WorkerPool, args: Sequence[tuple],
-              on_outcome: Callable[[int, Outcome], None] | None = None) -> list[Outcome]:
-    """Run task i = args[i] for every i through `pool` (task ids are the indices) with the engine's retry policy:
-    a task whose worker crashed is retried once alone in a worker (its worker-mate may have caused the crash),
-    then its CRASH stands; tasks a dead worker had not started are handed out again. Returns each task's final
-    Outcome in order; on_outcome(i, outcome) is called as each ends. The caller owns (and closes) the pool."""
+              on_outcome: Callable[[int, Outcome], None] | None = None,
+              policy: RetryPolicy = RetryPolicy()) -> list[Outcome]:
+    """Run task i = args[i] for every i through `pool` (task ids are the indices) with the engine's retry policy
+    (scheduler.RetryPolicy: a task whose worker crashed is retried once alone in a worker, its worker-mate may have
+    caused the crash, then its CRASH stands); tasks a dead worker had not started are handed out again. Returns
+    each task's final Outcome in order; on_outcome(i, outcome) is called as each ends. The caller owns (and
+    closes) the pool."""
     final: dict[int, Outcome] = {}
-    pending, solo, crashed = deque(range(len(args))), deque(), set()
+    sched = Scheduler(pool, policy)
+    for i, a in enumerate(args):
+        sched.add(i, a)
     while len(final) < len(args):
-        while solo and pool.submit(solo[0], args[solo[0]], solo=True):
-            solo.popleft()
-        while pending and not solo and pool.submit(pending[0], args[pending[0]]):
-            pending.popleft()  # (while a retry waits for an idle worker, the others drain)
-        for o in pool.poll(0.2):
-            i = o.task_id
-            if o.abandoned:
-                pending.appendleft(i)
-            elif o.result is None and o.failure.kind is Kind.CRASH and i not in crashed:
-                crashed.add(i)
-                solo.append(i)
-            else:
-                final[i] = o
-                if on_outcome:
-                    on_outcome(i, o)
+        sched.pump()
+        for i, o in sched.poll(0.2):
+            final[i] = o
+            if on_outcome:
+                on_outcome(i, o)
     return [final[i] for i in range(len(args))]

@@ -17,6 +17,7 @@ import logging
 import os
 import pickle
 import time
+import warnings
 from typing import Callable, Sequence
 
 import numpy as np
@@ -192,8 +193,15 @@ def run_ray(
     # blocks as they go, so memory stays bounded by Ray Data's streaming backpressure).
     ds = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_BLOCKS))
     ds = ds.map(decode_row, fn_kwargs={"wants": wants, "opts": opts}, num_cpus=1)
-    ds = ds.map_batches(AgentActor, fn_constructor_args=(spec, wants), batch_size=batch_size, batch_format="numpy",
-                        compute=ray.data.ActorPoolStrategy(size=n_actors), **actor_res)
+    # A private local instance loses no nodes: its agent actors need no restarts, and without them Ray does not log
+    # an error-level line (actor arguments in the object store + max_restarts > 0) on runs that succeed. Ray Data
+    # takes max_restarts only as an extra remote argument, which Ray 2.60 marks deprecated: that warning is muted.
+    restarts = {"max_restarts": 0} if address == "local" else {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
+        ds = ds.map_batches(AgentActor, fn_constructor_args=(spec, wants), batch_size=batch_size,
+                            batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=n_actors), **actor_res,
+                            **restarts)
     ds = ds.map(render_row, fn_kwargs={"opts": opts}, num_cpus=1)
     results: dict[int, Result] = {}
     for row in ds.iter_rows():

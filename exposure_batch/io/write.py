@@ -16,6 +16,7 @@ import os
 import struct
 import tempfile
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -260,20 +261,40 @@ def write_encoded(encoded: np.ndarray, path: str | os.PathLike, *, fmt: str | No
         exif_dict.pop("orientation", None)
     exif_block = metadata.build_exif(exif_dict) if exif_dict else None
 
-    if fmt == "jpeg":
-        data = _jpeg_bytes(encoded, int(quality), bool(optimize), icc_profile, exif_block)
-        with atomic_write(path, "wb", overwrite=overwrite) as fh:
-            fh.write(data)
-        return path
-
-    if fmt == "png":
-        data = _png_bytes(encoded, icc_profile, _icc.profile_description(sp, linear), exif_block)
-        with atomic_write(path, "wb", overwrite=overwrite) as fh:
-            fh.write(data)
-        return path
+    encoding = _Encoding(int(quality), bool(optimize), icc_profile, _icc.profile_description(sp, linear), exif_block,
+                         exif_dict if exif_block else None)
     with atomic_write(path, "w+b", overwrite=overwrite) as fh:
-        _write_tiff(fh, encoded, icc_profile, exif_dict if exif_block else None)
+        ENCODERS[fmt](encoded, fh, encoding)
     return path
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    """What an encoder embeds besides the pixels: JPEG quality and Huffman optimisation, the ICC profile (and its
+    description, for PNG's iCCP name), the EXIF block (JPEG APP1, PNG eXIf) or its fields (TIFF tags)."""
+
+    quality: int
+    optimize: bool
+    icc: bytes
+    icc_description: str
+    exif_block: bytes | None
+    exif_fields: dict | None
+
+
+def _encode_jpeg(encoded: np.ndarray, fh, e: _Encoding) -> None:
+    fh.write(_jpeg_bytes(encoded, e.quality, e.optimize, e.icc, e.exif_block))
+
+
+def _encode_png(encoded: np.ndarray, fh, e: _Encoding) -> None:
+    fh.write(_png_bytes(encoded, e.icc, e.icc_description, e.exif_block))
+
+
+def _encode_tiff(encoded: np.ndarray, fh, e: _Encoding) -> None:
+    _write_tiff(fh, encoded, e.icc, e.exif_fields)
+
+
+#: The encoder of each output format in io.formats (tests/io/test_formats.py: every writable format has one).
+ENCODERS = {"jpeg": _encode_jpeg, "png": _encode_png, "tiff": _encode_tiff}
 
 
 #: ICC profile bytes per APP2 segment: 65535 - 2 (length) - 14 ("ICC_PROFILE\0" + sequence number + count).

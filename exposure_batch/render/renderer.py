@@ -9,25 +9,22 @@ Two paths give the same pixels (within 1e-5):
 
 Peak extra memory is the output array (none with `out=rgb_lin`) plus block/band-sized temporaries per thread.
 
-Exports: render, render_encoded, warm_up, prepare_kernels, prepare_steps, apply_prepared, fused_available.
+Exports: render, render_encoded, warm_up, prepare_steps, apply_prepared, fused_available; for the first-run
+compile (engine.warmup.prepare_kernels): KERNEL_JOBS, compile_job, idle_cores.
 """
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import multiprocessing
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 import numpy as np
 
 from .. import color
-from . import kernels, preview
 from ..io.raw import linear_values
 from ..io.write import encode_to_int
 from ..recipe import Recipe, Step
+from . import kernels, preview
 
 #: Pixels per band: 64K pixels x 3 x 4 bytes = 768 KiB, so a band and its temporaries stay in L2/L3 cache.
 BAND_PIXELS = 1 << 16
@@ -218,9 +215,9 @@ def _codes(image: np.ndarray) -> np.ndarray | None:
 KERNEL_JOBS = ("render", "encode", "encode16")
 
 
-def _compile_job(job: str, bits: tuple[int, ...]) -> str:
+def compile_job(job: str, bits: tuple[int, ...]) -> str:
     """Compile (or load) one kernel family for every argument type the renderer gives it, on tiny inputs, so that
-    numba writes it to its on-disk cache. Runs in a helper process; returns `job`."""
+    numba writes it to its on-disk cache. Runs in a helper process (engine.warmup); returns `job`."""
     px = np.full((8, 3), 0.25, np.float32)
     tp = kernels.transfer_params(color.Space.SRGB)
     matrix = color.convert_matrix(color.WORKING_SPACE, color.Space.SRGB)
@@ -245,34 +242,3 @@ def idle_cores() -> int:
     except OSError:
         load = 0.0
     return max(1, int((os.cpu_count() or 1) - load + 0.5))
-
-
-def prepare_kernels(raw_sources: bool = True, bits: Sequence[int] = (8,), notify=None, workers: int = 2) -> float:
-    """Make sure the kernels a run needs are compiled before its workers start. On a machine's first run (no
-    marker, see compiled_marker) `notify(message)` is called once and the kernel families are compiled: in up to
-    `workers` helper processes in parallel when that many cores are idle (each writes numba's on-disk cache; the
-    run's workers then load them), else in this process (helpers would only add their start-up and a second
-    compile of the shared steps on busy cores); afterwards this returns at once. raw_sources: some input is a RAW (the 16-bit code path is compiled too);
-    bits: output bit depths. Returns the seconds spent."""
-    start = time.perf_counter()
-    marker = kernels.compiled_marker() if kernels.enabled() else None
-    if marker is None or os.path.exists(marker):
-        return 0.0
-    jobs = [j for j in KERNEL_JOBS if j != "encode16" or raw_sources]
-    if notify is not None:
-        notify("compiling the render kernels for this machine (first run only; cached for later runs)...")
-    bits = tuple(sorted(set(int(b) for b in bits)))
-    workers = min(workers, idle_cores())
-    if workers <= 1:
-        for job in jobs:
-            _compile_job(job, bits)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:  # spawn: no
-            # inherited numba state
-            for future in [pool.submit(_compile_job, job, bits) for job in jobs]:
-                future.result()
-    with contextlib.suppress(OSError):
-        with open(marker, "w", encoding="utf-8") as fh:
-            fh.write(f"compiled: {', '.join(jobs)}; bits {bits}\n")
-    return time.perf_counter() - start

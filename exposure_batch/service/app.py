@@ -10,8 +10,8 @@ Exports: ServiceConfig, create_app.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -39,6 +39,7 @@ HTTP_STATUS = {Kind.INPUT: 422, Kind.LIMIT: 422, Kind.USAGE: 422, Kind.CONFLICT:
                Kind.ENVIRONMENT: 503, Kind.CRASH: 503, Kind.TIMEOUT: 503}
 
 MAX_JOB_PATHS = 10_000
+MAX_METADATA = 64 << 10  # bytes of an upload's `metadata` JSON
 UPLOAD_CHUNK = 1 << 20
 
 
@@ -74,6 +75,15 @@ class EditBody(BaseModel):
     agent: Optional[Literal["learned", "classic"]] = None
     profile: Optional[str] = Field(None, description="Name of a saved look from the service's --profiles folder")
     render: Optional[RenderSpec] = None
+
+
+class UploadMeta(BaseModel):
+    """The `metadata` part of an upload: the original's name and raw flag, the recipe source."""
+
+    name: Optional[str] = None
+    raw: Optional[bool] = None
+    agent: Optional[Literal["learned", "classic"]] = None
+    profile: Optional[str] = None
 
 
 class JobBody(BaseModel):
@@ -159,8 +169,9 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
         except ModelError as err:
             raise HTTPException(422, str(err)) from err
 
-    async def run_edit(req: EditRequest) -> dict:
-        return await edit_photo(req, engine, decider, claims=claims)  # a Failed is answered by failed_response
+    async def run_edit(req: EditRequest, request: Request) -> dict:
+        """The edit, dropped when the client hangs up first (a Failed is answered by failed_response)."""
+        return await _unless_gone(request, edit_photo(req, engine, decider, claims=claims))
 
     @app.exception_handler(Failed)
     async def failed_response(_request: Request, err: Failed) -> JSONResponse:
@@ -192,27 +203,28 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
             return _shaped(await _edit_upload(request), output)
         try:
             body = EditBody.model_validate_json(await request.body())
-        except ValueError as err:
-            raise HTTPException(422, f"bad request body: {err}") from err
+        except ValueError as err:  # (pydantic's JSON parser stops at 200 levels of nesting)
+            raise HTTPException(422, f"bad request body: {_one_line(err)}") from err
         path = checked(body.path)
         if not os.path.isfile(path):
             raise HTTPException(404, f"{body.path}: no such file")
         req = EditRequest(path, os.path.basename(body.path), choice(body.agent, body.profile),
                           render=render_request(body.render))
-        return _shaped(await run_edit(req), output)
+        return _shaped(await run_edit(req, request), output)
 
     async def _edit_upload(request: Request) -> dict:
         form = await request.form(max_files=1, max_fields=4)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise HTTPException(422, "multipart request without a 'file' part")
-        try:
-            meta = json.loads(form.get("metadata") or "{}")
-            if not isinstance(meta, dict):
-                raise ValueError("metadata must be a JSON object")
+        text = form.get("metadata") or "{}"
+        if not isinstance(text, str) or len(text) > MAX_METADATA:
+            raise HTTPException(422, f"bad metadata: a JSON object of at most {MAX_METADATA} bytes is expected")
+        try:  # (pydantic's JSON parser stops at 200 levels of nesting: no RecursionError)
+            meta = UploadMeta.model_validate_json(text).model_dump()
         except ValueError as err:
-            raise HTTPException(422, f"bad metadata: {err}") from err
-        name = os.path.basename(str(meta.get("name") or upload.filename or "upload.jpg"))
+            raise HTTPException(422, f"bad metadata: {_one_line(err)}") from err
+        name = os.path.basename(meta.get("name") or upload.filename or "upload.jpg")
         suffix = os.path.splitext(upload.filename or name)[1].lower() or ".jpg"
         fd, tmp = tempfile.mkstemp(suffix=suffix, dir=state["uploads"])
         try:
@@ -222,14 +234,20 @@ def create_app(cfg: ServiceConfig, engine: Engine | None = None, decider: Decide
             raw = meta.get("raw")
             req = EditRequest(tmp, name, choice(meta.get("agent"), meta.get("profile")),
                               raw=bool(raw) if raw is not None else None)
-            return await run_edit(req)
+            return await run_edit(req, request)
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
-    @app.post("/v1/jobs", status_code=202, tags=["jobs"], dependencies=[Depends(authorised)])
-    async def create_job(body: JobBody) -> dict:
+    @app.post("/v1/jobs", status_code=202, tags=["jobs"], dependencies=[Depends(authorised)],
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": JobBody.model_json_schema()}}}})
+    async def create_job(request: Request) -> dict:
         """Edit many photos (paths on this machine); poll GET /v1/jobs/{id} for progress and results."""
+        try:  # parsed here, as /v1/edit's body: a malformed or absurdly nested body gets 422 with its reason
+            body = JobBody.model_validate_json(await request.body())
+        except ValueError as err:
+            raise HTTPException(422, f"bad request body: {_one_line(err)}") from err
         src = choice(body.agent, body.profile)
         render = render_request(body.render)
         paths = [checked(p) for p in body.paths]  # any path outside the roots refuses the whole job (403)
@@ -277,6 +295,43 @@ def _plan_job(names: list[str], paths: list[str], render: RenderRequest | None) 
         return plan(pairs, render.fmt, render.output_dir)
     except PlanError as err:
         raise HTTPException(409, str(err)) from err
+
+
+async def _unless_gone(request: Request, work):
+    """Await `work` (a coroutine); when the client hangs up first, cancel it, so its queued engine tasks are dropped
+    before they start (Starlette does not cancel a handler whose client went away), and answer 499."""
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        gone.cancel()
+    if task.cancelled():
+        raise HTTPException(499, "the client closed the connection")
+    return task.result()
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client has closed its connection (the request body was read already, so the server's next
+    message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _one_line(err: Exception) -> str:
+    """A validation error as one line: 'loc: message; ...' (pydantic's text spans several lines)."""
+    errors = getattr(err, "errors", None)
+    if callable(errors):
+        try:
+            parts = [f"{'.'.join(str(x) for x in e.get('loc', ())) or 'json'}: {e.get('msg', '')}" for e in errors()]
+            return "; ".join(parts)[:500]
+        except Exception:  # noqa: BLE001
+            pass
+    return " ".join(str(err).split())[:500]
 
 
 def _one_blas_thread() -> None:

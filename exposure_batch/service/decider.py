@@ -69,7 +69,10 @@ class Decider:
                 from ..sources import make_source  # noqa: PLC0415
 
                 if choice.kind == "profile" and os.path.isdir(self.profiles[choice.name]):  # a studio profile
-                    src = make_source(profile_path=self.profiles[choice.name], model_path=self.model_path)
+                    from ..look.profile import make_profile_source  # noqa: PLC0415
+
+                    # built once per service and kept warm: checked against its agent here, warned once
+                    src = make_profile_source(self.profiles[choice.name], self.model_path)
                 elif choice.kind == "profile":  # a saved look
                     src = make_source(recipe_path=self.profiles[choice.name])
                 else:

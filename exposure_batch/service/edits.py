@@ -95,6 +95,8 @@ async def edit_photo(req: EditRequest, engine, decider, priority: str = "interac
         raise _failed(err.kind if isinstance(err, ExposureBatchError) else Kind.CRASH, "decide",
                       f"{req.name}: the recipe source failed: {err}") from err
     t2 = time.perf_counter()
+    # the recipe names the original (for an upload, its name, not the service's temp file)
+    recipe = recipe.with_source({**(recipe.source or {}), "name": req.name})
     raw = req.raw if req.raw is not None else is_raw_name(req.name)
     body = editor_outputs(recipe, req.name, raw)
     body["source"] = {"name": req.name, "raw": raw, "width": analysis.info.width, "height": analysis.info.height,

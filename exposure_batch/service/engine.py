@@ -6,20 +6,20 @@ Everything the service asks of worker processes goes through `Engine`: `await en
 only its task failed) and returns its value; a typed failure (the task's own, or the worker's crash or timeout)
 is raised as failures.Failed carrying that Failure. The pool is not thread-safe, so one thread owns it; asyncio callers
 hand it work through two queues: interactive requests (`/v1/edit`) go before job items, so a 2,000-photo job never
-starves a single edit. A task whose worker crashed is run once more alone in a worker (the policy of
-engine.run_batch), so only the task that crashes a worker twice fails. A task whose caller went away (cancelled job, closed connection) is dropped before it starts.
+starves a single edit (engine.scheduler.Scheduler's lanes). A task whose worker crashed is run once more alone in a
+worker (engine.scheduler.RetryPolicy, as for `process`), so only the task that crashes a worker twice fails. A task whose caller went away (cancelled job, closed connection) is dropped before it starts.
 
 Exports: Engine, EngineFailure (= failures.Failed).
 """
 from __future__ import annotations
 
 import asyncio
-import collections
 import itertools
 import logging
 import threading
 
 from ..engine import WorkerInitError, WorkerPool
+from ..engine.scheduler import RetryPolicy, Scheduler
 from ..failures import Failed, Failure, Kind
 from .tasks import TASK_REF
 
@@ -40,14 +40,12 @@ class Engine:
     def __init__(self, workers: int, timeout: float | None = 600.0, memory_limit: int | None = None,
                  task_ref: str = TASK_REF):
         self.workers, self.timeout, self.memory_limit, self.task_ref = workers, timeout, memory_limit, task_ref
-        self._queues = {"interactive": collections.deque(), "batch": collections.deque()}
-        self._lock = threading.Lock()
+        self._calls: dict[int, tuple] = {}  # call id -> (future, loop) until resolved
+        self._ids = itertools.count()
+        # interactive requests go before job items; a crashed task once more alone (engine.scheduler.RetryPolicy)
+        self._sched = Scheduler(None, RetryPolicy(), lanes=("interactive", "batch"), skip=self._gone)
         self._stop = threading.Event()
         self._ready = threading.Event()
-        self._ids = itertools.count()
-        self._waiting: dict[int, tuple] = {}  # task id -> (future, loop, args) for tasks in a worker
-        self._solo: collections.deque = collections.deque()  # crashed once: retried alone, as run_batch does
-        self._crashed: set[int] = set()  # id() of items that crashed a worker once
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="exposure-batch-engine", daemon=True)
 
@@ -67,8 +65,7 @@ class Engine:
         self._thread.join(30)
 
     def queued(self) -> int:
-        with self._lock:
-            return sum(len(q) for q in self._queues.values()) + len(self._waiting)
+        return self._sched.waiting() + self._sched.running()
 
     async def call(self, kind: str, payload: dict, priority: str = "interactive"):
         """Run tasks.run(kind, payload) in a worker; returns its value. Raises EngineFailure."""
@@ -76,9 +73,18 @@ class Engine:
             raise _engine_down(f"worker pool stopped: {self._error}")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        with self._lock:
-            self._queues[priority].append((future, loop, (kind, payload)))
+        call_id = next(self._ids)
+        self._calls[call_id] = (future, loop)
+        self._sched.add(call_id, (kind, payload), lane=priority)
         return await future
+
+    def _gone(self, call_id: int) -> bool:
+        """A waiting call whose caller went away (cancelled job, closed connection): dropped before it starts."""
+        future, _ = self._calls.get(call_id, (None, None))
+        if future is None or future.cancelled():
+            self._calls.pop(call_id, None)
+            return True
+        return False
 
     # -- the pool's own thread ----------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -90,12 +96,13 @@ class Engine:
             self._error = err
             self._ready.set()
             return
+        self._sched.pool = pool
         self._ready.set()
         try:
             while not self._stop.is_set():
-                self._submit(pool)
-                for outcome in pool.poll(0.02):
-                    self._settle(pool, outcome)
+                self._sched.pump()
+                for call_id, outcome in self._sched.poll(0.02):
+                    self._settle(call_id, outcome)
         except WorkerInitError as err:
             self._error = err
             log.error("worker pool stopped: %s", err)
@@ -103,57 +110,21 @@ class Engine:
             self._fail_all(self._error or RuntimeError("service stopping"))
             pool.close()
 
-    def _submit(self, pool: WorkerPool) -> None:
-        while self._solo and pool.can_take(solo=True):
-            task_id = next(self._ids)
-            self._waiting[task_id] = item = self._solo.popleft()
-            pool.submit(task_id, item[2], solo=True)
-        while not self._solo and pool.can_take():
-            with self._lock:
-                item = None
-                for q in self._queues.values():
-                    while q and item is None:
-                        candidate = q.popleft()
-                        if not candidate[0].cancelled():
-                            item = candidate
-                    if item is not None:
-                        break
-            if item is None:
-                return
-            task_id = next(self._ids)
-            self._waiting[task_id] = item
-            pool.submit(task_id, item[2])
-
-    def _settle(self, pool: WorkerPool, outcome) -> None:
-        item = self._waiting.pop(outcome.task_id, None)
-        if item is None:
+    def _settle(self, call_id: int, outcome) -> None:
+        future, loop = self._calls.pop(call_id, (None, None))
+        if future is None:
             return
-        future, loop, args = item
-        if outcome.abandoned:  # its worker was replaced for another task's fault: run it again
-            with self._lock:
-                self._queues["interactive"].appendleft(item)
-            return
-        crash = outcome.result is None and outcome.failure is not None and outcome.failure.kind is Kind.CRASH
-        if crash and id(item) not in self._crashed:  # maybe another task's crash: once more, alone in a worker
-            self._crashed.add(id(item))
-            self._solo.append(item)
-            return
-        self._crashed.discard(id(item))
         if outcome.failure is not None:
-            failure = Failed(outcome.failure)
-            loop.call_soon_threadsafe(_resolve, future, None, failure)
+            loop.call_soon_threadsafe(_resolve, future, None, Failed(outcome.failure))
         else:
             loop.call_soon_threadsafe(_resolve, future, outcome.result, None)
 
     def _fail_all(self, err: BaseException) -> None:
         failure = _engine_down(f"worker pool stopped: {err}")
-        with self._lock:
-            items = [i for q in self._queues.values() for i in q] + list(self._waiting.values()) + list(self._solo)
-            for q in self._queues.values():
-                q.clear()
-            self._waiting.clear()
-            self._solo.clear()
-        for future, loop, _ in items:
+        for call_id, _ in self._sched.drain():
+            future, loop = self._calls.pop(call_id, (None, None))
+            if future is None:
+                continue
             try:
                 loop.call_soon_threadsafe(_resolve, future, None, failure)
             except RuntimeError:  # loop already closed

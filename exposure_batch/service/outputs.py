@@ -60,21 +60,38 @@ def _stamp(path: str) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
-def _read_ledger(output_dir: str) -> dict[str, dict]:
-    """Last record per written file (a torn last line, or a missing ledger, is ignored)."""
-    records: dict[str, dict] = {}
-    try:
-        with open(ledger_path(output_dir), encoding="utf-8", errors="surrogateescape") as fh:
-            for line in fh:
+class _Ledger:
+    """The records of one output folder's ledger, read incrementally: only the lines appended since the last read
+    are parsed (the whole file again when it shrank or was replaced). Last record per file wins; a torn last line
+    is read again once it is complete."""
+
+    def __init__(self, output_dir: str):
+        self.path = ledger_path(output_dir)
+        self.records: dict[str, dict] = {}
+        self._offset, self._inode = 0, None
+
+    def refresh(self) -> dict[str, dict]:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            self.records, self._offset, self._inode = {}, 0, None
+            return self.records
+        if st.st_ino != self._inode or st.st_size < self._offset:
+            self.records, self._offset, self._inode = {}, 0, st.st_ino
+        if st.st_size > self._offset:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                data = fh.read(st.st_size - self._offset)
+            complete = data[:data.rfind(b"\n") + 1]
+            self._offset += len(complete)
+            for line in complete.splitlines():
                 try:
                     rec = json.loads(line)
                 except ValueError:
                     continue
                 if isinstance(rec, dict) and isinstance(rec.get("file"), str):
-                    records[rec["file"]] = rec
-    except OSError:
-        pass
-    return records
+                    self.records[rec["file"]] = rec
+        return self.records
 
 
 def _append_ledger(output_dir: str, recs: list[dict]) -> None:
@@ -89,7 +106,7 @@ def _append_ledger(output_dir: str, recs: list[dict]) -> None:
         os.close(fd)
 
 
-def _candidates(source: str, planned: str, output_dir: str) -> list[str]:
+def _candidates(source: str, planned: str) -> list[str]:
     """The planned name, then NAME.EXT.jpg, then OUT/<the source's folder>/NAME.jpg."""
     stem, ext = os.path.splitext(planned)
     src_ext = os.path.splitext(source)[1]
@@ -116,14 +133,15 @@ class Claims:
 
     def __init__(self):
         self._held: dict[str, str] = {}  # output key -> source key
+        self._ledgers: dict[str, _Ledger] = {}  # output folder -> its ledger, read incrementally
         self._lock = asyncio.Lock()
 
     async def claim(self, source: str, planned: str, output_dir: str) -> Claim:
         """Pick the file this render writes and hold it until `release`. Raises OutputConflict."""
         src = os.path.realpath(source)
         async with self._lock:
-            ledger = _read_ledger(output_dir)
-            candidates = _candidates(source, planned, output_dir)
+            candidates = _candidates(source, planned)
+            ledger = None
             for target in candidates:
                 key = _key(target)
                 holder = self._held.get(key)
@@ -132,8 +150,11 @@ class Claims:
                 if key == src:
                     continue
                 exists = os.path.lexists(target)
-                if exists and not self._ours(ledger.get(key), src, target):
-                    continue
+                if exists:
+                    if ledger is None:  # (read only when a name is taken: new renders never parse it)
+                        ledger = self._ledger(output_dir).refresh()
+                    if not self._ours(ledger.get(key), src, target):
+                        continue
                 self._held[key] = src
                 note = "" if target == planned else (
                     f"{shown(os.path.basename(planned))} is taken by a file the service did not write: "
@@ -142,6 +163,12 @@ class Claims:
         raise OutputConflict(f"{shown(source)}: its render would write over {shown(planned)}, a file the service "
                              f"did not write (and {', '.join(shown(os.path.basename(c)) for c in candidates[1:])} "
                              "are taken too); choose another output_dir")
+
+    def _ledger(self, output_dir: str) -> _Ledger:
+        key = os.path.realpath(output_dir)
+        if key not in self._ledgers:
+            self._ledgers[key] = _Ledger(output_dir)
+        return self._ledgers[key]
 
     @staticmethod
     def _ours(rec: dict | None, src: str, target: str) -> bool:
@@ -162,10 +189,6 @@ class Claims:
                 _append_ledger(output_dir, recs)
         finally:
             self._held.pop(_key(claim.path), None)
-
-    def drop(self, claim: Claim) -> None:
-        """Free a name whose render failed."""
-        self._held.pop(_key(claim.path), None)
 
 
 __all__ = ["Claim", "Claims", "LEDGER_NAME", "OutputConflict", "PlanError", "plan"]

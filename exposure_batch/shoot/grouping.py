@@ -14,7 +14,12 @@
 * a groups file (`--groups FILE`) overrides all: JSON {"group name": ["file", ...], ...} or CSV/text lines
   `file,group`; file names match by path or by base name; files it does not name are grouped as `by` says.
 
-Exports: GroupingOptions, Grouping, group_surveys, signature, signature_distance, read_groups_file, GROUP_BY.
+Scale: grouping reads only small records (`Signed`: path, capture time, folder, a 5 kB signature), blocks by
+folder and capture-time runs first, and compares signatures only inside a block, in windows of SIMILARITY_WINDOW
+frames (never all pairs): its time and memory grow linearly with the number of photos.
+
+Exports: GroupingOptions, Grouping, Signed, signed, group_records, group_surveys, signature, signature_distance,
+signature_distances, read_groups_file, GROUP_BY, SIMILARITY_WINDOW.
 """
 from __future__ import annotations
 
@@ -118,17 +123,67 @@ def signature_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(best + colour ** 2))
 
 
+def signature_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) matrix of signature_distance between stacks of signatures a (na, 5, 16, 16) and b, computed
+    as matrix products (for every shift: |x|^2 + |y|^2 - 2 x.y), in float64: thousands of pairs per millisecond."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    na, nb = len(a), len(b)
+    if not na or not nb:
+        return np.zeros((na, nb))
+    n = a.shape[2]
+    weights = np.sqrt(np.array([1.0, 0.5, 0.5]))[None, :, None, None]
+    best = np.full((na, nb), np.inf)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            pa = (weights * a[:, :3, max(dy, 0):n + min(dy, 0), max(dx, 0):n + min(dx, 0)]).reshape(na, -1)
+            pb = (weights * b[:, :3, max(-dy, 0):n + min(-dy, 0), max(-dx, 0):n + min(-dx, 0)]).reshape(nb, -1)
+            sq = (pa * pa).sum(1)[:, None] + (pb * pb).sum(1)[None, :] - 2.0 * (pa @ pb.T)
+            best = np.minimum(best, sq / pa.shape[1] / (2.0 / 3.0))
+    colour = np.abs(a[:, None, 3:, 0, 0] - b[None, :, 3:, 0, 0]).max(axis=-1)
+    colour = np.maximum(0.0, colour - COLOUR_TOLERANCE)
+    return np.sqrt(np.maximum(best, 0.0) + colour ** 2)
+
+
+#: Frames clustered together at most (a similarity pass never compares more than this many frames at once, plus
+#: the recent members of the clusters still open from the previous window).
+SIMILARITY_WINDOW = 64
+#: Members of an open cluster a new window's clusters are compared with (its most recent ones).
+_OPEN_MEMBERS = 32
+
+
 def _cluster(signatures: Sequence[np.ndarray], threshold: float) -> list[list[int]]:
-    """Average-linkage clusters with mean distance <= threshold; each cluster in index order, clusters by first
-    member."""
+    """Average-linkage clusters with mean distance <= threshold, bounded: frames (in the order given: capture time
+    or file name) are clustered in windows of SIMILARITY_WINDOW; each window's cluster then joins the nearest
+    cluster still open from the previous two windows when their mean distance (to its last _OPEN_MEMBERS members)
+    is <= threshold. Cost and memory grow linearly with the frame count. Each cluster in index order, clusters by
+    first member."""
     n = len(signatures)
     if n <= 1:
         return [list(range(n))]
-    dist = np.zeros((n, n))
-    for i in range(n):
-        for j in range(i + 1, n):
-            dist[i, j] = dist[j, i] = signature_distance(signatures[i], signatures[j])
-    return sorted(average_linkage(dist, threshold), key=lambda c: c[0])
+    sigs = np.asarray(signatures, np.float32)
+    clusters: list[list[int]] = []
+    recent: list[list[int]] = [[], []]  # clusters touched by the previous two windows
+    for start in range(0, n, SIMILARITY_WINDOW):
+        idx = list(range(start, min(n, start + SIMILARITY_WINDOW)))
+        local = average_linkage(signature_distances(sigs[idx], sigs[idx]), threshold)
+        touched: list[int] = []
+        open_ = list(dict.fromkeys(recent[0] + recent[1]))
+        for c in sorted(local, key=lambda c: c[0]):
+            members = [idx[k] for k in c]
+            best, best_d = None, threshold
+            for j in open_:
+                d = float(signature_distances(sigs[members], sigs[clusters[j][-_OPEN_MEMBERS:]]).mean())
+                if d <= best_d:
+                    best, best_d = j, d
+            if best is None:
+                clusters.append(members)
+                best = len(clusters) - 1
+            else:
+                clusters[best] += members
+            touched.append(best)
+        recent = [recent[1], touched]
+    return sorted((sorted(c) for c in clusters), key=lambda c: c[0])
 
 
 def average_linkage(dist: np.ndarray, threshold: float) -> list[list[int]]:
@@ -157,12 +212,43 @@ def average_linkage(dist: np.ndarray, threshold: float) -> list[list[int]]:
 # ---------------------------------------------------------------------------------------------------------------
 # Grouping
 # ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class Signed:
+    """What grouping needs of one frame (a few kB, whatever the photo's size): path, capture time (epoch seconds,
+    camera clock; None without EXIF), folder, camera, and its signature ((5, 16, 16) float32, `signature`)."""
+
+    path: str
+    time: float | None
+    folder: str
+    signature: np.ndarray = field(repr=False)
+    camera: str = ""
+    decoded: bool = False  # its survey spooled the full decode for the edit (shoot.work)
+
+
+def signed(survey) -> Signed:
+    """The Signed record of a shoot.survey.Survey (its `signature` attribute when it has one, else computed from
+    its image)."""
+    sig = getattr(survey, "signature", None)
+    if sig is None:
+        sig = signature(survey.image)
+    return Signed(survey.path, survey.time, survey.folder, sig, getattr(survey, "camera", ""))
+
+
 def group_surveys(surveys: Sequence, options: GroupingOptions = GroupingOptions()) -> Grouping:
-    """Group surveyed frames (shoot.survey.Survey: .path, .time, .folder, .image) into scenes."""
-    n = len(surveys)
+    """Group surveyed frames (shoot.survey.Survey: .path, .time, .folder, .image) into scenes (group_records on
+    their signatures)."""
+    return group_records([signed(s) for s in surveys], options)
+
+
+def group_records(records: Sequence[Signed], options: GroupingOptions = GroupingOptions()) -> Grouping:
+    """Group frames (Signed records) into scenes. Blocked first by folder, then by capture-time runs (a gap of
+    more than options.gap seconds ends a run); similarity is compared only inside a run (or, for frames without a
+    capture time, inside one folder), in windows of SIMILARITY_WINDOW frames (_cluster): time and memory grow
+    linearly with the number of frames."""
+    n = len(records)
     fixed: dict[int, str] = {}
     if options.groups_file:
-        fixed = _assign_from_file(read_groups_file(options.groups_file), [s.path for s in surveys])
+        fixed = _assign_from_file(read_groups_file(options.groups_file), [r.path for r in records])
     rest = [i for i in range(n) if i not in fixed]
     groups: list[list[int]] = []
     names: list[str] = []
@@ -172,55 +258,62 @@ def group_surveys(surveys: Sequence, options: GroupingOptions = GroupingOptions(
     for name, members in by_name.items():
         groups.append(sorted(members))
         names.append(name)
-    for members in _group_rest(surveys, rest, options):
+    for members in _group_rest(records, rest, options):
         groups.append(members)
         names.append("")
-    order = sorted(range(len(groups)), key=lambda g: _sort_key(surveys, groups[g]))
+    order = sorted(range(len(groups)), key=lambda g: _sort_key(records, groups[g]))
     groups = [groups[g] for g in order]
     names = [names[g] or f"g{k + 1:03d}" for k, g in enumerate(order)]
     return Grouping(groups, names)
 
 
-def _sort_key(surveys, members):
-    first = min(members, key=lambda i: (surveys[i].time is None, surveys[i].time or 0.0, i))
-    return (surveys[first].time is None, surveys[first].time or 0.0, first)
+def _sort_key(records, members):
+    first = min(members, key=lambda i: (records[i].time is None, records[i].time or 0.0, i))
+    return (records[first].time is None, records[first].time or 0.0, first)
 
 
-def _group_rest(surveys, indices: list[int], options: GroupingOptions) -> list[list[int]]:
+def _by_folder(records, indices: list[int]) -> list[list[int]]:
+    folders: dict[str, list[int]] = {}
+    for i in indices:
+        folders.setdefault(records[i].folder, []).append(i)
+    return list(folders.values())
+
+
+def _group_rest(records, indices: list[int], options: GroupingOptions) -> list[list[int]]:
     if not indices:
         return []
     by = options.by
     if by == "none":
         return [[i] for i in indices]
-    if by == "folder":
-        folders: dict[str, list[int]] = {}
-        for i in indices:
-            folders.setdefault(surveys[i].folder, []).append(i)
-        return [_by_time(surveys, m) for m in folders.values()]
-    if by == "similarity":
-        return _by_similarity(surveys, indices, options.threshold)
-    timed = [i for i in indices if surveys[i].time is not None]
-    untimed = [i for i in indices if surveys[i].time is None]
-    out = []
-    for run in _time_runs(surveys, timed, options.gap):
-        out += [run] if by == "time" else _by_similarity(surveys, run, options.threshold)
-    if by == "time":
-        out += [[i] for i in untimed]
-    else:
-        out += _by_similarity(surveys, untimed, options.threshold)
+    out: list[list[int]] = []
+    for folder in _by_folder(records, indices):
+        if by == "folder":
+            out.append(_by_time(records, folder))
+            continue
+        if by == "similarity":
+            out += _by_similarity(records, folder, options.threshold)
+            continue
+        timed = [i for i in folder if records[i].time is not None]
+        untimed = [i for i in folder if records[i].time is None]
+        for run in _time_runs(records, timed, options.gap):
+            out += [run] if by == "time" else _by_similarity(records, run, options.threshold)
+        if by == "time":
+            out += [[i] for i in untimed]
+        else:
+            out += _by_similarity(records, untimed, options.threshold)
     return out
 
 
-def _by_time(surveys, members: list[int]) -> list[int]:
-    return sorted(members, key=lambda i: (surveys[i].time is None, surveys[i].time or 0.0, i))
+def _by_time(records, members: list[int]) -> list[int]:
+    return sorted(members, key=lambda i: (records[i].time is None, records[i].time or 0.0, i))
 
 
-def _time_runs(surveys, indices: list[int], gap: float) -> list[list[int]]:
+def _time_runs(records, indices: list[int], gap: float) -> list[list[int]]:
     """Consecutive frames (by capture time) closer than `gap` seconds."""
     runs: list[list[int]] = []
     last = None
-    for i in _by_time(surveys, indices):
-        t = surveys[i].time
+    for i in _by_time(records, indices):
+        t = records[i].time
         if last is None or t - last > gap:
             runs.append([])
         runs[-1].append(i)
@@ -228,10 +321,11 @@ def _time_runs(surveys, indices: list[int], gap: float) -> list[list[int]]:
     return runs
 
 
-def _by_similarity(surveys, indices: list[int], threshold: float) -> list[list[int]]:
+def _by_similarity(records, indices: list[int], threshold: float) -> list[list[int]]:
+    """Similarity clusters of `indices` (in the order given), bounded windows (_cluster)."""
     if len(indices) <= 1:
         return [list(indices)] if indices else []
-    sigs = [signature(surveys[i].image) for i in indices]
+    sigs = [records[i].signature for i in indices]
     return [[indices[k] for k in cluster] for cluster in _cluster(sigs, threshold)]
 
 

@@ -41,7 +41,7 @@ class GroupHolder:
     jobs: int = 1  # survey workers (spawned per release, shoot.work)
     timeout: float | None = 120.0  # seconds per survey
     memory_limit: int | None = None  # per survey worker
-    task_ref: str | None = None  # the workers' task (tests); None: shoot.work.shoot_task
+    task_ref: str | None = None  # the workers' task (tests); None: shoot.work.engine_task
     held: list[_Held] = field(default_factory=list)
     last_arrival: float = 0.0
 
@@ -80,7 +80,7 @@ class GroupHolder:
     def _plan(self, batch: list[_Held]) -> tuple[list[int], list[dict]]:
         """Survey, group and harmonise in spawned workers (shoot.work): the daemon decodes nothing itself."""
         from .plan import PlanStore  # noqa: PLC0415
-        from .work import plan_in_workers  # noqa: PLC0415
+        from .stream import plan_in_workers  # noqa: PLC0415
 
         t0 = time.perf_counter()
         surveys, entries, groups = plan_in_workers([h.path for h in batch], self.spec, self.grouping, self.jobs,

@@ -1,6 +1,6 @@
 """The shoot plan: survey -> groups -> harmonised recipes, made before the engine renders anything.
 
-    plan = work.make_plan(paths, spec, GroupingOptions())   # survey (cheap decode + EXIF), group, harmonise:
+    plan = stream.make_plan(paths, spec, GroupingOptions()) # survey (cheap decode + EXIF), group, harmonise:
                                                             # all in spawned workers (shoot.work)
     spec = PlannedSpec.wrapping(SourceSpec(agent), plan)   # what the engine's workers build their source from
 
@@ -14,7 +14,7 @@ Plans live in memory (`Plan`, pickled into worker processes with the spec) or, f
 the decisions).
 
 Exports: PlanEntry, Plan, PlanStore, PlannedSource, PlannedSpec, build_source (the "planned" recipe source),
-plan_entries (make_plan: shoot.work).
+plan_entries, harmonised_entries, singleton_entry (make_plan and the streamed run: shoot.stream).
 """
 from __future__ import annotations
 
@@ -162,32 +162,47 @@ def build_source(spec: PlannedSpec):
 def plan_entries(surveys: Sequence, source, options: GroupingOptions) -> tuple[list[tuple[int, PlanEntry]], list[dict]]:
     """Group and harmonise surveyed frames: ([(index, PlanEntry)], group summaries). Indices into `surveys`."""
     grouping = group_surveys(surveys, options)
-    entries: list[tuple[int, PlanEntry]] = []
+    per_group, summaries = harmonised_entries(
+        [(name, [surveys[i] for i in members]) for name, members in zip(grouping.names, grouping.groups)], source)
+    entries = [(members[k], e) for members, got in zip(grouping.groups, per_group) for k, e in got]
+    return entries, summaries
+
+
+def singleton_entry(name: str) -> PlanEntry:
+    """The plan entry of a photo that is a scene of its own: the source decides for it as without grouping."""
+    return PlanEntry(None, {"id": name, "frames": 1, "index": 1})
+
+
+def harmonised_entries(named_groups: Sequence[tuple[str, Sequence]], source
+                       ) -> tuple[list[list[tuple[int, PlanEntry]]], list[dict]]:
+    """Harmonise groups given as (name, [Survey, ...]): per group, [(position in the group, PlanEntry)], and the
+    group summaries (a group's frames split off get summaries of their own). One batched agent call for all."""
+    harmonised = harmonise_groups(source, [list(frames) for _, frames in named_groups])
+    per_group: list[list[tuple[int, PlanEntry]]] = []
     summaries: list[dict] = []
-    harmonised = harmonise_groups(source, [[surveys[i] for i in members] for members in grouping.groups])
-    for name, members, h in zip(grouping.names, grouping.groups, harmonised):
-        frames = [surveys[i] for i in members]
-        h = h if len(members) >= 2 else None
-        kept = [members[k] for k in (h.members if h else range(len(members)))]
-        summary = {"id": name, "files": [surveys[i].path for i in kept],
+    for (name, frames), h in zip(named_groups, harmonised):
+        got: list[tuple[int, PlanEntry]] = []
+        per_group.append(got)
+        h = h if len(frames) >= 2 else None
+        kept = list(h.members if h else range(len(frames)))
+        summary = {"id": name, "files": [frames[k].path for k in kept],
                    "consistency": None if h is None or h.consistency is None else round(h.consistency, 2)}
         if h is not None and h.reference is not None:
             summary["reference"] = os.path.basename(frames[h.reference].path)
         summaries.append(summary)
-        for pos, i in enumerate(kept, 1):
+        for pos, k in enumerate(kept, 1):
             block = {"id": name, "frames": len(kept), "index": pos}
             recipe = None
-            if h is not None and members.index(i) in h.recipes:
-                k = members.index(i)
+            if h is not None and k in h.recipes:
                 block.update({"consistency": summary["consistency"], "reference": summary.get("reference"),
                               "capture_deviation_log2": [round(float(v), 3) for v in h.deviation[k]]})
                 recipe = h.recipes[k].with_group(block)
-            entries.append((i, PlanEntry(recipe, block)))
+            got.append((k, PlanEntry(recipe, block)))
         if h is not None:
             for n, (k, reason) in enumerate(sorted(h.split.items()), 1):
                 split_id = f"{name}-split{n}"
                 block = {"id": split_id, "frames": 1, "index": 1, "split_from": name, "reason": reason}
                 summaries.append({"id": split_id, "files": [frames[k].path], "consistency": None,
                                   "split_from": name, "reason": reason})
-                entries.append((members[k], PlanEntry(None, block)))
-    return entries, summaries
+                got.append((k, PlanEntry(None, block)))
+    return per_group, summaries

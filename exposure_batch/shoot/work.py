@@ -1,140 +1,234 @@
-"""Planning a shoot in the engine's spawned workers: untrusted files are decoded there, never in the caller.
+"""Shoot tasks for the engine's spawned workers: untrusted files are decoded there, never in the caller.
 
-    plan = make_plan(paths, SourceSpec("learned"), GroupingOptions(), jobs=2)   # a shoot.plan.Plan
+Three task kinds run in the same workers as the edit (`engine_task` dispatches; the engine's own stage otherwise):
 
-The caller (`process`'s parent, the `watch` daemon) hands the pool one `survey` task per file and gets back a
-compact Survey (capture time, camera, folder, EXIF, the 64 px preview and a <= 256 px linear ProPhoto thumbnail that
-stands in for the survey image): a few hundred kB per file. A file whose survey crashes its worker, runs past the
-timeout or fails gets no survey (a crash is retried once alone first, engine.run_tasks' policy): it is edited alone, and
-the engine's own render step reports its failure. Grouping and harmonising (the agent, renders of the small
-images) then run as one `plan` task in a worker too, so the caller never loads the agent or the render kernels;
-if that task fails, every file is edited alone.
+* ("survey", (path, max_pixels, spool, keep_decoded)): the cheap survey (shoot.survey) of one file. The worker keeps what
+  harmonising needs (the <= KEPT_SIDE px linear ProPhoto image, float16, and the agent's 64 px preview) in a spool
+  file (`spool_file`) and sends back only a `grouping.Signed` record: path, capture time, folder, camera and a
+  5 kB signature. So the caller holds a few kB per photo, whatever the photo's size.
+* ("harmonise", (named groups of Signed records, spool)): loads the groups' spooled images, harmonises them
+  (shoot.harmonise, one batched agent call) and returns their plan entries (by path) and group summaries; the
+  spool files it read are removed.
+* ("survey-compact", (path, max_pixels)): the whole compact Survey (tests, evaluate).
+* (EDIT_SPOOLED, spool, input_path, output_path, OutputOptions): the edit of a small photo (<= FULL_DECODE_PIXELS)
+  whose survey was its full decode: the decoded image is read back from the spool, not decoded again.
 
-Exports: make_plan, plan_in_workers, shoot_task, compact_survey, ShootReply, SHOOT_TASK.
+A survey that crashes its worker, runs past the timeout or fails leaves its file to be edited alone (the engine's
+own edit of the file then reports what is wrong with it). The caller's side (windows, scheduling): shoot.stream.
+
+Exports: engine_task, shoot_task, survey_record, load_frames, spool_file, decoded_file, prepare_spooled,
+compact_survey, ShootReply, SHOOT_TASK, KEPT_SIDE, FULL_DECODE_PIXELS (planning without editing: shoot.stream.make_plan,
+plan_in_workers).
 """
 from __future__ import annotations
 
-import logging
+import contextlib
+import hashlib
 import os
-import time
+import pickle
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..limits import DEFAULT_MAX_PIXELS
-from ..sources import SourceSpec
-from .grouping import GroupingOptions, read_groups_file
-from .plan import Plan
+import numpy as np
 
-log = logging.getLogger(__name__)
-
-#: The pool's task function (tests point plan_in_workers at a hostile wrapper of it).
-SHOOT_TASK = "exposure_batch.shoot.work:shoot_task"
-#: Files per survey worker: a worker costs ~1 CPU s to start (imports, the agent, loading the compiled kernels), a
-#: survey ~0.05-0.1 CPU s per 12 MP DNG; 16 DNGs: 1 worker 2.4 s wall / 2.4 CPU s, 2 workers 2.0 s / 3.0 CPU s.
-SURVEYS_PER_WORKER = 8
-#: Long side (px) of the image a compact survey keeps (harmonise aligns at 192 px, signatures use 16 x 16).
+#: The engine's task function with the shoot tasks (tests point the run at a hostile wrapper of it).
+SHOOT_TASK = "exposure_batch.shoot.work:engine_task"
+#: Long side (px) of the image a survey keeps for harmonising (it aligns at 128 px, signatures use 16 x 16).
 KEPT_SIDE = 256
+_SHOOT_OPS = ("survey", "harmonise", "survey-compact")
+#: Photos of at most this many pixels (not RAWs) are decoded in full by their survey, which costs about what the
+#: reduced survey would, and the decoded image waits in the spool for the photo's edit: one decode per file.
+FULL_DECODE_PIXELS = 640 * 480
+EDIT_SPOOLED = "edit-spooled"
 
 
 @dataclass
 class ShootReply:
-    """What a shoot task sends back: value (a Survey, None, or (entries, groups)); failure is always None (the
-    engine's Outcome reads it: a failed task comes back as a pipeline.Result instead)."""
+    """What a shoot task sends back: value (a Signed record, a Survey, None, or (entries, groups)); failure is
+    always None (the engine's Outcome reads it: a failed task comes back as a pipeline.Result instead)."""
 
     value: Any = None
     pid: int = 0
     failure: Any = None
 
 
+def engine_task(source, *args):
+    """The engine's worker task with the shoot tasks: ('survey' | 'harmonise' | 'survey-compact', payload) runs
+    shoot_task, anything else is an edit (pipeline.prepare_stage: input_path, output_path, OutputOptions)."""
+    if args and isinstance(args[0], str) and args[0] in _SHOOT_OPS:
+        return shoot_task(source, args[0], args[1])
+    if args and args[0] == EDIT_SPOOLED:  # (EDIT_SPOOLED, spool, input_path, output_path, OutputOptions)
+        return prepare_spooled(source, args[1], *args[2:])
+    from ..pipeline.stages import prepare_stage  # noqa: PLC0415
+
+    return prepare_stage(_looking_at(source, args[0]), *args)
+
+
+class _LooksAtNothing:
+    """What prepare_stage asks for a planned photo: no agent input (its recipe is in the plan already)."""
+
+    wants = None
+
+
+def _looking_at(source, path: str):
+    """`source`, or for a photo whose harmonised recipe the plan holds (shoot.plan.PlannedSource), a stand-in that
+    wants no agent input: the preview of a planned photo is never looked at."""
+    plan = getattr(source, "plan", None)
+    entry = plan.lookup(path) if plan is not None and hasattr(plan, "lookup") else None
+    return _LooksAtNothing() if entry is not None and entry.recipe is not None and entry.sha256 is None else source
+
+
+def prepare_spooled(source, spool: str, path: str, out_path: str, opts):
+    """pipeline.prepare_stage with the decode its survey spooled (the same io.Decoded: identical output), or a
+    decode as usual when there is none (spool file gone or unreadable)."""
+    import time  # noqa: PLC0415
+
+    from ..pipeline.outputs import existing_outputs_block  # noqa: PLC0415
+    from ..pipeline.stages import Prepared, agent_input, prepare_stage  # noqa: PLC0415
+
+    start = time.perf_counter()
+    spooled = decoded_file(spool, path)
+    try:
+        with open(spooled, "rb") as fh:
+            decoded = pickle.load(fh)
+        os.remove(spooled)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return prepare_stage(source, path, out_path, opts)
+    blocked = existing_outputs_block(out_path, opts)
+    if blocked is not None:
+        blocked.path = path
+        return blocked
+    return Prepared(path, out_path, decoded, agent_input(_looking_at(source, path), decoded.pixels), start)
+
+
+def shoot_task(source, op: str, payload):
+    """One shoot task in a worker (see the module docstring)."""
+    if op == "survey":
+        path, max_pixels, spool, keep_decoded = payload
+        return ShootReply(survey_record(path, max_pixels, spool, keep_decoded), os.getpid())
+    if op == "harmonise":
+        from .plan import harmonised_entries  # noqa: PLC0415  (looked up at call time: tests replace it)
+
+        named, spool = payload
+        frames = load_frames([r for _, records in named for r in records], spool)
+        groups, k = [], 0
+        for name, records in named:
+            groups.append((name, frames[k:k + len(records)]))
+            k += len(records)
+        per_group, summaries = harmonised_entries(groups, source)
+        entries = [(frames_of[pos].path, entry) for (_, frames_of), got in zip(groups, per_group) for pos, entry in got]
+        for f in frames:
+            with contextlib.suppress(OSError):
+                os.remove(spool_file(spool, f.path))
+        return ShootReply((entries, summaries), os.getpid())
+    if op == "survey-compact":
+        from .survey import survey_file  # noqa: PLC0415
+
+        path, max_pixels = payload
+        return ShootReply(compact_survey(survey_file(path, max_pixels)), os.getpid())
+    raise ValueError(f"unknown shoot task {op!r}")
+
+
+def spool_file(spool: str, path: str) -> str:
+    """Where the survey of `path` keeps its images in the spool folder."""
+    return os.path.join(spool, hashlib.sha1(os.path.abspath(path).encode()).hexdigest() + ".survey")
+
+
+def decoded_file(spool: str, path: str) -> str:
+    """Where the survey of a small photo keeps its full decode (a pickled io.Decoded) for the photo's edit."""
+    return os.path.join(spool, hashlib.sha1(os.path.abspath(path).encode()).hexdigest() + ".decoded")
+
+
+def _small_raster(path: str) -> bool:
+    """True for a JPEG / PNG / TIFF whose header declares at most FULL_DECODE_PIXELS pixels."""
+    from PIL import Image  # noqa: PLC0415
+
+    from ..io.decode import _route  # noqa: PLC0415
+
+    try:
+        if _route(path)[0] == "raw":
+            return False
+        with Image.open(path) as im:
+            return im.size[0] * im.size[1] <= FULL_DECODE_PIXELS
+    except Exception:  # noqa: BLE001  (unreadable: the survey's own path reports nothing, the edit reports it)
+        return False
+
+
+def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
+    """Survey of a small photo made from its full decode (io.decode, as the edit decodes it), which is spooled
+    for the edit (decoded_file); None when the photo cannot be decoded."""
+
+    from ..io import decode  # noqa: PLC0415
+    from .survey import SURVEY_SIDE, Survey, parse_capture_time  # noqa: PLC0415
+    from ..render.preview import thumbnail  # noqa: PLC0415
+
+    try:
+        decoded = decode(path, max_pixels=max_pixels)
+    except Exception:  # noqa: BLE001  (bad files are the engine's to report)
+        return None
+    exif = decoded.info.exif
+    if spool is not None:
+        target = decoded_file(spool, path)
+        with open(f"{target}.{os.getpid()}.tmp", "wb") as fh:
+            pickle.dump(decoded, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(f"{target}.{os.getpid()}.tmp", target)
+    camera = " ".join(str(exif.get(k, "")) for k in ("camera_make", "camera_model")).strip()
+    return Survey(path, thumbnail(decoded.rgb_lin, SURVEY_SIDE), parse_capture_time(exif.get("capture_time")),
+                  camera, os.path.dirname(os.path.abspath(path)), exif)
+
+
 def compact_survey(survey):
     """The Survey with its preview computed from the full survey image and the image itself cut to a <= KEPT_SIDE
-    thumbnail (float32 linear ProPhoto), which also serves as the thumbnail."""
+    thumbnail (float32 linear ProPhoto), which also serves as the thumbnail; its signature computed."""
     if survey is None:
         return None
     from ..render.preview import thumbnail  # noqa: PLC0415
+    from .grouping import signature  # noqa: PLC0415
 
     preview = survey.preview  # from the full survey image (what the agent would see)
     survey.image = thumbnail(survey.image, KEPT_SIDE)
     survey.__dict__["preview"] = preview
     survey.__dict__["thumbnail"] = survey.image
+    survey.signature = signature(survey.image)
     return survey
 
 
-def shoot_task(source, op: str, payload):
-    """Worker task. op 'survey': payload (path, max_pixels) -> compact Survey or None; op 'plan': payload
-    (surveys, GroupingOptions) -> plan.plan_entries(surveys, source, options)."""
-    if op == "survey":
-        from .survey import survey_file  # noqa: PLC0415
+def survey_record(path: str, max_pixels: int | None, spool: str, keep_decoded: bool = True):
+    """Survey `path`, keep its images in the spool, return its grouping.Signed record (None: unreadable). A small
+    photo's survey is its full decode; with keep_decoded that is spooled for its edit (record.decoded)."""
+    from .grouping import signed  # noqa: PLC0415
+    from .survey import survey_file  # noqa: PLC0415
 
-        path, max_pixels = payload
-        return ShootReply(compact_survey(survey_file(path, max_pixels)), os.getpid())
-    if op == "plan":
-        from .plan import plan_entries  # noqa: PLC0415  (looked up at call time: tests replace it)
-
-        surveys, options = payload
-        return ShootReply(plan_entries(surveys, source, options), os.getpid())
-    raise ValueError(f"unknown shoot task {op!r}")
-
-
-def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixels: int | None = None, *,
-                    timeout: float | None = 120.0, memory_limit: int | None = None, task_ref: str | None = None
-                    ) -> tuple[list, list[tuple[int, Any]], list[dict]]:
-    """Survey `paths` in up to `jobs` spawned workers (one per SURVEYS_PER_WORKER files), then group and harmonise
-    in one of them with the source `spec` builds. Returns (surveys: one compact Survey or None per path,
-    [(index into paths, PlanEntry)], group summaries). timeout: seconds per survey (the plan task gets 10x);
-    memory_limit: per worker."""
-    from ..engine import WorkerPool, run_tasks  # noqa: PLC0415
-
-    paths = [str(p) for p in paths]
-    if not paths:
-        return [], [], []
-    n = max(1, min(jobs, len(paths) // SURVEYS_PER_WORKER))
-    pool = WorkerPool(n, spec, timeout=timeout, memory_limit=memory_limit,
-                      task_ref=task_ref or SHOOT_TASK, keep_memory=True)
-    try:
-        surveys: list = [None] * len(paths)
-        for k, o in enumerate(run_tasks(pool, [("survey", (p, max_pixels)) for p in paths])):
-            if o.failure is None and isinstance(o.result, ShootReply):
-                surveys[k] = o.result.value
-            else:
-                log.info("survey of %s failed (%s): it is edited alone", paths[k], getattr(o.failure, "kind", "?"))
-        readable = [k for k, s in enumerate(surveys) if s is not None]
-        if not readable:
-            return surveys, [], []
-        pool.timeout = None if timeout is None else 10 * timeout
-        result = _run_one(pool, ("plan", ([surveys[k] for k in readable], options)))
-    finally:
-        pool.close()
-    if result is None:
-        log.warning("grouping failed; %d files are edited one by one", len(paths))
-        return surveys, [], []
-    entries, groups = result
-    return surveys, [(readable[i], e) for i, e in entries], groups
+    small = _small_raster(path)
+    survey = compact_survey(_survey_by_decode(path, max_pixels, spool if keep_decoded else None) if small
+                            else survey_file(path, max_pixels))
+    if survey is None:
+        return None
+    target = spool_file(spool, path)
+    tmp = f"{target}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as fh:  # a pickle of three arrays: a fraction of np.savez's zip container cost
+        pickle.dump({"image": survey.image.astype(np.float16), "preview": np.asarray(survey.preview, np.float32),
+                     "signature": survey.signature}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, target)
+    record = signed(survey)
+    record.decoded = small and keep_decoded
+    return record
 
 
-def _run_one(pool, args: tuple):
-    """One task through the pool (engine.run_tasks' retry policy): its value, or None when it failed."""
-    from ..engine import run_tasks  # noqa: PLC0415
+def load_frames(records: Sequence, spool: str) -> list:
+    """shoot.survey.Survey objects for Signed records, with the images their survey spooled (image: float32
+    linear ProPhoto, long side <= KEPT_SIDE, also the thumbnail; preview: 64 px; signature)."""
+    from .survey import Survey  # noqa: PLC0415
 
-    o = run_tasks(pool, [args])[0]
-    if o.failure is None and isinstance(o.result, ShootReply):
-        return o.result.value
-    log.warning("grouping task failed: %s", getattr(o.failure, "message", o.failure))
-    return None
-
-
-def make_plan(paths: Sequence[str], spec: SourceSpec, options: GroupingOptions = GroupingOptions(), jobs: int = 1,
-              max_pixels: int | None = DEFAULT_MAX_PIXELS, *, timeout: float | None = 120.0,
-              memory_limit: int | None = None, task_ref: str | None = None) -> Plan:
-    """Survey `paths` in up to `jobs` spawned workers (plan_in_workers: a file that crashes or hangs its survey
-    costs only itself), group them and harmonise each group with the source `spec` builds (in a worker too). Files
-    the survey cannot read, or that declare more than `max_pixels` pixels, are left out (the engine reports them).
-    A bad groups file raises ValueError here, before any worker starts."""
-    t0 = time.perf_counter()
-    if options.groups_file:
-        read_groups_file(options.groups_file)
-    surveys, entries, groups = plan_in_workers(list(paths), spec, options, jobs, max_pixels, timeout=timeout,
-                                               memory_limit=memory_limit, task_ref=task_ref)
-    plan = Plan({os.path.abspath(surveys[i].path): e for i, e in entries}, groups)
-    plan.seconds = time.perf_counter() - t0
-    return plan
+    frames = []
+    for r in records:
+        with open(spool_file(spool, r.path), "rb") as fh:
+            data = pickle.load(fh)  # written by survey_record in a worker of this run, never from outside
+        image = data["image"].astype(np.float32)
+        preview = data["preview"]
+        s = Survey(r.path, image, r.time, r.camera, r.folder)
+        s.__dict__["preview"] = preview
+        s.__dict__["thumbnail"] = image
+        s.signature = r.signature
+        frames.append(s)
+    return frames

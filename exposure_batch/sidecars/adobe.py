@@ -25,6 +25,7 @@ from lxml import etree
 from .. import color
 from ..io import formats
 from . import xmp
+from .editors import ADOBE
 from .xmp import NS, q
 
 PROCESS_VERSION = "11.0"
@@ -85,7 +86,7 @@ def crs_settings(recipe, raw: bool = False) -> CrsSettings:
     master = []
     rgb = []
     for i, (spec, params) in enumerate(_white_balance_folded(list(recipe.steps))):
-        m = spec.to_adobe(params, raw)
+        m = ADOBE.mapping(spec.name, params, raw=raw)
         notes.append(f"step {i + 1} {spec.name}: approximate ({m.note})" if not m.exact else "")
         for key, value in m.settings.items():
             if key == "_master":

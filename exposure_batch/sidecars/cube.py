@@ -123,9 +123,7 @@ def cube_rows(rows: np.ndarray) -> bytes:
 
 def read_cube(path: str | os.PathLike) -> np.ndarray:
     """.cube file -> (N, N, N, 3) float32 table indexed [r, g, b] (colour-science reader)."""
-    import colour  # noqa: PLC0415
-
-    return np.asarray(colour.read_LUT(os.fspath(path)).table, dtype=np.float32)
+    return np.asarray(color._colour().read_LUT(os.fspath(path)).table, dtype=np.float32)  # noqa: SLF001
 
 
 def hald_image(table: np.ndarray) -> np.ndarray:
@@ -181,7 +179,7 @@ def read_hald(path: str | os.PathLike) -> np.ndarray:
 
 def apply_lut(table: np.ndarray, rgb_srgb: np.ndarray, method: str = "tetrahedral") -> np.ndarray:
     """Apply a [r, g, b]-indexed table to (..., 3) sRGB-encoded values with colour-science's interpolators."""
-    import colour  # noqa: PLC0415
+    colour = color._colour()  # noqa: SLF001  (imported with its optional-dependency warnings silenced)
     from colour.algebra import table_interpolation_tetrahedral, table_interpolation_trilinear  # noqa: PLC0415
 
     interp = table_interpolation_tetrahedral if method == "tetrahedral" else table_interpolation_trilinear

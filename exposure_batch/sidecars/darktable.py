@@ -29,6 +29,7 @@ import numpy as np
 from .. import color
 from ..io import formats
 from . import xmp
+from .editors import DARKTABLE
 from .xmp import q
 
 LUT_DEF_PATH_KEY = "plugins/darkroom/lut3d/def_path"
@@ -225,7 +226,7 @@ def parametric_history(recipe, raw: bool = False) -> History:
     to_pp = _rec2020_to_working()
     add("channelmixerrgb", 3, channelmixer_params(to_pp), "to ProPhoto (exposure-batch)")
     for i, step in enumerate(recipe.steps):
-        m = step.spec.to_darktable(step.params)
+        m = DARKTABLE.mapping(step.filter, step.params)
         if not m.exact:
             notes.append(f"step {i + 1} {step.filter}: approximate ({m.note})")
         label = f"{i + 1} {step.spec.label}"

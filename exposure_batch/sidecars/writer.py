@@ -8,7 +8,8 @@ embedded into the source file with `beside_source`, otherwise they are skipped w
 XMP is merged (other namespaces kept; develop settings replaced only with `replace_develop`), a darktable sidecar
 not written by exposure-batch is left alone.
 
-Exports: SidecarOptions, write_sidecars, sidecar_notes, KINDS.
+Exports: SidecarOptions, SidecarKind, SIDECARS (the one registry), KINDS, write_sidecars, planned_paths,
+sidecar_notes.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import functools
 import logging
 import os
 from dataclasses import dataclass
+from typing import Callable
 
 from ..errors import OutputUnwritable
 from ..names import shown
@@ -25,7 +27,9 @@ from .adobe import crs_settings, needs_embedding
 
 log = logging.getLogger(__name__)
 
-KINDS = ("darktable", "adobe", "cube")
+#: The one line said when Adobe settings are skipped for rendered sources (once per run, not once per photo).
+SKIPPED_ADOBE_NOTE = ("adobe: Lightroom reads no sidecar for JPEG/TIFF/PNG/DNG; settings skipped for those files "
+                      "(--sidecar-beside-source embeds them into the sources; export-look writes a preset)")
 
 
 @dataclass(frozen=True)
@@ -97,20 +101,12 @@ def duplicate_name(source_path: str, version: int) -> str:
 def planned_paths(image_path: str, source_path: str, options) -> list[str]:
     """The sidecar files write_sidecars would write for this image (a source's own embedded XMP is not listed),
     so a run can refuse collisions before any work."""
-    from . import adobe, darktable  # noqa: PLC0415
-
     if isinstance(options, str):
         options = SidecarOptions.parse(options)
     folder = _target_dir(image_path, source_path, options)
     base = os.path.basename(source_path)
-    paths = []
-    if "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut"):
-        paths.append(os.path.join(folder, base + ".cube"))
-    if "darktable" in options.kinds:
-        paths.append(os.path.join(folder, darktable.sidecar_name(base)))
-    if "adobe" in options.kinds and not adobe.needs_embedding(source_path):
-        paths.append(os.path.join(folder, adobe.sidecar_name(source_path)))
-    return paths
+    paths = [kind.path(folder, base, source_path) for kind in SIDECARS if kind.wanted(options)]
+    return [p for p in paths if p is not None]
 
 
 def _variation(recipe) -> int:
@@ -134,38 +130,111 @@ def write_sidecars(recipe, image_path: str, source_path: str, options: SidecarOp
         options = SidecarOptions.parse(options)
     if not options.kinds:
         return []
-    folder = _target_dir(image_path, source_path, options)
     version = _variation(recipe)
-    base = duplicate_name(source_path, version)
+    job = _Job(recipe, _target_dir(image_path, source_path, options), duplicate_name(source_path, version),
+               source_path, options, overwrite, version)
     written: list[str] = []
-    cube_path = os.path.join(folder, base + ".cube")
-    if "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut"):
-        table = _baked(_steps_key(recipe), options.lut_size)
-        written.append(cube.write_cube(table, cube_path, title=f"exposure-batch {shown(base)}"))
-    if "darktable" in options.kinds:
-        path = os.path.join(folder, darktable.sidecar_name(base))
-        if os.path.exists(path) and not _ours(path):
-            log.warning("%s: darktable sidecar exists and was not written by exposure-batch; left alone", shown(path))
-        else:
-            darktable.write_darktable_xmp(recipe, path, options.darktable_mode, lut_relpath=os.path.basename(cube_path),
-                                          derived_from=shown(os.path.basename(source_path)),
-                                          raw=darktable.is_raw(source_path))
-            written.append(path)
-    if "adobe" in options.kinds and version:
-        log.warning("%s: no Adobe sidecar for variation %d (Lightroom keeps virtual copies in its catalogue)",
-                    shown(source_path), version + 1)
-    elif "adobe" in options.kinds:
-        written += _write_adobe(recipe, folder, source_path, options, overwrite)
+    for kind in SIDECARS:  # in registry order: the .cube before the darktable XMP that reads it
+        if kind.wanted(options):
+            written += kind.write(job)
     return written
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One photo's sidecars: where they go (`folder`), the name they are made from (`base`: darktable's duplicate
+    name for a variation), and what was asked."""
+
+    recipe: Recipe
+    folder: str
+    base: str
+    source_path: str
+    options: SidecarOptions
+    overwrite: bool
+    version: int
+
+
+def _cube_wanted(options: SidecarOptions) -> bool:
+    return "cube" in options.kinds or ("darktable" in options.kinds and options.darktable_mode == "lut")
+
+
+def _cube_path(folder: str, base: str, _source_path: str) -> str:
+    return os.path.join(folder, base + ".cube")
+
+
+def _write_cube(job: _Job) -> list[str]:
+    table = _baked(_steps_key(job.recipe), job.options.lut_size)
+    return [cube.write_cube(table, _cube_path(job.folder, job.base, job.source_path),
+                            title=f"exposure-batch {shown(job.base)}")]
+
+
+def _darktable_path(folder: str, base: str, _source_path: str) -> str:
+    return os.path.join(folder, darktable.sidecar_name(base))
+
+
+def _write_darktable(job: _Job) -> list[str]:
+    path = _darktable_path(job.folder, job.base, job.source_path)
+    if os.path.exists(path) and not _ours(path):
+        log.warning("%s: darktable sidecar exists and was not written by exposure-batch; left alone", shown(path))
+        return []
+    darktable.write_darktable_xmp(job.recipe, path, job.options.darktable_mode,
+                                  lut_relpath=os.path.basename(_cube_path(job.folder, job.base, job.source_path)),
+                                  derived_from=shown(os.path.basename(job.source_path)),
+                                  raw=darktable.is_raw(job.source_path))
+    return [path]
+
+
+def _adobe_path(folder: str, _base: str, source_path: str) -> str | None:
+    """Lightroom's sidecar beside a raw source; none for a JPEG/TIFF/PNG/DNG (settings go inside the file)."""
+    return None if adobe.needs_embedding(source_path) else os.path.join(folder, adobe.sidecar_name(source_path))
+
+
+def _write_adobe_kind(job: _Job) -> list[str]:
+    if job.version:
+        log.warning("%s: no Adobe sidecar for variation %d (Lightroom keeps virtual copies in its catalogue)",
+                    shown(job.source_path), job.version + 1)
+        return []
+    return _write_adobe(job.recipe, job.folder, job.source_path, job.options, job.overwrite)
+
+
+@dataclass(frozen=True)
+class SidecarKind:
+    """One kind of sidecar in the registry.
+
+    Attributes:
+        name: what --sidecar names ('darktable', 'adobe', 'cube').
+        describes: one line for help texts.
+        wanted: options -> whether this run writes it (the .cube is also written for --darktable-mode lut).
+        path: (folder, base name, source path) -> the file it writes for a photo (None: none, e.g. Adobe settings
+            that go inside a JPEG).
+        write: one photo's job -> the paths written (raises OutputError subclasses).
+    """
+
+    name: str
+    describes: str
+    wanted: Callable[[SidecarOptions], bool]
+    path: Callable[[str, str, str], str | None]
+    write: Callable[[_Job], list[str]]
+
+
+#: The one sidecar registry, in writing order (the .cube before the darktable XMP that may read it).
+SIDECARS: tuple[SidecarKind, ...] = (
+    SidecarKind("cube", "the look baked into a 65^3 .cube LUT (sRGB-encoded in and out): IMG.EXT.cube",
+                _cube_wanted, _cube_path, _write_cube),
+    SidecarKind("darktable", "darktable XMP sidecar (editable modules, or one lut3d entry): IMG.EXT.xmp",
+                lambda o: "darktable" in o.kinds, _darktable_path, _write_darktable),
+    SidecarKind("adobe", "Adobe crs XMP (Lightroom, Camera Raw) beside raw files: IMG.xmp",
+                lambda o: "adobe" in o.kinds, _adobe_path, _write_adobe_kind),
+)
+#: Sidecar names --sidecar takes ('all' = every one), from the registry.
+KINDS: tuple[str, ...] = tuple(kind.name for kind in SIDECARS)
 
 
 def _write_adobe(recipe, folder: str, source_path: str, options: SidecarOptions, overwrite: bool = False
                  ) -> list[str]:
     if adobe.needs_embedding(source_path):
-        if not options.beside_source:
-            log.warning("%s: Lightroom reads no sidecar for this format; Adobe settings skipped (use "
-                        "--sidecar-beside-source to embed them into the source, or export-look for a preset)",
-                        shown(source_path))
+        if not options.beside_source:  # said once per run (SKIPPED_ADOBE_NOTE), not once per photo
+            log.debug("%s: Lightroom reads no sidecar for this format; Adobe settings skipped", shown(source_path))
             return []
         try:
             _, status = adobe.embed_into(recipe, source_path, replace=options.replace_develop)
@@ -197,15 +266,21 @@ def sidecar_notes(recipe, options: SidecarOptions, source_path: str | None = Non
     if isinstance(options, str):
         options = SidecarOptions.parse(options)
     notes: list[str] = []
-    if "adobe" in options.kinds and source_path and needs_embedding(source_path) and not options.beside_source:
-        notes.append("adobe: Lightroom reads no sidecar for JPEG/TIFF/PNG/DNG; settings skipped for those files "
-                     "(--sidecar-beside-source embeds them into the sources; export-look writes a preset)")
+    skipped = "adobe" in options.kinds and adobe_skipped(source_path, options)
+    if skipped:
+        notes.append(SKIPPED_ADOBE_NOTE)
     if "darktable" in options.kinds:
         if options.darktable_mode == "lut":
             notes.append("darktable lut mode: set darktable's 3D LUT root folder (preferences > processing) to the "
                          "folder holding the .cube files")
         else:
             notes += [f"darktable: {n}" for n in darktable.parametric_history(recipe).notes]
-    if "adobe" in options.kinds:
+    if "adobe" in options.kinds and not skipped and not _variation(recipe):  # only for sidecars written
         notes += [f"adobe: {n}" for n in crs_settings(recipe).notes]
     return notes
+
+
+def adobe_skipped(source_path: str | None, options: SidecarOptions) -> bool:
+    """True when no Adobe settings are written for this source: Lightroom reads none beside a JPEG/TIFF/PNG/DNG
+    and they are not embedded (no --sidecar-beside-source)."""
+    return bool(source_path) and needs_embedding(source_path) and not options.beside_source

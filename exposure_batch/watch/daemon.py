@@ -4,10 +4,11 @@ Filesystem events are only hints: the watchdog handler (on watchdog's thread) re
 re-stats every candidate and promotes it once its size and mtime have been unchanged for `settle` seconds, it still
 exists and opens, and its name is not a temp name. A promoted file is written to the journal (SQLite, WAL) and run
 through the shared per-file pipeline in the engine's worker pool (spawned workers, a timeout, a memory cap).
-What happens to a failed file depends on its failure's kind (failures.Kind): INPUT is quarantined at once; CRASH,
-TIMEOUT and LIMIT are retried alone in a fresh worker (--retries), then quarantined; ENVIRONMENT (disk full,
-read-only output) leaves the original in place and the row queued, to be retried after `env_retry` seconds (doubling
-up to 16x while it keeps failing) and at the next start.
+What happens to a failed file depends on its failure's kind (errors.Kind): INPUT and LIMIT are quarantined at once;
+CRASH and TIMEOUT are retried alone in a fresh worker (--retries), then quarantined; CONFLICT (an output in the way)
+and USAGE fail the file without retry or quarantine (the original stays); ENVIRONMENT (disk full, read-only output)
+and SETUP (a model or profile that cannot load) leave the original in place and the row queued, to be retried after
+`env_retry` seconds (doubling up to 16x while it keeps failing) and at the next start.
 Files already in the inbox at start, rows left unfinished by a crash, and files missed by the observer (periodic
 rescan) are all picked up the same way. Everything but the watchdog callback runs on one thread.
 
@@ -21,7 +22,7 @@ output folder removed), they are recreated at once, loudly, the journal from the
 journal without history in an output folder that holds outputs (emptied to 0 bytes, deleted), is rebuilt from the
 outputs on disk.
 
-Exports: WatchConfig, Daemon (is_ignored: pipeline.inputs).
+Exports: Daemon (WatchConfig: watch.config; Hints, Stability: watch.discovery; is_ignored: pipeline.inputs).
 """
 from __future__ import annotations
 
@@ -29,176 +30,30 @@ import collections
 import json
 import logging
 import os
-import shutil
 import stat
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable
 
 from ..engine import Outcome, WorkerInitError, WorkerPool
+from ..engine.scheduler import DEFER, RETRY, RETRYABLE, RetryPolicy
 from ..failures import Failure, Kind
 from ..names import shown
 from ..pipeline.inputs import is_ignored
 from ..pipeline.options import OutputOptions
 from ..pipeline.outputs import check_watch_folders, plan_outputs, recipe_path_for
 from ..pipeline.result import Result
-from ..sources import SourceSpec
-from .journal import Journal, Row, default_journal_path
+from .config import WatchConfig
+from .discovery import Hints, Stability
+from .journal import Journal, Row
 from .lock import AlreadyRunning, DaemonLock, lock_paths
+from .quarantine import free_name, move
 from .state import adopt_outputs, file_identity
-from .writers import error_file_name, open_for_writing
+from .writers import error_file_name
 
 log = logging.getLogger("exposure_batch.watch")
-
-@dataclass
-class WatchConfig:
-    """Everything the daemon needs (built by `exposure-batch watch` from CLI > config file > defaults)."""
-
-    inbox: str
-    opts: OutputOptions
-    spec: SourceSpec = field(default_factory=SourceSpec)
-    jobs: int = 1
-    settle: float = 5.0  # seconds a file's size and mtime must stay unchanged
-    rescan: float = 60.0  # seconds between full rescans of the inbox (0: never)
-    polling: bool = False  # stat-polling observer (NFS/SMB) instead of inotify
-    poll_interval: float = 1.0  # seconds, --polling only
-    once: bool = False  # process what is there, then exit
-    recursive: bool = True
-    hash_files: bool = True  # identify inputs by content too (a re-dropped identical file is not redone)
-    move_processed: bool = False
-    processed_dir: str | None = None  # default OUTDIR/processed
-    quarantine_dir: str | None = None  # default OUTDIR/quarantine
-    journal_path: str | None = None  # default OUTDIR/.exposure-batch/journal.sqlite
-    timeout: float | None = 600.0  # seconds per file before the worker is killed
-    memory_limit: int | None = None  # bytes of address space per worker (RLIMIT_AS)
-    retries: int = 1  # extra attempts after a CRASH, TIMEOUT or LIMIT failure
-    grace: float = 30.0  # seconds in-flight work may finish after SIGTERM before it is abandoned
-    tick: float = 0.1  # main-loop wake-up, seconds
-    log_json: bool = False
-    report_dir: str | None = None  # keep a static HTML report (report.ReportWriter) of every outcome here
-    env_retry: float = 60.0  # seconds before an ENVIRONMENT failure (disk full, read-only) is tried again (0: at restart)
-    task_ref: str | None = None  # 'module:function' task for the workers (tests); None: the pipeline stages
-    grouping: object = None  # shoot.grouping.GroupingOptions: scenes arriving together are harmonised (None: off)
-    group_wait: float = 30.0  # seconds a complete file may be held for its group, at most
-    open_wait: float = 600.0  # seconds a settled file may still be waited for while open for writing (0: no check)
-    requarantine_watch: float | None = None  # seconds a quarantined file that changes is taken back (None: auto)
-    rebuild_journal: bool = False  # set the journal aside and rebuild it from the outputs on disk
-
-    def __post_init__(self):
-        self.inbox = os.path.abspath(self.inbox)
-        out = self.opts.outdir
-        self.processed_dir = os.path.abspath(self.processed_dir or os.path.join(out, "processed"))
-        self.quarantine_dir = os.path.abspath(self.quarantine_dir or os.path.join(out, "quarantine"))
-        self.journal_path = os.path.abspath(self.journal_path or default_journal_path(out))
-        if self.report_dir:
-            self.report_dir = os.path.abspath(self.report_dir)
-        if self.requarantine_watch is None:
-            self.requarantine_watch = max(120.0, 20 * self.settle)
-
-
-class _Hints:
-    """Thread-safe set of paths named by filesystem events (watchdog calls `dispatch` on its own thread)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._files: set[str] = set()
-        self._dirs: set[str] = set()
-
-    def dispatch(self, event) -> None:
-        if event.event_type not in ("created", "modified", "moved", "closed"):
-            return
-        path = os.fsdecode(event.dest_path if event.event_type == "moved" else event.src_path)
-        with self._lock:
-            (self._dirs if event.is_directory else self._files).add(path)
-
-    def drain(self) -> tuple[set[str], set[str]]:
-        with self._lock:
-            files, dirs = self._files, self._dirs
-            self._files, self._dirs = set(), set()
-        return files, dirs
-
-
-class _Stability:
-    """Candidates waiting to be complete: path -> (size, mtime_ns, time the pair was first seen).
-
-    A file is complete when its (size, mtime) pair has been seen unchanged for `settle` seconds. With
-    trust_mtime (local filesystems, where mtime comes from this machine's clock) a file whose mtime is already
-    `settle` seconds old and that is unchanged at the next check is complete too: every write moves mtime to now,
-    so files that were there before the daemon started need not wait out the settle time again.
-    """
-
-    def __init__(self, settle: float, trust_mtime: bool = False, wall: Callable[[], float] = time.time,
-                 open_wait: float = 0.0):
-        self.settle = settle
-        self.trust_mtime = trust_mtime
-        self.wall = wall
-        self.open_wait = open_wait
-        self._seen: dict[str, tuple[int, int, float]] = {}
-        self._open_since: dict[str, float] = {}  # path -> when it was first found settled but open for writing
-        self.waiting: list[str] = []  # paths newly found open for writing (the daemon says so once)
-        self.gave_up: list[str] = []  # paths still open after open_wait seconds, taken as they are
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-    def __contains__(self, path: str) -> bool:
-        return path in self._seen
-
-    def note(self, path: str, st: os.stat_result, now: float) -> None:
-        prev = self._seen.get(path)
-        if prev is None or (prev[0], prev[1]) != (st.st_size, st.st_mtime_ns):
-            self._seen[path] = (st.st_size, st.st_mtime_ns, now)
-
-    def ready(self, now: float) -> list[tuple[str, os.stat_result]]:
-        """Paths unchanged for `settle` seconds, still regular files, and openable; they leave the candidate set."""
-        done = []
-        for path, (size, mtime_ns, since) in list(self._seen.items()):
-            try:
-                st = os.stat(path)
-            except OSError:
-                del self._seen[path]  # vanished (renamed away, deleted)
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                del self._seen[path]
-            elif (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                self._seen[path] = (st.st_size, st.st_mtime_ns, now)
-            elif (now - since >= self.settle or self._old(mtime_ns, now, since)) and _openable(path):
-                if self._being_written(path, now):
-                    self._seen[path] = (size, mtime_ns, now)  # once closed, it must stay unchanged a settle time
-                    continue
-                del self._seen[path]
-                done.append((path, st))
-        return done
-
-    def _being_written(self, path: str, now: float) -> bool:
-        """Another process still holds the file open for writing (and open_wait has not run out)."""
-        if self.open_wait <= 0:
-            return False
-        if open_for_writing(path) is not True:
-            self._open_since.pop(path, None)
-            return False
-        first = self._open_since.setdefault(path, now)
-        if first == now:
-            self.waiting.append(path)
-        if now - first > self.open_wait:
-            del self._open_since[path]
-            self.gave_up.append(path)
-            return False
-        return True
-
-    def _old(self, mtime_ns: int, now: float, since: float) -> bool:
-        return self.trust_mtime and now > since and self.wall() - mtime_ns / 1e9 >= self.settle
-
-
-def _openable(path: str) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            fh.read(1)
-        return True
-    except OSError:
-        return False
 
 
 class Daemon:
@@ -210,14 +65,17 @@ class Daemon:
     def __init__(self, config: WatchConfig, stop: threading.Event | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.cfg = config
+        #: the engine's one retry rule: crash / timeout retried alone (--retries), ENVIRONMENT / SETUP deferred
+        self.policy = RetryPolicy(retries=config.retries, retry_kinds=RETRYABLE, defer_waiting=True,
+                                  env_retry=config.env_retry)
         self.stop = stop or threading.Event()
         self.abort = threading.Event()  # second signal: abandon in-flight work now
         self.ready = threading.Event()  # set once the observer runs and the first scan is done
         self.clock = clock
         self.journal: Journal | None = None
         self.pool: WorkerPool | None = None
-        self._hints = _Hints()
-        self._stable = _Stability(config.settle, trust_mtime=not config.polling, open_wait=config.open_wait)
+        self._hints = Hints()
+        self._stable = Stability(config.settle, trust_mtime=not config.polling, open_wait=config.open_wait)
         self._lock: DaemonLock | None = None
         self._journal_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the journal file opened
         self._taken_over: AlreadyRunning | None = None  # another daemon took the output over while this one ran
@@ -250,6 +108,18 @@ class Daemon:
         if self.stop.is_set():
             self.abort.set()
         self.stop.set()
+
+    def idle(self) -> bool:
+        """True when the daemon has nothing in hand: no event hint undrained, no file waiting to settle, nothing to
+        journal, queue, hold for its group or finish. Safe to call from another thread (a snapshot: a filesystem
+        event that the observer has not delivered yet is not seen)."""
+        return not (len(self._hints) or len(self._stable) or self._to_promote or self._queue or self._inflight
+                    or (self._groups is not None and self._groups.pending))
+
+    @property
+    def events_received(self) -> int:
+        """Filesystem events the observer has delivered so far."""
+        return self._hints.received
 
     def run(self) -> collections.Counter:
         """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts.
@@ -342,7 +212,7 @@ class Daemon:
         done, quarantined = adopt_outputs(self.journal, cfg, self._plan_out, self._inside_own_dir, is_ignored)
         if cfg.rebuild_journal:
             reason = "--rebuild-journal" + (f"; the old journal is kept as {os.path.basename(kept)}" if kept else "")
-        elif self.journal.size_at_open == 0:
+        elif self.journal.emptied:
             reason = (f"{os.path.basename(cfg.journal_path)} was emptied (0 bytes)" +
                       (": the output folder holds outputs, so this is not a fresh start" if done else ""))
         elif done or quarantined:
@@ -406,7 +276,7 @@ class Daemon:
             del self._requarantine[row_id]
             row = self.journal.get(row_id)
             if row.state != "quarantined" or (where != row.path and (os.path.lexists(row.path)
-                                                                    or not _move(where, row.path))):
+                                                                    or not move(where, row.path))):
                 continue
             try:
                 os.unlink(error_path)
@@ -425,7 +295,7 @@ class Daemon:
         if self.cfg.once or not self.cfg.env_retry or self.stop.is_set():
             return None
         n = self._env_failures[row_id] = self._env_failures.get(row_id, 0) + 1
-        delay = self.cfg.env_retry * 2 ** min(n - 1, 4)
+        delay = self.policy.backoff(n)
         self._deferred[row_id] = self.clock() + delay
         return delay
 
@@ -586,6 +456,9 @@ class Daemon:
 
         if self.journal.lookup(path, st.st_size, st.st_mtime_ns) is not None:
             return
+        if any(r.path == path for r in self._inflight.values()):  # (its worker may be rewriting it: see
+            self._stable.note(path, st, self.clock())             # _source_modified; look again afterwards)
+            return
         rel = self._rel(path)
         sha = None
         if self.cfg.hash_files:
@@ -733,15 +606,37 @@ class Daemon:
             self._queue.appendleft(row.id)
             self._queued.add(row.id)
         elif o.failure is None:
+            if row.path in (o.result.outputs or ()):
+                self._source_modified(row)
             self._finish(row, o.result.status, o.result.reason, o.result.outputs, o.result.seconds, result=o.result)
             if self.cfg.move_processed:
                 self._move_processed(row)
         else:
             self._failed(row, o.failure, o.result.seconds if o.result else o.seconds)
 
+    def _source_modified(self, row: Row) -> None:
+        """The photo's own file was rewritten on purpose (--sidecar-beside-source embedded Adobe settings into it):
+        the journal takes its new size, mtime and hash, so the daemon does not take it for a new photo."""
+        from ..io.decode import file_sha256  # noqa: PLC0415
+
+        try:
+            st = os.stat(row.path)
+            sha = file_sha256(row.path) if self.cfg.hash_files else None
+        except OSError:
+            return
+        self.journal.update_identity(row.id, st.st_size, st.st_mtime_ns, sha)
+        row.size, row.mtime_ns, row.sha256 = st.st_size, st.st_mtime_ns, sha or row.sha256
+        self.stats["sources_modified"] += 1
+        if self.stats["sources_modified"] == 1:
+            self._emit("note", row, reason="--sidecar-beside-source: Adobe settings are embedded into JPEG/TIFF/PNG/"
+                       "DNG originals, which changes their bytes (the count is in the stopped line)")
+
     def _failed(self, row: Row, failure: Failure, seconds: float) -> None:
-        """Decide by the failure's kind: defer (ENVIRONMENT), retry alone (retryable kinds), or quarantine."""
-        if failure.kind is Kind.ENVIRONMENT:  # not the input's fault: keep the original, retry at the next start
+        """Decide by the failure's kind (self.policy, errors.Kind): defer (ENVIRONMENT, SETUP), fail without blame
+        (CONFLICT: an output is in the way; USAGE), retry alone (CRASH, TIMEOUT), or quarantine (INPUT, LIMIT,
+        retries spent)."""
+        action = self.policy.decide(failure, row.failures + 1)
+        if action == DEFER:  # not the input's fault: keep the original, retry at the next start
             self.journal.requeue(row.id, failure.message)
             self.stats["deferred"] += 1
             retry_in = self._defer(row.id)
@@ -752,8 +647,11 @@ class Daemon:
                          "queued")
             self._consider(row.path, self.clock())
             return
+        if not (failure.kind.blames_input or failure.retryable):  # the photo is not to blame: never retried or
+            self._finish(row, "failed", failure.message, seconds=seconds)  # quarantined; the original stays put
+            return
         failures = row.failures + 1
-        if failure.retryable and failures <= self.cfg.retries:
+        if action == RETRY:
             self.journal.requeue(row.id, failure.message, failed=True)
             if not self.stop.is_set():  # (when stopping, the retry waits in the journal for the next run)
                 self._enqueue(row.id)
@@ -782,9 +680,9 @@ class Daemon:
     def _move_to_quarantine(self, row: Row, reason: str) -> None:
         from ..io.write import atomic_write  # noqa: PLC0415
 
-        dest = _free_name(os.path.join(self.cfg.quarantine_dir, row.rel))
+        dest = free_name(os.path.join(self.cfg.quarantine_dir, row.rel))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        moved = self._unchanged(row) and _move(row.path, dest)
+        moved = self._unchanged(row) and move(row.path, dest)
         folder, name = os.path.split(dest)
         error_path = os.path.join(folder, error_file_name(name, folder))  # (shortened when NAME is too long)
         text = (f"file: {shown(row.rel)}\nreason: {shown(reason)}\nattempts: {row.attempts}\nsize: {row.size} bytes\n"
@@ -806,9 +704,9 @@ class Daemon:
     def _move_processed(self, row: Row) -> None:
         if not self._unchanged(row) or not os.path.exists(row.path):
             return
-        dest = _free_name(os.path.join(self.cfg.processed_dir, row.rel))
+        dest = free_name(os.path.join(self.cfg.processed_dir, row.rel))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        _move(row.path, dest)
+        move(row.path, dest)
 
     # -- helpers --------------------------------------------------------------------------------------------------
     def _rel(self, path: str) -> str:
@@ -840,23 +738,3 @@ def _logfmt(v) -> str:
         v = ",".join(map(str, v))
     s = str(v)
     return json.dumps(s, ensure_ascii=False) if (not s or any(c in s for c in ' ="\t\n')) else s
-
-
-def _free_name(path: str) -> str:
-    """path, or 'name (2).ext', 'name (3).ext', ... if it exists."""
-    if not os.path.lexists(path) and not os.path.lexists(path + ".error.txt"):
-        return path
-    base, ext = os.path.splitext(path)
-    n = 2
-    while os.path.lexists(f"{base} ({n}){ext}"):
-        n += 1
-    return f"{base} ({n}){ext}"
-
-
-def _move(src: str, dest: str) -> bool:
-    try:
-        shutil.move(src, dest)
-        return True
-    except OSError as err:
-        log.warning("cannot move %s to %s: %s", shown(src), shown(dest), shown(err))
-        return False

@@ -109,6 +109,9 @@ class Journal:
         self.path = os.path.abspath(path)
         #: bytes the file held before this open (None: there was no file): 0 means someone emptied it
         self.size_at_open = os.path.getsize(self.path) if os.path.exists(self.path) else None
+        #: the file was there but held nothing, not even in its write-ahead log: someone emptied it
+        self.emptied = self.size_at_open == 0 and not (os.path.exists(self.path + "-wal")
+                                                       and os.path.getsize(self.path + "-wal") > 0)
         try:
             self._open(readonly)
             check = self.db.execute("PRAGMA quick_check").fetchone()[0]
@@ -265,6 +268,14 @@ class Journal:
         assert state in STATES, state
         self.db.execute("UPDATE files SET state=?, reason=?, outputs=?, seconds=?, updated=? WHERE id=?",
                         (state, to_db(reason), json.dumps(list(outputs)), seconds, time.time(), row_id))
+
+    def update_identity(self, row_id: int, size: int, mtime_ns: int, sha256: str | None) -> None:
+        """The input was rewritten on purpose (settings embedded into it): record its new size, mtime and hash."""
+        try:
+            self.db.execute("UPDATE files SET size=?, mtime_ns=?, sha256=COALESCE(?, sha256), updated=? WHERE id=?",
+                            (size, mtime_ns, sha256, time.time(), row_id))
+        except sqlite3.IntegrityError:  # (another row already has that version)
+            pass
 
     def requeue(self, row_id: int, reason: str = "", failed: bool = False) -> None:
         """Back to queued: a retry after a failure (failed=True counts it) or work abandoned at shutdown."""

@@ -98,6 +98,8 @@ def test_train_cli_fine_tunes_from_a_model_folder(photo_dir, tmp_path):
     card = json.loads((tuned / "model.json").read_text())
     assert card["net"]["channels"] == TINY_NET["channels"]
     assert card["training"]["initialised_from"]["id"] == "base"
+    assert card["training"]["initialised_from"]["path"] == "base"  # portable: no path of this machine
+    assert str(tmp_path) not in (tuned / "model.json").read_text()
     with np.load(base / "actor.npz") as a, np.load(tuned / "actor.npz") as b:  # lr 0: weights unchanged
         assert set(a.files) == set(b.files)
         for k in a.files:

@@ -53,7 +53,7 @@ def test_second_run_into_the_same_output_is_refused_while_the_first_runs(tmp_pat
 
 def test_dry_run_does_not_take_the_lock(tmp_path):
     """--dry-run writes nothing, so it runs while another run holds the folder."""
-    from exposure_batch.runlock import OutputLock
+    from exposure_batch.runs.lock import OutputLock
 
     inbox, out = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()

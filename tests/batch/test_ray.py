@@ -87,3 +87,28 @@ def test_cli_ray_option_summarises_like_a_local_run(local_ray, photos, tmp_path)
     assert "done 6, skipped 0, failed 3" in res.output
     assert sum(1 for line in res.output.splitlines() if line.startswith("  failed:")) == 3
     assert len(list((tmp_path / "out").glob("*.jpg"))) == 6
+
+
+def test_ray_with_grouping_on_gives_the_local_runs_recipes(local_ray, tmp_path):
+    """The default run (grouping on) through --ray: planned window by window like the local run, the same groups
+    and the same harmonised recipes."""
+    from exposure_batch.cli import main
+    from exposure_batch.recipe import load_recipe
+    from tests.shoot.conftest import write_shoot
+
+    shoot = tmp_path / "shoot"
+    write_shoot(shoot, scenes=(0, 1), frames=3)
+    write_shoot(shoot / "scans", scenes=(2,), frames=3, timed=False)
+    runs = {}
+    for kind, extra in (("local", ["-j", "2"]), ("ray", ["--ray", "auto"])):
+        out = tmp_path / kind
+        res = CliRunner().invoke(main, ["process", str(shoot), "-r", "-o", str(out), "--save-recipe", "--no-progress",
+                                        *extra], catch_exceptions=False)
+        assert res.exit_code == 0, res.output + res.stderr
+        assert "9 photos in 3 scenes (3 harmonised, 0 frames split off)" in res.stderr, res.stderr
+        runs[kind] = {p.relative_to(out).as_posix(): load_recipe(p) for p in sorted(out.rglob("*.recipe.json"))}
+    assert len(runs["local"]) == 9 and runs["local"].keys() == runs["ray"].keys()
+    for name, local in runs["local"].items():
+        remote = runs["ray"][name]
+        assert local.group is not None and remote.group == local.group, name
+        assert [s.to_dict() for s in remote.steps] == [s.to_dict() for s in local.steps], name

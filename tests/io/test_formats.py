@@ -92,3 +92,14 @@ def test_service_schema_reads_the_table():
 
     schema = RenderSpec.model_json_schema()["properties"]["format"]
     assert tuple(schema["enum"]) == formats.OUTPUT_CHOICES
+
+
+def test_every_output_format_has_an_encoder_and_writes_what_it_says(tmp_path):
+    from exposure_batch.io.write import ENCODERS
+
+    assert set(ENCODERS) == set(formats.OUTPUT_FORMATS)
+    img = np.full((6, 9, 3), 0.3, np.float32)
+    for name in formats.OUTPUT_FORMATS:
+        path = write_image(img, tmp_path / ("x" + formats.output_extension(name)))
+        info = read_info(path)
+        assert (info.format, info.bit_depth, info.width) == (name, formats.bits_for(name), 9)

@@ -22,7 +22,7 @@ import pytest
 from exposure_batch import color
 from exposure_batch.errors import InputError, UnsupportedFormat
 from exposure_batch.io import decode
-from exposure_batch.pipeline import find_inputs
+from exposure_batch.pipeline.inputs import find_inputs
 
 REPO = Path(__file__).resolve().parents[2]
 

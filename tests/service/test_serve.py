@@ -330,3 +330,11 @@ def test_a_bad_model_folder_is_a_one_line_error(tmp_path):
     (tmp_path / "empty").mkdir()
     r = _serve_cli("--model", str(tmp_path / "empty"), "--token-file", str(tmp_path / "t"), "--port", "9")
     assert r.returncode == 1 and "cannot load the learned agent" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_recipe_from_an_upload_names_the_original_not_the_temp_file(world):
+    data = sample_path(JPEG).read_bytes()
+    r = world["client"].post("/v1/edit", files={"file": ("IMG_0002.jpg", data, "image/jpeg")})
+    assert r.status_code == 200, r.text
+    assert r.json()["recipe"]["source"]["name"] == "IMG_0002.jpg"
+    assert "tmp" not in json.dumps(r.json()["recipe"]["source"])

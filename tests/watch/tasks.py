@@ -47,3 +47,18 @@ def hostile(source, path, out_path, opts):
     if "segv" in os.path.basename(path):
         os.kill(os.getpid(), signal.SIGSEGV)
     return Result(path, "done")
+
+
+
+def output_appears(source, path, out_path, opts):
+    """The real per-file stages, but another program writes this photo's output image after the existing-output
+    check and before the render: the output is in the way (a conflict, not a full disk)."""
+    from exposure_batch.pipeline.stages import decide_prepared, finish_stage, prepare_stage
+
+    item = prepare_stage(source, path, out_path, opts)
+    if isinstance(item, Result):
+        return item
+    decided = decide_prepared(source, [item])[0]
+    with open(out_path, "wb") as fh:
+        fh.write(b"written by another program")
+    return decided if isinstance(decided, Result) else finish_stage(item, decided, opts)

@@ -53,8 +53,13 @@ def _writer(tmp_path, path, data: bytes, mode: str, flag: str = "-") -> subproce
                             stdout=subprocess.PIPE, text=True)
 
 
+@pytest.mark.parametrize("lease", ["kernel lease", "/proc fallback"])
 @pytest.mark.parametrize("mode", ["empty", "half"])
-def test_a_file_still_open_for_writing_is_waited_out(tmp_path, mode, watch_log):
+def test_a_file_still_open_for_writing_is_waited_out(tmp_path, mode, lease, watch_log, monkeypatch):
+    if lease == "/proc fallback":  # (leases disabled, or a filesystem without them)
+        from exposure_batch.watch import writers  # noqa: PLC0415
+
+        monkeypatch.setattr(writers, "_lease_says", lambda path: None)
     inbox, out = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
     data = photo_bytes(tmp_path, 96, 64, seed=3)
@@ -92,3 +97,26 @@ def test_a_quarantined_file_that_changes_is_re_examined(tmp_path, watch_log):
     assert sorted(os.listdir(out / "quarantine")) == []  # neither the file nor its error.txt stays there
     assert (out / "IMG_0002.jpg").stat().st_size > 0
     assert any(m.startswith("event=re-examined") for m in watch_log.messages), watch_log.messages
+
+
+@pytest.mark.parametrize("lease", ["kernel lease", "/proc fallback"])
+def test_open_for_writing_sees_a_writer_process(tmp_path, monkeypatch, lease):
+    """Both ways of telling: the kernel's read lease, and /proc where no lease can be taken (leases disabled, a
+    filesystem without them, a file this user does not own)."""
+    from exposure_batch.watch import writers  # noqa: PLC0415
+
+    if lease == "/proc fallback":
+        monkeypatch.setattr(writers, "_lease_says", lambda path: None)
+        monkeypatch.setattr(writers, "_PROC_MAX_AGE", 0.0)
+    path = tmp_path / "f.jpg"
+    go = tmp_path / "go"
+    writer = _writer(tmp_path, path, b"x" * 1000, "half", flag=str(go))
+    assert writer.stdout.readline().strip() == "written"
+    assert writers.open_for_writing(str(path)) is True
+    reader = open(path, "rb")  # a reader is not a writer
+    try:
+        go.touch()
+        assert writer.wait(60) == 0
+        assert writers.open_for_writing(str(path)) is False
+    finally:
+        reader.close()

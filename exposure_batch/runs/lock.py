@@ -14,7 +14,7 @@ import fcntl
 import os
 import time
 
-from .names import shown
+from ..names import shown
 
 LOCK_NAME = "process.lock"
 #: Exit status of a run refused because another run holds its output folder (sysexits EX_TEMPFAIL: try later).
