@@ -103,8 +103,8 @@ def capture_features(preview_lin: np.ndarray) -> np.ndarray:
     x = np.maximum(np.asarray(preview_lin, np.float64).reshape(-1, 3), FLOOR)
     log_lum = np.log2(_luminance64(x))
     sorted_lum = np.sort(log_lum)
-    pct = _percentiles(sorted_lum, LUMINANCE_PERCENTILES)
-    median = float(_percentiles(sorted_lum, [50])[0])
+    pct = np.percentile(log_lum, LUMINANCE_PERCENTILES)
+    median = float(np.median(log_lum))
     chroma = np.log2(x) - log_lum[:, None]
     lo, hi = pct[LUMINANCE_PERCENTILES.index(5)], pct[LUMINANCE_PERCENTILES.index(95)]
     mid = (log_lum >= lo) & (log_lum <= hi) & (_min3(x) > 2.0**-12)
@@ -118,8 +118,8 @@ def capture_features(preview_lin: np.ndarray) -> np.ndarray:
     v = _max3(x)
     sat = (v - _min3(x)) / v
     base = np.concatenate([pct - median, [median, log_lum.mean() - median, log_lum.std()],
-                           mids.mean(axis=0), mids.std(axis=0), _percentiles(np.sort(spread), [25, 50, 75, 90]), cast,
-                           _percentiles(np.sort(sat), [10, 25, 50, 75, 90]), [sat.mean()]])
+                           mids.mean(axis=0), mids.std(axis=0), np.percentile(spread, [25, 50, 75, 90]), cast,
+                           np.percentile(sat, [10, 25, 50, 75, 90]), [sat.mean()]])
     return np.concatenate([base, _cast_features(x, log_lum, sorted_lum, chroma, mid, sat),
                            _clip_features(np.asarray(preview_lin, np.float64).reshape(-1, 3), np.asarray(preview_lin).shape)])
 
@@ -173,8 +173,12 @@ class CaptureModel:
     def __init__(self, arrays: Mapping[str, np.ndarray]):
         self.feature_mean = np.asarray(arrays["feature_mean"], np.float64)
         self.feature_scale = np.asarray(arrays["feature_scale"], np.float64)
-        if self.feature_mean.shape != (N_FEATURES,):
-            raise ValueError(f"capture model reads {self.feature_mean.shape[0]} statistics, this version {N_FEATURES}")
+        #: How many of capture_features' statistics the networks read: N_FEATURES, or N_BASE_FEATURES for a model
+        #: fitted before the cast and clipping statistics (20261130.x: the same first 37, bit for bit).
+        self.n_features = int(self.feature_mean.shape[0])
+        if self.n_features not in (N_BASE_FEATURES, N_FEATURES):
+            raise ValueError(f"capture model reads {self.n_features} statistics, this version {N_FEATURES} "
+                             f"(or {N_BASE_FEATURES})")
         self.output_mean = np.asarray(arrays["output_mean"], np.float64)
         self.output_scale = np.asarray(arrays["output_scale"], np.float64)
         self.members = []
@@ -203,7 +207,7 @@ class CaptureModel:
     def estimate_with_spread(self, previews_lin) -> tuple[np.ndarray, np.ndarray]:
         """estimate()'s (B, 5) and the ensemble's spread (B, 5): the standard deviation of the members' estimates
         (FIELDS units, before the dead zones and the flat-frame trust), exact as the mean (members in order)."""
-        feats = np.stack([capture_features(p) for p in previews_lin])
+        feats = np.stack([capture_features(p) for p in previews_lin])[:, : self.n_features]
         # (a flat frame's spread is float rounding, about 1e-15: the 1e-6 floor makes its trust exactly 0)
         trust = np.clip((feats[:, SPREAD_FEATURE] - 1e-6) / TONAL_SPREAD_FULL, 0.0, 1.0)
         h = quantise_activations((feats - self.feature_mean) / self.feature_scale)

@@ -44,9 +44,7 @@ class EvalCase:
 
 
 def make_cases(paths: list[str], per_photo: int = 2, seed: int = 0, max_side: int = 384, log=print) -> list[EvalCase]:
-    """Decode held-out photos, shrink to `max_side`, and degrade each `per_photo` times (seeded per photo/index),
-    clipped at white as a capture file holds it (agent.data.as_captured; since 20261207: an overexposed capture's
-    highlights are lost, as in a camera's file)."""
+    """Decode held-out photos, shrink to `max_side`, and degrade each `per_photo` times (seeded per photo/index)."""
     from ..io import decode  # noqa: PLC0415
     import os  # noqa: PLC0415
 
@@ -59,7 +57,7 @@ def make_cases(paths: list[str], per_photo: int = 2, seed: int = 0, max_side: in
             continue
         for j in range(per_photo):
             d = sample_degradation(np.random.default_rng([seed, i, j]))
-            cases.append(EvalCase(f"{os.path.basename(path)}#{j}", orig, as_captured(degrade(orig, d)), d))
+            cases.append(EvalCase(f"{os.path.basename(path)}#{j}", orig, degrade(orig, d), d))
     return cases
 
 

@@ -294,18 +294,19 @@ def _figures_html(s: dict) -> str:
         fig("total time", f'{s["seconds_total"]:.1f} s'),
         *([fig("scenes", s["scenes"]), fig("harmonised groups", s["harmonised"]),
            fig("split off", s["split_off"], "failed" if s["split_off"] else "")] if s.get("scenes") else []),
-    ]) + _worth_a_look_html(s.get("worth_a_look") or [])
+    ])
 
 
 def _worth_a_look_html(rows: list[dict]) -> str:
-    """The photos most worth a look, as a static list (readable without JavaScript)."""
+    """The photos most worth a look, as a static list (readable without JavaScript), folded (the header stays
+    short)."""
     if not rows:
         return ""
     items = "".join(f'<li><a href="#p-{html.escape(r["id"])}">{html.escape(r["name"])}</a> · confidence '
                     f'{r["confidence"]:.2f}{(" · " + html.escape(r["capture_note"])) if r.get("capture_note") else ""}'
                     f'</li>' for r in rows)
-    return (f'<div class="look" id="worth-a-look"><b>Worth a look</b> (the edits the learned agent was least sure of, '
-            f'lowest confidence first)<ol>{items}</ol></div>')
+    return (f'<details class="review" id="worth-a-look"><summary>Worth a look: {len(rows)} photo(s) the learned agent '
+            f'was least sure of (lowest confidence first)</summary><ol>{items}</ol></details>')
 
 
 #: How many photos the "review first" list shows at most.
@@ -344,7 +345,7 @@ def render_html(title: str, photos: list[dict], page_size: int = 60) -> str:
     return (_TEMPLATE
             .replace("@TITLE@", html.escape(title))
             .replace("@FIGURES@", _figures_html(s))
-            .replace("@REVIEW@", _review_html(photos))
+            .replace("@REVIEW@", _review_html(photos) + _worth_a_look_html(s.get("worth_a_look") or []))
             .replace("@GENERATED@", generated)
             .replace("@PAGE_SIZE@", str(int(page_size)))
             .replace("@DATA@", _json_for_script(photos)))

@@ -116,12 +116,11 @@ def capture():
     return model
 
 
-@pytest.mark.parametrize("ev, bound", [(-2.5, 0.5), (-1.0, 0.6), (0.0, 0.03), (1.2, 0.6)])
+@pytest.mark.parametrize("ev, bound", [(-2.5, 0.2), (-1.0, 0.1), (0.0, 0.02), (1.2, 0.8)])
 def test_shipped_estimate_finds_the_exposure_error(capture, coffee, ev, bound):
-    """The shipped estimate on the coffee sample (a held-out photo: never trained on) degraded by `ev`. Measured
-    errors with 20261207: 0.33, 0.38, 0.01 (the dead zone) and 0.36 EV (20261130.3: 0.09, 0.03, 0.00, 0.54): the
-    estimate shrinks towards no error, as a regression fitted by mean squared error does where it is unsure.
-    Bounds about 1.5x measured."""
+    """The shipped estimate on the coffee sample (never used in training) degraded by `ev`. Measured errors: 0.09,
+    0.03, 0.00 (the dead zone) and 0.54 EV: +1.2 EV is near the top of the training range (-3..+1.5), so the estimate
+    shrinks towards the middle. Bounds about 1.5-2x measured."""
     (estimate,) = capture.degradations([make_preview(degrade(coffee, Degradation(ev=ev)))])
     assert abs(estimate.ev - ev) <= bound, estimate
 
