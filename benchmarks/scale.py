@@ -121,7 +121,7 @@ def _children_cpu() -> float:
 def warm_kernels() -> None:
     """Compile the render kernels once before any arm runs (a run that finds them uncompiled compiles them in its
     parent, which would show in that arm's time and peak RSS)."""
-    from exposure_batch.render import prepare_kernels
+    from exposure_batch.engine.warmup import prepare_kernels
 
     prepare_kernels(raw_sources=False, bits=(8,), workers=1)
 
