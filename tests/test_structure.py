@@ -106,8 +106,7 @@ LAYERS = (
     ("sources", "sidecars", "report"),
     ("pipeline",),
     ("engine",),
-    ("shoot",),
-    ("look",),  # a studio's pairs are grouped by capture time like a shoot (look.pairs -> shoot.survey)
+    ("look", "shoot"),
     ("service", "runs", "watch"),
     ("cli",),
     ("__main__",),
@@ -151,7 +150,7 @@ def test_layer_rule_sees_an_upward_import_and_an_unplaced_room(tmp_path):
     (pkg / "pipeline" / "stages.py").write_text("def f():\n    from ..look.profile import g  # lazy still counts\n")
     (pkg / "look" / "profile.py").write_text("from ..errors import E\nfrom ..pipeline import stages\n")
     assert upward_imports(pkg) == ["extra: no layer",
-                                   "exposure_batch.pipeline.stages -> exposure_batch.look.profile (layer 6 -> 9)"]
+                                   "exposure_batch.pipeline.stages -> exposure_batch.look.profile (layer 6 -> 8)"]
 
 #: Numbers that only a colour fact uses: luma weights, the sRGB / Rec.2020 / ProPhoto / Adobe RGB transfer curves,
 #: the D50 PCS and D65 whites (XYZ and xy), the sRGB -> XYZ matrix and the Rec. 709 luminance weights.
