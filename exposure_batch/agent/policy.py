@@ -61,6 +61,11 @@ def _default_dir() -> str:
     return os.environ.get("EXPOSURE_BATCH_MODEL") or DEFAULT_MODEL_DIR
 
 
+def default_model_dir() -> str:
+    """The learned agent's model folder when none is given: $EXPOSURE_BATCH_MODEL, else the shipped models/auto."""
+    return _default_dir()
+
+
 def content_seed(preview: np.ndarray) -> int:
     """63-bit seed from the preview's float32 bytes (same photo -> same seed on every machine)."""
     return int.from_bytes(hashlib.sha256(np.ascontiguousarray(preview, np.float32).tobytes()).digest()[:8], "little") >> 1

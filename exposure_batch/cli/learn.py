@@ -24,17 +24,24 @@ import click
               help="Model folder for --agent learned [default: the shipped models/auto].")
 @click.option("--iterations", type=click.IntRange(1, 500), default=40, show_default=True,
               help="Most Levenberg-Marquardt iterations (it stops earlier once the held-out error stops improving).")
-@click.option("--no-adaptive", is_flag=True, help="A fixed look: no exposure that depends on the photo's brightness.")
+@click.option("--no-adaptive", is_flag=True, help="A fixed look: no exposure that depends on the photo's brightness "
+              "(the look-only profile of --no-per-photo / --agent classic).")
+@click.option("--no-per-photo", is_flag=True,
+              help="Learn the look alone on top of the default agent, not the studio's per-photo decisions.")
+@click.option("--scenes", "scenes_csv", type=click.Path(exists=True, dir_okay=False),
+              help="CSV of before,scene: pairs of one scene are never split between training and validation "
+                   "(replaces the automatic grouping by content and capture time).")
 @click.option("--skip-bad-pairs", is_flag=True,
               help="Leave out pairs that cannot be aligned or are not the same picture (default: refuse).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the split and the pixel sample.")
 @click.option("--overwrite", is_flag=True, help="Replace a profile already in the output folder.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def learn(before_dir, after_dir, out_dir, name, csv_path, val_dirs, val_share, agent, model_path, iterations,
-          no_adaptive, skip_bad_pairs, seed, overwrite, no_progress) -> None:
+          no_adaptive, no_per_photo, scenes_csv, skip_bad_pairs, seed, overwrite, no_progress) -> None:
     """Learn a studio's look from BEFORE_DIR (unedited originals: RAW, JPEG, PNG, TIFF) and AFTER_DIR (the
-    finished exports, JPEG/TIFF/PNG; same file name stems) into a profile: the default agent's per-photo correction
-    followed by a short fixed sequence of white-box filters fitted on all pairs.
+    finished exports, JPEG/TIFF/PNG; same file name stems) into a profile: the studio's per-photo decisions (the
+    agent's capture estimate fine-tuned on the pairs) followed by a short fixed sequence of white-box filters
+    fitted on all pairs. Pairs that show the same picture (crops, bursts) never straddle the validation split.
 
     Apply it with `process --profile PROFILE_DIR`; export the look with `export-look --profile PROFILE_DIR`.
     """
@@ -50,7 +57,7 @@ def learn(before_dir, after_dir, out_dir, name, csv_path, val_dirs, val_share, a
     opts = LearnOptions(name=name, agent=agent, model_path=model_path, csv_path=csv_path,
                         val_dirs=tuple(val_dirs) if val_dirs else None, val_share=val_share, seed=seed,
                         iterations=iterations, adaptive=not no_adaptive, skip_bad_pairs=skip_bad_pairs,
-                        overwrite=overwrite)
+                        overwrite=overwrite, per_photo=not no_per_photo, scenes_csv=scenes_csv)
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[text]}"), console=console, disable=no_progress, transient=True) as bar:
@@ -78,10 +85,16 @@ def format_report(report) -> str:
              f"  {'method':<28}{'CIEDE2000':>10}{'PSNR dB':>9}"]
     labels = {"no_edit": "no edit", "default_agent": "default agent", "profile": "profile (agent + look)",
               "reference_3x3": "agent + 3x3 least squares"}
+    if card.get("decisions"):
+        labels["profile"] = "profile (per-photo + look)"
     for key, label in labels.items():
         if key in v:
-            lines.append(f"  {label:<28}{v[key]['ciede2000']:>10.2f}{v[key]['psnr']:>9.2f}")
+            ci = v[key].get("interval_95")
+            ci_text = f"  (95% interval {ci[0]:.2f}-{ci[1]:.2f})" if ci else ""
+            lines.append(f"  {label:<28}{v[key]['ciede2000']:>10.2f}{v[key]['psnr']:>9.2f}{ci_text}")
     t = card["training"]
-    lines.append(f"trained on {t['pairs']} pairs ({t['scenes']} scenes), {t['iterations']} iterations "
+    lines.append(f"trained on {t['pairs']} pairs ({t['scenes']} picture groups), {t['iterations']} iterations "
                  f"(best {t['best_iteration']}), {report.seconds['total']:.1f} s")
+    if card.get("decisions"):
+        lines.append(f"per-photo decisions: capture estimate, chosen by cross-validation: {card['decisions']['change']}")
     return "\n".join(lines)

@@ -1,9 +1,12 @@
 """`learn`: fit a studio's look on top of the agent from before/after pairs, validate it, and write the profile.
 
-    pairs -> decode both (threads) -> agent decides each before photo (as `process` would) -> agent-corrected and
-    target thumbnails (linear ProPhoto, same grid) -> scenes and a held-out split -> least-squares 3x3 reference
-    -> look fitted (fit.fit_look) from the better of "no look" and the reference's projection -> best snapshot on
-    the held-out pairs -> figures (no edit / default agent / profile / 3x3 reference) -> profile folder
+    pairs -> decode both (threads) -> picture groups (look.groups: crops of one photo, bursts; or --scenes) and a
+    held-out split that no group straddles -> then, with a learned agent (per-photo decisions, look.decisions):
+    alternate the look (fit.fit_look on every pair's corrected pixels) and each pair's own capture correction
+    under it; fine-tune the capture estimate on those corrections (penalty by grouped cross-validation, shrunk
+    towards the shipped estimate); refit the look on the fine-tuned estimate's out-of-fold corrections -> figures
+    on the held-out pairs exactly as `process --profile` decides them, with a bootstrap interval over groups ->
+    profile folder. With the classic agent (or --no-per-photo): the look alone on top of the agent's recipes.
 
 Exports: LearnOptions, LearnReport, learn, evaluate_pairs, agent_corrections, apply_steps.
 """
@@ -13,17 +16,19 @@ import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
 from .. import __version__
+from ..agent.capture import CaptureModel
 from ..errors import ExposureBatchError, ProfileError
 from . import fit as fitting
 from .model import LookModel, agent_key
+from .groups import bootstrap_interval, read_scenes_csv
 from .pairs import MIN_PAIRS, PairData, assign_scenes, find_pairs, load_pair, split_by_scene
-from .profile import CARD_FILE, HISTORY_FILE, Profile, agent_identity
+from .profile import CARD_FILE, DECISIONS_FILE, FAMILIARITY_KEY, HISTORY_FILE, Profile, ProfileSource, agent_identity
 
 
 @dataclass
@@ -45,6 +50,10 @@ class LearnOptions:
     skip_bad_pairs: bool = False
     overwrite: bool = False
     threads: int = 2
+    per_photo: bool = True
+    scenes_csv: str | None = None
+    rounds: int = 3
+    pair_pixels: int = 400
 
 
 @dataclass
@@ -172,7 +181,11 @@ def _load_sets(before_dir, after_dir, agent, opts: LearnOptions, progress, notes
     if len(pairs) < MIN_PAIRS:
         raise ProfileError(f"{before_dir}: only {len(pairs)} usable pair(s) left, at least {MIN_PAIRS} are needed")
     if not opts.val_dirs:
-        train, val, split_notes = split_by_scene(assign_scenes(pairs), opts.val_share, opts.seed)
+        scenes = read_scenes_csv(opts.scenes_csv) if opts.scenes_csv else None
+        progress("grouping pictures", 0, 1, "")
+        grouped = assign_scenes(pairs, scenes, before_dir)
+        progress("grouping pictures", 1, 1, "")
+        train, val, split_notes = split_by_scene(grouped, opts.val_share, opts.seed)
         notes += split_notes
         return train, val, "held-out scenes"
     vspecs, vnotes = find_pairs(opts.val_dirs[0], opts.val_dirs[1])
@@ -209,57 +222,231 @@ def learn(before_dir: str, after_dir: str, out_dir: str, opts: LearnOptions | No
     agent = make_source(opts.agent, model_path=opts.model_path)
     train_pairs, val_pairs, split = _load_sets(before_dir, after_dir, agent, opts, progress, notes)
     t_loaded = time.perf_counter()
+    name = opts.name or os.path.basename(os.path.normpath(out_dir))
+    os.makedirs(out_dir, exist_ok=True)
+    per_photo = opts.per_photo and getattr(agent, "capture", None) is not None
+    if opts.per_photo and not per_photo:
+        notes.append("per-photo decisions need the learned agent's capture estimate: the look alone was learned")
+    with open(os.path.join(out_dir, HISTORY_FILE), "w", encoding="utf-8") as hist:
+        if per_photo:
+            profile, validation, training_fig, facts, reference_w = _learn_per_photo(
+                name, train_pairs, val_pairs, agent, opts, hist, progress)
+        else:
+            profile, validation, training_fig, facts, reference_w = _learn_look_only(
+                name, train_pairs, val_pairs, agent, opts, hist, progress)
+    t_fit = time.perf_counter()
+    if validation["profile"]["ciede2000"] > validation["reference_3x3"]["ciede2000"]:
+        notes.append(f"the profile is worse than the least-squares 3x3 reference on the held-out pairs "
+                     f"({validation['profile']['ciede2000']:.2f} vs {validation['reference_3x3']['ciede2000']:.2f} "
+                     "CIEDE2000): the pairs may hold local edits or a look these filters cannot express")
+    seconds = {"load": round(t_loaded - t_start, 2), "fit": round(t_fit - t_loaded, 2),
+               "total": round(time.perf_counter() - t_start, 2)}
+    train_scenes = sorted({p.scene for p in train_pairs})
+    val_scenes = sorted({p.scene for p in val_pairs})
+    profile.card.update({
+        "created_with": f"exposure-batch {__version__}",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "validation": {"split": split, "pairs": len(val_pairs), "scenes": val_scenes,
+                       "grouping": "--scenes CSV" if opts.scenes_csv else
+                       "content (crops, zooms), capture time (bursts) and given scenes, single linkage",
+                       "metric": "mean over pairs of per-image mean CIEDE2000 / PSNR (dB) on display sRGB, "
+                                 f"{opts.thumb_side} px thumbnails; interval_95: bootstrap over picture groups",
+                       **validation},
+        "training": {"pairs": len(train_pairs), "scenes": len(train_scenes), "figures": training_fig,
+                     "thumb_side": opts.thumb_side, "seconds": seconds,
+                     "reference_3x3": np.round(reference_w, 6).tolist(), **facts},
+        "agent_model_path": getattr(agent, "model_dir", None),
+        "notes": notes,
+    })
+    profile.save(out_dir)
+    for n in notes:
+        log(f"note: {n}")
+    return LearnReport(profile, out_dir, validation, notes, seconds)
+
+
+def _with_interval(summary: dict, per_pair: dict, pairs: list[PairData], seed: int) -> dict:
+    groups = [p.scene for p in pairs]
+    for key in ("profile", "default_agent"):
+        if key in summary and len(per_pair.get(key, ())) > 1:
+            lo, hi = bootstrap_interval(per_pair[key], groups, seed=seed)
+            summary[key]["interval_95"] = [round(lo, 3), round(hi, 3)]
+    return summary
+
+
+def _reference(train: "_Set", val: "_Set", rng, opts: LearnOptions) -> tuple[np.ndarray, dict, dict]:
+    """The 3x3 reference fitted on the default agent's corrections; its figures on val and train."""
+    key_ref = float(np.mean(train.keys))
+    train_fd, train_y = _fit_data(train.pairs, train.corrected, train.keys, key_ref, opts.train_pixels, rng)
+    w = fitting.fit_matrix_reference(train_fd.x_lin, train_y)
+    return w, evaluate_pairs(val.pairs, val.corrected, val.keys, None, w), \
+        evaluate_pairs(train.pairs, train.corrected, train.keys, None, w)
+
+
+def _learn_per_photo(name, train_pairs, val_pairs, agent, opts: LearnOptions, hist, progress):
+    rng = np.random.default_rng(opts.seed)
+    model, theta, arrays, facts = _learn_decisions(train_pairs, val_pairs, agent, opts, hist, progress, rng)
+    profile = Profile(name, agent_identity(agent), model.steps(theta), 0.0, 0.0,
+                      {"decisions": {"file": DECISIONS_FILE, "actor_steps": facts["actor_steps"],
+                                     "predictor": "the shipped capture estimate, every member's last layer "
+                                                  "fine-tuned on the pairs' corrections (ridge towards the shipped "
+                                                  "weights; penalty by grouped cross-validation)",
+                                     "change": facts["change"],
+                                     "cross_validation_ciede2000": facts["cross_validation_ciede2000"],
+                                     "familiarity": "mean distance to the 3 nearest training pairs in standardised "
+                                                    "capture statistics, in units of the training pairs' median "
+                                                    "nearest distance; high <= 1.5, medium <= 3, low beyond"}},
+                      arrays)
+    source = ProfileSource(profile, agent)
+    progress("scoring", 0, 2, "")
+    validation, per_pair = evaluate_sources(val_pairs, {"default_agent": agent, "profile": source})
+    validation = _with_interval(validation, per_pair, val_pairs, opts.seed)
+    training_fig, _ = evaluate_sources(train_pairs, {"default_agent": agent, "profile": source})
+    progress("scoring", 1, 2, "")
+    train, val = _Set.decide(train_pairs, agent), _Set.decide(val_pairs, agent)
+    w, ref_val, ref_train = _reference(train, val, rng, opts)
+    validation["reference_3x3"], training_fig["reference_3x3"] = ref_val["reference_3x3"], ref_train["reference_3x3"]
+    progress("scoring", 2, 2, "")
+    facts = {k: v for k, v in facts.items() if k not in ("change", "cross_validation_ciede2000")}
+    facts["initialisation"] = "no look, shipped capture estimate"
+    return profile, validation, training_fig, facts, w
+
+
+def _learn_look_only(name, train_pairs, val_pairs, agent, opts: LearnOptions, hist, progress):
+    """The global look alone on top of the agent's recipes (classic agent, or --no-per-photo)."""
     train, val = _Set.decide(train_pairs, agent), _Set.decide(val_pairs, agent)
     key_ref = float(np.mean(train.keys))
     rng = np.random.default_rng(opts.seed)
     train_fd, train_y = _fit_data(train.pairs, train.corrected, train.keys, key_ref, opts.train_pixels, rng)
     val_fd, _ = _fit_data(val.pairs, val.corrected, val.keys, key_ref, opts.val_pixels, rng)
     reference_w = fitting.fit_matrix_reference(train_fd.x_lin, train_y)
-
     model = LookModel(adaptive=opts.adaptive)
     starts = {"no look": model.identity, "3x3 reference": fitting.init_from_matrix(model, reference_w)}
     order = sorted(starts, key=lambda k: fitting.cost(model, train_fd, starts[k]))
-    name = opts.name or os.path.basename(os.path.normpath(out_dir))
 
     def as_profile(result) -> Profile:
         return Profile(name, agent_identity(agent), model.steps(result.theta),
                        float(result.theta[model.slope_index]) if opts.adaptive else 0.0, key_ref)
 
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, HISTORY_FILE), "w", encoding="utf-8") as hist:
-        init = order[0]
-        result = _fit(model, train_fd, val_fd, starts[init], opts, hist, progress, init)
-        profile = as_profile(result)
-        validation = evaluate_pairs(val.pairs, val.corrected, val.keys, profile, reference_w)
-        if validation["profile"]["ciede2000"] > validation["reference_3x3"]["ciede2000"]:
-            # Worse than the 3x3 reference on the held-out pairs: try the other start, keep the better.
-            other = _fit(model, train_fd, val_fd, starts[order[1]], opts, hist, progress, order[1])
-            other_profile = as_profile(other)
-            other_val = evaluate_pairs(val.pairs, val.corrected, val.keys, other_profile, reference_w)
-            if other_val["profile"]["ciede2000"] < validation["profile"]["ciede2000"]:
-                init, result, profile, validation = order[1], other, other_profile, other_val
-    t_fit = time.perf_counter()
-    training_fig = evaluate_pairs(train.pairs, train.corrected, train.keys, profile, reference_w)
+    init = order[0]
+    result = _fit(model, train_fd, val_fd, starts[init], opts, hist, progress, init)
+    profile = as_profile(result)
+    validation = evaluate_pairs(val.pairs, val.corrected, val.keys, profile, reference_w)
     if validation["profile"]["ciede2000"] > validation["reference_3x3"]["ciede2000"]:
-        notes.append(f"the look is worse than the least-squares 3x3 reference on the held-out pairs "
-                     f"({validation['profile']['ciede2000']:.2f} vs {validation['reference_3x3']['ciede2000']:.2f} "
-                     "CIEDE2000): the pairs may hold local edits or a look these filters cannot express")
-    seconds = {"load": round(t_loaded - t_start, 2), "fit": round(t_fit - t_loaded, 2),
-               "total": round(time.perf_counter() - t_start, 2)}
-    profile.card = {
-        "created_with": f"exposure-batch {__version__}",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "validation": {"split": split, "pairs": len(val.pairs), "scenes": val.scenes,
-                       "metric": "mean over pairs of per-image mean CIEDE2000 / PSNR (dB) on display sRGB, "
-                                 f"{opts.thumb_side} px thumbnails", **validation},
-        "training": {"pairs": len(train.pairs), "scenes": len(train.scenes), "figures": training_fig,
-                     "iterations": len(result.history) - 1, "best_iteration": result.best_iteration,
-                     "initialisation": init, "thumb_side": opts.thumb_side, "pixels": int(len(train_fd.x_lin)),
-                     "seconds": seconds, "reference_3x3": np.round(reference_w, 6).tolist()},
-        "agent_model_path": getattr(agent, "model_dir", None),
-        "notes": notes,
-    }
-    profile.save(out_dir)
-    for n in notes:
-        log(f"note: {n}")
-    return LearnReport(profile, out_dir, validation, notes, seconds)
+        # Worse than the 3x3 reference on the held-out pairs: try the other start, keep the better.
+        other = _fit(model, train_fd, val_fd, starts[order[1]], opts, hist, progress, order[1])
+        other_profile = as_profile(other)
+        other_val = evaluate_pairs(val.pairs, val.corrected, val.keys, other_profile, reference_w)
+        if other_val["profile"]["ciede2000"] < validation["profile"]["ciede2000"]:
+            init, result, profile, validation = order[1], other, other_profile, other_val
+    training_fig = evaluate_pairs(train.pairs, train.corrected, train.keys, profile, reference_w)
+    facts = {"iterations": len(result.history) - 1, "best_iteration": result.best_iteration, "initialisation": init,
+             "pixels": int(len(train_fd.x_lin))}
+    return profile, validation, training_fig, facts, reference_w
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per-photo decisions (learned agent): alternate look and corrections, fine-tune the capture estimate
+# ---------------------------------------------------------------------------------------------------------------
+def _pair_samples(pairs: list[PairData], n: int, rng) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per pair: (n, 3) float32 before pixels (linear ProPhoto) and the target's CIELAB at the same pixels."""
+    px, labs = [], []
+    for p in pairs:
+        flat_b, flat_a = p.before_lin.reshape(-1, 3), p.after_lin.reshape(-1, 3)
+        idx = rng.choice(len(flat_b), size=min(n, len(flat_b)), replace=False)
+        px.append(np.asarray(flat_b[idx], np.float32))
+        labs.append(fitting.lab_display(flat_a[idx]))
+    return px, labs
+
+
+def _corrected_data(px, labs, d: np.ndarray, per: int) -> fitting.FitData:
+    """FitData of the first `per` samples of every pair after its correction d[i] (no adaptive key)."""
+    from .decisions import apply_correction  # noqa: PLC0415
+
+    xs = [apply_correction(p[:per], di) for p, di in zip(px, d)]
+    x = np.concatenate(xs)
+    return fitting.FitData(x, np.concatenate([lab[:per] for lab in labs]), np.zeros(len(x), np.float32))
+
+
+def _capture_arrays(agent) -> dict:
+    from ..agent.capture import CAPTURE_FILE  # noqa: PLC0415
+
+    path = os.path.join(agent.model_dir, str((agent.card.get("capture") or {}).get("file", CAPTURE_FILE)))
+    with np.load(path) as z:
+        return {k: np.array(z[k]) for k in z.files}
+
+
+def _learn_decisions(train: list[PairData], val: list[PairData], agent, opts: LearnOptions, hist, progress,
+                     rng) -> tuple[LookModel, np.ndarray, dict, dict]:
+    """(look model, theta, decisions arrays for the profile, card facts) from the training pairs; val only picks
+    the look's snapshot."""
+    from . import decisions as dec  # noqa: PLC0415
+
+    capture = agent.capture
+    previews = [p.agent_in for p in train]
+    feats = dec.features_of(previews)
+    shipped = dec.shipped_estimates(capture, previews)
+    px, labs = _pair_samples(train, opts.pair_pixels, rng)
+    per = max(16, min(opts.pair_pixels, opts.train_pixels // max(1, len(train))))
+    model = LookModel(adaptive=False)
+    theta = np.array(model.identity)
+    d = shipped.copy()
+    facts: dict = {"rounds": []}
+
+    def look_lab(theta_now):
+        return lambda pix: fitting.lab_display(model.forward(pix, theta_now))
+
+    for k in range(1, opts.rounds + 1):
+        fd = _corrected_data(px, labs, d, per)
+        theta = _fit(model, fd, None, theta, replace(opts, iterations=12), hist, progress, f"round {k}").theta
+        progress("per-photo corrections", k - 1, opts.rounds, f"round {k}")
+        d = dec.fit_corrections(look_lab(theta), px, labs, d, shipped)
+        facts["rounds"].append({"round": k, "mean_abs_change_from_shipped":
+                                dict(zip(dec.ESTIMATE_FIELDS, np.round(np.mean(np.abs(d - shipped), axis=0), 4).tolist()))})
+    progress("per-photo corrections", opts.rounds, opts.rounds, "")
+
+    all_lab = np.concatenate(labs)
+
+    def score(pred):
+        out = np.concatenate([dec.apply_correction(p, di) for p, di in zip(px, pred)])
+        return fitting.ciede2000_pixels(fitting.lab_display(model.forward(out, theta)), all_lab)
+
+    facts["training_ciede2000"] = {"shipped_estimate": round(score(shipped), 4), "own_corrections": round(score(d), 4)}
+    progress("fine-tuning the capture estimate", 0, 1, "")
+    tune, oof = dec.fine_tune(capture, feats, d, [p.scene for p in train], score, seed=opts.seed)
+    progress("fine-tuning the capture estimate", 1, 1, str(tune.lam))
+    hidden = capture.members[0][-1][0].shape[0]
+    arrays = tune.arrays(_capture_arrays(agent), len(capture.members), hidden)
+    tuned = CaptureModel(arrays)
+    arrays[FAMILIARITY_KEY] = (feats - tuned.feature_mean) / tuned.feature_scale
+    # the final look, on the corrections the fine-tuned estimate gives pairs it has not seen (out of fold)
+    val_d = dec.shipped_estimates(tuned, [p.agent_in for p in val]) if val else None
+    val_px, val_labs = _pair_samples(val, per, rng) if val else ([], [])
+    val_fd = _corrected_data(val_px, val_labs, val_d, per) if val else None
+    result = _fit(model, _corrected_data(px, labs, oof, per), val_fd, theta, opts, hist, progress, "final")
+    facts.update({"change": tune.lam,
+                  "cross_validation_ciede2000": tune.cv, "actor_steps": 0,
+                  "iterations": len(result.history) - 1, "best_iteration": result.best_iteration})
+    return model, result.theta, arrays, facts
+
+
+def evaluate_sources(pairs: list[PairData], sources: dict) -> tuple[dict, dict]:
+    """Per-pair CIEDE2000 / PSNR (display sRGB) of each recipe source's decisions applied to the before thumbnails
+    (exactly as `process` decides: batched, on the agent input), plus no edit. Returns (summary, per-pair
+    CIEDE2000 lists)."""
+    from ..agent.data import display_np  # noqa: PLC0415
+    from ..agent.evaluate import ciede2000, psnr  # noqa: PLC0415
+
+    rows: dict[str, list] = {"no_edit": [(ciede2000(display_np(p.before_lin), display_np(p.after_lin)),
+                                          psnr(display_np(p.before_lin), display_np(p.after_lin))) for p in pairs]}
+    for name, source in sources.items():
+        recipes = []
+        for i in range(0, len(pairs), 64):
+            recipes += source.decide([p.agent_in for p in pairs[i : i + 64]], None)
+        rows[name] = []
+        for p, r in zip(pairs, recipes):
+            disp, target = display_np(apply_steps(p.before_lin, r.steps)), display_np(p.after_lin)
+            rows[name].append((ciede2000(disp, target), psnr(disp, target)))
+    summary = {name: {"ciede2000": round(float(np.mean([r[0] for r in v])), 4),
+                      "psnr": round(float(np.mean([r[1] for r in v])), 3), "pairs": len(v)}
+               for name, v in rows.items() if v}
+    return summary, {name: [r[0] for r in v] for name, v in rows.items()}

@@ -5,7 +5,7 @@ Steps, so every edit made with a profile stays a plain recipe. All steps act on 
 
 Sequence (fixed; each is an existing filter, applied with its exact NumPy op):
   white_balance (in) -> exposure -> gamma -> black_and_white -> saturation -> tone_curve -> contrast ->
-  color_curves -> white_balance (out)
+  color_curves -> white_balance (out) -> matte (lifted blacks / softened whites, on sRGB axes)
 Two white balances around black & white give "diagonal + rank-1" colour mixing, close to a general 3x3 matrix;
 the curves give the tone and split-toning shape a matrix cannot.
 
@@ -39,7 +39,10 @@ LAYOUT: tuple[tuple[str, str], ...] = (
     ("contrast", "contrast"),
     ("color_curves", "split"),
     ("white_balance", "wb_out"),
+    ("matte", "matte"),
 )
+#: The layout of format-1 profiles (before the matte step): they load with an identity matte appended.
+LAYOUT_V1 = LAYOUT[:-1]
 #: Filters whose parameters are fitted as logs (gains, powers and curve slopes are multiplicative).
 _LOG_FILTERS = {"white_balance", "gamma", "tone_curve", "color_curves"}
 

@@ -52,6 +52,7 @@ class PairData:
     before_lin: np.ndarray
     after_lin: np.ndarray
     similarity: float
+    capture_time: float | None = None  # EXIF capture time of the before (epoch seconds), when it has one
 
     @property
     def scene(self) -> str:
@@ -173,47 +174,31 @@ def load_pair(spec: PairSpec, source, thumb_side: int) -> PairData:
     th, tw = before_lin.shape[:2]
     after_lin = _resize_area(after.rgb_lin, tw, th)
     score = same_picture_score(before_lin, after_lin)
-    data = PairData(spec, agent_in, before_lin, after_lin, score)
+    from ..io.metadata import parse_capture_time  # noqa: PLC0415
+
+    when = parse_capture_time((before.info.exif or {}).get("capture_time"))
+    data = PairData(spec, agent_in, before_lin, after_lin, score, when)
     if score < SAME_PICTURE_MIN:
         raise ProfileError(f"{spec.name}: {os.path.basename(spec.after)} is not the same picture (rank correlation "
                            f"of brightness {score:.2f} < {SAME_PICTURE_MIN}): a different photo or a crop")
     return data
 
 
-def _descriptor(lin: np.ndarray) -> np.ndarray:
-    """Exposure- and colour-cast-invariant layout descriptor: 8x8 log luminance, zero mean, unit norm."""
-    from ..render.preview import _resize_area  # noqa: PLC0415
+def assign_scenes(pairs: list[PairData], scenes_csv: dict[str, str] | None = None,
+                  before_dir: str | None = None) -> list[PairData]:
+    """Every pair's scene = its picture group (look.groups: content, capture time and the given scenes, strictly),
+    named after its first pair's given scene or "group-K"; with `scenes_csv` (learn --scenes) the CSV's scene
+    alone (pairs it does not list form their own group each)."""
+    from .groups import group_pairs, scene_from_csv  # noqa: PLC0415
 
-    small = _resize_area(np.ascontiguousarray(lin, np.float32), 8, 8) @ color.LUMA_WEIGHTS
-    d = np.log2(np.maximum(small, 1e-4)).ravel()
-    d -= d.mean()
-    return d / max(float(np.linalg.norm(d)), 1e-6)
-
-
-def assign_scenes(pairs: list[PairData], threshold: float = 0.8) -> list[PairData]:
-    """Pairs without a scene (no CSV column, no sub-folder) get one by layout similarity: pairs whose before
-    images' layouts correlate above `threshold` (single linkage) share a scene (a burst, a series of one set-up)."""
-    todo = [i for i, p in enumerate(pairs) if p.spec.scene is None]
-    if not todo:
-        return pairs
-    desc = np.stack([_descriptor(pairs[i].before_lin) for i in todo])
-    sim = desc @ desc.T
-    label = list(range(len(todo)))
-
-    def root(i):
-        while label[i] != i:
-            label[i] = label[label[i]]
-            i = label[i]
-        return i
-
-    for i in range(len(todo)):
-        for j in range(i + 1, len(todo)):
-            if sim[i, j] > threshold:
-                label[root(i)] = root(j)
-    out = list(pairs)
-    for k, i in enumerate(todo):
-        out[i] = replace(pairs[i], spec=replace(pairs[i].spec, scene=f"auto-{root(k):04d}"))
-    return out
+    if scenes_csv is not None:
+        named = [scene_from_csv(scenes_csv, p.spec.before, before_dir or "") for p in pairs]
+        return [replace(p, spec=replace(p.spec, scene=n or f"unlisted-{p.spec.name}")) for p, n in zip(pairs, named)]
+    labels = group_pairs([p.before_lin for p in pairs], [p.capture_time for p in pairs], [p.spec.scene for p in pairs])
+    names: dict[int, str] = {}
+    for p, g in zip(pairs, labels):
+        names.setdefault(g, p.spec.scene or f"group-{g:04d}")
+    return [replace(p, spec=replace(p.spec, scene=names[g])) for p, g in zip(pairs, labels)]
 
 
 def split_by_scene(pairs: list[PairData], val_share: float = 0.2, seed: int = 0

@@ -6,9 +6,14 @@ A profile folder holds:
                      figures (no edit / default agent / profile / 3x3 reference: CIEDE2000, PSNR), training facts
   look.recipe.json   the look part alone as an ordinary recipe (what `export-look --profile` exports)
   history.jsonl      the fit's loss history, one JSON line per iteration, written as it goes
+  decisions.npz      (profiles that learned per-photo decisions) the fine-tuned capture estimate (capture.npz's
+                     arrays) and the training pairs' standardised capture statistics (`familiarity/train`)
 
-As a recipe source (`ProfileSource`), a profile runs its agent, then appends the look's steps: every edit is one
-plain recipe (model id "profile:NAME") that renderers and sidecar writers treat like any other.
+As a recipe source (`ProfileSource`), a profile runs its agent -- with the profile's own capture estimate and no
+actor step when it learned per-photo decisions -- then appends the look's steps: every edit is one plain recipe
+(model id "profile:NAME") that renderers and sidecar writers treat like any other. Each recipe also records how far
+the photo lies from the studio's training pairs (`extra.profile.familiarity`: distance and level high / medium /
+low), so the photos to review first can be listed.
 
 Exports: CARD_FILE, LOOK_FILE, HISTORY_FILE, Profile, load_profile, agent_identity, current_agent_identity,
 ProfileSource, make_profile_source, build_source (the "profile" recipe source), agent_mismatch.
@@ -22,17 +27,23 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from .. import filters
 from ..errors import ProfileError, RecipeError
 from ..recipe import Recipe, Step
-from .model import LAYOUT, LookModel, agent_key
+from .model import LAYOUT, LAYOUT_V1, LookModel, agent_key
 
 log = logging.getLogger(__name__)
 
 FORMAT = "exposure-batch/profile"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CARD_FILE = "profile.json"
 LOOK_FILE = "look.recipe.json"
 HISTORY_FILE = "history.jsonl"
+DECISIONS_FILE = "decisions.npz"
+#: Key of the training pairs' standardised capture statistics in decisions.npz.
+FAMILIARITY_KEY = "familiarity/train"
 
 
 @dataclass
@@ -46,6 +57,7 @@ class Profile:
     slope: float = 0.0
     key_ref: float = 0.0
     card: dict = field(default_factory=dict)
+    decisions: dict | None = None  # decisions.npz arrays (see the module docstring), None: the agent decides alone
 
     @property
     def adaptive(self) -> bool:
@@ -55,7 +67,26 @@ class Profile:
     def profile_id(self) -> str:
         """Short content hash of the look and its agent: recipes carry it as the model version."""
         text = json.dumps([[s.to_dict() for s in self.steps], self.slope, self.key_ref, self.agent], sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        h = hashlib.sha256(text.encode())
+        for key in sorted(self.decisions or {}):
+            h.update(key.encode())
+            h.update(np.ascontiguousarray(self.decisions[key]).tobytes())
+        return h.hexdigest()[:12]
+
+    def capture_arrays(self) -> dict | None:
+        """The fine-tuned capture estimate's arrays (None without per-photo decisions)."""
+        if self.decisions is None:
+            return None
+        return {k: v for k, v in self.decisions.items() if not k.startswith("familiarity/")}
+
+    @functools.cached_property
+    def familiarity(self):
+        """decisions.Familiarity of the training pairs, or None."""
+        if not self.decisions or FAMILIARITY_KEY not in self.decisions:
+            return None
+        from .decisions import Familiarity  # noqa: PLC0415
+
+        return Familiarity(self.decisions[FAMILIARITY_KEY])
 
     def look_recipe(self) -> Recipe:
         """The look part alone (at the reference statistic) as a recipe."""
@@ -80,10 +111,16 @@ class Profile:
         from ..io.write import atomic_write  # noqa: PLC0415
 
         os.makedirs(folder, exist_ok=True)
+        written = []
+        if self.decisions is not None:
+            path = os.path.join(folder, DECISIONS_FILE)
+            with atomic_write(path, "wb") as fh:
+                np.savez(fh, **self.decisions)
+            written.append(path)
         card_path = os.path.join(folder, CARD_FILE)
         with atomic_write(card_path, "w") as fh:
             fh.write(json.dumps(self.to_card(), indent=2, ensure_ascii=False) + "\n")
-        return [card_path, self.look_recipe().save(os.path.join(folder, LOOK_FILE))]
+        return written + [card_path, self.look_recipe().save(os.path.join(folder, LOOK_FILE))]
 
     # --- applying ---------------------------------------------------------------------------------------------
     def look_steps(self, key: float | None) -> tuple[Step, ...]:
@@ -126,10 +163,20 @@ def load_profile(folder: str) -> Profile:
         agent = dict(card["agent"])
     except (KeyError, TypeError, ValueError, RecipeError) as err:
         raise ProfileError(f"{path}: malformed look ({err})") from None
+    if [s.filter for s in steps] == [name for name, _ in LAYOUT_V1]:  # format 1: no matte step yet
+        steps = steps + (Step("matte", filters.get("matte").identity()),)
     if [s.filter for s in steps] != [name for name, _ in LAYOUT]:
         raise ProfileError(f"{path}: look steps {[s.filter for s in steps]} do not match this version's layout")
+    decisions = None
+    if card.get("decisions"):
+        dpath = os.path.join(folder, DECISIONS_FILE)
+        try:
+            with np.load(dpath) as z:
+                decisions = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as err:
+            raise ProfileError(f"{dpath}: cannot read the profile's per-photo decisions ({err})") from None
     return Profile(str(card.get("name", os.path.basename(os.path.normpath(folder)))), agent, steps,
-                   float(adaptive.get("slope", 0.0)), float(adaptive.get("key_ref", 0.0)), card)
+                   float(adaptive.get("slope", 0.0)), float(adaptive.get("key_ref", 0.0)), card, decisions)
 
 
 def _weights_sha(model_dir: str) -> str | None:
@@ -181,9 +228,9 @@ def current_agent_identity(profile: Profile, model_path: str | None = None) -> d
     if profile.agent.get("kind") != "learned":
         return {"kind": profile.agent.get("kind", "classic"), "model_id": "classic", "model_version": "1",
                 "weights_sha256": None}
-    from ..agent.policy import CARD_FILE as MODEL_CARD, _default_dir  # noqa: PLC0415
+    from ..agent.policy import CARD_FILE as MODEL_CARD, default_model_dir  # noqa: PLC0415
 
-    model_dir = model_path or _default_dir()
+    model_dir = model_path or default_model_dir()
     try:
         with open(os.path.join(model_dir, MODEL_CARD), encoding="utf-8") as fh:
             card = json.load(fh)
@@ -205,7 +252,8 @@ class ProfileSource:
 
     def __init__(self, profile: Profile, agent, check: bool = True):
         self.profile = profile
-        self.agent = agent
+        self.agent = decision_agent(profile, agent)
+        agent = self.agent
         self.wants = agent.wants
         self.model_id = f"profile:{profile.name}"
         self.model_version = profile.profile_id
@@ -224,18 +272,45 @@ class ProfileSource:
     def decide(self, inputs, infos=None) -> list[Recipe]:
         return self.add_look(inputs, self.agent.decide(inputs, infos))
 
+    def familiarity(self, agent_in) -> dict | None:
+        """{"distance", "level"} of one photo's agent input from the training pairs (None without a record)."""
+        fam = self.profile.familiarity
+        if fam is None or agent_in is None:
+            return None
+        from ..agent.capture import capture_features  # noqa: PLC0415
+
+        cap = self.agent.capture
+        x = (capture_features(np.asarray(agent_in, np.float64)) - cap.feature_mean) / cap.feature_scale
+        dist = round(fam.distance(x), 3)
+        return {"distance": dist, "level": fam.level(dist)}
+
     def add_look(self, inputs, recipes: list[Recipe]) -> list[Recipe]:
         """The agent's recipes followed by the look (adapted to each photo's agent-corrected key)."""
         out = []
         for agent_in, r in zip(inputs, recipes):
             key = self._key(agent_in, r)
+            fam = self.familiarity(agent_in)
             extra = {"profile": {"name": self.profile.name, "id": self.profile.profile_id,
                                  "agent": {"model_id": r.model_id, "model_version": r.model_version},
                                  "agent_steps": len(r.steps), "look_steps": len(self.profile.steps),
-                                 **({"key": round(key, 4)} if key is not None else {})}}
+                                 **({"key": round(key, 4)} if key is not None else {}),
+                                 **({"familiarity": fam} if fam is not None else {})}}
             out.append(Recipe(tuple(r.steps) + self.profile.look_steps(key), model_id=self.model_id,
                               model_version=self.model_version, extra=extra))
         return out
+
+
+def decision_agent(profile: Profile, agent):
+    """The agent a profile decides with: `agent` itself, or -- when the profile learned per-photo decisions -- the
+    same learned model running the profile's fine-tuned capture estimate and the profile's actor steps (0)."""
+    arrays = profile.capture_arrays()
+    if arrays is None or getattr(agent, "model_dir", None) is None:
+        return agent
+    from ..agent.policy import LearnedPolicy  # noqa: PLC0415
+
+    tuned = LearnedPolicy(agent.model_dir, getattr(agent, "backend", None), capture_arrays=arrays)
+    tuned.steps = int((profile.card.get("decisions") or {}).get("actor_steps", 0))
+    return tuned
 
 
 def make_profile_source(folder: str, model_path: str | None = None, check: bool = True) -> ProfileSource:

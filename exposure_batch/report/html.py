@@ -202,6 +202,9 @@ def _base_entry(result, folder: str) -> dict:
         if getattr(recipe, "group", None):
             entry["group"] = dict(recipe.group)
         entry["model"] = f"{recipe.model_id} {recipe.model_version}"
+        familiarity = ((getattr(recipe, "extra", None) or {}).get("profile") or {}).get("familiarity")
+        if familiarity:
+            entry["familiarity"] = dict(familiarity)
         entry["steps"] = [{"filter": s.filter, "label": s.spec.label, "text": s.describe(),
                            "params": _round_params(s.params)} for s in recipe.steps]
     return entry
@@ -276,6 +279,29 @@ def _figures_html(s: dict) -> str:
     ])
 
 
+#: How many photos the "review first" list shows at most.
+REVIEW_FIRST = 20
+
+
+def review_first(photos: list[dict]) -> list[dict]:
+    """Done photos a studio profile is least sure about (familiarity level low or medium: far from the profile's
+    training pairs), farthest first."""
+    far = [p for p in photos if p["status"] == "done" and p.get("familiarity", {}).get("level") in ("low", "medium")]
+    return sorted(far, key=lambda p: -float(p["familiarity"]["distance"]))[:REVIEW_FIRST]
+
+
+def _review_html(photos: list[dict]) -> str:
+    """Static list of the photos to review first (readable without JavaScript); empty without a profile."""
+    first = review_first(photos)
+    if not first:
+        return ""
+    items = "".join(f'<li><a href="#{html.escape(p["id"])}">{html.escape(p["name"])}</a> '
+                    f'<span>{html.escape(p["familiarity"]["level"])}, distance '
+                    f'{float(p["familiarity"]["distance"]):.1f}</span></li>' for p in first)
+    return ('<div class="review"><b>Review first</b> (unlike the studio profile\'s training pairs, farthest first)'
+            f'<ol>{items}</ol></div>')
+
+
 def _json_for_script(data) -> str:
     """JSON safe inside <script>: no '</' or '<!--' sequences, no raw U+2028/2029."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -289,6 +315,7 @@ def render_html(title: str, photos: list[dict], page_size: int = 60) -> str:
     return (_TEMPLATE
             .replace("@TITLE@", html.escape(title))
             .replace("@FIGURES@", _figures_html(s))
+            .replace("@REVIEW@", _review_html(photos))
             .replace("@GENERATED@", generated)
             .replace("@PAGE_SIZE@", str(int(page_size)))
             .replace("@DATA@", _json_for_script(photos)))
@@ -311,6 +338,8 @@ h1 { font-size: 20px; margin: 0 0 10px; }
 .figs { display: flex; flex-wrap: wrap; gap: 10px; }
 .fig { background: var(--card); border-radius: 6px; padding: 6px 12px; min-width: 90px; }
 .fig b { display: block; font-size: 18px; } .fig span { color: var(--dim); font-size: 12px; }
+.review { margin-top: 10px; background: var(--card); border-radius: 6px; padding: 6px 12px; }
+.review ol { margin: 4px 0 0; } .review span { color: var(--dim); font-size: 12px; }
 .fig.done b { color: var(--ok); } .fig.skipped b { color: var(--skip); } .fig.failed b { color: var(--bad); }
 .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; padding: 8px 20px; position: sticky; top: 0;
        background: var(--bg); z-index: 2; border-bottom: 1px solid #3f3f46; }
@@ -356,6 +385,7 @@ footer { color: var(--dim); padding: 8px 20px 20px; font-size: 12px; }
 <header>
 <h1>@TITLE@</h1>
 <div class="figs">@FIGURES@</div>
+@REVIEW@
 </header>
 <div class="bar">
   <span>show</span>

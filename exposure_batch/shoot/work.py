@@ -159,7 +159,8 @@ def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
     for the edit (decoded_file); None when the photo cannot be decoded."""
 
     from ..io import decode  # noqa: PLC0415
-    from .survey import SURVEY_SIDE, Survey, parse_capture_time  # noqa: PLC0415
+    from ..io.metadata import parse_capture_time  # noqa: PLC0415
+    from .survey import SURVEY_SIDE, Survey  # noqa: PLC0415
     from ..render.preview import thumbnail  # noqa: PLC0415
 
     try:

@@ -109,6 +109,18 @@ class Daemon:
             self.abort.set()
         self.stop.set()
 
+    def idle(self) -> bool:
+        """True when the daemon has nothing in hand: no event hint undrained, no file waiting to settle, nothing to
+        journal, queue, hold for its group or finish. Safe to call from another thread (a snapshot: a filesystem
+        event that the observer has not delivered yet is not seen)."""
+        return not (len(self._hints) or len(self._stable) or self._to_promote or self._queue or self._inflight
+                    or (self._groups is not None and self._groups.pending))
+
+    @property
+    def events_received(self) -> int:
+        """Filesystem events the observer has delivered so far."""
+        return self._hints.received
+
     def run(self) -> collections.Counter:
         """Main loop until stopped (or, with once=True, until the inbox is drained). Returns outcome counts.
 

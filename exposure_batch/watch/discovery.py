@@ -23,6 +23,7 @@ class Hints:
         self._lock = threading.Lock()
         self._files: set[str] = set()
         self._dirs: set[str] = set()
+        self.received = 0  # events taken so far (a count for observers of the daemon; no paths kept)
 
     def dispatch(self, event) -> None:
         if event.event_type not in ("created", "modified", "moved", "closed"):
@@ -30,6 +31,12 @@ class Hints:
         path = os.fsdecode(event.dest_path if event.event_type == "moved" else event.src_path)
         with self._lock:
             (self._dirs if event.is_directory else self._files).add(path)
+            self.received += 1
+
+    def __len__(self) -> int:
+        """Paths named by events and not yet drained."""
+        with self._lock:
+            return len(self._files) + len(self._dirs)
 
     def drain(self) -> tuple[set[str], set[str]]:
         with self._lock:

@@ -59,9 +59,9 @@ def test_round_trip_gives_identical_recipes(tmp_path):
     assert a[0].model_id == "profile:Studio Warm" and a[0].extra["profile"]["id"] == prof.profile_id
     # the look's exposure follows the photo's key; everything else is the stored look
     keys = [r.extra["profile"]["key"] for r in a]
-    evs = [r.steps[len(r.steps) - 8].params["ev"] for r in a]
+    evs = [r.steps[len(r.steps) - 9].params["ev"] for r in a]
     assert evs[0] - evs[1] == pytest.approx(0.3 * (keys[0] - keys[1]), abs=2e-3)
-    assert all(r.steps[-9:][2:] == prof.steps[2:] for r in a)
+    assert all(r.steps[-10:][2:] == prof.steps[2:] for r in a)
 
 
 def test_mismatched_agent_is_named(tmp_path, learned_profile):
@@ -96,10 +96,10 @@ def test_process_with_profile_on_samples(tmp_path, learned_profile):
         r = load_recipe(out / name)
         extra = r.extra["profile"]
         assert r.model_id == "profile:Studio Warm" and r.model_version == prof.profile_id
-        assert extra["agent_steps"] + 9 == len(r.steps) and extra["agent"]["model_id"] == prof.agent["model_id"]
+        assert extra["agent_steps"] + 10 == len(r.steps) and extra["agent"]["model_id"] == prof.agent["model_id"]
         want = prof.look_steps(extra["key"])  # the recipe keeps the key to 4 decimals: the ev to ~1e-4
-        assert r.steps[-9:][:1] + r.steps[-9:][2:] == want[:1] + want[2:]
-        assert r.steps[-8].params["ev"] == pytest.approx(want[1].params["ev"], abs=1e-3)
+        assert r.steps[-10:][:1] + r.steps[-10:][2:] == want[:1] + want[2:]
+        assert r.steps[-9].params["ev"] == pytest.approx(want[1].params["ev"], abs=1e-3)
         stem = name[: -len(".recipe.json")]
         assert (out / f"{stem}.jpg").exists()
     assert sum(p.endswith(".xmp") for p in os.listdir(out)) == 7 and sum(p.endswith(".cube") for p in os.listdir(out)) == 7
@@ -188,7 +188,7 @@ def test_watch_once_with_profile(tmp_path, learned_profile):
                                     learned_profile, "--save-recipe"])
     assert res.exit_code == 0, res.output
     r = load_recipe(out / "a.recipe.json")
-    assert r.model_id == "profile:Studio Warm" and r.steps[-9:][2:] == load_profile(learned_profile).steps[2:]
+    assert r.model_id == "profile:Studio Warm" and r.steps[-10:][2:] == load_profile(learned_profile).steps[2:]
 
 
 def test_applying_a_profile_needs_neither_tensorflow_nor_colour_science(tmp_path, learned_profile):

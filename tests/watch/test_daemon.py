@@ -20,7 +20,7 @@ def test_slow_chunked_write_is_processed_once_after_the_last_write(dirs, tmp_pat
     inbox, out = dirs
     data = photo_bytes(tmp_path, 400, 300, seed=1)
     chunks = [data[i:i + len(data) // 8 + 1] for i in range(0, len(data), len(data) // 8 + 1)]
-    with daemon_thread(config(inbox, out, settle=1.2)):
+    with daemon_thread(config(inbox, out, settle=1.2)) as d:
         target = inbox / "slow.jpg"
         with open(target, "wb") as fh:
             for chunk in chunks:  # ~3 s of writing, a pause shorter than the settle time between chunks
@@ -29,7 +29,7 @@ def test_slow_chunked_write_is_processed_once_after_the_last_write(dirs, tmp_pat
                 time.sleep(0.3)
         last_write = time.time()
         wait_until(_done(out, 1), 60, what="slow.jpg done")
-        time.sleep(1.0)  # nothing else may follow
+        wait_until(d.idle, 30, what="a quiet daemon")  # then nothing else may follow
     rows = journal_rows(out)
     assert [(r.rel, r.state, r.size, r.attempts) for r in rows] == [("slow.jpg", "done", len(data), 1)]
     assert rows[0].created >= last_write - 0.05  # promoted only after the last chunk
@@ -40,15 +40,17 @@ def test_slow_chunked_write_is_processed_once_after_the_last_write(dirs, tmp_pat
 def test_temp_names_are_ignored_and_write_then_rename_is_processed(dirs, tmp_path):
     inbox, out = dirs
     (inbox / "@eaDir").mkdir()
-    with daemon_thread(config(inbox, out)):
+    with daemon_thread(config(inbox, out)) as d:
         (inbox / "IMG_1.jpg.part").write_bytes(photo_bytes(tmp_path, seed=2))
         (inbox / "._IMG_2.jpg").write_bytes(photo_bytes(tmp_path, seed=3))
         make_photo(inbox / "@eaDir" / "thumb.jpg", seed=4)
         (inbox / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
-        time.sleep(1.0)
+        # the four files' events delivered and looked at (each write gives created + modified + closed)
+        wait_until(lambda: d.events_received >= 4 and d.idle(), 30, what="the temp names seen and ignored")
+        assert journal_rows(out) == []
         os.rename(inbox / "IMG_1.jpg.part", inbox / "IMG_1.jpg")
         wait_until(_done(out, 1), 60, what="renamed file done")
-        time.sleep(1.0)
+        wait_until(d.idle, 30, what="a quiet daemon")  # then nothing else may follow
     assert [(r.rel, r.state) for r in journal_rows(out)] == [("IMG_1.jpg", "done")]
     assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["IMG_1.jpg", "IMG_1.recipe.json"]
 
