@@ -182,13 +182,13 @@ def look_grouping(group_by: str, recipe_path: str | None, groups_file: str | Non
 
 def warn_profile(spec: SourceSpec) -> None:
     """--profile excludes --recipe; say once, before any work, when the loaded agent is not the profile's."""
-    from ..errors import ExposureBatchError, Kind  # noqa: PLC0415
-    from ..runs.batch import profile_warning  # noqa: PLC0415
+    from ..errors import ExposureBatchError  # noqa: PLC0415
+    from ..runs.batch import RunUsageError, profile_warning  # noqa: PLC0415
 
     try:
         mismatch = profile_warning(spec)
     except ExposureBatchError as err:
-        if err.kind is Kind.USAGE:
+        if isinstance(err, RunUsageError):
             raise click.UsageError(str(err)) from None
         raise click.ClickException(str(err)) from None
     if mismatch:

@@ -7,12 +7,12 @@ import time
 
 import click
 
-from ..errors import ExposureBatchError, Kind
+from ..errors import ExposureBatchError
 from ..names import shown
 from ..pipeline.outputs import EXISTS_REASON, PlanError, unsupported_format
 from ..pipeline.result import Result
-from ..runs.batch import (BatchRun, RunOptions, describe_variations, embedded_sources, plan_dry_run, plan_jobs,
-                          run_variations)
+from ..runs.batch import (BatchRun, RunOptions, RunUsageError, describe_variations, embedded_sources, plan_dry_run,
+                          plan_jobs, run_variations)
 from .options import (check_inputs_exist, check_output_options, grouping_options, look_grouping, memory_cap,
                       output_options_from, run_options, source_spec_from, warn_profile)
 
@@ -127,14 +127,15 @@ def hold_output_folder(outdir: str) -> None:
 
 
 class _errors_to_exit:
-    """Context: PlanError and usage-kind errors -> click.UsageError (exit 2); any other ExposureBatchError (a model
-    or profile that cannot load, ...) -> click.ClickException (exit 1, one line)."""
+    """Context: PlanError and RunUsageError (how the run was asked for) -> click.UsageError (exit 2); any other
+    ExposureBatchError (a recipe file, model or profile that cannot load, ...) -> click.ClickException (exit 1, one
+    line)."""
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, err, tb):
-        if isinstance(err, PlanError) or (isinstance(err, ExposureBatchError) and err.kind is Kind.USAGE):
+        if isinstance(err, (PlanError, RunUsageError)):
             raise click.UsageError(str(err)) from None
         if isinstance(err, ExposureBatchError):
             raise click.ClickException(shown(err)) from None

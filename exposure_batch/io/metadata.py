@@ -1,6 +1,6 @@
 """EXIF reading (exifread) and the EXIF block we carry into outputs.
 
-Exports: read_exif(path) -> dict, exif_bytes_for_output(source_path) -> bytes | None, build_exif(exif) -> bytes,
+Exports: read_exif(path) -> dict, parse_capture_time(text) -> float | None, exif_bytes_for_output(source_path) -> bytes | None, build_exif(exif) -> bytes,
 exif_ifd_entries(exif), EXIF_KEYS.
 
 Keys of the dict (missing -> absent): camera_make, camera_model, lens, iso (int), exposure_time (str, '1/250'),
@@ -313,3 +313,17 @@ def patch_tiff_exif_ifd(fh, exif: dict, *, start: int = 0) -> None:
     fh.seek(value_pos)
     fh.write(struct.pack("<I", pos - start))
     fh.seek(0, os.SEEK_END)
+
+
+def parse_capture_time(text: str | None) -> float | None:
+    """ISO 8601 capture time as io.metadata writes it ('2026-05-01T14:03:07.25+02:00') -> epoch seconds, or None.
+    Without an offset the time is read as UTC: only differences between frames matter."""
+    if not text:
+        return None
+    try:
+        dt = _dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=_dt.timezone.utc)
+    return dt.timestamp()

@@ -174,7 +174,7 @@ def load_pair(spec: PairSpec, source, thumb_side: int) -> PairData:
     th, tw = before_lin.shape[:2]
     after_lin = _resize_area(after.rgb_lin, tw, th)
     score = same_picture_score(before_lin, after_lin)
-    from ..shoot.survey import parse_capture_time  # noqa: PLC0415
+    from ..io.metadata import parse_capture_time  # noqa: PLC0415
 
     when = parse_capture_time((before.info.exif or {}).get("capture_time"))
     data = PairData(spec, agent_in, before_lin, after_lin, score, when)

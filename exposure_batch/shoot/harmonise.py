@@ -105,26 +105,29 @@ def capture_deviations(images: Sequence[np.ndarray]) -> np.ndarray:
     ratios (robust to what a gain does not explain: clipped colours, moving subjects). The result is centred on
     the median frame."""
     first = _working(images[0])
-    works = [first] + [_working(im, first.shape[:2]) for im in images[1:]]
     h, w = first.shape[:2]
     window = np.outer(np.hanning(h), np.hanning(w))
-    spectra, logs, usable = [], [], []
-    for wk in works:  # per frame once: the spectrum of its log luminance, its log values, its usable pixels
-        lum = np.log2(np.maximum(wk @ _LUMA, 1e-4))
-        spectra.append(np.fft.rfft2((lum - lum.mean()) * window))
-        logs.append(np.log2(np.maximum(wk, 1e-9), dtype=np.float32))
-        r, g, b = wk[..., 0], wk[..., 1], wk[..., 2]  # (channel-wise: far faster than max(axis=-1))
-        usable.append((np.maximum(np.maximum(r, g), b) < 0.95) & (np.minimum(np.minimum(r, g), b) > 1e-3))
+    ref = _frame_facts(first, window)
     dev = np.zeros((len(images), 3))
-    for i in range(1, len(images)):
-        shift = _peak(spectra[0], spectra[i], (h, w))
-        ref_log, img_log = _overlap(logs[0], logs[i], *shift)
-        ref_ok, img_ok = _overlap(usable[0], usable[i], *shift)
+    for i in range(1, len(images)):  # one frame's working arrays at a time: memory stays flat with the group size
+        facts = _frame_facts(_working(images[i], (h, w)), window)
+        shift = _peak(ref[0], facts[0], (h, w))
+        ref_log, img_log = _overlap(ref[1], facts[1], *shift)
+        ref_ok, img_ok = _overlap(ref[2], facts[2], *shift)
         ok = ref_ok & img_ok
         if ok.sum() < 16:
             ok = np.ones(ok.shape, bool)
         dev[i] = np.median(img_log[ok] - ref_log[ok], axis=0)
     return dev - np.median(dev, axis=0)
+
+
+def _frame_facts(wk: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(half spectrum of the windowed, mean-free log luminance; log2 values, float32; usable pixels: unclipped and
+    above noise) of one working image."""
+    lum = np.log2(np.maximum(wk @ _LUMA, 1e-4))
+    r, g, b = wk[..., 0], wk[..., 1], wk[..., 2]  # (channel-wise: far faster than max(axis=-1))
+    usable = (np.maximum(np.maximum(r, g), b) < 0.95) & (np.minimum(np.minimum(r, g), b) > 1e-3)
+    return np.fft.rfft2((lum - lum.mean()) * window), np.log2(np.maximum(wk, 1e-9), dtype=np.float32), usable
 
 
 def _peak(ref_spectrum: np.ndarray, img_spectrum: np.ndarray, shape: tuple[int, int]) -> tuple[int, int]:
@@ -250,13 +253,21 @@ def harmonise_groups(source, groups: Sequence[Sequence], threshold: float | None
     return prepared
 
 
+#: Agent inputs per decide call: a group of hundreds of frames is decided in batches of this many, so the agent's
+#: activations stay small (the agents' decisions do not depend on the batch size).
+DECIDE_BATCH = 16
+
+
 def _decide_single_threaded(source, inputs: list) -> list[Recipe]:
     """source.decide with BLAS on one thread (as in the engine's workers: small matrices gain nothing from more,
-    and idle BLAS threads spin on a busy machine)."""
+    and idle BLAS threads spin on a busy machine), DECIDE_BATCH inputs per call."""
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
+    out: list[Recipe] = []
     with threadpool_limits(limits=1, user_api="blas"):
-        return source.decide(inputs, None)
+        for k in range(0, len(inputs), DECIDE_BATCH):
+            out += source.decide(inputs[k:k + DECIDE_BATCH], None)
+    return out
 
 
 def _prepare(surveys: list, threshold: float | None) -> Harmonised:

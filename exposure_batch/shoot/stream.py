@@ -437,7 +437,7 @@ def plan_in_workers(paths: Sequence[str], spec, options, jobs: int = 1, max_pixe
     pool = None
     try:
         pool = WorkerPool(max(1, min(jobs, len(paths))), spec, timeout=timeout, memory_limit=memory_limit,
-                          task_ref=task_ref or SHOOT_TASK, keep_memory=True)
+                          task_ref=task_ref or SHOOT_TASK)  # short-lived (watch: per release): memory given back
         driver = _Driver(pool, paths, options, spool, lambda p, e: entries.append((index_of[os.path.abspath(p)], e)),
                          max_pixels=max_pixels, on_survey=on_survey, window=window, keep_records=True)
         driver.run()

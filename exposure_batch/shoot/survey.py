@@ -19,7 +19,6 @@ Exports: Survey, survey_file, survey_files, SURVEY_SIDE, parse_capture_time.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from ..color import LIBRAW_PROPHOTO_FROM_SRGB
+from ..io.metadata import parse_capture_time
 from ..limits import DEFAULT_MAX_PIXELS, check_pixels
 
 #: Long side (px) the survey aims for: enough for the agent's 64 px centre preview and a 256 px thumbnail.
@@ -68,20 +68,6 @@ class Survey:
         if wants == "thumbnail":
             return self.thumbnail
         return None
-
-
-def parse_capture_time(text: str | None) -> float | None:
-    """ISO 8601 capture time as io.metadata writes it ('2026-05-01T14:03:07.25+02:00') -> epoch seconds, or None.
-    Without an offset the time is read as UTC: only differences between frames matter."""
-    if not text:
-        return None
-    try:
-        dt = _dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=_dt.timezone.utc)
-    return dt.timestamp()
 
 
 def survey_file(path: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Survey | None:

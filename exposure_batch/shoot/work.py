@@ -159,7 +159,8 @@ def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
     for the edit (decoded_file); None when the photo cannot be decoded."""
 
     from ..io import decode  # noqa: PLC0415
-    from .survey import SURVEY_SIDE, Survey, parse_capture_time  # noqa: PLC0415
+    from ..io.metadata import parse_capture_time  # noqa: PLC0415
+    from .survey import SURVEY_SIDE, Survey  # noqa: PLC0415
     from ..render.preview import thumbnail  # noqa: PLC0415
 
     try:
@@ -199,9 +200,8 @@ def survey_record(path: str, max_pixels: int | None, spool: str, keep_decoded: b
     from .grouping import signed  # noqa: PLC0415
     from .survey import survey_file  # noqa: PLC0415
 
-    small = _small_raster(path)
-    survey = compact_survey(_survey_by_decode(path, max_pixels, spool if keep_decoded else None) if small
-                            else survey_file(path, max_pixels))
+    small = keep_decoded and _small_raster(path)  # (planning alone: the cheap survey, nothing to keep)
+    survey = compact_survey(_survey_by_decode(path, max_pixels, spool) if small else survey_file(path, max_pixels))
     if survey is None:
         return None
     target = spool_file(spool, path)
@@ -216,15 +216,15 @@ def survey_record(path: str, max_pixels: int | None, spool: str, keep_decoded: b
 
 
 def load_frames(records: Sequence, spool: str) -> list:
-    """shoot.survey.Survey objects for Signed records, with the images their survey spooled (image: float32
-    linear ProPhoto, long side <= KEPT_SIDE, also the thumbnail; preview: 64 px; signature)."""
+    """shoot.survey.Survey objects for Signed records, with the images their survey spooled (image: float16
+    linear ProPhoto, long side <= KEPT_SIDE, also the thumbnail; preview: 64 px float32; signature)."""
     from .survey import Survey  # noqa: PLC0415
 
     frames = []
     for r in records:
         with open(spool_file(spool, r.path), "rb") as fh:
             data = pickle.load(fh)  # written by survey_record in a worker of this run, never from outside
-        image = data["image"].astype(np.float32)
+        image = data["image"]  # float16 (half the memory of a big group; every use converts what it reads)
         preview = data["preview"]
         s = Survey(r.path, image, r.time, r.camera, r.folder)
         s.__dict__["preview"] = preview
