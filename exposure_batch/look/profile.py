@@ -280,7 +280,7 @@ class ProfileSource:
         from ..agent.capture import capture_features  # noqa: PLC0415
 
         cap = self.agent.capture
-        x = (capture_features(np.asarray(agent_in, np.float64)) - cap.feature_mean) / cap.feature_scale
+        x = (capture_features(np.asarray(agent_in, np.float64))[: cap.n_features] - cap.feature_mean) / cap.feature_scale
         dist = round(fam.distance(x), 3)
         return {"distance": dist, "level": fam.level(dist)}
 
