@@ -85,7 +85,7 @@ def _relative_cast(rgb: np.ndarray) -> np.ndarray:
     return np.log2(rgb) - np.log2(_luminance64(rgb[None, :])[0])
 
 
-def capture_features(preview_lin: np.ndarray) -> np.ndarray:
+def capture_features(preview_lin: np.ndarray, extended: bool = True) -> np.ndarray:
     """(H, W, 3) linear ProPhoto preview -> (N_FEATURES,) float64 statistics, each invariant to what it should not see:
     - log2 luminance: the percentiles minus the median, the median, mean - median, standard deviation;
     - log2 chromaticity (log2 RGB - log2 luminance) of the mid-tones (5th-95th luminance percentile, no channel near
@@ -99,10 +99,10 @@ def capture_features(preview_lin: np.ndarray) -> np.ndarray:
       that is least saturated (what should be grey);
     - clipping and highlight shape (CLIP_FEATURES, absolute: a capture clips at white, 1.0): the shares of pixels
       with a channel at >= 0.99 and >= 0.9 of white, with all channels >= 0.9, log2 of the 99.5th and 90th percentile
-      of the largest channel, and the share of pixels within a quarter stop of the brightest (pile-up at the top)."""
+      of the largest channel, and the share of pixels within a quarter stop of the brightest (pile-up at the top).
+    extended=False: the first N_BASE_FEATURES only."""
     x = np.maximum(np.asarray(preview_lin, np.float64).reshape(-1, 3), FLOOR)
     log_lum = np.log2(_luminance64(x))
-    sorted_lum = np.sort(log_lum)
     pct = np.percentile(log_lum, LUMINANCE_PERCENTILES)
     median = float(np.median(log_lum))
     chroma = np.log2(x) - log_lum[:, None]
@@ -120,7 +120,9 @@ def capture_features(preview_lin: np.ndarray) -> np.ndarray:
     base = np.concatenate([pct - median, [median, log_lum.mean() - median, log_lum.std()],
                            mids.mean(axis=0), mids.std(axis=0), np.percentile(spread, [25, 50, 75, 90]), cast,
                            np.percentile(sat, [10, 25, 50, 75, 90]), [sat.mean()]])
-    return np.concatenate([base, _cast_features(x, log_lum, sorted_lum, chroma, mid, sat),
+    if not extended:  # a model that reads only the first N_BASE_FEATURES (inference cost as before)
+        return base
+    return np.concatenate([base, _cast_features(x, log_lum, np.sort(log_lum), chroma, mid, sat),
                            _clip_features(np.asarray(preview_lin, np.float64).reshape(-1, 3), np.asarray(preview_lin).shape)])
 
 
@@ -207,7 +209,8 @@ class CaptureModel:
     def estimate_with_spread(self, previews_lin) -> tuple[np.ndarray, np.ndarray]:
         """estimate()'s (B, 5) and the ensemble's spread (B, 5): the standard deviation of the members' estimates
         (FIELDS units, before the dead zones and the flat-frame trust), exact as the mean (members in order)."""
-        feats = np.stack([capture_features(p) for p in previews_lin])[:, : self.n_features]
+        extended = self.n_features > N_BASE_FEATURES
+        feats = np.stack([capture_features(p, extended) for p in previews_lin])
         # (a flat frame's spread is float rounding, about 1e-15: the 1e-6 floor makes its trust exactly 0)
         trust = np.clip((feats[:, SPREAD_FEATURE] - 1e-6) / TONAL_SPREAD_FULL, 0.0, 1.0)
         h = quantise_activations((feats - self.feature_mean) / self.feature_scale)
