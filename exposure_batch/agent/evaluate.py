@@ -27,7 +27,7 @@ import numpy as np
 from .. import color
 from ..render import render
 from ..render.preview import _resize_area, make_preview, thumbnail
-from .data import Degradation, degrade, display_np, sample_degradation
+from .data import Degradation, as_captured, degrade, display_np, sample_degradation
 
 #: The small held-out set CI evaluates the shipped model on: shipped samples/ that no training crop came from.
 CI_SAMPLES = ("coffee_p3_16bit.png", "flower.dng", "casio_qv_r51.jpg")
@@ -338,3 +338,86 @@ def write_plot(result: dict, path: str) -> str | None:
         fig.savefig(fh, format="png", dpi=90)
     plt.close(fig)
     return path
+
+
+# ---- known capture errors (issue 21): how much of a known error each source takes back ----------------------------
+
+#: Known capture errors applied in linear light (working space): (EV, per-channel gains R, G, B).
+KNOWN_ERRORS = {
+    "+1 EV": (1.0, (1.0, 1.0, 1.0)),
+    "-1.5 EV": (-1.5, (1.0, 1.0, 1.0)),
+    "warm cast": (0.0, (1.25, 1.0, 0.75)),
+    "cool cast": (0.0, (0.8, 1.0, 1.25)),
+}
+#: Near-white pixels of an original: display L* at least this and chroma C*ab at most NEAR_WHITE_CHROMA.
+NEAR_WHITE_L = 85.0
+NEAR_WHITE_CHROMA = 10.0
+
+
+def apply_known_error(original_lin: np.ndarray, error: str) -> np.ndarray:
+    """A well-edited photo (linear ProPhoto) with KNOWN_ERRORS[error] applied in linear light, then clipped as a
+    capture (as_captured)."""
+    ev, gains = KNOWN_ERRORS[error]
+    return as_captured(np.asarray(original_lin, np.float32) * np.asarray(gains, np.float32) * np.float32(2.0**ev))
+
+
+def near_white_shift(edit_disp: np.ndarray, original_disp: np.ndarray) -> tuple[float, float, int] | None:
+    """Mean CIELAB a* and b* shift (edit - original) over the original's near-white pixels (L* >= NEAR_WHITE_L,
+    C*ab <= NEAR_WHITE_CHROMA), and their count; None when fewer than 16 pixels are near white."""
+    lab_o, lab_e = _lab(original_disp), _lab(edit_disp)
+    mask = (lab_o[..., 0] >= NEAR_WHITE_L) & (np.hypot(lab_o[..., 1], lab_o[..., 2]) <= NEAR_WHITE_CHROMA)
+    if mask.sum() < 16:
+        return None
+    d = lab_e[mask] - lab_o[mask]
+    return float(d[:, 1].mean()), float(d[:, 2].mean()), int(mask.sum())
+
+
+def evaluate_known_errors(originals: list[tuple[str, np.ndarray]], sources: dict, errors=tuple(KNOWN_ERRORS)) -> dict:
+    """Each known capture error on each original (linear ProPhoto), edited by each source alone: the share of the
+    error taken back, 1 - CIEDE2000(edit, original) / CIEDE2000(input, original), per photo and its median; for the
+    casts also the near-white pixels' mean a*/b* shift against the original (near_white_shift), and the same for the
+    exact inverse of the cast (the bound the issue compares with).
+    {error: {source: {"share_median", "share_mean", "per_photo": {name: share}, "near_white": {name: [da, db]},
+    "worst_a_shift", "worst_b_shift"}}}."""
+    refs = [display_np(o) for _, o in originals]
+    out: dict = {}
+    for error in errors:
+        inputs = [apply_known_error(o, error) for _, o in originals]
+        base = [ciede2000(display_np(x), r) for x, r in zip(inputs, refs)]
+        row = {}
+        cast = KNOWN_ERRORS[error][1] != (1.0, 1.0, 1.0)
+        named = dict(sources)
+        if cast:
+            named["exact inverse"] = "inverse"
+        for name, source in named.items():
+            if source == "inverse":
+                ev, gains = KNOWN_ERRORS[error]
+                edits = [x / np.asarray(gains, np.float32) / np.float32(2.0**ev) for x in inputs]
+            else:
+                edits = _decide_and_render(source, inputs)
+            disp = [display_np(e) for e in edits]
+            shares = [1.0 - ciede2000(d, r) / max(b, 1e-6) for d, r, b in zip(disp, refs, base)]
+            entry = {"share_median": float(np.median(shares)), "share_mean": float(np.mean(shares)),
+                     "per_photo": {n: round(s, 3) for (n, _), s in zip(originals, shares)}}
+            if cast:
+                shifts = {n: near_white_shift(d, r) for (n, _), d, r in zip(originals, disp, refs)}
+                shifts = {n: [round(v[0], 2), round(v[1], 2)] for n, v in shifts.items() if v is not None}
+                entry["near_white"] = shifts
+                if shifts:
+                    entry["worst_a_shift"] = min(v[0] for v in shifts.values())
+                    entry["worst_b_shift"] = max(abs(v[1]) for v in shifts.values())
+            row[name] = entry
+        out[error] = row
+    return out
+
+
+def format_known_errors(result: dict) -> str:
+    """Plain-text table of evaluate_known_errors' result."""
+    head = f"{'error':<10} {'source':<14} {'share med':>9} {'share mean':>10} {'worst a*':>9} {'worst |b*|':>10}"
+    lines = ["known capture errors: share of the error taken back (1 - dE00 after / before), each photo alone", head,
+             "-" * len(head)]
+    for error, row in result.items():
+        for name, e in row.items():
+            lines.append(f"{error:<10} {name:<14} {e['share_median']:9.2f} {e['share_mean']:10.2f} "
+                         f"{e.get('worst_a_shift', float('nan')):9.2f} {e.get('worst_b_shift', float('nan')):10.2f}")
+    return "\n".join(lines)

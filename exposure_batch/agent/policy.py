@@ -37,7 +37,8 @@ from .. import color, filters
 from ..errors import TRAIN_EXTRA_HINT, ModelError, tensorflow_missing
 from ..recipe import Recipe, Step, drop_noop_steps
 from ..render import render
-from .capture import CAPTURE_FILE, CaptureModel, correction_steps
+from .capture import CAPTURE_FILE, CaptureModel, correction_steps, gentler
+from .data import Degradation
 from .inference import NumpyActor
 from .netconfig import N_FILTERS, STATE_DIM, NetConfig
 
@@ -116,6 +117,11 @@ def _shift_white_balance(steps: list[Step], temperature: float) -> list[Step]:
     return steps[:k] + [step] + steps[k + 1 :] if k is not None else [step] + steps
 
 
+#: Below this confidence of the capture estimate (agent.capture.confidence) its correction is made gentler, down to
+#: GENTLE_FLOOR of its strength at confidence 0; the recipe's extra says so ("capture": {"gentler", "note"}).
+LOW_CONFIDENCE = 0.5
+GENTLE_FLOOR = 0.6
+
 #: Colour variety (RMS log chromaticity around the mean) from which a white balance may move colours fully.
 CHROMA_SPREAD_FULL = 0.1
 #: Casts below this (natural-log chromaticity, about 0.5%: under 1 CIEDE2000 on greys) count as neutral.
@@ -127,14 +133,22 @@ GREY_PIXEL_TOLERANCE = 0.01
 GREY_SHARE_FULL = 0.2
 
 
+#: The pixels most likely to be grey: the least saturated REFERENCE_SHARE of the well-exposed pixels (by their
+#: log-chromaticity distance from the image's mean). Their mean chromaticity is the guard's reference cast.
+REFERENCE_SHARE = 0.2
+
+
 def guard_white_balance(step: Step, image_lin: np.ndarray) -> Step:
-    """Do no harm to greys: a white-balance step may move the image's average chromaticity (grey world, in log RGB
-    over its well-exposed pixels) towards neutral, never further from neutral than it was (or than
-    NEUTRAL_TOLERANCE), and the less the image's colours vary (CHROMA_SPREAD_FULL) or the more of its pixels are
-    already grey (GREY_SHARE_FULL) the less it may move them at all. A larger move is scaled back in log-gain space
-    (the step stays a white balance, blended towards identity).
-    Measured on the val photos (20261130 model): largest hue shift on the colour chart 29 -> 1.9 degrees, greys
-    within 0.67 CIEDE2000 of neutral, restoration and do no harm unchanged (10.4, 4.3).
+    """Take a real cast back, leave a photo with no cast alone: a white-balance step may move the image's
+    most-likely-grey pixels (the least saturated REFERENCE_SHARE of its well-exposed pixels, in log chromaticity)
+    towards neutral, never further from neutral than they were (or than NEUTRAL_TOLERANCE); and the less the image's
+    colours vary (CHROMA_SPREAD_FULL) or the more of its pixels are already grey (GREY_SHARE_FULL) the less it may
+    move them at all. A larger move is scaled back in log-gain space (the step stays a white balance, blended towards
+    identity).
+    The reference used to be the grey world (all well-exposed pixels' mean): one dominant colour (grass, sky, a red
+    wall) then read as a cast, and a correction of a real cast that moved the average towards that colour was
+    refused (20261130: a cool cast taken back 0.00 of the time on independent photos). The least saturated pixels
+    are what a cast tints and what no dominant colour owns.
     image_lin: (H, W, 3) linear working space, the image the step is applied to."""
     x = np.asarray(image_lin, np.float64).reshape(-1, 3)
     ok = (x.min(axis=1) > 1e-4) & (x.max(axis=1) < 1.0)  # well-exposed, unclipped
@@ -142,7 +156,15 @@ def guard_white_balance(step: Step, image_lin: np.ndarray) -> Step:
         return step
     log_rgb = np.log(x[ok])
     chroma = log_rgb - log_rgb.mean(axis=1, keepdims=True)  # per-pixel log chromaticity, zero for grey
-    cast = chroma.mean(axis=0)  # zero for a grey-world-neutral image
+    world = chroma.mean(axis=0)
+    distance = np.sqrt(np.sum((chroma - world) ** 2, axis=1))
+    order = np.argsort(distance, kind="stable")
+    greyest = chroma[order[: max(8, int(len(order) * REFERENCE_SHARE))]]
+    pale = np.sqrt(np.sum(chroma**2, axis=1))
+    pale_order = np.argsort(pale, kind="stable")
+    palest = chroma[pale_order[: max(8, int(len(pale_order) * REFERENCE_SHARE))]]
+    # the reference: the least saturated pixels, both as distance from the image's own mean colour and from neutral
+    cast = 0.5 * (greyest.mean(axis=0) + palest.mean(axis=0))
     log_gains = np.log([step.params[c] for c in ("red", "green", "blue")])
     move = log_gains - log_gains.mean()
     aa = float(move @ move)
@@ -155,10 +177,10 @@ def guard_white_balance(step: Step, image_lin: np.ndarray) -> Step:
         t = max(0.0, min(1.0, (-bb + np.sqrt(max(bb * bb - aa * cc, 0.0))) / aa))
     # A frame of one colour gives no evidence of a cast (a blue wall is not a blue cast): the less the colours vary,
     # the less the white balance may move them.
-    spread = float(np.sqrt(np.mean(np.sum((chroma - cast) ** 2, axis=1))))
+    spread = float(np.sqrt(np.mean(np.sum((chroma - world) ** 2, axis=1))))
     cap = max(NEUTRAL_TOLERANCE, min(1.0, spread / CHROMA_SPREAD_FULL) * t * np.sqrt(aa))
     # Many exactly grey pixels (a grey card, a white wall, a chart's background) are no cast: keep them grey.
-    grey_share = float(np.mean(np.sqrt(np.sum(chroma**2, axis=1)) < GREY_PIXEL_TOLERANCE))
+    grey_share = float(np.mean(pale < GREY_PIXEL_TOLERANCE))
     cap = min(cap, max(NEUTRAL_TOLERANCE, (1.0 - min(grey_share / GREY_SHARE_FULL, 1.0)) * cap))
     t = min(t, cap / np.sqrt(aa))
     if t >= 1.0:
@@ -225,10 +247,23 @@ class LearnedPolicy:
         except (OSError, ValueError, KeyError) as err:
             raise ModelError(f"{path}: cannot load the capture estimate ({err})") from None
 
-    def _correct_capture(self, images: np.ndarray, chosen: list[list[Step]]) -> None:
-        """The capture estimate's steps (white balance guarded; identities left out, e.g. gamma 1, which would still
-        lift values below 0.001), appended to `chosen` and applied to `images` (float64 previews, in place)."""
-        for b, estimate in enumerate(self.capture.degradations(images)):
+    def _correct_capture(self, images: np.ndarray, chosen: list[list[Step]]) -> list[dict]:
+        """The capture estimate's steps (white balance guarded; identities left out, e.g. gamma 1), appended to
+        `chosen` and applied to `images` (float64 previews, in place). Below LOW_CONFIDENCE the correction is made
+        gentler (gentler(), at strength GENTLE_FLOOR + (1 - GENTLE_FLOOR) confidence / LOW_CONFIDENCE), and says so.
+        Returns per image the recipe's `extra` entries: {"capture": {"confidence", "ev", "temperature", "tint"
+        [, "gentler", "note"]}}."""
+        infos = []
+        for b, (estimate, conf) in enumerate(self.capture.assess(images)):
+            info = {"confidence": round(conf, 3), "ev": round(-estimate.ev, 3),
+                    "temperature": round(-estimate.temperature, 3), "tint": round(-estimate.tint, 3)}
+            if conf < LOW_CONFIDENCE and estimate != Degradation():  # (a flat frame gets nothing anyway)
+                strength = GENTLE_FLOOR + (1.0 - GENTLE_FLOOR) * conf / LOW_CONFIDENCE
+                estimate = gentler(estimate, strength)
+                info |= {"gentler": round(strength, 3),
+                         "note": f"low confidence ({conf:.2f}): the capture correction was applied at "
+                                 f"{strength:.0%} strength; worth a look"}
+            infos.append({"capture": info})
             for step in correction_steps(estimate):
                 if step.filter == "white_balance":
                     step = guard_white_balance(step, images[b])
@@ -236,6 +271,7 @@ class LearnedPolicy:
                     continue
                 chosen[b].append(step)
                 images[b] = _apply_exact(step, images[b])
+        return infos
 
     def correct_previews(self, previews_lin: np.ndarray) -> np.ndarray:
         """(B, S, S, 3) linear previews -> the same after the capture correction alone (float32): what the actor
@@ -251,15 +287,16 @@ class LearnedPolicy:
         if want != have:
             raise ModelError(f"{self.model_dir}: model was trained for filters {want}, this version has {have}")
 
-    def _episode(self, images: np.ndarray, dropout_seed: tuple | None = None) -> list[list[Step]]:
-        """(B, S, S, 3) linear previews -> per image its Steps: the capture correction (when the model has one),
-        then `steps` actor steps. dropout_seed: (a, b) ints for seeded dropout (variations), None for none
-        (deterministic)."""
+    def _episode(self, images: np.ndarray, dropout_seed: tuple | None = None) -> tuple[list[list[Step]], list[dict]]:
+        """(B, S, S, 3) linear previews -> (per image its Steps: the capture correction (when the model has one),
+        then `steps` actor steps; per image its recipe `extra`: the capture estimate's confidence). dropout_seed:
+        (a, b) ints for seeded dropout (variations), None for none (deterministic)."""
         images = np.array(images, dtype=np.float64)  # the episode's previews in float64: see _apply_exact
         state = np.zeros((len(images), STATE_DIM), np.float64)
         chosen: list[list[Step]] = [[] for _ in range(len(images))]
+        infos: list[dict] = [{} for _ in range(len(images))]
         if self.capture is not None:
-            self._correct_capture(images, chosen)
+            infos = self._correct_capture(images, chosen)
         for k in range(self.steps):
             if self._tf_actor is not None:
                 seed = None if dropout_seed is None else \
@@ -281,12 +318,13 @@ class LearnedPolicy:
             count = state[:, 2:3] + 1.0
             done = (count >= self.steps).astype(np.float32)
             state = np.concatenate([done, done, count, np.maximum(state[:, 3:], onehot)], axis=-1)
-        return chosen
+        return chosen, infos
 
-    def _recipes(self, chosen: list[list[Step]], previews: np.ndarray, extra=None) -> list[Recipe]:
-        """Steps -> Recipes, without the steps that do (next to) nothing on the preview (recipe.drop_noop_steps)."""
+    def _recipes(self, chosen: list[list[Step]], infos: list[dict], previews: np.ndarray, extra=None) -> list[Recipe]:
+        """Steps -> Recipes, without the steps that do (next to) nothing on the preview (recipe.drop_noop_steps);
+        extra: the episode's `infos` (capture confidence) and `extra` (per image) merged."""
         return [Recipe(drop_noop_steps(steps, previews[b, ::PRUNE_STRIDE, ::PRUNE_STRIDE]), model_id=self.model_id,
-                       model_version=self.model_version, extra=extra[b] if extra else {})
+                       model_version=self.model_version, extra=infos[b] | (extra[b] if extra else {}))
                 for b, steps in enumerate(chosen)]
 
     def _batch(self, previews_lin) -> np.ndarray:
@@ -303,7 +341,7 @@ class LearnedPolicy:
         arr = self._batch(previews_lin)
         recipes: list[Recipe] = []
         for i in range(0, len(arr), CHUNK):
-            recipes += self._recipes(self._episode(arr[i : i + CHUNK]), arr[i : i + CHUNK])
+            recipes += self._recipes(*self._episode(arr[i : i + CHUNK]), arr[i : i + CHUNK])
         return recipes
 
     def variations(self, preview_lin, n: int) -> list[Recipe]:
@@ -311,15 +349,16 @@ class LearnedPolicy:
         brighter, darker, warmer, cooler, ... : each visibly different), then the paper's dropout samples, seeded by
         the preview's content hash (same photo -> same n edits). extra: {"variation": index, "change": what}."""
         arr = self._batch([preview_lin])
-        default = self._recipes(self._episode(arr), arr, [{"variation": 0, "change": "default"}])[0]
+        default = self._recipes(*self._episode(arr), arr, [{"variation": 0, "change": "default"}])[0]
         out = [default]
         for i, (label, ev, temperature) in enumerate(VARIATIONS[: n - 1], start=1):
             steps = _shift_white_balance(_shift_exposure(list(default.steps), ev), temperature)
             out.append(Recipe(tuple(steps), model_id=self.model_id, model_version=self.model_version,
-                              extra={"variation": i, "change": label}))
+                              extra={k: v for k, v in default.extra.items() if k == "capture"}
+                              | {"variation": i, "change": label}))
         base = content_seed(arr[0])
         for i in range(len(out), n):
-            out += self._recipes(self._episode(arr, (base, i)), arr,
+            out += self._recipes(*self._episode(arr, (base, i)), arr,
                                  [{"variation": i, "change": "dropout sample", "dropout": self.cfg.dropout}])
         return out
 

@@ -37,12 +37,27 @@ def explain(photo, out_path, agent, recipe_path, model_path, panel, columns, pro
         decoded = decode_stage(photo)
         recipe = decide_stage(source, [decoded])[0]
         print_recipe_table(recipe, os.path.basename(photo))
+        click.echo(confidence_line(recipe))
         title = f"{os.path.basename(photo)}  ·  {recipe.model_id} {recipe.model_version}  ·  {len(recipe)} steps"
         strip = render_strip(recipe, decoded.rgb_lin, panel=panel, columns=columns, title=title)
         save_image(strip, out_path)
     except (ExposureBatchError, ValueError) as err:
         raise click.ClickException(" ".join(str(err).split())) from None
     click.echo(f"strip: {out_path} ({strip.width}x{strip.height})")
+
+
+def confidence_line(recipe) -> str:
+    """How sure the learned agent's capture estimate was (recipe extra "capture"), and whether the photo is worth a
+    look: 'capture estimate: confidence 0.91' or '... confidence 0.32, worth a look: <note>'."""
+    from ..agent.policy import LOW_CONFIDENCE  # noqa: PLC0415
+
+    capture = (getattr(recipe, "extra", None) or {}).get("capture")
+    if not isinstance(capture, dict) or "confidence" not in capture:
+        return "capture estimate: none (not the learned agent)"
+    conf = float(capture["confidence"])
+    if conf >= LOW_CONFIDENCE:
+        return f"capture estimate: confidence {conf:.2f}"
+    return f"capture estimate: confidence {conf:.2f}, worth a look: {capture.get('note', '')}".rstrip(": ")
 
 
 def format_params(params) -> str:

@@ -17,8 +17,9 @@ from ..names import portable_command, portable_path
 
 
 @click.command("train-capture")
-@click.option("--photos", "photos_dir", required=True, type=click.Path(exists=True, file_okay=False),
-              help="Folder of well-edited photos: each is degraded at random and the network learns to tell how.")
+@click.option("--photos", "photos_dirs", required=True, multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Folder of well-edited photos: each is degraded at random and the network learns to tell how "
+                   "(repeatable).")
 @click.option("--val", "val_dir", type=click.Path(exists=True, file_okay=False),
               help="Folder of other well-edited photos (never the held-out ones): chooses the exposure dead zone.")
 @click.option("--dead-zone-ev", type=click.FloatRange(0, 2), default=None,
@@ -36,14 +37,17 @@ from ..names import portable_command, portable_path
               help="Smallest crop side as a fraction of the short edge.")
 @click.option("--rounds", type=int, default=24, show_default=True, help="Degraded patches per crop.")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Crop cache folder (default OUT/cache).")
+@click.option("--hidden", type=click.IntRange(4, 512), default=32, show_default=True, help="Units per hidden layer.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes computing the patch statistics (the same data for any number).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--version", "version", help="Model version to write (default: today, YYYYMMDD).")
-def train_capture(photos_dir, val_dir, dead_zone_ev, base_dir, out_dir, actor_steps, members, n_crops, min_crop, rounds,
-                  cache_dir, seed, version):
+def train_capture(photos_dirs, val_dir, dead_zone_ev, base_dir, out_dir, actor_steps, members, n_crops, min_crop, rounds,
+                  cache_dir, hidden, workers, seed, version):
     """Fit the capture estimate: a small network that reads a preview's statistics and estimates its exposure
     error, flattened tone, lost saturation and white-balance cast, undone by white-box steps before the actor."""
     from ..agent import data as D  # noqa: PLC0415
-    from ..agent.capture import CAPTURE_FILE, capture_dataset  # noqa: PLC0415
+    from ..agent.capture import CAPTURE_FILE, N_FEATURES, capture_dataset  # noqa: PLC0415
     from ..agent.policy import CARD_FILE, MODEL_FILE, LearnedPolicy  # noqa: PLC0415
 
     try:
@@ -55,13 +59,16 @@ def train_capture(photos_dir, val_dir, dead_zone_ev, base_dir, out_dir, actor_st
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     if (val_dir is None) == (dead_zone_ev is None):
         raise click.UsageError("give --val (the dead zone is chosen on it) or --dead-zone-ev, not both")
-    photos, val = D.list_images(photos_dir), D.list_images(val_dir) if val_dir else []
+    photos, val = [p for d in photos_dirs for p in D.list_images(d)], D.list_images(val_dir) if val_dir else []
     if not photos or (val_dir and not val):
         raise click.UsageError("no images in --photos or --val")
-    cfg = CaptureTrainConfig(rounds=rounds, seed=seed, members=members)
+    cfg = CaptureTrainConfig(rounds=rounds, seed=seed, members=members, hidden=hidden)
     t0 = time.time()
-    crops = D.load_crops(photos, n_crops, min_crop, seed, cache_dir or os.path.join(out_dir, "cache"), log=log)
-    x, y = capture_dataset(crops["crops"], cfg.rounds, np.random.default_rng(seed), cfg.identity)
+    parts = [D.load_crops(D.list_images(d), n_crops, min_crop, seed, cache_dir or os.path.join(out_dir, "cache"), log=log)
+             for d in photos_dirs]  # one cache per folder
+    crops = {"crops": np.concatenate([p["crops"] for p in parts]),
+             "source": np.concatenate([p["source"] + sum(len(q["names"]) for q in parts[:k]) for k, p in enumerate(parts)])}
+    x, y, _ = capture_dataset(crops["crops"], cfg.rounds, seed, cfg.identity, workers=workers)
     log(f"statistics of {len(x)} degraded patches from {len(photos)} photos ({time.time() - t0:.0f} s)")
     arrays = fit_capture_network(x, y, cfg, log=log)
     with open(os.path.join(base_dir, CARD_FILE), encoding="utf-8") as fh:
@@ -83,12 +90,16 @@ def train_capture(photos_dir, val_dir, dead_zone_ev, base_dir, out_dir, actor_st
         card["id"] = os.path.basename(os.path.normpath(out_dir))
         card["version"] = version or time.strftime("%Y%m%d")
         card["capture"] |= {
-            "summary": f"capture estimate ({members} networks of 2 x 32 units on 37 preview statistics, averaged) -> "
+            "summary": f"capture estimate ({members} networks of 2 x {hidden} units on {N_FEATURES} preview statistics, "
+                       "averaged; their spread is the confidence) -> "
                        f"white balance, exposure, gamma about middle grey; then {actor_steps} actor step(s)",
             "command": portable_command(["exposure-batch", "train-capture", *sys.argv[2:]]),
             "config": cfg.to_dict(),
-            "data": {"photos": portable_path(photos_dir), "n_photos": len(set(crops["source"].tolist())),
-                     "crops": len(crops["crops"]), "samples": len(x), "val": portable_path(val_dir) if val_dir else None,
+            "data": {"photos": [portable_path(d) for d in photos_dirs], "n_photos": len(set(crops["source"].tolist())),
+                     "crops": len(crops["crops"]), "samples": len(x),
+                     # the source photos trained on (file stems): tests tell samples made from them apart
+                     "training_photos": sorted(os.path.splitext(os.path.basename(p))[0] for p in photos),
+                     "val": portable_path(val_dir) if val_dir else None,
                      "n_val": len(val)},
             "dead_zone_ev": zone,
             "val_scores": [{"dead_zone_ev": z, "restoration_ciede2000": r, "do_no_harm_ciede2000": h}

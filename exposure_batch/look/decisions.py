@@ -105,7 +105,7 @@ def _hidden(capture: CaptureModel, feats: np.ndarray) -> np.ndarray:
     """(B, F) capture statistics -> (B, M * H + 1): every member's last hidden layer (divided by the member count,
     so that a change of the members' last layers adds `hidden @ delta` to the averaged standardised output) and a
     1 column (the shared change of their biases)."""
-    h0 = quantise_activations((feats - capture.feature_mean) / capture.feature_scale)
+    h0 = quantise_activations((feats[:, : capture.n_features] - capture.feature_mean) / capture.feature_scale)
     parts = []
     for layers in capture.members:
         h = h0
@@ -246,7 +246,7 @@ def fine_tune(capture: CaptureModel, feats: np.ndarray, d_target: np.ndarray, gr
 
 def _outputs(capture: CaptureModel, feats: np.ndarray) -> np.ndarray:
     """Averaged standardised outputs of the ensemble (before scaling, trust and dead zones)."""
-    h = quantise_activations((feats - capture.feature_mean) / capture.feature_scale)
+    h = quantise_activations((feats[:, : capture.n_features] - capture.feature_mean) / capture.feature_scale)
     total = sum(capture._member(h, layers) for layers in capture.members)
     return total / len(capture.members)
 

@@ -417,7 +417,7 @@ def _learn_decisions(train: list[PairData], val: list[PairData], agent, opts: Le
     hidden = capture.members[0][-1][0].shape[0]
     arrays = tune.arrays(_capture_arrays(agent), len(capture.members), hidden)
     tuned = CaptureModel(arrays)
-    arrays[FAMILIARITY_KEY] = (feats - tuned.feature_mean) / tuned.feature_scale
+    arrays[FAMILIARITY_KEY] = (feats[:, : tuned.n_features] - tuned.feature_mean) / tuned.feature_scale
     # the final look, on the corrections the fine-tuned estimate gives pairs it has not seen (out of fold)
     val_d = dec.shipped_estimates(tuned, [p.agent_in for p in val]) if val else None
     val_px, val_labs = _pair_samples(val, per, rng) if val else ([], [])

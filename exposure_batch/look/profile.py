@@ -280,7 +280,7 @@ class ProfileSource:
         from ..agent.capture import capture_features  # noqa: PLC0415
 
         cap = self.agent.capture
-        x = (capture_features(np.asarray(agent_in, np.float64)) - cap.feature_mean) / cap.feature_scale
+        x = (capture_features(np.asarray(agent_in, np.float64))[: cap.n_features] - cap.feature_mean) / cap.feature_scale
         dist = round(fam.distance(x), 3)
         return {"distance": dist, "level": fam.level(dist)}
 
@@ -290,11 +290,13 @@ class ProfileSource:
         for agent_in, r in zip(inputs, recipes):
             key = self._key(agent_in, r)
             fam = self.familiarity(agent_in)
-            extra = {"profile": {"name": self.profile.name, "id": self.profile.profile_id,
-                                 "agent": {"model_id": r.model_id, "model_version": r.model_version},
-                                 "agent_steps": len(r.steps), "look_steps": len(self.profile.steps),
-                                 **({"key": round(key, 4)} if key is not None else {}),
-                                 **({"familiarity": fam} if fam is not None else {})}}
+            profile = {"name": self.profile.name, "id": self.profile.profile_id,
+                       "agent": {"model_id": r.model_id, "model_version": r.model_version},
+                       "agent_steps": len(r.steps), "look_steps": len(self.profile.steps),
+                       **({"key": round(key, 4)} if key is not None else {}),
+                       **({"familiarity": fam} if fam is not None else {})}
+            # the agent's capture confidence stays (the report's "worth a look" list)
+            extra = {k: v for k, v in r.extra.items() if k == "capture"} | {"profile": profile}
             out.append(Recipe(tuple(r.steps) + self.profile.look_steps(key), model_id=self.model_id,
                               model_version=self.model_version, extra=extra))
         return out

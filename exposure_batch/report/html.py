@@ -207,6 +207,11 @@ def _base_entry(result, folder: str) -> dict:
             entry["familiarity"] = dict(familiarity)
         entry["steps"] = [{"filter": s.filter, "label": s.spec.label, "text": s.describe(),
                            "params": _round_params(s.params)} for s in recipe.steps]
+        capture = (getattr(recipe, "extra", None) or {}).get("capture")
+        if isinstance(capture, dict) and "confidence" in capture:
+            entry["confidence"] = float(capture["confidence"])
+            if capture.get("note"):
+                entry["capture_note"] = str(capture["note"])
     return entry
 
 
@@ -245,8 +250,20 @@ def _one_line(err: BaseException) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # HTML
 # ---------------------------------------------------------------------------------------------------------------
+#: How many photos the report lists as most worth a look (lowest capture-estimate confidence first).
+WORTH_A_LOOK = 10
+
+
+def worth_a_look(photos: list[dict], n: int = WORTH_A_LOOK) -> list[dict]:
+    """The done photos whose edit the learned agent was least sure of (recipe extra "capture"."confidence",
+    lowest first; ties by name), at most n: [{"id", "name", "confidence", "note"?}]."""
+    rated = [p for p in photos if p["status"] == "done" and p.get("confidence") is not None]
+    rated.sort(key=lambda p: (p["confidence"], p["name"]))
+    return [{k: p[k] for k in ("id", "name", "confidence", "capture_note") if k in p} for p in rated[:n]]
+
+
 def summary(photos: list[dict]) -> dict:
-    """Batch figures: counts per status, total and per-photo seconds (done photos)."""
+    """Batch figures: counts per status, total and per-photo seconds (done photos), the photos most worth a look."""
     counts = {s: sum(1 for p in photos if p["status"] == s) for s in ("done", "skipped", "failed")}
     secs = [p["seconds"] for p in photos if p["status"] == "done"]
     grouped = [p["group"] for p in photos if p.get("group")]
@@ -260,6 +277,7 @@ def summary(photos: list[dict]) -> dict:
         "seconds_mean": round(statistics.fmean(secs), 3) if secs else None,
         "seconds_median": round(statistics.median(secs), 3) if secs else None,
         "seconds_max": round(max(secs), 3) if secs else None,
+        "worth_a_look": worth_a_look(photos),
     }
 
 
@@ -277,6 +295,18 @@ def _figures_html(s: dict) -> str:
         *([fig("scenes", s["scenes"]), fig("harmonised groups", s["harmonised"]),
            fig("split off", s["split_off"], "failed" if s["split_off"] else "")] if s.get("scenes") else []),
     ])
+
+
+def _worth_a_look_html(rows: list[dict]) -> str:
+    """The photos most worth a look, as a static list (readable without JavaScript), folded (the header stays
+    short)."""
+    if not rows:
+        return ""
+    items = "".join(f'<li><a href="#p-{html.escape(r["id"])}">{html.escape(r["name"])}</a> · confidence '
+                    f'{r["confidence"]:.2f}{(" · " + html.escape(r["capture_note"])) if r.get("capture_note") else ""}'
+                    f'</li>' for r in rows)
+    return (f'<details class="review" id="worth-a-look"><summary>Worth a look: {len(rows)} photo(s) the learned agent '
+            f'was least sure of (lowest confidence first)</summary><ol>{items}</ol></details>')
 
 
 #: How many photos the "review first" list shows at most.
@@ -315,7 +345,7 @@ def render_html(title: str, photos: list[dict], page_size: int = 60) -> str:
     return (_TEMPLATE
             .replace("@TITLE@", html.escape(title))
             .replace("@FIGURES@", _figures_html(s))
-            .replace("@REVIEW@", _review_html(photos))
+            .replace("@REVIEW@", _review_html(photos) + _worth_a_look_html(s.get("worth_a_look") or []))
             .replace("@GENERATED@", generated)
             .replace("@PAGE_SIZE@", str(int(page_size)))
             .replace("@DATA@", _json_for_script(photos)))
@@ -475,6 +505,7 @@ function card(p) {
   if (p.thumbs) c.append(...compare(p));
   if (p.reason) c.append(el("p", {class: "reason", text: p.reason}));
   if (p.note) c.append(el("p", {class: "note", text: p.note}));
+  if (p.capture_note) c.append(el("p", {class: "note", text: p.capture_note}));
   const st = stepsBlock(p);
   if (st) c.append(...(Array.isArray(st) ? st : [st]));
   if (p.thumbs) c.append(el("img", {class: "plots", src: p.thumbs.plots, alt: "histogram and curve", loading: "lazy",

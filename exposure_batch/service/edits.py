@@ -71,8 +71,9 @@ def editor_outputs(recipe, name: str, raw: bool) -> dict:
 
 
 def history_name(recipe) -> str:
-    """Short label for an editor's history step: 'exposure-batch: Exposure, Tone curve, Saturation'."""
-    labels = [s.spec.label for s in recipe.steps]
+    """Short label for an editor's history step: 'exposure-batch: Exposure, Tone curve, Saturation' (each filter
+    named once, in the order it first acts: a recipe with two white balances says "White balance" once)."""
+    labels = list(dict.fromkeys(s.spec.label for s in recipe.steps))
     return "exposure-batch: " + (", ".join(labels) if labels else "no change")
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from exposure_batch import color
-from exposure_batch.agent.capture import (LUMINANCE_PERCENTILES, N_FEATURES, CaptureModel, capture_features,
-                                          correction_steps)
+from exposure_batch.agent.capture import (CAST_FEATURES, CLIP_FEATURES, LUMINANCE_PERCENTILES, N_BASE_FEATURES,
+                                          N_FEATURES, CaptureModel, capture_features, confidence, correction_steps,
+                                          gentler)
 from exposure_batch.agent.data import Degradation, degrade, display_np
 from exposure_batch.agent.evaluate import ciede2000
 from exposure_batch.agent.policy import load_policy
@@ -31,11 +32,50 @@ def test_features_move_as_documented_with_exposure(coffee):
     """Doubling every pixel (+1 EV) moves the log2 luminance median by exactly 1 and leaves the shape of the
     histogram, the chromaticity and the saturation statistics where they were."""
     preview = make_preview(coffee).astype(np.float64)
+    preview *= 0.45 / preview.max()  # nothing near white, before or after
+    assert preview.max() * 2.0 < 0.99
     a, b = capture_features(preview), capture_features(preview * 2.0)
-    assert a.shape == (N_FEATURES,)
+    assert a.shape == (N_FEATURES,) == (N_BASE_FEATURES + CAST_FEATURES + CLIP_FEATURES,)
     assert b[N_PCT] - a[N_PCT] == pytest.approx(1.0, abs=1e-9)  # the median
     np.testing.assert_allclose(b[:N_PCT], a[:N_PCT], atol=1e-9)  # percentiles relative to the median
-    np.testing.assert_allclose(b[N_PCT + 1 :], a[N_PCT + 1 :], atol=1e-9)
+    # everything but the clipping block (absolute by design) is blind to exposure
+    np.testing.assert_allclose(b[N_PCT + 1 : -CLIP_FEATURES], a[N_PCT + 1 : -CLIP_FEATURES], atol=1e-9)
+
+
+def test_clipping_features_see_overexposure():
+    """A ramp from black to 0.5 has nothing clipped; pushed +2 EV (x4, clipped at white as a capture), half its
+    pixels sit at white: the shares of clipped pixels (>= 0.99 and >= 0.9 of white in any channel, all channels
+    >= 0.9) are the ramp's share above 1/4 (hand-computed), and the 99.5th percentile of the largest channel is at
+    white (log2 = 0)."""
+    ramp = np.repeat(np.linspace(0.0, 0.5, 64 * 64)[:, None], 3, axis=1).reshape(64, 64, 3)
+    a = capture_features(ramp)[-CLIP_FEATURES:]
+    b = capture_features(np.minimum(ramp * 4.0, 1.0))[-CLIP_FEATURES:]
+    assert a[0] == 0.0 and a[1] == 0.0 and a[2] == 0.0
+    share = np.mean(np.linspace(0.0, 0.5, 64 * 64) * 4.0 >= 0.99)
+    assert b[0] == pytest.approx(share, abs=1e-3) and b[3] == pytest.approx(0.0, abs=1e-12)
+    assert b[1] == pytest.approx(np.mean(np.linspace(0.0, 0.5, 64 * 64) * 4.0 >= 0.9), abs=1e-3) and b[2] == b[1]
+    assert b[5] >= share  # the pile-up at the top
+
+
+def test_cast_features_see_a_cast_beside_a_dominant_colour():
+    """Half the frame one strong colour, half a grey ramp, under gains g: the least-saturated pixels' chromaticity
+    (what should be grey) is the cast itself, log2 g - log2(luma . g) (hand-derived), whatever the dominant colour."""
+    gains = np.exp2(np.array([0.25, 0.0, -0.25]))
+    grey = np.repeat(np.linspace(0.05, 0.6, 32 * 64)[:, None], 3, axis=1)
+    green = np.tile([0.05, 0.4, 0.03], (32 * 64, 1))
+    patch = (np.concatenate([grey, green]) * gains).reshape(64, 64, 3)
+    f = capture_features(patch)
+    least = f[N_BASE_FEATURES + 9 : N_BASE_FEATURES + 12]
+    expected = np.log2(gains) - np.log2(gains @ np.asarray(color.LUMA_WEIGHTS, np.float64))
+    np.testing.assert_allclose(least, expected, atol=1e-6)
+
+
+def test_confidence_and_gentler_follow_their_formulas():
+    assert confidence(np.zeros(5)) == 1.0
+    assert confidence(np.array([0.25, 0, 0, 0, 0])) == pytest.approx(0.5)  # SPREAD_EV_HALF
+    assert confidence(np.array([0.0, 0, 0, 0.08 * 0.6, 0.08 * 0.8])) == pytest.approx(0.5)  # SPREAD_CAST_HALF
+    d = gentler(Degradation(ev=1.0, tone=0.64, saturation=0.81, temperature=0.3, tint=-0.1), 0.5)
+    assert (d.ev, d.temperature, d.tint) == (0.5, 0.15, -0.05) and d.tone == pytest.approx(0.8)
 
 
 def test_grey_world_cast_feature_is_the_cast_in_stops():

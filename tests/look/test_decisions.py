@@ -110,7 +110,6 @@ def _previews_of_samples():
 
 def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, shipped):
     from exposure_batch.sources import make_source
-    from exposure_batch.agent.capture import N_FEATURES
     from exposure_batch.look.model import LookModel
     from exposure_batch.look.profile import (DECISIONS_FILE, FAMILIARITY_KEY, Profile, ProfileSource, agent_identity,
                                              load_profile, make_profile_source)
@@ -121,7 +120,7 @@ def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, s
     tune = dec.FineTune(np.array([0.8, 1.0, 1.0, 0.9, 1.0]), np.array([0.3, 0.0, 0.0, 0.05, 0.0]),
                         np.zeros((members * hidden + 1, 5)), "calibration", {})
     arrays = tune.arrays(_arrays(), members, hidden)
-    arrays[FAMILIARITY_KEY] = np.random.default_rng(0).normal(size=(30, N_FEATURES))
+    arrays[FAMILIARITY_KEY] = np.random.default_rng(0).normal(size=(30, shipped.n_features))  # what it reads
     model = LookModel(adaptive=False)
     steps = list(model.steps(model.identity))
     steps[-1] = Step("matte", {"black": 0.05, "white": 0.93})

@@ -8,7 +8,7 @@ import plistlib
 import pytest
 from lxml import etree
 
-from exposure_batch.recipe import load_recipe
+from exposure_batch.recipe import Recipe, Step, load_recipe
 from exposure_batch.service.edits import editor_outputs, history_name, is_raw_name
 from exposure_batch.sidecars import adobe, darktable
 from exposure_batch.sidecars.xmp import NS
@@ -60,6 +60,9 @@ def test_darktable_text_is_the_sidecar_process_writes(tmp_path):
 def test_history_name_and_raw_names():
     recipe = load_recipe(LOOK)
     assert history_name(recipe) == "exposure-batch: " + ", ".join(s.spec.label for s in recipe.steps)
+    twice = Recipe((Step("white_balance", {"red": 1.1, "green": 1.0, "blue": 0.9}), Step("exposure", {"ev": 0.5}),
+                    Step("white_balance", {"red": 0.95, "green": 1.0, "blue": 1.05})))
+    assert history_name(twice) == "exposure-batch: White balance, Exposure"  # each filter once, first use first
     assert is_raw_name("a.CR2") and is_raw_name("a.dng") and not is_raw_name("a.JPG") and not is_raw_name("b.tif")
 
 
