@@ -199,7 +199,6 @@ class _Driver:
         self.kept: dict[int, object] | None = {} if keep_records else None  # every record (plan_in_workers)
         self._members: dict = {}
         self.planned_done = 0
-        self._group_no = 0
         self._harmonise_no = 0
         self._turn = 0
 
@@ -311,11 +310,9 @@ class _Driver:
                 self._ready([i])
         batch: list[tuple[str, list]] = []
         for name, indices in groups:
-            if name is None:
-                self._group_no += 1
-                label = f"g{self._group_no:03d}"
-            else:
-                label = name
+            # named by its first frame's place in the job (not by when its window closed, which depends on which
+            # survey finished first): the same run gives the same ids, locally, with -j N and with Ray
+            label = name if name is not None else f"g{min(indices) + 1:03d}"
             if len(indices) == 1:
                 self._unspool(indices)
                 self._put(indices[0], singleton_entry(label))
