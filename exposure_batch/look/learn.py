@@ -284,7 +284,9 @@ def _reference(train: "_Set", val: "_Set", rng, opts: LearnOptions) -> tuple[np.
 
 def _learn_per_photo(name, train_pairs, val_pairs, agent, opts: LearnOptions, hist, progress):
     rng = np.random.default_rng(opts.seed)
-    model, theta, arrays, facts = _learn_decisions(train_pairs, val_pairs, agent, opts, hist, progress, rng)
+    # the held-out pairs make no choice: the final look's snapshot is chosen on scenes held back from training
+    _, stop_pairs = stopping_split(train_pairs, opts)
+    model, theta, arrays, facts = _learn_decisions(train_pairs, stop_pairs, agent, opts, hist, progress, rng)
     profile = Profile(name, agent_identity(agent), model.steps(theta), 0.0, 0.0,
                       {"decisions": {"file": DECISIONS_FILE, "actor_steps": facts["actor_steps"],
                                      "predictor": "the shipped capture estimate, every member's last layer "
@@ -311,33 +313,51 @@ def _learn_per_photo(name, train_pairs, val_pairs, agent, opts: LearnOptions, hi
     return profile, validation, training_fig, facts, w
 
 
+def stopping_split(train_pairs: list[PairData], opts: LearnOptions) -> tuple[list[PairData], list[PairData]]:
+    """(pairs to fit, pairs for early stopping and choices), split by scene from the TRAINING pairs: whole scenes
+    (about val_share of them) when there are at least 8 scenes, else no stopping set (the lowest training loss
+    wins). The held-out pairs are never used for a choice."""
+    if len({p.scene for p in train_pairs}) < 8:
+        return list(train_pairs), []
+    fit, stop, _ = split_by_scene(train_pairs, opts.val_share, opts.seed + 1)
+    return fit, stop
+
+
 def _learn_look_only(name, train_pairs, val_pairs, agent, opts: LearnOptions, hist, progress):
-    """The global look alone on top of the agent's recipes (classic agent, or --no-per-photo)."""
-    train, val = _Set.decide(train_pairs, agent), _Set.decide(val_pairs, agent)
+    """The global look alone on top of the agent's recipes (classic agent, or --no-per-photo). Early stopping and
+    the choice of start use scenes held back from the training pairs (when there are enough), never the held-out
+    pairs: their figure stays an honest one."""
+    fit_pairs, stop_pairs = stopping_split(train_pairs, opts)
+    train, val = _Set.decide(fit_pairs, agent), _Set.decide(val_pairs, agent)
+    stop = _Set.decide(stop_pairs, agent) if stop_pairs else None
     key_ref = float(np.mean(train.keys))
     rng = np.random.default_rng(opts.seed)
     train_fd, train_y = _fit_data(train.pairs, train.corrected, train.keys, key_ref, opts.train_pixels, rng)
-    val_fd, _ = _fit_data(val.pairs, val.corrected, val.keys, key_ref, opts.val_pixels, rng)
+    stop_fd = _fit_data(stop.pairs, stop.corrected, stop.keys, key_ref, opts.val_pixels, rng)[0] if stop else None
     reference_w = fitting.fit_matrix_reference(train_fd.x_lin, train_y)
     model = LookModel(adaptive=opts.adaptive)
     starts = {"no look": model.identity, "3x3 reference": fitting.init_from_matrix(model, reference_w)}
     order = sorted(starts, key=lambda k: fitting.cost(model, train_fd, starts[k]))
+    judge = stop or train  # which pairs choose between the two starts
 
     def as_profile(result) -> Profile:
         return Profile(name, agent_identity(agent), model.steps(result.theta),
                        float(result.theta[model.slope_index]) if opts.adaptive else 0.0, key_ref)
 
+    def judged(profile) -> dict:
+        return evaluate_pairs(judge.pairs, judge.corrected, judge.keys, profile, reference_w)
+
     init = order[0]
-    result = _fit(model, train_fd, val_fd, starts[init], opts, hist, progress, init)
+    result = _fit(model, train_fd, stop_fd, starts[init], opts, hist, progress, init)
     profile = as_profile(result)
-    validation = evaluate_pairs(val.pairs, val.corrected, val.keys, profile, reference_w)
-    if validation["profile"]["ciede2000"] > validation["reference_3x3"]["ciede2000"]:
-        # Worse than the 3x3 reference on the held-out pairs: try the other start, keep the better.
-        other = _fit(model, train_fd, val_fd, starts[order[1]], opts, hist, progress, order[1])
+    score = judged(profile)
+    if score["profile"]["ciede2000"] > score["reference_3x3"]["ciede2000"]:
+        # Worse than the 3x3 reference on the judging pairs: try the other start, keep the better.
+        other = _fit(model, train_fd, stop_fd, starts[order[1]], opts, hist, progress, order[1])
         other_profile = as_profile(other)
-        other_val = evaluate_pairs(val.pairs, val.corrected, val.keys, other_profile, reference_w)
-        if other_val["profile"]["ciede2000"] < validation["profile"]["ciede2000"]:
-            init, result, profile, validation = order[1], other, other_profile, other_val
+        if judged(other_profile)["profile"]["ciede2000"] < score["profile"]["ciede2000"]:
+            init, result, profile = order[1], other, other_profile
+    validation = evaluate_pairs(val.pairs, val.corrected, val.keys, profile, reference_w)
     training_fig = evaluate_pairs(train.pairs, train.corrected, train.keys, profile, reference_w)
     facts = {"iterations": len(result.history) - 1, "best_iteration": result.best_iteration, "initialisation": init,
              "pixels": int(len(train_fd.x_lin))}

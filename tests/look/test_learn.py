@@ -183,3 +183,30 @@ def test_pairs_csv_and_validation_folder(learned, tmp_path):
     card = report.profile.card
     assert card["training"]["pairs"] == len(rows) == 10 and card["validation"]["split"] == "validation folder"
     assert card["validation"]["pairs"] == 2 and card["training"]["scenes"] == len({r.split(",")[2] for r in rows})
+
+
+@pytest.mark.slow
+def test_held_out_pairs_make_no_choice(learned, tmp_path):
+    """The held-out pairs only measure: here their afters are the befores (no look at all), so had they chosen the
+    early-stopping snapshot or the start, the profile would stay near "no look". The known look is still recovered
+    from the training pairs, and the held-out figure says honestly that it does not fit those pairs."""
+    from exposure_batch.io import decode, write_image  # noqa: PLC0415
+
+    _, before, after, _ = learned
+    scenes = sorted(os.listdir(before))
+    rows = [f"{s}/{n},{s}/{os.path.splitext(n)[0]}.tif,{s}" for s in scenes[:5]
+            for n in sorted(os.listdir(os.path.join(before, s)))]
+    (tmp_path / "pairs.csv").write_text("before,after,scene\n" + "\n".join(rows) + "\n")
+    vb, va = tmp_path / "vb", tmp_path / "va"
+    vb.mkdir(), va.mkdir()
+    for name in sorted(os.listdir(os.path.join(before, scenes[5]))):
+        src = os.path.join(before, scenes[5], name)
+        write_image(decode(src).rgb_lin, str(va / (os.path.splitext(name)[0] + ".tif")), space="prophoto")
+        write_image(decode(src).rgb_lin, str(vb / name), space="prophoto")
+    report = learn(before, after, str(tmp_path / "p"),
+                   LearnOptions(**FAST, csv_path=str(tmp_path / "pairs.csv"), val_dirs=(str(vb), str(va))))
+    wb = report.profile.steps[0].params
+    assert wb["red"] / wb["green"] == pytest.approx(1.10, abs=0.04)
+    assert wb["blue"] / wb["green"] == pytest.approx(0.85, abs=0.04)
+    v = report.validation
+    assert v["no_edit"]["ciede2000"] < 0.5 and v["profile"]["ciede2000"] > 2.0, v
