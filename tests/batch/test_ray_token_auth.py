@@ -108,8 +108,14 @@ def test_a_node_joins_with_the_copied_token_and_process_runs_on_the_cluster(clus
     worker = start_node([f"--address=127.0.0.1:{port}"], machine_env(worker_home), tmp_path / "worker.log")
     procs.append(worker)
     wait_started(worker, tmp_path / "worker.log")
-    status = subprocess.run([require_tool("ray"), "status", f"--address=127.0.0.1:{port}"],
-                            env=machine_env(head_home), capture_output=True, text=True, timeout=300)
+    # the joined node shows in `ray status` once the head's autoscaler view has caught up: ask until it does
+    deadline = time.monotonic() + 120
+    while True:
+        status = subprocess.run([require_tool("ray"), "status", f"--address=127.0.0.1:{port}"],
+                                env=machine_env(head_home), capture_output=True, text=True, timeout=300)
+        if (status.returncode == 0 and status.stdout.count(" node_") == 2) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
     assert status.returncode == 0 and status.stdout.count(" node_") == 2, status.stdout[-2000:] + status.stderr[-2000:]
 
     # A machine with another token is refused when it tries to join.
