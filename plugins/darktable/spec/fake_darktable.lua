@@ -8,13 +8,15 @@ The library is a table of images; an image's "history" is the text of the sideca
 import, or by apply_sidecar), so a spec can tell which sidecar darktable holds. ]]
 local Fake = {}
 
-local function read(path)
+--- A whole file's bytes, or nil when it cannot be opened (specs use it too).
+function Fake.read_file(path)
   local fh = io.open(path, "rb")
   if not fh then return nil end
   local text = fh:read("*a")
   fh:close()
   return text
 end
+local read = Fake.read_file
 
 local FIELDS = { id = true, path = true, filename = true, sidecar = true, duplicate_index = true, rating = true,
                  red = true, blue = true, green = true, yellow = true, purple = true, title = true, description = true,

@@ -6,13 +6,7 @@ local Fake = require "fake_darktable"
 local OURS = '<x:xmpmeta><!-- ours: exposure-batch --></x:xmpmeta>\n'
 local THEIRS = '<x:xmpmeta><!-- the user\'s own edit --></x:xmpmeta>\n'
 
-local function read(path)
-  local fh = io.open(path, "rb")
-  if not fh then return nil end
-  local text = fh:read("*a")
-  fh:close()
-  return text
-end
+local read = Fake.read_file
 
 local function write(path, text)
   local fh = assert(io.open(path, "wb"))
