@@ -7,17 +7,21 @@ Three task kinds run in the same workers as the edit (`engine_task` dispatches; 
   file (`spool_file`) and sends back only a `grouping.Signed` record: path, capture time, folder, camera and a
   5 kB signature. So the caller holds a few kB per photo, whatever the photo's size.
 * ("harmonise", (named groups of Signed records, spool)): loads the groups' spooled images, harmonises them
-  (shoot.harmonise, one batched agent call) and returns their plan entries (by path) and group summaries; the
-  spool files it read are removed.
+  (shoot.harmonise, one batched agent call) and returns [(name, the frames' paths, Harmonised)] unmeasured (the
+  caller makes plan entries with shoot.plan.group_entries, which computes the consistency figure); the spool files
+  it read are removed.
 * ("survey-compact", (path, max_pixels)): the whole compact Survey (tests, evaluate).
-* (EDIT_SPOOLED, spool, input_path, output_path, OutputOptions): the edit of a small photo (<= FULL_DECODE_PIXELS)
-  whose survey was its full decode: the decoded image is read back from the spool, not decoded again.
+* (EDIT_PLANNED, plan entry or None, spool or None, input_path, output_path, OutputOptions): the edit of a planned
+  photo. Its plan entry (shoot.plan.PlanEntry: the harmonised recipe, or the group block of a photo the source
+  decides alone) travels with the task and is held by the worker's plan (shoot.plan.TaskPlan); with a spool, the
+  photo is small (<= FULL_DECODE_PIXELS) and its survey was its full decode: the decoded image is read back from
+  the spool, not decoded again.
 
 A survey that crashes its worker, runs past the timeout or fails leaves its file to be edited alone (the engine's
 own edit of the file then reports what is wrong with it). The caller's side (windows, scheduling): shoot.stream.
 
 Exports: engine_task, shoot_task, survey_record, load_frames, spool_file, decoded_file, prepare_spooled,
-compact_survey, ShootReply, SHOOT_TASK, KEPT_SIDE, FULL_DECODE_PIXELS (planning without editing: shoot.stream.make_plan,
+compact_survey, ShootReply, SHOOT_TASK, KEPT_SIDE, FULL_DECODE_PIXELS, EDIT_PLANNED (planning without editing: shoot.stream.make_plan,
 plan_in_workers).
 """
 from __future__ import annotations
@@ -39,12 +43,12 @@ _SHOOT_OPS = ("survey", "harmonise", "survey-compact")
 #: Photos of at most this many pixels (not RAWs) are decoded in full by their survey, which costs about what the
 #: reduced survey would, and the decoded image waits in the spool for the photo's edit: one decode per file.
 FULL_DECODE_PIXELS = 640 * 480
-EDIT_SPOOLED = "edit-spooled"
+EDIT_PLANNED = "edit-planned"
 
 
 @dataclass
 class ShootReply:
-    """What a shoot task sends back: value (a Signed record, a Survey, None, or (entries, groups)); failure is
+    """What a shoot task sends back: value (a Signed record, a Survey, None, or [(name, paths, Harmonised)]); failure is
     always None (the engine's Outcome reads it: a failed task comes back as a pipeline.Result instead)."""
 
     value: Any = None
@@ -57,10 +61,16 @@ def engine_task(source, *args):
     shoot_task, anything else is an edit (pipeline.prepare_stage: input_path, output_path, OutputOptions)."""
     if args and isinstance(args[0], str) and args[0] in _SHOOT_OPS:
         return shoot_task(source, args[0], args[1])
-    if args and args[0] == EDIT_SPOOLED:  # (EDIT_SPOOLED, spool, input_path, output_path, OutputOptions)
-        return prepare_spooled(source, args[1], *args[2:])
     from ..pipeline.stages import prepare_stage  # noqa: PLC0415
 
+    if args and args[0] == EDIT_PLANNED:  # (EDIT_PLANNED, entry, spool, input_path, output_path, OutputOptions)
+        _, entry, spool, *job = args
+        plan = getattr(source, "plan", None)
+        if entry is not None and hasattr(plan, "hold"):
+            plan.hold(job[0], entry)
+        if spool is not None:
+            return prepare_spooled(source, spool, *job)
+        args = tuple(job)
     return prepare_stage(_looking_at(source, args[0]), *args)
 
 
@@ -107,7 +117,7 @@ def shoot_task(source, op: str, payload):
         path, max_pixels, spool, keep_decoded = payload
         return ShootReply(survey_record(path, max_pixels, spool, keep_decoded), os.getpid())
     if op == "harmonise":
-        from .plan import harmonised_entries  # noqa: PLC0415  (looked up at call time: tests replace it)
+        from . import harmonise  # noqa: PLC0415  (looked up at call time: tests replace it)
 
         named, spool = payload
         frames = load_frames([r for _, records in named for r in records], spool)
@@ -115,12 +125,12 @@ def shoot_task(source, op: str, payload):
         for name, records in named:
             groups.append((name, frames[k:k + len(records)]))
             k += len(records)
-        per_group, summaries = harmonised_entries(groups, source)
-        entries = [(frames_of[pos].path, entry) for (_, frames_of), got in zip(groups, per_group) for pos, entry in got]
+        # the consistency figure is left to the caller (harmonise.measure: colour-science is imported there once)
+        done = harmonise.harmonise_groups(source, [list(g) for _, g in groups], measure=False)
         for f in frames:
             with contextlib.suppress(OSError):
                 os.remove(spool_file(spool, f.path))
-        return ShootReply((entries, summaries), os.getpid())
+        return ShootReply([(name, [f.path for f in g], h) for (name, g), h in zip(groups, done)], os.getpid())
     if op == "survey-compact":
         from .survey import survey_file  # noqa: PLC0415
 

@@ -39,17 +39,15 @@ def synthetic_record(path: str):
 
 def synthetic(source, *args):
     """engine_task for files that need not exist: surveys give synthetic_record, harmonise tasks give each group
-    plain entries, edits give a done Result (nothing is decoded or written)."""
+    unharmonised (plain entries), edits give a done Result (nothing is decoded or written)."""
     from exposure_batch.pipeline.result import Result
-    from exposure_batch.shoot.plan import PlanEntry
+    from exposure_batch.shoot.harmonise import Harmonised
     from exposure_batch.shoot.work import ShootReply
 
     if args[0] == "survey":
         return ShootReply(synthetic_record(args[1][0]), os.getpid())
     if args[0] == "harmonise":
         named, _ = args[1]
-        entries = [(r.path, PlanEntry(None, {"id": name, "frames": len(records), "index": k + 1}))
-                   for name, records in named for k, r in enumerate(records)]
-        return ShootReply((entries, [{"id": name, "files": [r.path for r in records], "consistency": None}
-                                     for name, records in named]), os.getpid())
-    return Result(args[0], "done")
+        return ShootReply([(name, [r.path for r in records], Harmonised(list(range(len(records)))))
+                           for name, records in named], os.getpid())
+    return Result(args[-3], "done")  # (..., input_path, output_path, OutputOptions)
