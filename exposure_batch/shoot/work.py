@@ -3,8 +3,8 @@
 Three task kinds run in the same workers as the edit (`engine_task` dispatches; the engine's own stage otherwise):
 
 * ("survey", (path, max_pixels, spool, keep_decoded)): the cheap survey (shoot.survey) of one file. The worker keeps what
-  harmonising needs (the <= KEPT_SIDE px linear ProPhoto image, float16, and the agent's 64 px preview) in a spool
-  file (`spool_file`) and sends back only a `grouping.Signed` record: path, capture time, folder, camera and a
+  harmonising needs (the 128 px working image, float16 linear ProPhoto, the agent's 64 px preview, and for a source
+  that looks at thumbnails a <= KEPT_SIDE px one) in a spool file (`spool_file`) and sends back only a `grouping.Signed` record: path, capture time, folder, camera and a
   5 kB signature. So the caller holds a few kB per photo, whatever the photo's size.
 * ("harmonise", (named groups of Signed records, spool)): loads the groups' spooled images, harmonises them
   (shoot.harmonise, one batched agent call) and returns [(name, the frames' paths, Harmonised)] unmeasured (the
@@ -37,7 +37,7 @@ import numpy as np
 
 #: The engine's task function with the shoot tasks (tests point the run at a hostile wrapper of it).
 SHOOT_TASK = "exposure_batch.shoot.work:engine_task"
-#: Long side (px) of the image a survey keeps for harmonising (it aligns at 128 px, signatures use 16 x 16).
+#: Long side (px) of the thumbnail a survey keeps for a source that looks at thumbnails (the classic agent).
 KEPT_SIDE = 256
 _SHOOT_OPS = ("survey", "harmonise", "survey-compact")
 #: Photos of at most this many pixels (not RAWs) are decoded in full by their survey, which costs about what the
@@ -115,7 +115,8 @@ def shoot_task(source, op: str, payload):
     """One shoot task in a worker (see the module docstring)."""
     if op == "survey":
         path, max_pixels, spool, keep_decoded = payload
-        return ShootReply(survey_record(path, max_pixels, spool, keep_decoded), os.getpid())
+        return ShootReply(survey_record(path, max_pixels, spool, keep_decoded, getattr(source, "wants", None)),
+                          os.getpid())
     if op == "harmonise":
         from . import harmonise  # noqa: PLC0415  (looked up at call time: tests replace it)
 
@@ -135,7 +136,7 @@ def shoot_task(source, op: str, payload):
         from .survey import survey_file  # noqa: PLC0415
 
         path, max_pixels = payload
-        return ShootReply(compact_survey(survey_file(path, max_pixels)), os.getpid())
+        return ShootReply(compact_survey(survey_file(path, max_pixels), getattr(source, "wants", None)), os.getpid())
     raise ValueError(f"unknown shoot task {op!r}")
 
 
@@ -166,12 +167,12 @@ def _small_raster(path: str) -> bool:
 
 def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
     """Survey of a small photo made from its full decode (io.decode, as the edit decodes it), which is spooled
-    for the edit (decoded_file); None when the photo cannot be decoded."""
+    for the edit (decoded_file); None when the photo cannot be decoded. The survey image is the decoded image
+    itself (at most FULL_DECODE_PIXELS: no smaller than SURVEY_SIDE needs)."""
 
     from ..io import decode  # noqa: PLC0415
     from ..io.metadata import parse_capture_time  # noqa: PLC0415
-    from .survey import SURVEY_SIDE, Survey  # noqa: PLC0415
-    from ..render.preview import thumbnail  # noqa: PLC0415
+    from .survey import Survey  # noqa: PLC0415
 
     try:
         decoded = decode(path, max_pixels=max_pixels)
@@ -184,41 +185,49 @@ def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
             pickle.dump(decoded, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(f"{target}.{os.getpid()}.tmp", target)
     camera = " ".join(str(exif.get(k, "")) for k in ("camera_make", "camera_model")).strip()
-    return Survey(path, thumbnail(decoded.rgb_lin, SURVEY_SIDE), parse_capture_time(exif.get("capture_time")),
+    return Survey(path, decoded.rgb_lin, parse_capture_time(exif.get("capture_time")),
                   camera, os.path.dirname(os.path.abspath(path)), exif)
 
 
-def compact_survey(survey):
-    """The Survey with its preview computed from the full survey image and the image itself cut to a <= KEPT_SIDE
-    thumbnail (float32 linear ProPhoto), which also serves as the thumbnail; its signature computed."""
+def compact_survey(survey, wants: str | None = None):
+    """The Survey cut to what harmonising reads: its preview and signature computed from the full survey image, the
+    image itself replaced by its working image (shoot.harmonise.working_image: float32 linear ProPhoto, long side
+    128); the thumbnail a source with wants='thumbnail' looks at (<= KEPT_SIDE px) only for such a source (the
+    working image stands in for it otherwise)."""
     if survey is None:
         return None
     from ..render.preview import thumbnail  # noqa: PLC0415
     from .grouping import signature  # noqa: PLC0415
+    from .harmonise import working_image  # noqa: PLC0415
 
     preview = survey.preview  # from the full survey image (what the agent would see)
-    survey.image = thumbnail(survey.image, KEPT_SIDE)
-    survey.__dict__["preview"] = preview
-    survey.__dict__["thumbnail"] = survey.image
+    thumb = thumbnail(survey.image, KEPT_SIDE) if wants == "thumbnail" else None
     survey.signature = signature(survey.image)
+    survey.image = working_image(survey.image)
+    survey.__dict__["preview"] = preview
+    survey.__dict__["thumbnail"] = survey.image if thumb is None else thumb
     return survey
 
 
-def survey_record(path: str, max_pixels: int | None, spool: str, keep_decoded: bool = True):
+def survey_record(path: str, max_pixels: int | None, spool: str, keep_decoded: bool = True, wants: str | None = None):
     """Survey `path`, keep its images in the spool, return its grouping.Signed record (None: unreadable). A small
-    photo's survey is its full decode; with keep_decoded that is spooled for its edit (record.decoded)."""
+    photo's survey is its full decode; with keep_decoded that is spooled for its edit (record.decoded). wants: what
+    the run's recipe source looks at (a thumbnail is kept only for 'thumbnail')."""
     from .grouping import signed  # noqa: PLC0415
     from .survey import survey_file  # noqa: PLC0415
 
     small = keep_decoded and _small_raster(path)  # (planning alone: the cheap survey, nothing to keep)
-    survey = compact_survey(_survey_by_decode(path, max_pixels, spool) if small else survey_file(path, max_pixels))
+    survey = compact_survey(_survey_by_decode(path, max_pixels, spool) if small else survey_file(path, max_pixels),
+                            wants)
     if survey is None:
         return None
     target = spool_file(spool, path)
     tmp = f"{target}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as fh:  # a pickle of three arrays: a fraction of np.savez's zip container cost
-        pickle.dump({"image": survey.image.astype(np.float16), "preview": np.asarray(survey.preview, np.float32),
-                     "signature": survey.signature}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    kept = {"image": survey.image.astype(np.float16), "preview": np.asarray(survey.preview, np.float32)}
+    if wants == "thumbnail":
+        kept["thumbnail"] = survey.thumbnail.astype(np.float16)
+    with open(tmp, "wb") as fh:  # a pickle of small arrays: a fraction of np.savez's zip container cost
+        pickle.dump(kept, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, target)
     record = signed(survey)
     record.decoded = small and keep_decoded
@@ -226,8 +235,8 @@ def survey_record(path: str, max_pixels: int | None, spool: str, keep_decoded: b
 
 
 def load_frames(records: Sequence, spool: str) -> list:
-    """shoot.survey.Survey objects for Signed records, with the images their survey spooled (image: float16
-    linear ProPhoto, long side <= KEPT_SIDE, also the thumbnail; preview: 64 px float32; signature)."""
+    """shoot.survey.Survey objects for Signed records, with the images their survey spooled (image: the working
+    image, float16 linear ProPhoto, long side 128, also the thumbnail unless one was kept; preview: 64 px float32)."""
     from .survey import Survey  # noqa: PLC0415
 
     frames = []
@@ -235,10 +244,9 @@ def load_frames(records: Sequence, spool: str) -> list:
         with open(spool_file(spool, r.path), "rb") as fh:
             data = pickle.load(fh)  # written by survey_record in a worker of this run, never from outside
         image = data["image"]  # float16 (half the memory of a big group; every use converts what it reads)
-        preview = data["preview"]
         s = Survey(r.path, image, r.time, r.camera, r.folder)
-        s.__dict__["preview"] = preview
-        s.__dict__["thumbnail"] = image
+        s.__dict__["preview"] = data["preview"]
+        s.__dict__["thumbnail"] = data.get("thumbnail", image)
         s.signature = r.signature
         frames.append(s)
     return frames
