@@ -168,11 +168,12 @@ def _small_raster(path: str) -> bool:
 def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
     """Survey of a small photo made from its full decode (io.decode, as the edit decodes it), which is spooled
     for the edit (decoded_file); None when the photo cannot be decoded. The survey image is the decoded image
-    itself (at most FULL_DECODE_PIXELS: no smaller than SURVEY_SIDE needs)."""
+    itself, or its SURVEY_SIDE thumbnail when it is bigger (as shoot.survey's own survey of the file makes it)."""
 
     from ..io import decode  # noqa: PLC0415
     from ..io.metadata import parse_capture_time  # noqa: PLC0415
-    from .survey import Survey  # noqa: PLC0415
+    from ..render.preview import thumbnail  # noqa: PLC0415
+    from .survey import SURVEY_SIDE, Survey  # noqa: PLC0415
 
     try:
         decoded = decode(path, max_pixels=max_pixels)
@@ -185,7 +186,9 @@ def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
             pickle.dump(decoded, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(f"{target}.{os.getpid()}.tmp", target)
     camera = " ".join(str(exif.get(k, "")) for k in ("camera_make", "camera_model")).strip()
-    return Survey(path, decoded.rgb_lin, parse_capture_time(exif.get("capture_time")),
+    image = decoded.rgb_lin
+    image = image if max(image.shape[:2]) <= SURVEY_SIDE else thumbnail(image, SURVEY_SIDE)
+    return Survey(path, image, parse_capture_time(exif.get("capture_time")),
                   camera, os.path.dirname(os.path.abspath(path)), exif)
 
 

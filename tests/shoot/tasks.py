@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 from exposure_batch.shoot.work import engine_task
@@ -51,3 +52,12 @@ def synthetic(source, *args):
         return ShootReply([(name, [r.path for r in records], Harmonised(list(range(len(records)))))
                            for name, records in named], os.getpid())
     return Result(args[-3], "done")  # (..., input_path, output_path, OutputOptions)
+
+
+def colour_spy(source, *args):
+    """shoot.work.engine_task that notes, after every task, whether colour-science is imported in this worker (a
+    line "task-kind True|False" in $EXPOSURE_BATCH_TEST_SPY/<pid>)."""
+    out = engine_task(source, *args)
+    with open(os.path.join(os.environ["EXPOSURE_BATCH_TEST_SPY"], str(os.getpid())), "a") as fh:
+        fh.write(f"{args[0] if args and isinstance(args[0], str) else 'edit'} {'colour' in sys.modules}\n")
+    return out

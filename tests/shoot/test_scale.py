@@ -159,3 +159,45 @@ def test_exif_less_folder_and_timed_folder_in_one_run(tmp_path):
             groups.setdefault(recipe.group["id"], set()).add((folder, name[6:8] if folder == "scans" else name[4:6]))
     # scene number: IMG_SSkk (timed) / IMG_kkSS (interleaved scans); each group holds one scene of one folder
     assert len(groups) == 4 and all(len(g) == 1 for g in groups.values()), groups
+
+
+def test_the_plan_travels_with_the_edits_and_workers_never_import_colour_science(tmp_path, monkeypatch):
+    """Each photo's plan entry goes with its edit task (nothing written for the plan); the consistency figure is
+    computed in the run's parent, so no worker imports colour-science (about 1.2 s each)."""
+    from .conftest import burst, write_frame, T0
+    import datetime as dt
+
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    monkeypatch.setenv("EXPOSURE_BATCH_TEST_SPY", str(spy))
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    jobs = []
+    for s in (0, 1):
+        for k, frame in enumerate(burst(s, 3, seed=2).frames):
+            path = write_frame(shoot / f"IMG_{s}{k}.jpg", frame, T0 + dt.timedelta(seconds=600 * s + 2 * k))
+            jobs.append((path, str(tmp_path / "out" / f"IMG_{s}{k}.jpg")))
+    results, stats = run_grouped(jobs, SourceSpec("learned"), OutputOptions(str(tmp_path / "out")),
+                                 GroupingOptions(), 2, task_ref="tests.shoot.tasks:colour_spy",
+                                 spool_parent=str(tmp_path / "spool"))
+    assert [r.status for r in results] == ["done"] * 6
+    groups = [r.recipe.group for r in results]
+    assert len({g["id"] for g in groups}) == 2 and all(g["frames"] == 3 for g in groups)
+    assert all(isinstance(g["consistency"], float) for g in groups)  # measured here, in the parent
+    assert [s["consistency"] for s in stats.groups] == [groups[0]["consistency"], groups[3]["consistency"]]
+    lines = [line.split() for f in os.listdir(spy) for line in (spy / f).read_text().splitlines()]
+    assert {kind for kind, _ in lines} == {"survey", "harmonise", "edit-planned"}
+    assert all(imported == "False" for _, imported in lines), lines
+    assert os.listdir(tmp_path / "spool") == []  # spool (survey images, no plan files) removed
+
+
+def test_a_workers_task_plan_holds_only_the_entries_of_its_recent_tasks():
+    from exposure_batch.shoot.plan import TaskPlan, singleton_entry
+
+    plan = TaskPlan()
+    for k in range(TaskPlan.HELD + 10):
+        plan.hold(f"/shoot/IMG_{k}.jpg", singleton_entry(f"g{k}"))
+    assert len(plan.entries) == TaskPlan.HELD
+    assert plan.lookup("/shoot/IMG_9.jpg") is None  # the oldest are dropped
+    assert plan.lookup(f"/shoot/IMG_{TaskPlan.HELD + 9}.jpg").group["id"] == f"g{TaskPlan.HELD + 9}"
+    assert plan.lookup("/shoot/../shoot/IMG_10.jpg").group["id"] == "g10"  # by absolute path
