@@ -10,10 +10,9 @@ Exports: OutputBusy, OutputLock, LOCK_NAME, BUSY_EXIT.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import time
 
+from ..lockfile import try_lock
 from ..names import shown
 
 LOCK_NAME = "process.lock"
@@ -36,18 +35,11 @@ class OutputLock:
     def acquire(self) -> "OutputLock":
         """Take the lock. OutputBusy when another run holds it; OSError when the folder cannot hold a lock file."""
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _holder(fd)
-            os.close(fd)
+        fd, holder = try_lock(self.path)
+        if fd is None:
             raise OutputBusy(f"{shown(self.outdir)}: another exposure-batch run is writing to this output folder "
-                             f"({holder}); wait for it to finish or use another output folder") from None
+                             f"({holder}); wait for it to finish or use another output folder")
         self._fd = fd
-        with contextlib.suppress(OSError):  # (the holder's note is for the message only)
-            os.ftruncate(fd, 0)
-            os.write(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         return self
 
     def release(self) -> None:
@@ -62,10 +54,3 @@ class OutputLock:
     def __exit__(self, *exc) -> None:
         self.release()
 
-
-def _holder(fd: int) -> str:
-    try:
-        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-    except OSError:
-        text = ""
-    return text or "pid unknown"

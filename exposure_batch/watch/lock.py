@@ -14,12 +14,11 @@ Exports: AlreadyRunning, DaemonLock, lock_paths, outside_lock_path.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import tempfile
-import time
 
+from ..lockfile import try_lock
 from ..names import shown
 
 LOCK_NAME = "watch.lock"
@@ -64,24 +63,17 @@ class DaemonLock:
                     continue
                 try:
                     os.makedirs(os.path.dirname(path), exist_ok=True)
-                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                    fd, holder = try_lock(path)
                 except OSError:
                     if i == len(self.paths) - 1:
                         raise
                     continue
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    holder = _read_holder(fd)
-                    os.close(fd)
+                if fd is None:
                     raise AlreadyRunning(f"another exposure-batch watch is already running on this output / journal "
                                          f"({holder}; lock {shown(path)}); stop it first or use another output "
-                                         "folder and journal") from None
+                                         "folder and journal")
                 st = os.fstat(fd)
                 self._held[path] = (fd, (st.st_dev, st.st_ino))
-                with contextlib.suppress(OSError):  # (the holder's note is for the message only)
-                    os.ftruncate(fd, 0)
-                    os.write(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         except BaseException:
             self.release()
             raise
@@ -121,10 +113,3 @@ class DaemonLock:
     def __exit__(self, *exc) -> None:
         self.release()
 
-
-def _read_holder(fd: int) -> str:
-    try:
-        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-    except OSError:
-        text = ""
-    return text or "pid unknown"
