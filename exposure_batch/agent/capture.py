@@ -206,11 +206,17 @@ class CaptureModel:
         and the tone flattening pulled to 0 near 0 (dead zones, in EV and in log2 tone)."""
         return self.estimate_with_spread(previews_lin)[0]
 
-    def estimate_with_spread(self, previews_lin) -> tuple[np.ndarray, np.ndarray]:
-        """estimate()'s (B, 5) and the ensemble's spread (B, 5): the standard deviation of the members' estimates
-        (FIELDS units, before the dead zones and the flat-frame trust), exact as the mean (members in order)."""
+    def statistics(self, previews_lin) -> np.ndarray:
+        """(B, S, S, 3) linear ProPhoto previews -> (B, n_features) float64 capture statistics, the ones the
+        networks read (capture_features, extended only for a model that reads the extended ones)."""
         extended = self.n_features > N_BASE_FEATURES
-        feats = np.stack([capture_features(p, extended) for p in previews_lin])
+        return np.stack([capture_features(p, extended) for p in previews_lin])
+
+    def estimate_with_spread(self, previews_lin, statistics: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """estimate()'s (B, 5) and the ensemble's spread (B, 5): the standard deviation of the members' estimates
+        (FIELDS units, before the dead zones and the flat-frame trust), exact as the mean (members in order).
+        statistics: the previews' statistics() when already computed (the same figures, not recomputed)."""
+        feats = self.statistics(previews_lin) if statistics is None else statistics
         # (a flat frame's spread is float rounding, about 1e-15: the 1e-6 floor makes its trust exactly 0)
         trust = np.clip((feats[:, SPREAD_FEATURE] - 1e-6) / TONAL_SPREAD_FULL, 0.0, 1.0)
         h = quantise_activations((feats - self.feature_mean) / self.feature_scale)
@@ -233,9 +239,10 @@ class CaptureModel:
         """The estimates as Degradations (tone and saturation capped at 1: only flattening is undone)."""
         return [d for d, _ in self.assess(previews_lin)]
 
-    def assess(self, previews_lin) -> list[tuple[Degradation, float]]:
-        """Per preview (its estimated capture error as a Degradation, the estimate's confidence in [0, 1])."""
-        est, spread = self.estimate_with_spread(previews_lin)
+    def assess(self, previews_lin, statistics: np.ndarray | None = None) -> list[tuple[Degradation, float]]:
+        """Per preview (its estimated capture error as a Degradation, the estimate's confidence in [0, 1]);
+        statistics: see estimate_with_spread."""
+        est, spread = self.estimate_with_spread(previews_lin, statistics)
         return [(Degradation(tone=min(2.0 ** t, 1.0), saturation=min(2.0 ** s, 1.0), temperature=float(temp),
                              tint=float(tint), ev=float(ev)), confidence(row))
                 for (ev, t, s, temp, tint), row in zip(est, spread)]

@@ -108,14 +108,13 @@ def _previews_of_samples():
                                                                      "chelsea_adobergb_16bit.tif")]
 
 
-def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, shipped):
-    from exposure_batch.sources import make_source
+def _matte_profile(agent, shipped):
+    """A profile with decisions: the shipped estimate calibrated (+0.3 standardised EV), a matte look, 30 random
+    training statistics for the familiarity."""
     from exposure_batch.look.model import LookModel
-    from exposure_batch.look.profile import (DECISIONS_FILE, FAMILIARITY_KEY, Profile, ProfileSource, agent_identity,
-                                             load_profile, make_profile_source)
+    from exposure_batch.look.profile import DECISIONS_FILE, FAMILIARITY_KEY, Profile, agent_identity
     from exposure_batch.recipe import Step
 
-    agent = make_source("learned")
     members, hidden = len(shipped.members), shipped.members[0][-1][0].shape[0]
     tune = dec.FineTune(np.array([0.8, 1.0, 1.0, 0.9, 1.0]), np.array([0.3, 0.0, 0.0, 0.05, 0.0]),
                         np.zeros((members * hidden + 1, 5)), "calibration", {})
@@ -124,8 +123,16 @@ def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, s
     model = LookModel(adaptive=False)
     steps = list(model.steps(model.identity))
     steps[-1] = Step("matte", {"black": 0.05, "white": 0.93})
-    prof = Profile("Matte Studio", agent_identity(agent), tuple(steps), 0.0, 0.0,
-                   {"decisions": {"file": DECISIONS_FILE, "actor_steps": 0}}, arrays)
+    return Profile("Matte Studio", agent_identity(agent), tuple(steps), 0.0, 0.0,
+                   {"decisions": {"file": DECISIONS_FILE, "actor_steps": 0}}, arrays), steps
+
+
+def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, shipped):
+    from exposure_batch.sources import make_source
+    from exposure_batch.look.profile import ProfileSource, load_profile, make_profile_source
+
+    agent = make_source("learned")
+    prof, steps = _matte_profile(agent, shipped)
     prof.save(str(tmp_path / "p"))
     assert sorted(os.listdir(tmp_path / "p")) == ["decisions.npz", "look.recipe.json", "profile.json"]
     loaded = load_profile(str(tmp_path / "p"))
@@ -142,6 +149,27 @@ def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, s
         # the profile's own capture estimate decides (tuned: +0.3 standardised EV), with no actor step
         assert r.steps[: extra["agent_steps"]] != base.steps
         assert all(s.filter in ("white_balance", "exposure", "gamma") for s in r.steps[: extra["agent_steps"]])
+
+
+def test_familiarity_reuses_the_agents_capture_statistics(monkeypatch, shipped):
+    """Applying a profile computes each photo's capture statistics once (the agent's capture estimate reads them,
+    the familiarity reuses them), and its recipes are byte-identical to those of the familiarity computing them
+    again."""
+    from exposure_batch.agent import capture as capture_module
+    from exposure_batch.look.profile import ProfileSource
+    from exposure_batch.sources import make_source
+
+    agent = make_source("learned")
+    source = ProfileSource(_matte_profile(agent, shipped)[0], agent)
+    previews = _previews_of_samples() * 2
+    recomputed = source.add_look(previews, source.agent.decide(previews))  # statistics computed again per photo
+    calls = []
+    real = capture_module.capture_features
+    monkeypatch.setattr(capture_module, "capture_features", lambda *a, **k: calls.append(1) or real(*a, **k))
+    reused = source.decide(previews)
+    assert len(calls) == len(previews)  # once per photo, by the agent's capture estimate
+    assert [r.to_json() for r in reused] == [r.to_json() for r in recomputed]
+    assert all("familiarity" in r.extra["profile"] for r in reused)
 
 
 @pytest.mark.slow
