@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 from ..recipe import Recipe
 from ..sources import SourceSpec
 from .grouping import GroupingOptions, group_surveys
-from .harmonise import Harmonised, harmonise_groups, measure
+from .harmonise import Harmonised, harmonise_groups
 
 log = logging.getLogger(__name__)
 
@@ -205,13 +205,13 @@ def harmonised_entries(named_groups: Sequence[tuple[str, Sequence]], source
 def group_entries(groups: Sequence[tuple[str, Sequence[str], Harmonised]]
                   ) -> tuple[list[list[tuple[int, PlanEntry]]], list[dict]]:
     """Plan entries and summaries of harmonised groups given as (name, the frames' paths, Harmonised), as
-    harmonised_entries returns them; a group harmonised with measure=False is measured here first."""
+    harmonised_entries returns them (what the streamed run's harmonise tasks send back)."""
     per_group: list[list[tuple[int, PlanEntry]]] = []
     summaries: list[dict] = []
     for name, paths, h in groups:
         got: list[tuple[int, PlanEntry]] = []
         per_group.append(got)
-        h = measure(h) if len(paths) >= 2 else None
+        h = h if len(paths) >= 2 else None
         kept = list(h.members if h else range(len(paths)))
         summary = {"id": name, "files": [paths[k] for k in kept],
                    "consistency": None if h is None or h.consistency is None else round(h.consistency, 2)}

@@ -12,8 +12,8 @@ The caller (the parent of `process`) never decodes a file and holds a few kB per
    capture-time gap (> GroupingOptions.gap): the frames after the gap wait for the next window, so a burst is
    never cut in two unless it has more than WINDOW frames or its file names run against its capture times.
 3. The window is grouped here (grouping.group_records: blocked by folder and time runs, similarity in bounded
-   windows) and every group of two or more frames is harmonised by a "harmonise" task in a worker, reading the
-   spooled images. Each file's plan entry waits here (a few kB) and goes with its edit task to the worker, whose
+   windows) and every group of two or more frames is harmonised by a "harmonise" task in one worker (HARMONISER),
+   reading the spooled images. Each file's plan entry waits here (a few kB) and goes with its edit task to the worker, whose
    PlannedSource follows it (shoot.plan.TaskPlan): nothing is written for the plan.
 4. The window's files are then edited by the same workers (the engine's own stages), while later files are still
    being surveyed: at most LOOKAHEAD files are surveyed ahead of the edit.
@@ -23,7 +23,7 @@ whose survey still fails, crashes or hangs is edited alone; a group whose harmon
 frame. `make_plan` / `plan_in_workers` run steps 1-3 only (the watch daemon, `--ray`, benchmarks).
 
 Exports: run_grouped, make_plan, plan_in_workers, Windows, group_window, group_in_windows, Stats, WINDOW,
-LOOKAHEAD.
+LOOKAHEAD, HARMONISER.
 """
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -54,6 +53,10 @@ WINDOW = 256
 LOOKAHEAD = 2 * WINDOW
 #: Frames per harmonise task (whole groups; a bigger group is a task of its own).
 HARMONISE_FRAMES = 64
+#: The worker (by number) that harmonises: the consistency figure needs colour-science, whose import costs about
+#: 1.2 s of CPU and 150 MB in each process that makes one, so one worker per run does (a retry after a crash may
+#: run elsewhere). Harmonising costs a fraction of the edits, which the other workers make meanwhile.
+HARMONISER = 0
 
 
 class Windows:
@@ -207,11 +210,9 @@ class _Driver:
 
     # -- scheduling ------------------------------------------------------------------------------------------------
     def _next(self):
-        """The next task to give out: harmonise first, then edits and surveys in turn (surveys while fewer than
-        `lookahead` files wait for their edit)."""
+        """The next edit or survey to give out, in turn (surveys while fewer than `lookahead` files wait for their
+        edit)."""
         can_survey = bool(self.surveys) and self.ahead < self.lookahead
-        if self.harmonise:
-            return self.harmonise[0], self.harmonise
         self._turn ^= 1
         if self.edits and (self._turn or not can_survey):
             return ("edit", self.edits[0]), self.edits
@@ -229,8 +230,13 @@ class _Driver:
         return ("harmonise", (self.args[tid], self.spool))
 
     def _submit_all(self) -> None:
+        """Retries alone first, then harmonise tasks (to the HARMONISER worker only), then edits and surveys."""
         while self.solo and self.pool.submit(self.solo[0], self._task_args(self.solo[0]), solo=True):
             self.solo.popleft()
+        while not self.solo and self.harmonise and self.pool.submit(self.harmonise[0],
+                                                                    self._task_args(self.harmonise[0]),
+                                                                    pin=HARMONISER):
+            self.harmonise.popleft()
         while not self.solo:
             item, queue = self._next()
             if item is None:
@@ -330,8 +336,6 @@ class _Driver:
             self._queue_harmonise(batch, records)
 
     def _queue_harmonise(self, batch: list[tuple[str, list]], records: dict) -> None:
-        if self._harmonise_no == 0:  # the consistency figures need colour-science here: imported meanwhile
-            threading.Thread(target=_import_colour, daemon=True, name="exposure-batch-import").start()
         tid = ("harmonise", self._harmonise_no)
         self._harmonise_no += 1
         self.args[tid] = [(label, [records[i] for i in indices]) for label, indices in batch]
@@ -348,7 +352,7 @@ class _Driver:
                         getattr(o.failure, "message", "?"))
             self._unspool(members)
         else:
-            per_group, summaries = group_entries(value)  # (the consistency figures are computed here)
+            per_group, summaries = group_entries(value)
             index_of = {os.path.abspath(self.paths[i]): i for i in members}
             for (_, paths, _), got in zip(value, per_group):
                 for pos, entry in got:
@@ -380,14 +384,6 @@ class _Driver:
         for i in indices:
             self.edits.append(i)
             self.ahead -= 1
-
-
-def _import_colour() -> None:
-    """Import colour-science (about 1.2 s) while the first harmonise tasks run in the workers."""
-    from ..color import _colour  # noqa: PLC0415
-
-    with contextlib.suppress(Exception):
-        _colour()
 
 
 def _spool_dir(parent: str | None) -> str:

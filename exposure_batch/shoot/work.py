@@ -7,9 +7,8 @@ Three task kinds run in the same workers as the edit (`engine_task` dispatches; 
   that looks at thumbnails a <= KEPT_SIDE px one) in a spool file (`spool_file`) and sends back only a `grouping.Signed` record: path, capture time, folder, camera and a
   5 kB signature. So the caller holds a few kB per photo, whatever the photo's size.
 * ("harmonise", (named groups of Signed records, spool)): loads the groups' spooled images, harmonises them
-  (shoot.harmonise, one batched agent call) and returns [(name, the frames' paths, Harmonised)] unmeasured (the
-  caller makes plan entries with shoot.plan.group_entries, which computes the consistency figure); the spool files
-  it read are removed.
+  (shoot.harmonise, one batched agent call) and returns [(name, the frames' paths, Harmonised)] (the caller makes
+  plan entries with shoot.plan.group_entries); the spool files it read are removed.
 * ("survey-compact", (path, max_pixels)): the whole compact Survey (tests, evaluate).
 * (EDIT_PLANNED, plan entry or None, spool or None, input_path, output_path, OutputOptions): the edit of a planned
   photo. Its plan entry (shoot.plan.PlanEntry: the harmonised recipe, or the group block of a photo the source
@@ -126,8 +125,7 @@ def shoot_task(source, op: str, payload):
         for name, records in named:
             groups.append((name, frames[k:k + len(records)]))
             k += len(records)
-        # the consistency figure is left to the caller (harmonise.measure: colour-science is imported there once)
-        done = harmonise.harmonise_groups(source, [list(g) for _, g in groups], measure=False)
+        done = harmonise.harmonise_groups(source, [list(g) for _, g in groups])
         for f in frames:
             with contextlib.suppress(OSError):
                 os.remove(spool_file(spool, f.path))
