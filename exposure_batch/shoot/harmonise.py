@@ -92,7 +92,12 @@ def working_shape(size: tuple[int, int]) -> tuple[int, int]:
 def working_image(image_lin: np.ndarray) -> np.ndarray:
     """The image harmonising aligns and compares (float32 linear ProPhoto, area-resized to long side _ALIGN_SIDE):
     a survey keeps this instead of a bigger image, and harmonising then resizes nothing."""
-    return _working(image_lin).astype(np.float32)
+    from ..render.preview import _resize_area  # noqa: PLC0415
+
+    h, w = working_shape(image_lin.shape[:2])
+    if tuple(image_lin.shape[:2]) == (h, w):
+        return np.asarray(image_lin, np.float32)
+    return _resize_area(np.ascontiguousarray(image_lin, np.float32), w, h)  # (what _working makes, in float32)
 
 
 def _shift(ref_log: np.ndarray, img_log: np.ndarray) -> tuple[int, int]:

@@ -148,35 +148,27 @@ def decoded_file(spool: str, path: str) -> str:
     return os.path.join(spool, hashlib.sha1(os.path.abspath(path).encode()).hexdigest() + ".decoded")
 
 
-def _small_raster(path: str) -> bool:
-    """True for a JPEG / PNG / TIFF whose header declares at most FULL_DECODE_PIXELS pixels."""
-    from PIL import Image  # noqa: PLC0415
-
-    from ..io.decode import _route  # noqa: PLC0415
-
-    try:
-        if _route(path)[0] == "raw":
-            return False
-        with Image.open(path) as im:
-            return im.size[0] * im.size[1] <= FULL_DECODE_PIXELS
-    except Exception:  # noqa: BLE001  (unreadable: the survey's own path reports nothing, the edit reports it)
-        return False
-
-
-def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
-    """Survey of a small photo made from its full decode (io.decode, as the edit decodes it), which is spooled
-    for the edit (decoded_file); None when the photo cannot be decoded. The survey image is the decoded image
-    itself, or its SURVEY_SIDE thumbnail when it is bigger (as shoot.survey's own survey of the file makes it)."""
-
+def _survey_by_decode(path: str, max_pixels: int | None, spool: str) -> tuple[object, bool]:
+    """(Survey or None, True) for a JPEG / PNG / TIFF of at most FULL_DECODE_PIXELS pixels: its survey made from its
+    full decode (io.decode, as the edit decodes it), which is spooled for the edit (decoded_file); None when it
+    cannot be decoded. (None, False) for a RAW or a bigger photo (known from the header, before any pixel is
+    decoded): the cheap survey's to do. The survey image is the decoded image itself, or its SURVEY_SIDE thumbnail
+    when it is bigger (as shoot.survey's own survey of the file makes it)."""
+    from ..errors import LimitError  # noqa: PLC0415
     from ..io import decode  # noqa: PLC0415
+    from ..io.decode import _route  # noqa: PLC0415
     from ..io.metadata import parse_capture_time  # noqa: PLC0415
     from ..render.preview import thumbnail  # noqa: PLC0415
     from .survey import SURVEY_SIDE, Survey  # noqa: PLC0415
 
     try:
-        decoded = decode(path, max_pixels=max_pixels)
+        if _route(path)[0] == "raw":
+            return None, False
+        decoded = decode(path, max_pixels=min(max_pixels or FULL_DECODE_PIXELS, FULL_DECODE_PIXELS))
+    except LimitError:  # bigger than FULL_DECODE_PIXELS (or the user's limit: the cheap survey then says no too)
+        return None, False
     except Exception:  # noqa: BLE001  (bad files are the engine's to report)
-        return None
+        return None, True
     exif = decoded.info.exif
     if spool is not None:
         target = decoded_file(spool, path)
@@ -187,7 +179,7 @@ def _survey_by_decode(path: str, max_pixels: int | None, spool: str):
     image = decoded.rgb_lin
     image = image if max(image.shape[:2]) <= SURVEY_SIDE else thumbnail(image, SURVEY_SIDE)
     return Survey(path, image, parse_capture_time(exif.get("capture_time")),
-                  camera, os.path.dirname(os.path.abspath(path)), exif)
+                  camera, os.path.dirname(os.path.abspath(path)), exif), True
 
 
 def compact_survey(survey, wants: str | None = None):
@@ -217,9 +209,10 @@ def survey_record(path: str, max_pixels: int | None, spool: str, keep_decoded: b
     from .grouping import signed  # noqa: PLC0415
     from .survey import survey_file  # noqa: PLC0415
 
-    small = keep_decoded and _small_raster(path)  # (planning alone: the cheap survey, nothing to keep)
-    survey = compact_survey(_survey_by_decode(path, max_pixels, spool) if small else survey_file(path, max_pixels),
-                            wants)
+    survey, small = _survey_by_decode(path, max_pixels, spool) if keep_decoded else (None, False)
+    if not small:  # a RAW or a bigger photo, or planning alone (nothing to keep): the cheap survey
+        survey = survey_file(path, max_pixels)
+    survey = compact_survey(survey, wants)
     if survey is None:
         return None
     target = spool_file(spool, path)

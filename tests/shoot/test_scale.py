@@ -210,3 +210,30 @@ def test_a_workers_task_plan_holds_only_the_entries_of_its_recent_tasks():
     assert plan.lookup("/shoot/IMG_9.jpg") is None  # the oldest are dropped
     assert plan.lookup(f"/shoot/IMG_{TaskPlan.HELD + 9}.jpg").group["id"] == f"g{TaskPlan.HELD + 9}"
     assert plan.lookup("/shoot/../shoot/IMG_10.jpg").group["id"] == "g10"  # by absolute path
+
+
+def test_a_small_photos_survey_is_its_decode_and_a_bigger_ones_is_the_cheap_survey(tmp_path):
+    """A JPEG of at most FULL_DECODE_PIXELS is decoded once, by its survey (kept for its edit); a bigger one is
+    surveyed from libjpeg's reduced decode (told from the header, nothing decoded twice); a broken one gives None."""
+    from exposure_batch.render.preview import _resize_area
+    from exposure_batch.shoot.work import FULL_DECODE_PIXELS, decoded_file, spool_file, survey_record
+
+    from .conftest import scene_photo, write_frame
+
+    photo = scene_photo("coffee_p3_16bit.png", 400)
+    small = write_frame(tmp_path / "small.jpg", _resize_area(photo, 320, 240))
+    big = write_frame(tmp_path / "big.jpg", _resize_area(photo, 800, 600))
+    assert 320 * 240 <= FULL_DECODE_PIXELS < 800 * 600
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(open(small, "rb").read()[:600])
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    a = survey_record(small, None, str(spool), True, "preview")
+    b = survey_record(big, None, str(spool), True, "preview")
+    assert a.decoded and os.path.exists(decoded_file(str(spool), small))
+    assert not b.decoded and not os.path.exists(decoded_file(str(spool), big))
+    assert os.path.exists(spool_file(str(spool), small)) and os.path.exists(spool_file(str(spool), big))
+    assert a.signature.shape == b.signature.shape == (5, 16, 16)
+    assert survey_record(str(broken), None, str(spool), True, "preview") is None
+    # the user's pixel limit still holds for a small photo
+    assert survey_record(small, 1000, str(spool), True, "preview") is None
