@@ -1,4 +1,5 @@
-"""One `process` run per output folder: an exclusive, non-blocking lock (flock) on OUTDIR/.exposure-batch/process.lock.
+"""One writer per output folder: a `process` run takes an exclusive, non-blocking lock (flock) on
+OUTDIR/.exposure-batch/process.lock, which a watch daemon writing the folder holds too (lockfile.output_lock_path).
 
 Two runs writing one folder at once (overlapping cron jobs) would edit every photo twice and report the other run's
 half-written files as failures; the second run is refused instead, in one line naming the folder and the first
@@ -12,10 +13,10 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ..lockfile import try_lock
+from ..lockfile import OUTPUT_LOCK_NAME, output_lock_path, try_lock
 from ..names import shown
 
-LOCK_NAME = "process.lock"
+LOCK_NAME = OUTPUT_LOCK_NAME
 #: Exit status of a run refused because another run holds its output folder (sysexits EX_TEMPFAIL: try later).
 BUSY_EXIT = 75
 
@@ -29,13 +30,13 @@ class OutputLock:
 
     def __init__(self, outdir: str):
         self.outdir = os.path.abspath(outdir)
-        self.path = os.path.join(self.outdir, ".exposure-batch", LOCK_NAME)
+        self.path = output_lock_path(self.outdir)
         self._fd: int | None = None
 
     def acquire(self) -> "OutputLock":
         """Take the lock. OutputBusy when another run holds it; OSError when the folder cannot hold a lock file."""
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        fd, holder = try_lock(self.path)
+        fd, holder = try_lock(self.path, "exposure-batch process")
         if fd is None:
             raise OutputBusy(f"{shown(self.outdir)}: another exposure-batch run is writing to this output folder "
                              f"({holder}); wait for it to finish or use another output folder")

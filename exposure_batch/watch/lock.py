@@ -8,6 +8,8 @@ A lock file inside the output folder vanishes when someone deletes that folder; 
 a new one and start beside the first. So the output folder is also locked outside itself, by a lock file in the
 user's runtime folder ($XDG_RUNTIME_DIR, else the temp folder) named after the folder's real path, and the holder
 can check that its lock files are still the ones it locked (`DaemonLock.lost`) and take them again (`retake`).
+The daemon also holds the output folder's writer lock (lockfile.output_lock_path), the one a `process` run takes, so
+a run and a daemon never write one output folder at once.
 
 Exports: AlreadyRunning, DaemonLock, lock_paths, outside_lock_path.
 """
@@ -18,7 +20,7 @@ import hashlib
 import os
 import tempfile
 
-from ..lockfile import try_lock
+from ..lockfile import OUTPUT_LOCK_NAME, output_lock_path, try_lock
 from ..names import shown
 
 LOCK_NAME = "watch.lock"
@@ -30,10 +32,10 @@ class AlreadyRunning(RuntimeError):
 
 def lock_paths(outdir: str, journal_path: str) -> list[str]:
     """The lock files guarding an output folder and a journal: one outside the output folder (it survives the
-    folder's deletion), one inside it, and the journal's (the same as the one inside when the journal lives in the
-    output folder); the journal's comes last."""
+    folder's deletion), one inside it, the folder's writer lock that `process` runs take, and the journal's (the
+    same as the one inside when the journal lives in the output folder); the journal's comes last."""
     paths = [outside_lock_path(outdir), os.path.join(os.path.abspath(outdir), ".exposure-batch", LOCK_NAME),
-             os.path.abspath(journal_path) + ".lock"]
+             output_lock_path(outdir), os.path.abspath(journal_path) + ".lock"]
     return list(dict.fromkeys(paths))
 
 
@@ -63,11 +65,14 @@ class DaemonLock:
                     continue
                 try:
                     os.makedirs(os.path.dirname(path), exist_ok=True)
-                    fd, holder = try_lock(path)
+                    fd, holder = try_lock(path, "exposure-batch watch")
                 except OSError:
                     if i == len(self.paths) - 1:
                         raise
                     continue
+                if fd is None and os.path.basename(path) == OUTPUT_LOCK_NAME:
+                    raise AlreadyRunning(f"an exposure-batch run is writing to this output folder ({holder}; lock "
+                                         f"{shown(path)}); wait for it to finish or use another output folder")
                 if fd is None:
                     raise AlreadyRunning(f"another exposure-batch watch is already running on this output / journal "
                                          f"({holder}; lock {shown(path)}); stop it first or use another output "
