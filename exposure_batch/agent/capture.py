@@ -170,7 +170,10 @@ class CaptureModel:
     """estimate(previews) -> (B, 5) float64 [ev, log2 tone, log2 saturation, temperature, tint] of each capture's
     error; degradations(previews) -> the same as Degradations. Weights: a capture.npz's arrays (feature_mean,
     feature_scale, output_mean, output_scale, dead_zone_ev, dead_zone_tone (0 when missing), and per ensemble
-    member k `member{k}/dense{i}_kernel` and `_bias` for i = 0, 1, 2). The members' standardised outputs are averaged (in member order: exact)."""
+    member k `member{k}/dense{i}_kernel` and `_bias` for i = 0, 1, 2). The members' standardised outputs are averaged (in member order: exact).
+    A studio profile's change (look.decisions; optional arrays `adjust/scale`, `adjust/shift` (5,), `adjust/kernel`
+    (H, 5), `adjust/bias` (5,)) moves the averaged output: mean * scale + shift + last_hidden @ kernel + bias, the
+    members' last hidden layer averaged; the spread (the confidence) stays the members' own."""
 
     def __init__(self, arrays: Mapping[str, np.ndarray]):
         self.feature_mean = np.asarray(arrays["feature_mean"], np.float64)
@@ -192,6 +195,20 @@ class CaptureModel:
             raise ValueError("no ensemble members (member0/dense0_kernel)")
         self.dead_zone_ev = float(arrays["dead_zone_ev"])
         self.dead_zone_tone = float(arrays.get("dead_zone_tone", 0.0))
+        self.adjust = None
+        if "adjust/kernel" in arrays:
+            self.adjust = tuple(np.asarray(arrays[f"adjust/{k}"], np.float64) for k in ("scale", "shift", "kernel", "bias"))
+
+    def last_hidden(self, h: np.ndarray) -> np.ndarray:
+        """(B, F) standardised, quantised statistics -> (B, H) the members' last hidden layer, averaged (in member
+        order: exact)."""
+        total = None
+        for layers in self.members:
+            x = h
+            for kernel, bias in layers[:-1]:
+                x = _leaky(x @ kernel + bias)
+            total = x if total is None else total + x
+        return total / len(self.members)
 
     @staticmethod
     def _member(h: np.ndarray, layers) -> np.ndarray:
@@ -229,6 +246,9 @@ class CaptureModel:
         for o in outs[1:]:
             var = var + np.square(o - mean)
         spread = np.sqrt(var / len(self.members)) * self.output_scale
+        if self.adjust is not None:
+            scale, shift, kernel, bias = self.adjust
+            mean = mean * scale + shift + self.last_hidden(h) @ kernel + bias
         out = (mean * self.output_scale + self.output_mean) * trust[:, None]
         for column, zone in ((0, self.dead_zone_ev), (1, self.dead_zone_tone)):
             if zone > 0:

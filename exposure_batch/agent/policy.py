@@ -122,6 +122,15 @@ def _shift_white_balance(steps: list[Step], temperature: float) -> list[Step]:
 LOW_CONFIDENCE = 0.5
 GENTLE_FLOOR = 0.6
 
+
+def gentle_strength(estimate: Degradation, confidence: float) -> float | None:
+    """The strength in (0, 1) at which a capture correction of this confidence is applied (GENTLE_FLOOR +
+    (1 - GENTLE_FLOOR) confidence / LOW_CONFIDENCE below LOW_CONFIDENCE), None when it is applied in full (a flat
+    frame's no-error estimate included)."""
+    if confidence < LOW_CONFIDENCE and estimate != Degradation():
+        return GENTLE_FLOOR + (1.0 - GENTLE_FLOOR) * confidence / LOW_CONFIDENCE
+    return None
+
 #: Colour variety (RMS log chromaticity around the mean) from which a white balance may move colours fully.
 CHROMA_SPREAD_FULL = 0.1
 #: Casts below this (natural-log chromaticity, about 0.5%: under 1 CIEDE2000 on greys) count as neutral.
@@ -258,8 +267,8 @@ class LearnedPolicy:
         for b, (estimate, conf) in enumerate(self.capture.assess(images, statistics)):
             info = {"confidence": round(conf, 3), "ev": round(-estimate.ev, 3),
                     "temperature": round(-estimate.temperature, 3), "tint": round(-estimate.tint, 3)}
-            if conf < LOW_CONFIDENCE and estimate != Degradation():  # (a flat frame gets nothing anyway)
-                strength = GENTLE_FLOOR + (1.0 - GENTLE_FLOOR) * conf / LOW_CONFIDENCE
+            strength = gentle_strength(estimate, conf)
+            if strength is not None:
                 estimate = gentler(estimate, strength)
                 info |= {"gentler": round(strength, 3),
                          "note": f"low confidence ({conf:.2f}): the capture correction was applied at "

@@ -50,8 +50,8 @@ def shipped():
 
 def test_a_per_photo_rule_is_recovered_on_unseen_photos(shipped):
     """The studio always brightens backlit frames by +0.7 EV beyond the agent. Learned from 160 pairs of 4 photos,
-    the fine-tuned estimate brightens backlit frames of 2 other photos more than the rest (measured: +0.43 EV vs
-    +0.16, a difference of 0.27 where the rule says 0.7: four photos teach the rule only in part), and it is
+    the fine-tuned estimate brightens backlit frames of 2 other photos more than the rest (measured: +0.48 EV vs
+    +0.17, a difference of 0.31 where the rule says 0.7: four photos teach the rule only in part), and it is
     closer to the rule than the shipped estimate on the backlit frames."""
     train, owner = previews(TRAIN, 40, 0)
     base = dec.shipped_estimates(shipped, train)
@@ -61,7 +61,7 @@ def test_a_per_photo_rule_is_recovered_on_unseen_photos(shipped):
     target[:, 0] += RULE_EV * rule
     feats = dec.features_of(train)
     tune, _ = dec.fine_tune(shipped, feats, target, owner,
-                            lambda pred: float(np.mean(np.abs(pred[:, 0] - target[:, 0]))))
+                            lambda pred: float(np.mean(np.abs(pred[:, 0] - target[:, 0]))), _arrays())
     assert tune.lam != "shipped"  # the pairs taught something: not the shipped estimate
     arrays = tune.arrays(_arrays(), len(shipped.members), shipped.members[0][-1][0].shape[0])
     tuned = CaptureModel(arrays)
@@ -69,18 +69,55 @@ def test_a_per_photo_rule_is_recovered_on_unseen_photos(shipped):
     lift = dec.shipped_estimates(tuned, test)[:, 0] - dec.shipped_estimates(shipped, test)[:, 0]
     is_backlit = np.array([backlit(p) for p in test])
     assert is_backlit.any() and (~is_backlit).any()
-    assert lift[is_backlit].mean() - lift[~is_backlit].mean() > 0.27 / 2, (lift[is_backlit].mean(), lift[~is_backlit].mean())
+    assert lift[is_backlit].mean() - lift[~is_backlit].mean() > 0.31 / 2, (lift[is_backlit].mean(), lift[~is_backlit].mean())
     assert 0.0 < lift[is_backlit].mean() < RULE_EV + 0.2
 
 
 def test_pairs_that_teach_nothing_keep_the_shipped_estimate(shipped):
     """Corrections that are the shipped estimate plus noise: cross-validation keeps the shipped weights."""
     train, owner = previews(TRAIN, 8, 2)
-    base = dec.shipped_estimates(shipped, train)
+    feats = dec.features_of(train)
+    base = dec.applied_corrections(shipped, feats)  # what the default agent applies
     noisy = base + np.random.default_rng(5).normal(0, 0.3, base.shape) * [1, 0, 0.3, 0.3]
-    tune, _ = dec.fine_tune(shipped, dec.features_of(train), noisy, owner,
-                            lambda pred: float(np.mean(np.abs(pred - base))))
+    tune, _ = dec.fine_tune(shipped, feats, noisy, owner, lambda pred: float(np.mean(np.abs(pred - base))), _arrays())
     assert tune.lam == "shipped" and not tune.changed
+
+
+def test_a_studio_whose_befores_all_need_correcting_narrows_the_dead_zones(shipped):
+    """The shipped estimate leaves exposure errors under its dead zone (0.45 EV) nearly alone, to keep good photos
+    untouched. Pairs whose corrections are the estimate without dead zones (every before needs its correction,
+    however small) make the fine-tune choose narrower dead zones, and its corrections follow them."""
+    train, owner = previews(TRAIN, 10, 3)
+    feats = dec.features_of(train)
+    none = dict(_arrays(), dead_zone_ev=np.float64(0.0), dead_zone_tone=np.float64(0.0))
+    target = dec.applied_corrections(CaptureModel(none), feats)
+    shipped_d = dec.applied_corrections(shipped, feats)
+    small = np.abs(target[:, 0]) < shipped.dead_zone_ev
+    assert small.mean() > 0.2 and np.mean(np.abs(target[small, 0] - shipped_d[small, 0])) > 0.05
+    tune, oof = dec.fine_tune(shipped, feats, target, owner, lambda pred: float(np.mean(np.abs(pred - target))),
+                              _arrays())
+    assert tune.zones is not None and tune.zones[0] < shipped.dead_zone_ev, tune.lam
+    assert tune.cv[tune.lam] < 0.5 * tune.cv["shipped"], tune.cv
+    tuned = CaptureModel(tune.arrays(_arrays(), len(shipped.members), shipped.members[0][-1][0].shape[0]))
+    assert float(tuned.dead_zone_ev) == tune.zones[0]
+
+
+def test_a_last_layer_change_keeps_the_members_in_agreement(shipped):
+    """A last-layer change moves the ensemble's averaged output, not its members: their spread, hence the agent's
+    confidence, stays the shipped one, and the corrections are not all made gentler (with a change given to each
+    member's last layer, the confidence fell from 0.69 to 0.08 on one benchmark's pairs and every correction was
+    softened)."""
+    train, owner = previews(TRAIN, 40, 0)
+    feats = dec.features_of(train)
+    target = dec.shipped_estimates(shipped, train)
+    target[:, 0] += RULE_EV * np.array([backlit(p) for p in train])
+    zones = (shipped.dead_zone_ev, shipped.dead_zone_tone)
+    standard, w = dec._standardised_targets(shipped, feats, target, zones)
+    change = dec._fit_change(dec._hidden(shipped, feats), dec._outputs(shipped, feats), standard, w, 0.1, True)
+    members, hidden = len(shipped.members), shipped.members[0][-1][0].shape[0]
+    tuned = CaptureModel(dec.FineTune(*change, "calibration + last layers 0.1", {}).arrays(_arrays(), members, hidden))
+    assert np.abs(dec.shipped_estimates(tuned, train)[:, 0] - dec.shipped_estimates(shipped, train)[:, 0]).mean() > 0.1
+    assert [c for _, c in tuned.assess(np.stack(train))] == [c for _, c in shipped.assess(np.stack(train))]
 
 
 def test_familiarity_ranks_strange_photos_last():
