@@ -194,20 +194,22 @@ def lifted_black_check(photo_dir: str, test_dir: str, seed: int = 0) -> dict:
 
 
 def apply_cost(profile_dir: str, model_path, repeats: int = 5) -> dict:
-    """ms per photo for the agent's decision and for what the profile adds to it (ProfileSource.add_look: the key
-    statistic and the look's steps), batch 1 and 64, best of repeats; timed apart so the agent's variance on a
-    busy machine does not swamp the difference."""
+    """ms per photo for the agent's decision and for what the profile adds to it (ProfileSource.add_look: the
+    familiarity from the capture statistics the agent computed, the key statistic when adaptive, the look's steps),
+    batch 1 and 64, best of repeats; timed apart so the agent's variance on a busy machine does not swamp the
+    difference."""
     from exposure_batch.look.profile import make_profile_source  # noqa: PLC0415
 
     source = make_profile_source(profile_dir, model_path)
+    decide = getattr(source.agent, "decide_with_statistics", lambda p: (source.agent.decide(p), None))
     rng = np.random.default_rng(0)
     out = {}
     for batch in (1, 64):
         previews = list(rng.uniform(0, 0.8, (batch, 64, 64, 3)).astype(np.float32))
         source.decide(previews)
-        agent = min(_timed(lambda: source.agent.decide(previews)) for _ in range(repeats))
-        recipes = source.agent.decide(previews)
-        look = min(_timed(lambda: source.add_look(previews, recipes)) for _ in range(repeats))
+        agent = min(_timed(lambda: decide(previews)) for _ in range(repeats))
+        recipes, statistics = decide(previews)
+        look = min(_timed(lambda: source.add_look(previews, recipes, statistics)) for _ in range(repeats))
         out[f"agent_batch{batch}_ms"] = round(1000 * agent / batch, 3)
         out[f"extra_batch{batch}_ms"] = round(1000 * look / batch, 3)
     return out

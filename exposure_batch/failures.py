@@ -5,7 +5,7 @@ a scheduler are documented in `exposure_batch.errors`; every error class carries
 record of a failed file for process, watch, serve and Ray: `to_dict()` is what journals and the service return,
 `Failed` is the exception that carries one (the service raises it and serialises the same Failure).
 
-Exports: Kind, Failure, Failed, classify, describe_death.
+Exports: Kind, Failure, Failed, classify, is_internal_error, describe_death.
 """
 from __future__ import annotations
 
@@ -75,6 +75,11 @@ def classify(err: BaseException, stage: str) -> Failure:
     if _os_error(err) is not None:
         return Failure(Kind.ENVIRONMENT, stage, _one_line(err))
     return Failure(Kind.CRASH, stage, f"internal error: {type(err).__name__}: {_one_line(err)}")
+
+
+def is_internal_error(err: BaseException) -> bool:
+    """True when no error class, errno or memory cap explains `err`: classify calls it an internal error (a bug)."""
+    return not isinstance(err, (Failed, MemoryError, ExposureBatchError)) and _os_error(err) is None
 
 
 def _os_error(err: BaseException | None) -> OSError | None:

@@ -98,7 +98,7 @@ def test_cycle_finder_sees_a_cycle(tmp_path):
 #: test keeps that acyclic). The lazy `module:function` strings of sources.SOURCES are how a lower room reaches a
 #: higher one (look's and shoot's recipe sources), never an import.
 LAYERS = (
-    ("__init__", "color", "config", "errors", "failures", "limits", "names"),  # ground floor
+    ("__init__", "color", "config", "errors", "failures", "limits", "lockfile", "names"),  # ground floor
     ("filters", "io"),
     ("recipe",),
     ("render",),

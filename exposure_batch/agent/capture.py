@@ -170,7 +170,10 @@ class CaptureModel:
     """estimate(previews) -> (B, 5) float64 [ev, log2 tone, log2 saturation, temperature, tint] of each capture's
     error; degradations(previews) -> the same as Degradations. Weights: a capture.npz's arrays (feature_mean,
     feature_scale, output_mean, output_scale, dead_zone_ev, dead_zone_tone (0 when missing), and per ensemble
-    member k `member{k}/dense{i}_kernel` and `_bias` for i = 0, 1, 2). The members' standardised outputs are averaged (in member order: exact)."""
+    member k `member{k}/dense{i}_kernel` and `_bias` for i = 0, 1, 2). The members' standardised outputs are averaged (in member order: exact).
+    A studio profile's change (look.decisions; optional arrays `adjust/scale`, `adjust/shift` (5,), `adjust/kernel`
+    (H, 5), `adjust/bias` (5,)) moves the averaged output: mean * scale + shift + last_hidden @ kernel + bias, the
+    members' last hidden layer averaged; the spread (the confidence) stays the members' own."""
 
     def __init__(self, arrays: Mapping[str, np.ndarray]):
         self.feature_mean = np.asarray(arrays["feature_mean"], np.float64)
@@ -192,6 +195,20 @@ class CaptureModel:
             raise ValueError("no ensemble members (member0/dense0_kernel)")
         self.dead_zone_ev = float(arrays["dead_zone_ev"])
         self.dead_zone_tone = float(arrays.get("dead_zone_tone", 0.0))
+        self.adjust = None
+        if "adjust/kernel" in arrays:
+            self.adjust = tuple(np.asarray(arrays[f"adjust/{k}"], np.float64) for k in ("scale", "shift", "kernel", "bias"))
+
+    def last_hidden(self, h: np.ndarray) -> np.ndarray:
+        """(B, F) standardised, quantised statistics -> (B, H) the members' last hidden layer, averaged (in member
+        order: exact)."""
+        total = None
+        for layers in self.members:
+            x = h
+            for kernel, bias in layers[:-1]:
+                x = _leaky(x @ kernel + bias)
+            total = x if total is None else total + x
+        return total / len(self.members)
 
     @staticmethod
     def _member(h: np.ndarray, layers) -> np.ndarray:
@@ -206,11 +223,17 @@ class CaptureModel:
         and the tone flattening pulled to 0 near 0 (dead zones, in EV and in log2 tone)."""
         return self.estimate_with_spread(previews_lin)[0]
 
-    def estimate_with_spread(self, previews_lin) -> tuple[np.ndarray, np.ndarray]:
-        """estimate()'s (B, 5) and the ensemble's spread (B, 5): the standard deviation of the members' estimates
-        (FIELDS units, before the dead zones and the flat-frame trust), exact as the mean (members in order)."""
+    def statistics(self, previews_lin) -> np.ndarray:
+        """(B, S, S, 3) linear ProPhoto previews -> (B, n_features) float64 capture statistics, the ones the
+        networks read (capture_features, extended only for a model that reads the extended ones)."""
         extended = self.n_features > N_BASE_FEATURES
-        feats = np.stack([capture_features(p, extended) for p in previews_lin])
+        return np.stack([capture_features(p, extended) for p in previews_lin])
+
+    def estimate_with_spread(self, previews_lin, statistics: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """estimate()'s (B, 5) and the ensemble's spread (B, 5): the standard deviation of the members' estimates
+        (FIELDS units, before the dead zones and the flat-frame trust), exact as the mean (members in order).
+        statistics: the previews' statistics() when already computed (the same figures, not recomputed)."""
+        feats = self.statistics(previews_lin) if statistics is None else statistics
         # (a flat frame's spread is float rounding, about 1e-15: the 1e-6 floor makes its trust exactly 0)
         trust = np.clip((feats[:, SPREAD_FEATURE] - 1e-6) / TONAL_SPREAD_FULL, 0.0, 1.0)
         h = quantise_activations((feats - self.feature_mean) / self.feature_scale)
@@ -223,6 +246,9 @@ class CaptureModel:
         for o in outs[1:]:
             var = var + np.square(o - mean)
         spread = np.sqrt(var / len(self.members)) * self.output_scale
+        if self.adjust is not None:
+            scale, shift, kernel, bias = self.adjust
+            mean = mean * scale + shift + self.last_hidden(h) @ kernel + bias
         out = (mean * self.output_scale + self.output_mean) * trust[:, None]
         for column, zone in ((0, self.dead_zone_ev), (1, self.dead_zone_tone)):
             if zone > 0:
@@ -233,9 +259,10 @@ class CaptureModel:
         """The estimates as Degradations (tone and saturation capped at 1: only flattening is undone)."""
         return [d for d, _ in self.assess(previews_lin)]
 
-    def assess(self, previews_lin) -> list[tuple[Degradation, float]]:
-        """Per preview (its estimated capture error as a Degradation, the estimate's confidence in [0, 1])."""
-        est, spread = self.estimate_with_spread(previews_lin)
+    def assess(self, previews_lin, statistics: np.ndarray | None = None) -> list[tuple[Degradation, float]]:
+        """Per preview (its estimated capture error as a Degradation, the estimate's confidence in [0, 1]);
+        statistics: see estimate_with_spread."""
+        est, spread = self.estimate_with_spread(previews_lin, statistics)
         return [(Degradation(tone=min(2.0 ** t, 1.0), saturation=min(2.0 ** s, 1.0), temperature=float(temp),
                              tint=float(tint), ev=float(ev)), confidence(row))
                 for (ev, t, s, temp, tint), row in zip(est, spread)]

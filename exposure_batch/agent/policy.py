@@ -122,6 +122,15 @@ def _shift_white_balance(steps: list[Step], temperature: float) -> list[Step]:
 LOW_CONFIDENCE = 0.5
 GENTLE_FLOOR = 0.6
 
+
+def gentle_strength(estimate: Degradation, confidence: float) -> float | None:
+    """The strength in (0, 1) at which a capture correction of this confidence is applied (GENTLE_FLOOR +
+    (1 - GENTLE_FLOOR) confidence / LOW_CONFIDENCE below LOW_CONFIDENCE), None when it is applied in full (a flat
+    frame's no-error estimate included)."""
+    if confidence < LOW_CONFIDENCE and estimate != Degradation():
+        return GENTLE_FLOOR + (1.0 - GENTLE_FLOOR) * confidence / LOW_CONFIDENCE
+    return None
+
 #: Colour variety (RMS log chromaticity around the mean) from which a white balance may move colours fully.
 CHROMA_SPREAD_FULL = 0.1
 #: Casts below this (natural-log chromaticity, about 0.5%: under 1 CIEDE2000 on greys) count as neutral.
@@ -247,18 +256,19 @@ class LearnedPolicy:
         except (OSError, ValueError, KeyError) as err:
             raise ModelError(f"{path}: cannot load the capture estimate ({err})") from None
 
-    def _correct_capture(self, images: np.ndarray, chosen: list[list[Step]]) -> list[dict]:
+    def _correct_capture(self, images: np.ndarray, chosen: list[list[Step]],
+                         statistics: np.ndarray | None = None) -> list[dict]:
         """The capture estimate's steps (white balance guarded; identities left out, e.g. gamma 1), appended to
         `chosen` and applied to `images` (float64 previews, in place). Below LOW_CONFIDENCE the correction is made
         gentler (gentler(), at strength GENTLE_FLOOR + (1 - GENTLE_FLOOR) confidence / LOW_CONFIDENCE), and says so.
         Returns per image the recipe's `extra` entries: {"capture": {"confidence", "ev", "temperature", "tint"
-        [, "gentler", "note"]}}."""
+        [, "gentler", "note"]}}. statistics: the images' capture statistics when already computed."""
         infos = []
-        for b, (estimate, conf) in enumerate(self.capture.assess(images)):
+        for b, (estimate, conf) in enumerate(self.capture.assess(images, statistics)):
             info = {"confidence": round(conf, 3), "ev": round(-estimate.ev, 3),
                     "temperature": round(-estimate.temperature, 3), "tint": round(-estimate.tint, 3)}
-            if conf < LOW_CONFIDENCE and estimate != Degradation():  # (a flat frame gets nothing anyway)
-                strength = GENTLE_FLOOR + (1.0 - GENTLE_FLOOR) * conf / LOW_CONFIDENCE
+            strength = gentle_strength(estimate, conf)
+            if strength is not None:
                 estimate = gentler(estimate, strength)
                 info |= {"gentler": round(strength, 3),
                          "note": f"low confidence ({conf:.2f}): the capture correction was applied at "
@@ -287,16 +297,18 @@ class LearnedPolicy:
         if want != have:
             raise ModelError(f"{self.model_dir}: model was trained for filters {want}, this version has {have}")
 
-    def _episode(self, images: np.ndarray, dropout_seed: tuple | None = None) -> tuple[list[list[Step]], list[dict]]:
+    def _episode(self, images: np.ndarray, dropout_seed: tuple | None = None,
+                 statistics: np.ndarray | None = None) -> tuple[list[list[Step]], list[dict]]:
         """(B, S, S, 3) linear previews -> (per image its Steps: the capture correction (when the model has one),
         then `steps` actor steps; per image its recipe `extra`: the capture estimate's confidence). dropout_seed:
-        (a, b) ints for seeded dropout (variations), None for none (deterministic)."""
+        (a, b) ints for seeded dropout (variations), None for none (deterministic). statistics: the previews'
+        capture statistics (CaptureModel.statistics) when already computed."""
         images = np.array(images, dtype=np.float64)  # the episode's previews in float64: see _apply_exact
         state = np.zeros((len(images), STATE_DIM), np.float64)
         chosen: list[list[Step]] = [[] for _ in range(len(images))]
         infos: list[dict] = [{} for _ in range(len(images))]
         if self.capture is not None:
-            infos = self._correct_capture(images, chosen)
+            infos = self._correct_capture(images, chosen, statistics)
         for k in range(self.steps):
             if self._tf_actor is not None:
                 seed = None if dropout_seed is None else \
@@ -336,13 +348,25 @@ class LearnedPolicy:
 
     def decide(self, previews_lin, infos=None) -> list[Recipe]:
         """list of (64, 64, 3) float32 linear ProPhoto previews -> one deterministic Recipe each."""
+        return self.decide_with_statistics(previews_lin, infos)[0]
+
+    def decide_with_statistics(self, previews_lin, infos=None) -> tuple[list[Recipe], np.ndarray | None]:
+        """decide()'s recipes and the (B, n_features) float64 capture statistics the capture estimate read from
+        the previews (None for a model without one): a profile's familiarity reuses them instead of computing
+        them again."""
         if len(previews_lin) == 0:
-            return []
+            return [], None
         arr = self._batch(previews_lin)
         recipes: list[Recipe] = []
+        statistics = []
         for i in range(0, len(arr), CHUNK):
-            recipes += self._recipes(*self._episode(arr[i : i + CHUNK]), arr[i : i + CHUNK])
-        return recipes
+            chunk = arr[i : i + CHUNK]
+            stats = None
+            if self.capture is not None:  # what _correct_capture reads: the chunk in float64
+                stats = self.capture.statistics(np.asarray(chunk, np.float64))
+                statistics.append(stats)
+            recipes += self._recipes(*self._episode(chunk, statistics=stats), chunk)
+        return recipes, (np.concatenate(statistics) if statistics else None)
 
     def variations(self, preview_lin, n: int) -> list[Recipe]:
         """n Recipes for one (64, 64, 3) preview: the default edit first, then the VARIATIONS (the default made

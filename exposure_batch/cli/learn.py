@@ -7,8 +7,12 @@ import click
 
 
 @click.command()
-@click.argument("before_dir", type=click.Path(exists=True, file_okay=False))
-@click.argument("after_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("before_dir", required=False, type=click.Path(exists=True, file_okay=False))
+@click.argument("after_dir", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--from-darktable", "darktable_dir", type=click.Path(exists=True, file_okay=False),
+              help="Learn from photos finished in darktable instead of BEFORE_DIR AFTER_DIR: originals (RAW, JPEG, "
+                   "TIFF...) next to their darktable sidecars (NAME.EXT.xmp), each rendered with darktable-cli "
+                   "(crop, straightening, lens distortion switched off in a copy of the sidecar).")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Profile folder to write (profile.json, look.recipe.json, history.jsonl).")
 @click.option("--name", help="Profile name shown in recipes and exports [default: the folder's name].")
@@ -36,12 +40,13 @@ import click
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the split and the pixel sample.")
 @click.option("--overwrite", is_flag=True, help="Replace a profile already in the output folder.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def learn(before_dir, after_dir, out_dir, name, csv_path, val_dirs, val_share, agent, model_path, iterations,
-          no_adaptive, no_per_photo, scenes_csv, skip_bad_pairs, seed, overwrite, no_progress) -> None:
+def learn(before_dir, after_dir, darktable_dir, out_dir, name, csv_path, val_dirs, val_share, agent, model_path,
+          iterations, no_adaptive, no_per_photo, scenes_csv, skip_bad_pairs, seed, overwrite, no_progress) -> None:
     """Learn a studio's look from BEFORE_DIR (unedited originals: RAW, JPEG, PNG, TIFF) and AFTER_DIR (the
-    finished exports, JPEG/TIFF/PNG; same file name stems) into a profile: the studio's per-photo decisions (the
-    agent's capture estimate fine-tuned on the pairs) followed by a short fixed sequence of white-box filters
-    fitted on all pairs. Pairs that show the same picture (crops, bursts) never straddle the validation split.
+    finished exports, JPEG/TIFF/PNG; same file name stems) -- or from --from-darktable DIR -- into a profile: the
+    studio's per-photo decisions (the agent's capture estimate fine-tuned on the pairs) followed by a short fixed
+    sequence of white-box filters fitted on all pairs. Pairs that show the same picture (crops, bursts) never
+    straddle the validation split.
 
     Apply it with `process --profile PROFILE_DIR`; export the look with `export-look --profile PROFILE_DIR`.
     """
@@ -53,6 +58,10 @@ def learn(before_dir, after_dir, out_dir, name, csv_path, val_dirs, val_share, a
 
     if importlib.util.find_spec("scipy") is None:  # the fit needs it; the lean default install has none
         raise click.ClickException(LEARN_EXTRA_HINT)
+    if darktable_dir is not None and (before_dir or after_dir or csv_path):
+        raise click.UsageError("--from-darktable DIR replaces BEFORE_DIR AFTER_DIR (and --pairs): give one or the other")
+    if darktable_dir is None and not (before_dir and after_dir):
+        raise click.UsageError("give BEFORE_DIR and AFTER_DIR, or --from-darktable DIR")
 
     opts = LearnOptions(name=name, agent=agent, model_path=model_path, csv_path=csv_path,
                         val_dirs=tuple(val_dirs) if val_dirs else None, val_share=val_share, seed=seed,
@@ -69,7 +78,13 @@ def learn(before_dir, after_dir, out_dir, name, csv_path, val_dirs, val_share, a
             bar.update(tasks[phase], completed=done, total=total, text=text)
 
         try:
-            report = run(before_dir, after_dir, out_dir, opts, progress, log=lambda s: console.print(s, highlight=False))
+            say = lambda s: console.print(s, highlight=False)  # noqa: E731
+            if darktable_dir is not None:
+                from ..look.darktable_pairs import learn_from_darktable  # noqa: PLC0415
+
+                report = learn_from_darktable(darktable_dir, out_dir, opts, progress, log=say)
+            else:
+                report = run(before_dir, after_dir, out_dir, opts, progress, log=say)
         except ExposureBatchError as err:
             raise click.ClickException(" ".join(str(err).split())) from None
     click.echo(format_report(report))

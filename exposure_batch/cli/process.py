@@ -9,8 +9,8 @@ import click
 
 from ..errors import ExposureBatchError
 from ..names import shown
-from ..pipeline.outputs import EXISTS_REASON, PlanError, unsupported_format
-from ..pipeline.result import Result
+from ..pipeline.outputs import PlanError, unsupported_format
+from ..pipeline.result import Result, Skip
 from ..runs.batch import (BatchRun, RunOptions, RunUsageError, describe_variations, embedded_sources, plan_dry_run,
                           plan_jobs, run_variations)
 from .options import (check_inputs_exist, check_output_options, grouping_options, look_grouping, memory_cap,
@@ -240,6 +240,6 @@ def _print_summary(results: list[Result], seconds: float, listed: bool = False, 
         click.echo(f"  skipped: {shown(r.path)}: {shown(r.reason)}")
     if len(unsupported) > 20:
         click.echo(f"  skipped: {len(unsupported) - 20} more file(s) in unsupported formats")
-    existed = sum(r.status == "skipped" and r.reason == EXISTS_REASON for r in results)
+    existed = sum(r.status == "skipped" and r.skip is Skip.EXISTS for r in results)
     if existed and hint:
         click.echo(f"  {existed} output(s) existed already and were skipped; --overwrite redoes them")

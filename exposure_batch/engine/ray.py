@@ -67,8 +67,20 @@ def connect(address: str | None):
             ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as err:
         raise SetupError(f"cannot connect to the Ray cluster at {address!r}: {' '.join(str(err).split())}"
-                         ) from err
+                         f"{_token_hint(address)}") from err
     return ray
+
+
+def _token_hint(address: str | None) -> str:
+    """A clause for a failed connection to a cluster from a machine that has no Ray token anywhere Ray looks for
+    one: a cluster with token authentication refuses such a driver, and Ray's own message does not say so."""
+    if address in (None, "local") or os.environ.get("RAY_AUTH_TOKEN"):
+        return ""
+    token_file = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.expanduser("~/.ray/auth_token")
+    if os.path.isfile(token_file):
+        return ""
+    return (f"; this machine has no Ray token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, {token_file}): if the cluster "
+            "uses token authentication, copy its token file here (docs/ray.md)")
 
 
 class _Wants:

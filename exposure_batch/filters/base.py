@@ -78,6 +78,17 @@ class FusedKernel:
         return bool(self.separable(prepared) if callable(self.separable) else self.separable)
 
 
+def scalar_fused_params(value) -> np.ndarray:
+    """One prepared scalar (an amount, gain or exponent) -> the (1,) float32 vector a fused block reads as `p`."""
+    return np.array([value], dtype=np.float32)
+
+
+def separable_at_zero(amount) -> bool:
+    """For amount-controlled steps that mix channels: per-channel (tabulated per 16-bit code by
+    render.kernels.run_encode16) only when amount 0, where the step is the identity (or a per-channel clip)."""
+    return amount == 0
+
+
 @dataclass(frozen=True)
 class EditorMapping:
     """What an editor gets for one step. `exact` False -> `note` says what differs.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..color import LUMA_WEIGHTS
-from .base import EditorMapping, FilterSpec, FusedKernel, Param
+from .base import EditorMapping, FilterSpec, FusedKernel, Param, scalar_fused_params, separable_at_zero
 
 NAME = "black_and_white"
 VERSION = 1
@@ -64,15 +64,6 @@ _ONE = np.float32(1.0)
 _LR, _LG, _LB = LUMA_WEIGHTS[0], LUMA_WEIGHTS[1], LUMA_WEIGHTS[2]
 
 
-def fused_separable(amount) -> bool:
-    """Per-channel (tabulated per 16-bit code by render.kernels.run_encode16) only when amount 0 is the identity."""
-    return amount == 0
-
-
-def fused_params(amount) -> np.ndarray:
-    return np.array([amount], dtype=np.float32)
-
-
 def fused_block(r, g, b, n, p):
     amount = p[0]
     keep = _ONE - amount
@@ -100,5 +91,5 @@ SPEC = FilterSpec(
     name=NAME, version=VERSION, label="Black & white", params=PARAMS, n_raw=1,
     map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
     describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
-    fused=FusedKernel(params=fused_params, block=fused_block, separable=fused_separable),
+    fused=FusedKernel(params=scalar_fused_params, block=fused_block, separable=separable_at_zero),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..color import LUMA_WEIGHTS
-from .base import EditorMapping, FilterSpec, FusedKernel, Param, signed
+from .base import EditorMapping, FilterSpec, FusedKernel, Param, scalar_fused_params, separable_at_zero, signed
 from .curve_math import sample_curve
 
 NAME = "contrast"
@@ -69,15 +69,6 @@ _S1, _S3, _S5 = np.float32(3.141592502593994), np.float32(-5.1677069664001465), 
 _S7, _S9 = np.float32(-0.5980440974235535), np.float32(0.07721816748380661)
 
 
-def fused_separable(amount) -> bool:
-    """Per-channel (tabulated per 16-bit code by render.kernels.run_encode16) only when amount 0 is the identity."""
-    return amount == 0
-
-
-def fused_params(amount) -> np.ndarray:
-    return np.array([amount], dtype=np.float32)
-
-
 def fused_block(r, g, b, n, p):
     amount = p[0]
     keep = _ONE - amount
@@ -114,5 +105,5 @@ SPEC = FilterSpec(
     name=NAME, version=VERSION, label="Contrast", params=PARAMS, n_raw=1,
     map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
     describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
-    fused=FusedKernel(params=fused_params, block=fused_block, separable=fused_separable, fma=True),
+    fused=FusedKernel(params=scalar_fused_params, block=fused_block, separable=separable_at_zero, fma=True),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import EditorMapping, FilterSpec, FusedKernel, Param, signed
+from .base import EditorMapping, FilterSpec, FusedKernel, Param, scalar_fused_params, signed
 
 NAME = "exposure"
 VERSION = 1
@@ -52,10 +52,6 @@ def describe(values) -> str:
 # --- Fused kernel (compiled by exposure_batch.render.kernels with numba; plain Python here, see base.FusedKernel) ---
 
 
-def fused_params(gain) -> np.ndarray:
-    return np.array([gain], dtype=np.float32)
-
-
 def fused_block(r, g, b, n, p):
     gain = p[0]
     for i in range(n):
@@ -79,5 +75,5 @@ SPEC = FilterSpec(
     name=NAME, version=VERSION, label="Exposure", params=PARAMS, n_raw=1,
     map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
     describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
-    fused=FusedKernel(params=fused_params, block=fused_block, separable=True),
+    fused=FusedKernel(params=scalar_fused_params, block=fused_block, separable=True),
 )

@@ -16,7 +16,7 @@ import functools
 import numpy as np
 
 from .. import color
-from .base import EditorMapping, FilterSpec, FusedKernel, Param
+from .base import EditorMapping, FilterSpec, FusedKernel, Param, scalar_fused_params, separable_at_zero
 
 NAME = "saturation"
 VERSION = 1
@@ -87,16 +87,6 @@ _ZERO, _HALF, _ONE, _BOOST = np.float32(0.0), np.float32(0.5), np.float32(1.0), 
 _INV_NEUTRAL = np.float32(1.0 / NEUTRAL_S)
 
 
-def fused_separable(amount) -> bool:
-    """Per-channel (tabulated per 16-bit code by render.kernels.run_encode16) only when amount 0: then the step only
-    clips each channel to <= 1."""
-    return amount == 0
-
-
-def fused_params(amount) -> np.ndarray:
-    return np.array([amount], dtype=np.float32)
-
-
 def fused_block(r, g, b, n, p):
     amount = p[0]
     for i in range(n):
@@ -140,5 +130,5 @@ SPEC = FilterSpec(
     name=NAME, version=VERSION, label="Saturation", params=PARAMS, n_raw=1,
     map_raw_np=map_raw_np, map_raw_tf=map_raw_tf, apply_tf=apply_tf, prepare=prepare, apply_np=apply_np,
     describe=describe, to_darktable=to_darktable, to_adobe=to_adobe,
-    fused=FusedKernel(params=fused_params, block=fused_block, separable=fused_separable),
+    fused=FusedKernel(params=scalar_fused_params, block=fused_block, separable=separable_at_zero),
 )

@@ -8,18 +8,21 @@ grey) of an estimate d = (ev, log2 tone, temperature, tint); learning
 1. alternates (learn.py) between the look, fitted on every pair's corrected pixels, and each pair's own best d
    (`fit_corrections`: robust CIELAB least squares through the exact NumPy ops, pulled gently towards the shipped
    estimate), so the d's become the studio's decisions under its look;
-2. fine-tunes the shipped capture estimate on them (`fine_tune`): the last layer of every ensemble member moves by a
-   ridge-penalised least-squares step towards the pairs' d's, starting from (and shrunk towards) the shipped
-   weights; the penalty is chosen by cross-validation over picture groups on the CIELAB error the corrections give
-   under the look, with "no change" among the candidates, so few pairs keep the shipped estimate;
+2. fine-tunes the shipped capture estimate on them (`fine_tune`): a per-field calibration of the ensemble's
+   averaged output and a ridge-penalised step on the members' averaged last hidden layer towards the pairs' d's
+   (stored apart from the members, so their agreement, hence the agent's confidence, stays the shipped one), through
+   the shipped dead zones or narrower ones (a studio whose befores all need a correction, however small); the
+   candidate is chosen by cross-validation over picture groups on the CIELAB error under the look of the
+   corrections as the agent applies them (gentler below its confidence threshold), with "no change" among the
+   candidates, so few pairs keep the shipped estimate;
 3. records the training pairs' standardised capture statistics, so that each new photo's distance from them
    (`Familiarity`) says how much to trust the profile there.
 
-The fine-tuned weights are an ordinary capture.npz: the agent runs them with its exact arithmetic (the same recipe
-on every machine). NumPy and SciPy only.
+The fine-tuned estimate is an ordinary capture.npz (plus `adjust/*` arrays): the agent runs it with its exact
+arithmetic (the same recipe on every machine). NumPy and SciPy only.
 
-Exports: ESTIMATE_FIELDS, correction_for, estimate_of, shipped_estimates, fit_corrections, FineTune, fine_tune,
-Familiarity, CONFIDENCE_LEVELS.
+Exports: ESTIMATE_FIELDS, correction_for, estimate_of, shipped_estimates, applied_corrections, fit_corrections,
+FineTune, fine_tune, zone_candidates, Familiarity, CONFIDENCE_LEVELS.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ import numpy as np
 
 from ..agent.capture import FIELDS, CaptureModel, capture_features, correction_steps
 from ..agent.data import Degradation
-from ..agent.inference import LEAKY_SLOPE, quantise_activations
+from ..agent.inference import quantise_activations
 
 #: The estimate's fields a correction uses (agent.capture.FIELDS order: ev 0, tone 1, temperature 3, tint 4).
 ESTIMATE_FIELDS = ("ev", "tone", "temperature", "tint")
@@ -102,18 +105,13 @@ def fit_corrections(look_fn, pixels: list[np.ndarray], targets_lab: list[np.ndar
 # Fine-tuning the capture estimate's last layers
 # ---------------------------------------------------------------------------------------------------------------
 def _hidden(capture: CaptureModel, feats: np.ndarray) -> np.ndarray:
-    """(B, F) capture statistics -> (B, M * H + 1): every member's last hidden layer (divided by the member count,
-    so that a change of the members' last layers adds `hidden @ delta` to the averaged standardised output) and a
-    1 column (the shared change of their biases)."""
+    """(B, F) capture statistics -> (B, H + 1): the members' last hidden layer averaged (CaptureModel.last_hidden)
+    and a 1 column: a change D (H + 1, 5) moves the averaged standardised output by `hidden @ D`. The change is
+    stored apart from the members (CaptureModel's `adjust/*` arrays), so they keep the agreement that sets the
+    estimate's confidence: changing each member's last layer pulls them apart, and the agent would apply every
+    correction gently."""
     h0 = quantise_activations((feats[:, : capture.n_features] - capture.feature_mean) / capture.feature_scale)
-    parts = []
-    for layers in capture.members:
-        h = h0
-        for kernel, bias in layers[:-1]:
-            x = h @ kernel + bias
-            h = quantise_activations(np.maximum(x, x * LEAKY_SLOPE))
-        parts.append(h)
-    return np.concatenate(parts + [np.full((len(feats), 1), float(len(parts)))], axis=1) / len(parts)
+    return np.concatenate([capture.last_hidden(h0), np.ones((len(feats), 1))], axis=1)
 
 
 def _trust(feats: np.ndarray) -> np.ndarray:
@@ -130,14 +128,16 @@ def _undo_dead_zone(values: np.ndarray, zone: float) -> np.ndarray:
     return np.interp(values, grid * -np.expm1(-np.square(grid / zone)), grid)
 
 
-def _standardised_targets(capture: CaptureModel, feats: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Corrections d (B, 4) -> the averaged standardised network outputs (B, 5) that give them, and (B,) weights
-    (0 where the frame is too flat for the network's output to matter)."""
+def _standardised_targets(capture: CaptureModel, feats: np.ndarray, d: np.ndarray,
+                          zones: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Corrections d (B, 4) -> the averaged standardised network outputs (B, 5) that give them through the dead
+    zones `zones` (ev, log2 tone), and (B,) weights (0 where the frame is too flat for the network's output to
+    matter)."""
     trust = _trust(feats)
     raw = np.zeros((len(d), len(FIELDS)))
-    zones = {0: capture.dead_zone_ev, 1: capture.dead_zone_tone}
+    zone_of = {0: zones[0], 1: zones[1]}
     for k, col in enumerate(_COLUMNS):
-        raw[:, col] = _undo_dead_zone(d[:, k], zones.get(col, 0.0))
+        raw[:, col] = _undo_dead_zone(d[:, k], zone_of.get(col, 0.0))
     safe = np.maximum(trust, 1e-3)[:, None]
     target = (raw / safe - capture.output_mean) / capture.output_scale
     return target, (trust >= 0.5).astype(np.float64)
@@ -146,30 +146,31 @@ def _standardised_targets(capture: CaptureModel, feats: np.ndarray, d: np.ndarra
 @dataclass
 class FineTune:
     """The chosen change of the members' last layers, on the averaged standardised outputs o (B, 5):
-    o' = o * scale + shift + hidden @ delta (scale, shift: (5,) per-field calibration; delta (M * H + 1, 5))."""
+    o' = o * scale + shift + hidden @ delta (scale, shift: (5,) per-field calibration; delta (M * H + 1, 5)), and
+    the dead zones (ev, log2 tone) the estimate goes through (None: the shipped ones)."""
 
     scale: np.ndarray
     shift: np.ndarray
     delta: np.ndarray
-    lam: float
+    lam: str
     cv: dict
+    zones: tuple[float, float] | None = None
 
     @property
     def changed(self) -> bool:
         return bool(np.any(self.delta) or np.any(self.scale != 1.0) or np.any(self.shift))
 
     def arrays(self, base: dict, n_members: int, hidden: int) -> dict:
-        """The shipped capture.npz arrays with every member's last layer changed (averaging is linear, so every
-        member's kernel and bias take the calibration, and delta's share)."""
-        out = {k: np.array(v) for k, v in base.items()}
+        """The shipped capture.npz arrays (the members unchanged) plus the change as CaptureModel's `adjust/*`
+        arrays, and the chosen dead zones."""
+        out = {k: np.array(v) for k, v in base.items() if not k.startswith("adjust/")}
+        if self.zones is not None:
+            out["dead_zone_ev"], out["dead_zone_tone"] = np.float64(self.zones[0]), np.float64(self.zones[1])
         if not self.changed:
             return out
-        for k in range(n_members):
-            key = f"member{k}/dense2_"
-            kernel = np.asarray(base[key + "kernel"], np.float64) * self.scale
-            bias = np.asarray(base[key + "bias"], np.float64) * self.scale + self.shift
-            out[key + "kernel"] = kernel + self.delta[k * hidden : (k + 1) * hidden]
-            out[key + "bias"] = bias + self.delta[-1]
+        delta = np.zeros((hidden + 1, len(FIELDS))) if not np.any(self.delta) else np.asarray(self.delta, np.float64)
+        out.update({"adjust/scale": np.asarray(self.scale, np.float64), "adjust/shift": np.asarray(self.shift, np.float64),
+                    "adjust/kernel": delta[:hidden], "adjust/bias": delta[hidden]})
         return out
 
 
@@ -207,41 +208,105 @@ def _fit_change(z, current, target, w, lam, calibrate: bool):
     return scale, shift, _ridge(z, target - calibrated, w, lam)
 
 
+def zone_candidates(capture: CaptureModel) -> list[tuple[float, float]]:
+    """Dead zones (ev, log2 tone) the fine-tune may choose: the shipped ones first, then narrower ones down to none
+    (DEAD_ZONE_SHARES of the shipped exposure zone, with and without the tone zone). The shipped zones keep a good
+    photo untouched; a studio whose befores all need a correction, however small, is served better without."""
+    ev, tone = capture.dead_zone_ev, capture.dead_zone_tone
+    out = [(ev, tone)]
+    for share in DEAD_ZONE_SHARES:
+        for t in (tone, 0.0):
+            if (ev * share, t) not in out:
+                out.append((ev * share, t))
+    return out
+
+
+#: Shares of the shipped exposure dead zone tried by the fine-tune (zone_candidates).
+DEAD_ZONE_SHARES = (0.5, 0.0)
+
+
 def fine_tune(capture: CaptureModel, feats: np.ndarray, d_target: np.ndarray, groups: list, score_fn,
-              folds: int = 5, seed: int = 0) -> tuple[FineTune, np.ndarray]:
+              base: dict, folds: int = 5, seed: int = 0) -> tuple[FineTune, np.ndarray]:
     """Choose the change (none = the shipped estimate; a per-field calibration; calibration plus a ridge step on
-    the last layers, penalties LAMBDAS) by grouped cross-validation, then fit it on all pairs.
+    the last layers, penalties LAMBDAS; each through the shipped or narrower dead zones, zone_candidates) by
+    grouped cross-validation, then fit it on all pairs. Every candidate is scored on the corrections the agent
+    would apply with it (applied_corrections: its confidence and the gentler correction below LOW_CONFIDENCE
+    included).
 
     feats (B, F) capture statistics of the pairs' previews; d_target (B, 4) their corrections; groups: picture
     group per pair (no group on both sides of a fold); score_fn(pred (B, 4)) -> mean error (lower is better) of
-    corrections `pred`. Returns (FineTune, out-of-fold predictions (B, 4) of the chosen change)."""
+    corrections `pred`; base: the shipped capture.npz arrays. Returns (FineTune, out-of-fold corrections (B, 4) of
+    the chosen change)."""
     z = _hidden(capture, feats)
     current = _outputs(capture, feats)
-    target, w = _standardised_targets(capture, feats, d_target)
     other = [c for c in range(len(FIELDS)) if c not in _COLUMNS]
-    target[:, other] = current[:, other]
     keys = sorted(set(groups))
     rng = np.random.default_rng(seed)
     fold_of_key = {k: i % folds for i, k in enumerate(rng.permutation(keys).tolist())}
     fold = np.array([fold_of_key[g] for g in groups])
     n_folds = min(folds, len(keys))
-    candidates = [("shipped", np.inf, False), ("calibration", np.inf, True)] + \
+    members, hidden = len(capture.members), z.shape[1] - 1
+    changes = [("no change", np.inf, False), ("calibration", np.inf, True)] + \
         [(f"calibration + last layers {lam:g}", lam, True) for lam in LAMBDAS if np.isfinite(lam)]
-    scores, oof_by = {}, {}
-    for name, lam, cal in candidates:
-        oof = np.array(current, copy=True)
-        if name != "shipped":
-            for f in range(n_folds):
-                test = fold == f
-                scale, shift, delta = _fit_change(z[~test], current[~test], target[~test], w[~test], lam, cal)
-                oof[test] = current[test] * scale + shift + z[test] @ delta
-        pred = _predict(capture, feats, oof)
-        oof_by[name] = pred
-        scores[name] = float(score_fn(pred))
-    best = min(candidates, key=lambda c: scores[c[0]])  # ties keep the earlier (simpler) candidate
-    scale, shift, delta = _fit_change(z, current, target, w, best[1], best[2]) if best[0] != "shipped" else \
-        (np.ones(len(FIELDS)), np.zeros(len(FIELDS)), np.zeros((z.shape[1], len(FIELDS))))
-    return FineTune(scale, shift, delta, best[0], {k: round(v, 4) for k, v in scores.items()}), oof_by[best[0]]
+    shipped_zones = (capture.dead_zone_ev, capture.dead_zone_tone)
+    scores, oof_by, spec = {}, {}, {}
+    for zones in zone_candidates(capture):
+        target, w = _standardised_targets(capture, feats, d_target, zones)
+        target[:, other] = current[:, other]
+        for change, lam, cal in changes:
+            name = _candidate_name(change, zones, shipped_zones)
+            if change == "no change":
+                pred = applied_corrections(CaptureModel(_no_change(zones, shipped_zones).arrays(base, members, hidden)),
+                                           feats)
+            else:
+                pred = np.zeros((len(feats), len(ESTIMATE_FIELDS)))
+                for f in range(n_folds):
+                    test = fold == f
+                    tune = FineTune(*_fit_change(z[~test], current[~test], target[~test], w[~test], lam, cal), name,
+                                    {}, None if zones == shipped_zones else zones)
+                    pred[test] = applied_corrections(CaptureModel(tune.arrays(base, members, hidden)), feats[test])
+            oof_by[name], spec[name] = pred, (zones, lam, cal, target, w, change)
+            scores[name] = float(score_fn(pred))
+    best = min(scores, key=scores.get)  # ties keep the earlier (simpler) candidate: dict order
+    zones, lam, cal, target, w, change = spec[best]
+    if change == "no change":
+        tune = _no_change(zones, shipped_zones)
+        tune.lam = best
+    else:
+        tune = FineTune(*_fit_change(z, current, target, w, lam, cal), best, {},
+                        None if zones == shipped_zones else zones)
+    tune.cv = {k: round(v, 4) for k, v in scores.items()}
+    return tune, oof_by[best]
+
+
+def _no_change(zones, shipped_zones) -> FineTune:
+    return FineTune(np.ones(len(FIELDS)), np.zeros(len(FIELDS)), np.zeros((1, len(FIELDS))), "shipped", {},
+                    None if zones == shipped_zones else zones)
+
+
+def applied_corrections(capture: CaptureModel, feats: np.ndarray) -> np.ndarray:
+    """(B, F) capture statistics -> (B, 4) the corrections the learned agent applies with this capture estimate:
+    its estimate, made gentler below LOW_CONFIDENCE exactly as the agent does (agent.policy.gentle_strength). The
+    agent's white-balance guard, which reads the pixels, is not included."""
+    from ..agent.capture import confidence, gentler  # noqa: PLC0415
+    from ..agent.policy import gentle_strength  # noqa: PLC0415
+
+    est, spread = capture.estimate_with_spread(None, feats[:, : capture.n_features])
+    out = estimate_of(est)
+    for i, (row, sp) in enumerate(zip(est, spread)):
+        ev, t, s, temp, tint = (float(v) for v in row)
+        d = Degradation(tone=min(2.0**t, 1.0), saturation=min(2.0**s, 1.0), temperature=temp, tint=tint, ev=ev)
+        strength = gentle_strength(d, confidence(sp))
+        if strength is not None:
+            g = gentler(d, strength)
+            out[i] = [g.ev, np.log2(g.tone), g.temperature, g.tint]
+    return out
+
+
+def _candidate_name(change: str, zones: tuple[float, float], shipped: tuple[float, float]) -> str:
+    if zones == shipped:
+        return "shipped" if change == "no change" else change
+    return f"{change}, dead zones ev {zones[0]:g} / tone {zones[1]:g}"
 
 
 def _outputs(capture: CaptureModel, feats: np.ndarray) -> np.ndarray:
@@ -249,17 +314,6 @@ def _outputs(capture: CaptureModel, feats: np.ndarray) -> np.ndarray:
     h = quantise_activations((feats[:, : capture.n_features] - capture.feature_mean) / capture.feature_scale)
     total = sum(capture._member(h, layers) for layers in capture.members)
     return total / len(capture.members)
-
-
-def _predict(capture: CaptureModel, feats: np.ndarray, outputs: np.ndarray) -> np.ndarray:
-    """Averaged standardised outputs -> corrections (B, 4), as CaptureModel.estimate turns them into estimates."""
-    from ..agent.capture import _dead_zone  # noqa: PLC0415
-
-    out = (outputs * capture.output_scale + capture.output_mean) * _trust(feats)[:, None]
-    for column, zone in ((0, capture.dead_zone_ev), (1, capture.dead_zone_tone)):
-        if zone > 0:
-            out[:, column] = _dead_zone(out[:, column], zone)
-    return estimate_of(out)
 
 
 def features_of(previews: list[np.ndarray]) -> np.ndarray:

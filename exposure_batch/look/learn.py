@@ -289,9 +289,11 @@ def _learn_per_photo(name, train_pairs, val_pairs, agent, opts: LearnOptions, hi
     model, theta, arrays, facts = _learn_decisions(train_pairs, stop_pairs, agent, opts, hist, progress, rng)
     profile = Profile(name, agent_identity(agent), model.steps(theta), 0.0, 0.0,
                       {"decisions": {"file": DECISIONS_FILE, "actor_steps": facts["actor_steps"],
-                                     "predictor": "the shipped capture estimate, every member's last layer "
-                                                  "fine-tuned on the pairs' corrections (ridge towards the shipped "
-                                                  "weights; penalty by grouped cross-validation)",
+                                     "predictor": "the shipped capture estimate, its averaged output "
+                                                  "calibrated and/or moved by a ridge step on the members' averaged "
+                                                  "last hidden layer, through the shipped or narrower dead zones, "
+                                                  "fitted on the pairs' corrections (chosen by grouped "
+                                                  "cross-validation on the corrections as the agent applies them)",
                                      "change": facts["change"],
                                      "cross_validation_ciede2000": facts["cross_validation_ciede2000"],
                                      "familiarity": "mean distance to the 3 nearest training pairs in standardised "
@@ -432,14 +434,16 @@ def _learn_decisions(train: list[PairData], val: list[PairData], agent, opts: Le
 
     facts["training_ciede2000"] = {"shipped_estimate": round(score(shipped), 4), "own_corrections": round(score(d), 4)}
     progress("fine-tuning the capture estimate", 0, 1, "")
-    tune, oof = dec.fine_tune(capture, feats, d, [p.scene for p in train], score, seed=opts.seed)
+    base = _capture_arrays(agent)
+    tune, oof = dec.fine_tune(capture, feats, d, [p.scene for p in train], score, base, seed=opts.seed)
     progress("fine-tuning the capture estimate", 1, 1, str(tune.lam))
     hidden = capture.members[0][-1][0].shape[0]
-    arrays = tune.arrays(_capture_arrays(agent), len(capture.members), hidden)
+    arrays = tune.arrays(base, len(capture.members), hidden)
     tuned = CaptureModel(arrays)
     arrays[FAMILIARITY_KEY] = (feats[:, : tuned.n_features] - tuned.feature_mean) / tuned.feature_scale
-    # the final look, on the corrections the fine-tuned estimate gives pairs it has not seen (out of fold)
-    val_d = dec.shipped_estimates(tuned, [p.agent_in for p in val]) if val else None
+    # the final look, on the corrections the fine-tuned estimate gives pairs it has not seen (out of fold), as the
+    # agent applies them
+    val_d = dec.applied_corrections(tuned, dec.features_of([p.agent_in for p in val])) if val else None
     val_px, val_labs = _pair_samples(val, per, rng) if val else ([], [])
     val_fd = _corrected_data(val_px, val_labs, val_d, per) if val else None
     result = _fit(model, _corrected_data(px, labs, oof, per), val_fd, theta, opts, hist, progress, "final")

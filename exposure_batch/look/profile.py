@@ -270,26 +270,36 @@ class ProfileSource:
         return agent_key(agent_in, recipe.steps)
 
     def decide(self, inputs, infos=None) -> list[Recipe]:
-        return self.add_look(inputs, self.agent.decide(inputs, infos))
+        with_statistics = getattr(self.agent, "decide_with_statistics", None)
+        if self.profile.familiarity is None or with_statistics is None:
+            return self.add_look(inputs, self.agent.decide(inputs, infos))
+        # the familiarity reads the capture statistics the agent's capture estimate has just computed
+        recipes, statistics = with_statistics(inputs, infos)
+        return self.add_look(inputs, recipes, statistics)
 
-    def familiarity(self, agent_in) -> dict | None:
-        """{"distance", "level"} of one photo's agent input from the training pairs (None without a record)."""
+    def familiarity(self, agent_in, statistics: np.ndarray | None = None) -> dict | None:
+        """{"distance", "level"} of one photo's agent input from the training pairs (None without a record).
+        statistics: its capture statistics (at least the first n_features of capture_features) when the agent
+        already computed them; else they are computed here."""
         fam = self.profile.familiarity
-        if fam is None or agent_in is None:
+        if fam is None or (agent_in is None and statistics is None):
             return None
-        from ..agent.capture import capture_features  # noqa: PLC0415
-
         cap = self.agent.capture
-        x = (capture_features(np.asarray(agent_in, np.float64))[: cap.n_features] - cap.feature_mean) / cap.feature_scale
+        if statistics is None:
+            from ..agent.capture import capture_features  # noqa: PLC0415
+
+            statistics = capture_features(np.asarray(agent_in, np.float64))
+        x = (np.asarray(statistics, np.float64)[: cap.n_features] - cap.feature_mean) / cap.feature_scale
         dist = round(fam.distance(x), 3)
         return {"distance": dist, "level": fam.level(dist)}
 
-    def add_look(self, inputs, recipes: list[Recipe]) -> list[Recipe]:
-        """The agent's recipes followed by the look (adapted to each photo's agent-corrected key)."""
+    def add_look(self, inputs, recipes: list[Recipe], statistics: np.ndarray | None = None) -> list[Recipe]:
+        """The agent's recipes followed by the look (adapted to each photo's agent-corrected key). statistics:
+        (B, F) capture statistics of the inputs when the agent computed them (decide_with_statistics)."""
         out = []
-        for agent_in, r in zip(inputs, recipes):
+        for i, (agent_in, r) in enumerate(zip(inputs, recipes)):
             key = self._key(agent_in, r)
-            fam = self.familiarity(agent_in)
+            fam = self.familiarity(agent_in, None if statistics is None else statistics[i])
             profile = {"name": self.profile.name, "id": self.profile.profile_id,
                        "agent": {"model_id": r.model_id, "model_version": r.model_version},
                        "agent_steps": len(r.steps), "look_steps": len(self.profile.steps),

@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 from ..errors import InputError
 from ..names import shown
 from .options import FORMAT_EXTENSIONS, OutputOptions
-from .result import Result
+from .result import Result, Skip
 
 
 class PlanError(ValueError):
@@ -189,7 +189,7 @@ def check_name_lengths(source_path: str, out_path: str, opts: OutputOptions) -> 
 
 def unsupported_format(result: Result) -> bool:
     """A file skipped because this install does not decode its format (io UnsupportedFormat: JPEG XL, ...)."""
-    return result.status == "skipped" and result.reason.startswith("unsupported format")
+    return result.status == "skipped" and result.skip is Skip.UNSUPPORTED
 
 
 #: The reason of a file skipped because its output is already there (the run then says how to redo it).
@@ -200,4 +200,4 @@ def existing_outputs_block(out_path: str, opts: OutputOptions) -> Result | None:
     """An existing output is skipped unless opts.overwrite (never silently clobbered, never an error)."""
     if opts.overwrite or not os.path.exists(out_path):
         return None
-    return Result(out_path, "skipped", EXISTS_REASON, [out_path])
+    return Result(out_path, "skipped", EXISTS_REASON, [out_path], skip=Skip.EXISTS)

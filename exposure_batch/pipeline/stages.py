@@ -25,7 +25,7 @@ from ..limits import DEFAULT_MAX_PIXELS
 from ..recipe import Recipe
 from .options import OutputOptions
 from .outputs import check_name_lengths, existing_outputs_block, recipe_path_for, same_place, variation_path
-from .result import Result, failed_result
+from .result import Result, Skip, failed_result
 
 
 def agent_input(source, rgb_lin: np.ndarray):
@@ -133,7 +133,7 @@ def prepare_stage(source, path: str, out_path: str, opts: OutputOptions) -> Prep
         decoded = decode_stage(path, opts.max_pixels)
         return Prepared(path, out_path, decoded, agent_input(source, decoded.pixels), start)
     except UnsupportedFormat as err:  # a photo we do not decode (JPEG XL): skipped and counted, not a failure
-        return Result(path, "skipped", err.reason, seconds=time.perf_counter() - start)
+        return Result(path, "skipped", err.reason, seconds=time.perf_counter() - start, skip=Skip.UNSUPPORTED)
     except Exception as err:  # noqa: BLE001  (catch boundary)
         return failed_result(path, err, start)
 

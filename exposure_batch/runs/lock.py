@@ -1,4 +1,5 @@
-"""One `process` run per output folder: an exclusive, non-blocking lock (flock) on OUTDIR/.exposure-batch/process.lock.
+"""One writer per output folder: a `process` run takes an exclusive, non-blocking lock (flock) on
+OUTDIR/.exposure-batch/process.lock, which a watch daemon writing the folder holds too (lockfile.output_lock_path).
 
 Two runs writing one folder at once (overlapping cron jobs) would edit every photo twice and report the other run's
 half-written files as failures; the second run is refused instead, in one line naming the folder and the first
@@ -10,13 +11,12 @@ Exports: OutputBusy, OutputLock, LOCK_NAME, BUSY_EXIT.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import time
 
+from ..lockfile import OUTPUT_LOCK_NAME, output_lock_path, try_lock
 from ..names import shown
 
-LOCK_NAME = "process.lock"
+LOCK_NAME = OUTPUT_LOCK_NAME
 #: Exit status of a run refused because another run holds its output folder (sysexits EX_TEMPFAIL: try later).
 BUSY_EXIT = 75
 
@@ -30,24 +30,17 @@ class OutputLock:
 
     def __init__(self, outdir: str):
         self.outdir = os.path.abspath(outdir)
-        self.path = os.path.join(self.outdir, ".exposure-batch", LOCK_NAME)
+        self.path = output_lock_path(self.outdir)
         self._fd: int | None = None
 
     def acquire(self) -> "OutputLock":
         """Take the lock. OutputBusy when another run holds it; OSError when the folder cannot hold a lock file."""
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _holder(fd)
-            os.close(fd)
+        fd, holder = try_lock(self.path, "exposure-batch process")
+        if fd is None:
             raise OutputBusy(f"{shown(self.outdir)}: another exposure-batch run is writing to this output folder "
-                             f"({holder}); wait for it to finish or use another output folder") from None
+                             f"({holder}); wait for it to finish or use another output folder")
         self._fd = fd
-        with contextlib.suppress(OSError):  # (the holder's note is for the message only)
-            os.ftruncate(fd, 0)
-            os.write(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         return self
 
     def release(self) -> None:
@@ -62,10 +55,3 @@ class OutputLock:
     def __exit__(self, *exc) -> None:
         self.release()
 
-
-def _holder(fd: int) -> str:
-    try:
-        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-    except OSError:
-        text = ""
-    return text or "pid unknown"

@@ -21,7 +21,7 @@ from typing import Sequence
 from ..io.write import stale_temp_files
 from ..pipeline.options import OutputOptions
 from ..pipeline.outputs import existing_outputs_block, recipe_path_for
-from ..pipeline.result import Result
+from ..pipeline.result import Result, Skip
 
 MANIFEST_NAME = "manifest.jsonl"
 SCHEMA = "exposure-batch/manifest"
@@ -169,7 +169,7 @@ def plan_resume(state: ManifestState, jobs: Sequence[tuple[str, str]]) -> Resume
         rec = state.last.get(os.path.abspath(path))
         if rec and rec.get("kind") == "end" and rec.get("status") in ("done", "skipped") and _unchanged(rec, path) \
                 and os.path.abspath(out_path) == rec.get("out") and os.path.exists(out_path):
-            finished.append(Result(path, "skipped", "done in an earlier run", [out_path]))
+            finished.append(Result(path, "skipped", "done in an earlier run", [out_path], skip=Skip.EARLIER))
             continue
         if rec and rec.get("kind") == "start" and rec.get("out") == os.path.abspath(out_path):
             targets = (out_path, recipe_path_for(out_path))

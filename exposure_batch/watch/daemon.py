@@ -425,17 +425,17 @@ class Daemon:
 
     def _consider(self, path: str, now: float) -> None:
         """A hint that `path` may be new: track it for stability unless it is ignored or already journalled."""
-        from ..io import is_supported  # noqa: PLC0415
+        from ..io import is_photo  # noqa: PLC0415
 
         path = os.path.abspath(path)
         if not path.startswith(self.cfg.inbox + os.sep) or is_ignored(os.path.relpath(path, self.cfg.inbox)):
             return
         if self._inside_own_dir(path):
             return
-        if not is_supported(path):
+        if not is_photo(path):  # (photo formats we do not read, e.g. JPEG XL, go on: journalled as skipped)
             if path not in self._unsupported_logged and os.path.isfile(path):
                 self._unsupported_logged.add(path)
-                self._emit("ignored", file=self._rel(path), reason="not a photo file type we read")
+                self._emit("ignored", file=self._rel(path), reason="not a photo file type")
             return
         try:
             st = os.stat(path)

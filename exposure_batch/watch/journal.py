@@ -134,7 +134,7 @@ class Journal:
             try:
                 initialised = self.db.execute("SELECT 1 FROM sqlite_master WHERE name='files'").fetchone()
             except sqlite3.OperationalError as err:
-                if "readonly" not in str(err):
+                if getattr(err, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_READONLY:  # (primary result code)
                     raise
                 # SQLITE_READONLY_RECOVERY: the daemon was killed mid-write and the WAL index must be rebuilt, which
                 # a read-only connection may not do. A read-write connection rebuilds it (the same recovery the

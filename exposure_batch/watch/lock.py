@@ -8,18 +8,19 @@ A lock file inside the output folder vanishes when someone deletes that folder; 
 a new one and start beside the first. So the output folder is also locked outside itself, by a lock file in the
 user's runtime folder ($XDG_RUNTIME_DIR, else the temp folder) named after the folder's real path, and the holder
 can check that its lock files are still the ones it locked (`DaemonLock.lost`) and take them again (`retake`).
+The daemon also holds the output folder's writer lock (lockfile.output_lock_path), the one a `process` run takes, so
+a run and a daemon never write one output folder at once.
 
 Exports: AlreadyRunning, DaemonLock, lock_paths, outside_lock_path.
 """
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import tempfile
-import time
 
+from ..lockfile import OUTPUT_LOCK_NAME, output_lock_path, try_lock
 from ..names import shown
 
 LOCK_NAME = "watch.lock"
@@ -31,10 +32,10 @@ class AlreadyRunning(RuntimeError):
 
 def lock_paths(outdir: str, journal_path: str) -> list[str]:
     """The lock files guarding an output folder and a journal: one outside the output folder (it survives the
-    folder's deletion), one inside it, and the journal's (the same as the one inside when the journal lives in the
-    output folder); the journal's comes last."""
+    folder's deletion), one inside it, the folder's writer lock that `process` runs take, and the journal's (the
+    same as the one inside when the journal lives in the output folder); the journal's comes last."""
     paths = [outside_lock_path(outdir), os.path.join(os.path.abspath(outdir), ".exposure-batch", LOCK_NAME),
-             os.path.abspath(journal_path) + ".lock"]
+             output_lock_path(outdir), os.path.abspath(journal_path) + ".lock"]
     return list(dict.fromkeys(paths))
 
 
@@ -64,24 +65,20 @@ class DaemonLock:
                     continue
                 try:
                     os.makedirs(os.path.dirname(path), exist_ok=True)
-                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                    fd, holder = try_lock(path, "exposure-batch watch")
                 except OSError:
                     if i == len(self.paths) - 1:
                         raise
                     continue
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    holder = _read_holder(fd)
-                    os.close(fd)
+                if fd is None and os.path.basename(path) == OUTPUT_LOCK_NAME:
+                    raise AlreadyRunning(f"an exposure-batch run is writing to this output folder ({holder}; lock "
+                                         f"{shown(path)}); wait for it to finish or use another output folder")
+                if fd is None:
                     raise AlreadyRunning(f"another exposure-batch watch is already running on this output / journal "
                                          f"({holder}; lock {shown(path)}); stop it first or use another output "
-                                         "folder and journal") from None
+                                         "folder and journal")
                 st = os.fstat(fd)
                 self._held[path] = (fd, (st.st_dev, st.st_ino))
-                with contextlib.suppress(OSError):  # (the holder's note is for the message only)
-                    os.ftruncate(fd, 0)
-                    os.write(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         except BaseException:
             self.release()
             raise
@@ -121,10 +118,3 @@ class DaemonLock:
     def __exit__(self, *exc) -> None:
         self.release()
 
-
-def _read_holder(fd: int) -> str:
-    try:
-        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-    except OSError:
-        text = ""
-    return text or "pid unknown"

@@ -65,3 +65,44 @@ def test_dry_run_does_not_take_the_lock(tmp_path):
     assert dry.returncode == 0 and "would process 1" in dry.stdout, dry.stderr
     assert busy.returncode == 75 and f"pid {os.getpid()}" in busy.stderr
     assert not list(out.glob("*.jpg"))
+
+
+def _watch_cmd(inbox, out):
+    return [sys.executable, "-m", "exposure_batch", "watch", str(inbox), "-o", str(out), "--agent", "classic",
+            "--settle", "0.2", "--rescan", "0"]
+
+
+def test_process_and_watch_never_write_one_output_folder_at_once(tmp_path):
+    """A running watch daemon holds the output folder's writer lock: a `process` run into that folder is refused in
+    one line naming the daemon (exit 75), and a daemon is refused while a `process` run holds the folder."""
+    from exposure_batch.runs.lock import OutputLock
+
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    write_underexposed_jpeg(inbox / "a.jpg")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    (tmp_path / "watched").mkdir()
+    daemon = subprocess.Popen(_watch_cmd(tmp_path / "watched", out), env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        lock = out / ".exposure-batch" / "process.lock"
+        deadline = time.monotonic() + 120
+        while not (lock.exists() and "exposure-batch watch" in lock.read_text()) and daemon.poll() is None:
+            assert time.monotonic() < deadline, "the daemon never took the output folder's writer lock"
+            time.sleep(0.05)
+        assert daemon.poll() is None, daemon.stderr.read()
+        busy = subprocess.run(_cmd(inbox, out), env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        daemon.terminate()
+        daemon.wait(60)
+    lines = [ln for ln in (busy.stderr + busy.stdout).splitlines() if ln.strip()]
+    assert busy.returncode == 75 and len(lines) == 1, lines
+    assert f"pid {daemon.pid} since " in lines[0] and "exposure-batch watch" in lines[0] and str(out) in lines[0]
+    assert not (out / "a.jpg").exists()
+
+    with OutputLock(str(out)):
+        refused = subprocess.run(_watch_cmd(tmp_path / "watched", out) + ["--once"], env=env, capture_output=True,
+                                 text=True, timeout=120)
+    assert refused.returncode == 1, refused.stderr
+    assert "an exposure-batch run is writing to this output folder" in refused.stderr
+    assert f"pid {os.getpid()} since " in refused.stderr and "exposure-batch process" in refused.stderr

@@ -127,11 +127,23 @@ def test_a_node_joins_with_the_copied_token_and_process_runs_on_the_cluster(clus
     assert intruder.wait(300) != 0
     assert "AuthenticationError" in (tmp_path / "intruder.log").read_text(errors="replace")
 
-    # docs/ray.md step 3: the batch runs on the cluster from a machine with the token.
     inbox = tmp_path / "in"
     inbox.mkdir()
     for name in ("casio_qv_r51.jpg", "coffee_p3_16bit.png"):
         shutil.copy(sample_path(name), inbox / name)
+    # A driver on a machine with neither the token nor RAY_AUTH_MODE (Ray itself then only says it failed to
+    # connect) is refused in one line that says what is missing.
+    stranger_home = tmp_path / "stranger"
+    stranger_home.mkdir()
+    stranger_env = {k: v for k, v in machine_env(stranger_home).items() if k != "RAY_AUTH_MODE"}
+    refused = subprocess.run([sys.executable, "-m", "exposure_batch", "process", str(inbox), "-o",
+                              str(tmp_path / "refused"), "--ray", f"127.0.0.1:{port}", "--agent", "classic",
+                              "--group-by", "none", "--no-progress"],
+                             env=stranger_env, capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0 and not list((tmp_path / "refused").glob("*.jpg")), refused.stdout[-2000:]
+    assert "this machine has no Ray token" in refused.stderr and "docs/ray.md" in refused.stderr, refused.stderr[-3000:]
+
+    # docs/ray.md step 3: the batch runs on the cluster from a machine with the token.
     run = subprocess.run([sys.executable, "-m", "exposure_batch", "process", str(inbox), "-o", str(tmp_path / "out"),
                           "--ray", f"127.0.0.1:{port}", "--agent", "classic", "--group-by", "none", "--no-progress"],
                          env=machine_env(head_home), capture_output=True, text=True, timeout=600)

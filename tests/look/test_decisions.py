@@ -50,8 +50,8 @@ def shipped():
 
 def test_a_per_photo_rule_is_recovered_on_unseen_photos(shipped):
     """The studio always brightens backlit frames by +0.7 EV beyond the agent. Learned from 160 pairs of 4 photos,
-    the fine-tuned estimate brightens backlit frames of 2 other photos more than the rest (measured: +0.43 EV vs
-    +0.16, a difference of 0.27 where the rule says 0.7: four photos teach the rule only in part), and it is
+    the fine-tuned estimate brightens backlit frames of 2 other photos more than the rest (measured: +0.48 EV vs
+    +0.17, a difference of 0.31 where the rule says 0.7: four photos teach the rule only in part), and it is
     closer to the rule than the shipped estimate on the backlit frames."""
     train, owner = previews(TRAIN, 40, 0)
     base = dec.shipped_estimates(shipped, train)
@@ -61,7 +61,7 @@ def test_a_per_photo_rule_is_recovered_on_unseen_photos(shipped):
     target[:, 0] += RULE_EV * rule
     feats = dec.features_of(train)
     tune, _ = dec.fine_tune(shipped, feats, target, owner,
-                            lambda pred: float(np.mean(np.abs(pred[:, 0] - target[:, 0]))))
+                            lambda pred: float(np.mean(np.abs(pred[:, 0] - target[:, 0]))), _arrays())
     assert tune.lam != "shipped"  # the pairs taught something: not the shipped estimate
     arrays = tune.arrays(_arrays(), len(shipped.members), shipped.members[0][-1][0].shape[0])
     tuned = CaptureModel(arrays)
@@ -69,18 +69,55 @@ def test_a_per_photo_rule_is_recovered_on_unseen_photos(shipped):
     lift = dec.shipped_estimates(tuned, test)[:, 0] - dec.shipped_estimates(shipped, test)[:, 0]
     is_backlit = np.array([backlit(p) for p in test])
     assert is_backlit.any() and (~is_backlit).any()
-    assert lift[is_backlit].mean() - lift[~is_backlit].mean() > 0.27 / 2, (lift[is_backlit].mean(), lift[~is_backlit].mean())
+    assert lift[is_backlit].mean() - lift[~is_backlit].mean() > 0.31 / 2, (lift[is_backlit].mean(), lift[~is_backlit].mean())
     assert 0.0 < lift[is_backlit].mean() < RULE_EV + 0.2
 
 
 def test_pairs_that_teach_nothing_keep_the_shipped_estimate(shipped):
     """Corrections that are the shipped estimate plus noise: cross-validation keeps the shipped weights."""
     train, owner = previews(TRAIN, 8, 2)
-    base = dec.shipped_estimates(shipped, train)
+    feats = dec.features_of(train)
+    base = dec.applied_corrections(shipped, feats)  # what the default agent applies
     noisy = base + np.random.default_rng(5).normal(0, 0.3, base.shape) * [1, 0, 0.3, 0.3]
-    tune, _ = dec.fine_tune(shipped, dec.features_of(train), noisy, owner,
-                            lambda pred: float(np.mean(np.abs(pred - base))))
+    tune, _ = dec.fine_tune(shipped, feats, noisy, owner, lambda pred: float(np.mean(np.abs(pred - base))), _arrays())
     assert tune.lam == "shipped" and not tune.changed
+
+
+def test_a_studio_whose_befores_all_need_correcting_narrows_the_dead_zones(shipped):
+    """The shipped estimate leaves exposure errors under its dead zone (0.45 EV) nearly alone, to keep good photos
+    untouched. Pairs whose corrections are the estimate without dead zones (every before needs its correction,
+    however small) make the fine-tune choose narrower dead zones, and its corrections follow them."""
+    train, owner = previews(TRAIN, 10, 3)
+    feats = dec.features_of(train)
+    none = dict(_arrays(), dead_zone_ev=np.float64(0.0), dead_zone_tone=np.float64(0.0))
+    target = dec.applied_corrections(CaptureModel(none), feats)
+    shipped_d = dec.applied_corrections(shipped, feats)
+    small = np.abs(target[:, 0]) < shipped.dead_zone_ev
+    assert small.mean() > 0.2 and np.mean(np.abs(target[small, 0] - shipped_d[small, 0])) > 0.05
+    tune, oof = dec.fine_tune(shipped, feats, target, owner, lambda pred: float(np.mean(np.abs(pred - target))),
+                              _arrays())
+    assert tune.zones is not None and tune.zones[0] < shipped.dead_zone_ev, tune.lam
+    assert tune.cv[tune.lam] < 0.5 * tune.cv["shipped"], tune.cv
+    tuned = CaptureModel(tune.arrays(_arrays(), len(shipped.members), shipped.members[0][-1][0].shape[0]))
+    assert float(tuned.dead_zone_ev) == tune.zones[0]
+
+
+def test_a_last_layer_change_keeps_the_members_in_agreement(shipped):
+    """A last-layer change moves the ensemble's averaged output, not its members: their spread, hence the agent's
+    confidence, stays the shipped one, and the corrections are not all made gentler (with a change given to each
+    member's last layer, the confidence fell from 0.69 to 0.08 on one benchmark's pairs and every correction was
+    softened)."""
+    train, owner = previews(TRAIN, 40, 0)
+    feats = dec.features_of(train)
+    target = dec.shipped_estimates(shipped, train)
+    target[:, 0] += RULE_EV * np.array([backlit(p) for p in train])
+    zones = (shipped.dead_zone_ev, shipped.dead_zone_tone)
+    standard, w = dec._standardised_targets(shipped, feats, target, zones)
+    change = dec._fit_change(dec._hidden(shipped, feats), dec._outputs(shipped, feats), standard, w, 0.1, True)
+    members, hidden = len(shipped.members), shipped.members[0][-1][0].shape[0]
+    tuned = CaptureModel(dec.FineTune(*change, "calibration + last layers 0.1", {}).arrays(_arrays(), members, hidden))
+    assert np.abs(dec.shipped_estimates(tuned, train)[:, 0] - dec.shipped_estimates(shipped, train)[:, 0]).mean() > 0.1
+    assert [c for _, c in tuned.assess(np.stack(train))] == [c for _, c in shipped.assess(np.stack(train))]
 
 
 def test_familiarity_ranks_strange_photos_last():
@@ -108,14 +145,13 @@ def _previews_of_samples():
                                                                      "chelsea_adobergb_16bit.tif")]
 
 
-def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, shipped):
-    from exposure_batch.sources import make_source
+def _matte_profile(agent, shipped):
+    """A profile with decisions: the shipped estimate calibrated (+0.3 standardised EV), a matte look, 30 random
+    training statistics for the familiarity."""
     from exposure_batch.look.model import LookModel
-    from exposure_batch.look.profile import (DECISIONS_FILE, FAMILIARITY_KEY, Profile, ProfileSource, agent_identity,
-                                             load_profile, make_profile_source)
+    from exposure_batch.look.profile import DECISIONS_FILE, FAMILIARITY_KEY, Profile, agent_identity
     from exposure_batch.recipe import Step
 
-    agent = make_source("learned")
     members, hidden = len(shipped.members), shipped.members[0][-1][0].shape[0]
     tune = dec.FineTune(np.array([0.8, 1.0, 1.0, 0.9, 1.0]), np.array([0.3, 0.0, 0.0, 0.05, 0.0]),
                         np.zeros((members * hidden + 1, 5)), "calibration", {})
@@ -124,8 +160,16 @@ def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, s
     model = LookModel(adaptive=False)
     steps = list(model.steps(model.identity))
     steps[-1] = Step("matte", {"black": 0.05, "white": 0.93})
-    prof = Profile("Matte Studio", agent_identity(agent), tuple(steps), 0.0, 0.0,
-                   {"decisions": {"file": DECISIONS_FILE, "actor_steps": 0}}, arrays)
+    return Profile("Matte Studio", agent_identity(agent), tuple(steps), 0.0, 0.0,
+                   {"decisions": {"file": DECISIONS_FILE, "actor_steps": 0}}, arrays), steps
+
+
+def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, shipped):
+    from exposure_batch.sources import make_source
+    from exposure_batch.look.profile import ProfileSource, load_profile, make_profile_source
+
+    agent = make_source("learned")
+    prof, steps = _matte_profile(agent, shipped)
     prof.save(str(tmp_path / "p"))
     assert sorted(os.listdir(tmp_path / "p")) == ["decisions.npz", "look.recipe.json", "profile.json"]
     loaded = load_profile(str(tmp_path / "p"))
@@ -142,6 +186,27 @@ def test_profile_with_decisions_saves_and_loads_to_identical_recipes(tmp_path, s
         # the profile's own capture estimate decides (tuned: +0.3 standardised EV), with no actor step
         assert r.steps[: extra["agent_steps"]] != base.steps
         assert all(s.filter in ("white_balance", "exposure", "gamma") for s in r.steps[: extra["agent_steps"]])
+
+
+def test_familiarity_reuses_the_agents_capture_statistics(monkeypatch, shipped):
+    """Applying a profile computes each photo's capture statistics once (the agent's capture estimate reads them,
+    the familiarity reuses them), and its recipes are byte-identical to those of the familiarity computing them
+    again."""
+    from exposure_batch.agent import capture as capture_module
+    from exposure_batch.look.profile import ProfileSource
+    from exposure_batch.sources import make_source
+
+    agent = make_source("learned")
+    source = ProfileSource(_matte_profile(agent, shipped)[0], agent)
+    previews = _previews_of_samples() * 2
+    recomputed = source.add_look(previews, source.agent.decide(previews))  # statistics computed again per photo
+    calls = []
+    real = capture_module.capture_features
+    monkeypatch.setattr(capture_module, "capture_features", lambda *a, **k: calls.append(1) or real(*a, **k))
+    reused = source.decide(previews)
+    assert len(calls) == len(previews)  # once per photo, by the agent's capture estimate
+    assert [r.to_json() for r in reused] == [r.to_json() for r in recomputed]
+    assert all("familiarity" in r.extra["profile"] for r in reused)
 
 
 @pytest.mark.slow

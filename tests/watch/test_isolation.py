@@ -136,3 +136,26 @@ def test_an_environment_failure_is_deferred_to_the_next_start_never_quarantined(
     stats = Daemon(config(inbox, out, once=True)).run()
     assert stats["done"] == 1 and (out / "shoot" / "a.jpg").exists()
     assert {r.rel: r.state for r in journal_rows(out)} == {"shoot/a.jpg": "done", "b.jpg": "done"}
+
+
+def test_a_photo_format_we_do_not_read_is_journalled_and_reported_as_skipped(dirs, tmp_path):
+    """A JPEG XL (recognised, not decoded) is not silently ignored: journal, event and report say 'skipped:
+    unsupported format (JPEG XL)', like `process`; it stays in the inbox. A non-photo file is only logged."""
+    inbox, out = dirs
+    make_photo(inbox / "a.jpg", seed=1)
+    (inbox / "scan.jxl").write_bytes(b"\xff\x0a\xfa\x7f" + os.urandom(3000))  # a JPEG XL codestream's signature
+    (inbox / "notes.txt").write_text("not a photo")
+    env = {**os.environ, "PYTHONPATH": REPO}
+    proc = subprocess.run([sys.executable, "-m", "exposure_batch", "watch", str(inbox), "-o", str(out), "--once",
+                           "--settle", "0", "--agent", "classic", "--log-json", "--report", str(tmp_path / "report")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = [json.loads(line.split(" ", 2)[2]) for line in proc.stderr.splitlines() if " {" in line]
+    outcome = {e["file"]: e for e in events if "file" in e and e["event"] in ("done", "skipped", "ignored")}
+    assert outcome["a.jpg"]["event"] == "done" and outcome["notes.txt"]["event"] == "ignored"
+    assert outcome["scan.jxl"]["event"] == "skipped" and outcome["scan.jxl"]["reason"] == \
+        "unsupported format (JPEG XL)"
+    assert {r.rel: r.state for r in journal_rows(out)} == {"a.jpg": "done", "scan.jxl": "skipped"}
+    report = {p["name"]: p for p in json.loads((tmp_path / "report" / "report.json").read_text())["photos"]}
+    assert report["scan.jxl"]["status"] == "skipped" and "JPEG XL" in report["scan.jxl"]["reason"]
+    assert (inbox / "scan.jxl").exists() and not list(out.glob("scan*"))
