@@ -13,8 +13,9 @@ The caller (the parent of `process`) never decodes a file and holds a few kB per
    never cut in two unless it has more than WINDOW frames or its file names run against its capture times.
 3. The window is grouped here (grouping.group_records: blocked by folder and time runs, similarity in bounded
    windows) and every group of two or more frames is harmonised by a "harmonise" task in a worker, reading the
-   spooled images; a "measure" task in one worker (MEASURER) then computes the groups' consistency figures. Each file's plan entry waits here (a few kB) and goes with its edit task to the worker, whose
-   PlannedSource follows it (shoot.plan.TaskPlan): nothing is written for the plan.
+   spooled images; a "measure" task in one worker (MEASURER) then computes the groups' consistency figures. Each
+   file's plan entry waits here (a few kB) and goes with its edit task to the worker, whose PlannedSource follows
+   it (shoot.plan.TaskPlan): nothing is written for the plan.
 4. The window's files are then edited by the same workers (the engine's own stages), while later files are still
    being surveyed: at most LOOKAHEAD files are surveyed ahead of the edit.
 
