@@ -57,7 +57,7 @@ class LearnOptions:
     #: Below this many pairs (per-photo decisions, no --val-dir), the held-out figure is cross-validated over
     #: cv_folds folds of picture groups instead of one held-out share (a few held-out pairs give a noisy figure);
     #: the profile is then learned on all the pairs.
-    cv_below: int = 80
+    cv_below: int = 60
     cv_folds: int = 5
 
 
@@ -242,6 +242,11 @@ def learn(before_dir: str, after_dir: str, out_dir: str, opts: LearnOptions | No
             profile, validation, training_fig, facts, reference_w = _learn_cross_validated(
                 name, train_pairs, agent, opts, hist, progress)
             val_pairs = train_pairs  # every pair was scored once, by a profile learned without its group
+            if validation["kind"] != PER_PHOTO:
+                figs = validation["cross_validated_kinds"]
+                notes.append(f"with {len(train_pairs)} pairs the look on top of the default agent's decisions "
+                             f"cross-validated better than per-photo decisions ({figs[LOOK_ONLY]:.2f} vs "
+                             f"{figs[PER_PHOTO]:.2f} CIEDE2000): the per-photo decisions were not kept")
         elif per_photo:
             profile, validation, training_fig, facts, reference_w = _learn_per_photo(
                 name, train_pairs, val_pairs, agent, opts, hist, progress)
@@ -357,12 +362,20 @@ def cross_validation_folds(pairs: list[PairData], folds: int, seed: int) -> list
             for k in range(min(folds, len(groups)))]
 
 
+#: The two kinds of profile `learn` compares by cross-validation when pairs are few.
+PER_PHOTO, LOOK_ONLY = "per-photo decisions + look", "default agent + look"
+
+
 def _learn_cross_validated(name, pairs, agent, opts: LearnOptions, hist, progress):
-    """Few pairs: the held-out figure by grouped cross-validation (each fold's profile learned on the other folds
-    and scored on its own held-out groups: every pair is scored once, by a profile that never saw its group), then
-    the profile itself learned on all the pairs. Returns what _learn_per_photo returns."""
-    rows: dict[str, list] = {}
-    per_pair: dict[str, list] = {"profile": [], "default_agent": []}
+    """Few pairs: the held-out figure by grouped cross-validation (each fold's profiles learned on the other folds
+    and scored on its own held-out groups: every pair is scored once, by profiles that never saw its group), for
+    both kinds of profile: per-photo decisions + look, and the look on top of the default agent's decisions (few
+    pairs may not teach per-photo decisions that carry over to new pictures, while the agent's own, actor step
+    included, do). The kind with the lower cross-validated error is then learned on all the pairs. Returns what
+    _learn_per_photo returns (facts["kind"], facts["cross_validated"]: both kinds' figures)."""
+    rows: dict[str, dict[str, list]] = {PER_PHOTO: {}, LOOK_ONLY: {}}
+    per_pair: dict[str, dict[str, list]] = {PER_PHOTO: {"profile": [], "default_agent": []},
+                                            LOOK_ONLY: {"profile": [], "default_agent": []}}
     scored: list[PairData] = []
     folds = cross_validation_folds(pairs, opts.cv_folds, opts.seed)
     for k, (train_k, val_k) in enumerate(folds, 1):
@@ -370,21 +383,33 @@ def _learn_cross_validated(name, pairs, agent, opts: LearnOptions, hist, progres
         rng = np.random.default_rng([opts.seed, k])
         profile_k, _ = _fit_per_photo(name, train_k, agent, opts, hist, _no_progress, rng)
         summary, pp, _, _ = _score_per_photo(profile_k, train_k, val_k, agent, opts, _no_progress, rng, training=False)
-        for key, fig in summary.items():
-            rows.setdefault(key, []).append((fig["ciede2000"], fig["psnr"], fig["pairs"]))
-        for key in per_pair:
-            per_pair[key] += pp[key]
+        look_k = _learn_look_only(name, train_k, val_k, agent, opts, hist, _no_progress)[0]
+        look_summary, look_pp = evaluate_sources(val_k, {"default_agent": agent,
+                                                          "profile": ProfileSource(look_k, agent, check=False)})
+        look_summary["reference_3x3"] = summary["reference_3x3"]
+        for kind, fig, lists in ((PER_PHOTO, summary, pp), (LOOK_ONLY, look_summary, look_pp)):
+            for key, f in fig.items():
+                rows[kind].setdefault(key, []).append((f["ciede2000"], f["psnr"], f["pairs"]))
+            for key in per_pair[kind]:
+                per_pair[kind][key] += lists[key]
         scored += val_k
     progress("cross-validation", len(folds), len(folds), "")
-    validation = {key: {"ciede2000": round(sum(c * n for c, _, n in v) / sum(n for *_, n in v), 4),
-                        "psnr": round(sum(q * n for _, q, n in v) / sum(n for *_, n in v), 3),
-                        "pairs": sum(n for *_, n in v)} for key, v in rows.items()}
-    validation = _with_interval(validation, per_pair, scored, opts.seed)
+    figures = {kind: {key: {"ciede2000": round(sum(c * n for c, _, n in v) / sum(n for *_, n in v), 4),
+                            "psnr": round(sum(q * n for _, q, n in v) / sum(n for *_, n in v), 3),
+                            "pairs": sum(n for *_, n in v)} for key, v in rows[kind].items()} for kind in rows}
+    kind = min((PER_PHOTO, LOOK_ONLY), key=lambda k: figures[k]["profile"]["ciede2000"])  # ties: per-photo
+    validation = _with_interval(figures[kind], per_pair[kind], scored, opts.seed)
     validation["folds"] = len(folds)
-    rng = np.random.default_rng(opts.seed)
-    profile, facts = _fit_per_photo(name, pairs, agent, opts, hist, progress, rng)
-    # training figures of the final profile on all its pairs; the reference fitted on all of them
-    _, _, training_fig, w = _score_per_photo(profile, pairs, pairs, agent, opts, progress, rng)
+    validation["kind"] = kind
+    validation["cross_validated_kinds"] = {k: figures[k]["profile"]["ciede2000"] for k in figures}
+    if kind == PER_PHOTO:
+        rng = np.random.default_rng(opts.seed)
+        profile, facts = _fit_per_photo(name, pairs, agent, opts, hist, progress, rng)
+        # training figures of the final profile on all its pairs; the reference fitted on all of them
+        _, _, training_fig, w = _score_per_photo(profile, pairs, pairs, agent, opts, progress, rng)
+    else:
+        profile, _, training_fig, facts, w = _learn_look_only(name, pairs, pairs, agent, opts, hist, progress)
+    facts["kind"] = kind
     return profile, validation, training_fig, facts, w
 
 
