@@ -169,8 +169,9 @@ def _leaky(x: np.ndarray) -> np.ndarray:
 class CaptureModel:
     """estimate(previews) -> (B, 5) float64 [ev, log2 tone, log2 saturation, temperature, tint] of each capture's
     error; degradations(previews) -> the same as Degradations. Weights: a capture.npz's arrays (feature_mean,
-    feature_scale, output_mean, output_scale, dead_zone_ev, dead_zone_tone (0 when missing), and per ensemble
-    member k `member{k}/dense{i}_kernel` and `_bias` for i = 0, 1, 2). The members' standardised outputs are averaged (in member order: exact).
+    feature_scale, output_mean, output_scale, dead_zone_ev, dead_zone_tone and dead_zone_cast (0 when
+    missing), and per ensemble member k `member{k}/dense{i}_kernel` and `_bias` for i = 0, 1, 2). The members'
+    standardised outputs are averaged (in member order: exact).
     A studio profile's change (look.decisions; optional arrays `adjust/scale`, `adjust/shift` (5,), `adjust/kernel`
     (H, 5), `adjust/bias` (5,)) moves the averaged output: mean * scale + shift + last_hidden @ kernel + bias, the
     members' last hidden layer averaged; the spread (the confidence) stays the members' own."""
@@ -195,6 +196,9 @@ class CaptureModel:
             raise ValueError("no ensemble members (member0/dense0_kernel)")
         self.dead_zone_ev = float(arrays["dead_zone_ev"])
         self.dead_zone_tone = float(arrays.get("dead_zone_tone", 0.0))
+        #: Dead zone of the white-balance estimate (log2 gains; radial over temperature and tint together, so the
+        #: cast's direction is kept); 0 (none) for models fitted before it.
+        self.dead_zone_cast = float(arrays.get("dead_zone_cast", 0.0))
         self.adjust = None
         if "adjust/kernel" in arrays:
             self.adjust = tuple(np.asarray(arrays[f"adjust/{k}"], np.float64) for k in ("scale", "shift", "kernel", "bias"))
@@ -210,6 +214,7 @@ class CaptureModel:
             total = x if total is None else total + x
         return total / len(self.members)
 
+
     @staticmethod
     def _member(h: np.ndarray, layers) -> np.ndarray:
         for kernel, bias in layers[:-1]:
@@ -219,8 +224,9 @@ class CaptureModel:
 
     def estimate(self, previews_lin) -> np.ndarray:
         """(B, S, S, 3) linear ProPhoto previews -> (B, 5) estimated capture errors (FIELDS order, tone and
-        saturation as log2), scaled towards none for nearly flat frames (TONAL_SPREAD_FULL), the exposure error
-        and the tone flattening pulled to 0 near 0 (dead zones, in EV and in log2 tone)."""
+        saturation as log2), scaled towards none for nearly flat frames (TONAL_SPREAD_FULL), the exposure error,
+        the tone flattening and the cast (temperature and tint together) pulled to 0 near 0 (dead zones, in EV, log2
+        tone and log2 gains)."""
         return self.estimate_with_spread(previews_lin)[0]
 
     def statistics(self, previews_lin) -> np.ndarray:
@@ -250,10 +256,18 @@ class CaptureModel:
             scale, shift, kernel, bias = self.adjust
             mean = mean * scale + shift + self.last_hidden(h) @ kernel + bias
         out = (mean * self.output_scale + self.output_mean) * trust[:, None]
+        return self.pull_to_none(out), spread
+
+    def pull_to_none(self, out: np.ndarray) -> np.ndarray:
+        """(B, 5) estimates (FIELDS units) -> the same with the dead zones applied (in place): exposure (EV) and tone
+        (log2) each alone, the cast radially (temperature and tint together: its direction is kept)."""
         for column, zone in ((0, self.dead_zone_ev), (1, self.dead_zone_tone)):
             if zone > 0:
                 out[:, column] = _dead_zone(out[:, column], zone)
-        return out, spread
+        if self.dead_zone_cast > 0:
+            size = np.sqrt(out[:, 3] ** 2 + out[:, 4] ** 2)
+            out[:, 3:5] *= (_dead_zone(size, self.dead_zone_cast) / np.maximum(size, 1e-300))[:, None]
+        return out
 
     def degradations(self, previews_lin) -> list[Degradation]:
         """The estimates as Degradations (tone and saturation capped at 1: only flattening is undone)."""

@@ -35,6 +35,10 @@ class CaptureTrainConfig:
     #: Dead zone of the tone estimate (log2 tone): chosen by 4-fold cross-validation over the train + val photos
     #: (restoration 10.42 -> 10.40 CIEDE2000, do no harm 3.85 -> 3.69, worst 20.0 -> 19.0 at 0.3 vs none).
     dead_zone_tone: float = 0.3
+    #: Dead zone of the cast estimate (log2 gains, temperature and tint together): chosen on the val photos with
+    #: 20261207's estimate and no guard on its white balance (0.05 / 0.075 / 0.1: warm cast taken back 0.42 / 0.40 /
+    #: 0.35, cool 0.65 / 0.65 / 0.64, do no harm 1.32 / 1.13 / 1.00 mean CIEDE2000; none: 1.64).
+    dead_zone_cast: float = 0.075
 
     def to_dict(self) -> dict:
         return asdict(self) | {"dead_zones": list(self.dead_zones)}
@@ -46,7 +50,8 @@ def fit_capture_network(x: np.ndarray, y: np.ndarray, cfg: CaptureTrainConfig, l
     f_mean, f_scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     o_mean, o_scale = y.mean(axis=0), y.std(axis=0) + 1e-6
     arrays = {"feature_mean": f_mean, "feature_scale": f_scale, "output_mean": o_mean, "output_scale": o_scale,
-              "dead_zone_ev": np.float64(0.0), "dead_zone_tone": np.float64(cfg.dead_zone_tone)}
+              "dead_zone_ev": np.float64(0.0), "dead_zone_tone": np.float64(cfg.dead_zone_tone),
+              "dead_zone_cast": np.float64(cfg.dead_zone_cast)}
     xs, ys = ((x - f_mean) / f_scale).astype(np.float32), ((y - o_mean) / o_scale).astype(np.float32)
     for k in range(cfg.members):
         for i, (kernel, bias) in enumerate(_fit_member(xs, ys, cfg, cfg.seed + k, log)):

@@ -131,6 +131,17 @@ def gentle_strength(estimate: Degradation, confidence: float) -> float | None:
         return GENTLE_FLOOR + (1.0 - GENTLE_FLOOR) * confidence / LOW_CONFIDENCE
     return None
 
+
+#: How the capture estimate's white balance is guarded (model card `capture.white_balance_guard`; the actor's white
+#: balance always gets the full guard): "reference" (the default, models up to 20261130.x) applies all of
+#: guard_white_balance's rules; "greys" only its colour-variety and grey-pixel rules, for a model whose estimate
+#: reads casts a dominant colour does not explain away and has a cast dead zone (CaptureModel.dead_zone_cast).
+#: Measured on the val photos with 20261207's estimate, the reference rule cut the cool-cast share taken back from
+#: 0.54 to 0.14: in a colourful photo the least saturated pixels of a cool-cast frame are warm objects the cast made
+#: grey (or the image's warm mean colour), so warming them back "moved greys away from neutral", and 7 of 21 photos
+#: got no correction at all (tools/capture_diagnose.py; docs/model-card.md).
+CAPTURE_GUARDS = ("reference", "greys")
+
 #: Colour variety (RMS log chromaticity around the mean) from which a white balance may move colours fully.
 CHROMA_SPREAD_FULL = 0.1
 #: Casts below this (natural-log chromaticity, about 0.5%: under 1 CIEDE2000 on greys) count as neutral.
@@ -147,13 +158,15 @@ GREY_SHARE_FULL = 0.2
 REFERENCE_SHARE = 0.2
 
 
-def guard_white_balance(step: Step, image_lin: np.ndarray) -> Step:
+def guard_white_balance(step: Step, image_lin: np.ndarray, reference: bool = True) -> Step:
     """Take a real cast back, leave a photo with no cast alone: a white-balance step may move the image's
     most-likely-grey pixels (the least saturated REFERENCE_SHARE of its well-exposed pixels, in log chromaticity)
     towards neutral, never further from neutral than they were (or than NEUTRAL_TOLERANCE); and the less the image's
     colours vary (CHROMA_SPREAD_FULL) or the more of its pixels are already grey (GREY_SHARE_FULL) the less it may
     move them at all. A larger move is scaled back in log-gain space (the step stays a white balance, blended towards
     identity).
+    reference=False (the capture estimate's white balance under a "greys" guard, CAPTURE_GUARDS): only the last two
+    rules (colour variety, grey pixels); the estimate may move the least saturated pixels past their own cast.
     The reference used to be the grey world (all well-exposed pixels' mean): one dominant colour (grass, sky, a red
     wall) then read as a cast, and a correction of a real cast that moved the average towards that colour was
     refused (20261130: a cool cast taken back 0.00 of the time on independent photos). The least saturated pixels
@@ -182,7 +195,7 @@ def guard_white_balance(step: Step, image_lin: np.ndarray) -> Step:
     reach = max(float(np.linalg.norm(cast)), NEUTRAL_TOLERANCE)
     bb, cc = float(cast @ move), float(cast @ cast) - reach**2
     t = 1.0
-    if float(np.linalg.norm(cast + move)) > reach:
+    if reference and float(np.linalg.norm(cast + move)) > reach:
         t = max(0.0, min(1.0, (-bb + np.sqrt(max(bb * bb - aa * cc, 0.0))) / aa))
     # A frame of one colour gives no evidence of a cast (a blue wall is not a blue cast): the less the colours vary,
     # the less the white balance may move them.
@@ -229,6 +242,11 @@ class LearnedPolicy:
         except (OSError, ValueError, KeyError) as err:
             raise ModelError(f"{weights}: cannot load weights ({err})") from None
         self.capture = self._load_capture(capture_arrays)
+        #: How the capture estimate's white balance is guarded (CAPTURE_GUARDS).
+        self.capture_guard = str((self.card.get("capture") or {}).get("white_balance_guard", CAPTURE_GUARDS[0]))
+        if self.capture_guard not in CAPTURE_GUARDS:
+            raise ModelError(f"{card_path}: capture.white_balance_guard {self.capture_guard!r}: choose one of "
+                             f"{', '.join(CAPTURE_GUARDS)}")
         if self.capture is not None:
             self.steps = int((self.card.get("capture") or {}).get("actor_steps", 0))
         self._tf_actor = None
@@ -258,8 +276,9 @@ class LearnedPolicy:
 
     def _correct_capture(self, images: np.ndarray, chosen: list[list[Step]],
                          statistics: np.ndarray | None = None) -> list[dict]:
-        """The capture estimate's steps (white balance guarded; identities left out, e.g. gamma 1), appended to
-        `chosen` and applied to `images` (float64 previews, in place). Below LOW_CONFIDENCE the correction is made
+        """The capture estimate's steps (white balance guarded as `capture_guard` says; identities left out, e.g.
+        gamma 1), appended to `chosen` and applied to `images` (float64 previews, in place). Below LOW_CONFIDENCE the
+        correction is made
         gentler (gentler(), at strength GENTLE_FLOOR + (1 - GENTLE_FLOOR) confidence / LOW_CONFIDENCE), and says so.
         Returns per image the recipe's `extra` entries: {"capture": {"confidence", "ev", "temperature", "tint"
         [, "gentler", "note"]}}. statistics: the images' capture statistics when already computed."""
@@ -276,7 +295,7 @@ class LearnedPolicy:
             infos.append({"capture": info})
             for step in correction_steps(estimate):
                 if step.filter == "white_balance":
-                    step = guard_white_balance(step, images[b])
+                    step = guard_white_balance(step, images[b], reference=self.capture_guard == "reference")
                 if dict(step.params) == step.spec.identity():
                     continue
                 chosen[b].append(step)

@@ -102,6 +102,10 @@ def train_capture(photos_dirs, val_dir, dead_zone_ev, base_dir, out_dir, actor_s
                      "val": portable_path(val_dir) if val_dir else None,
                      "n_val": len(val)},
             "dead_zone_ev": zone,
+            "dead_zone_cast": cfg.dead_zone_cast,
+            # the estimate reads casts a dominant colour does not explain away: its white balance is not held to
+            # the least saturated pixels' own cast (agent.policy.CAPTURE_GUARDS)
+            "white_balance_guard": "greys",
             "val_scores": [{"dead_zone_ev": z, "restoration_ciede2000": r, "do_no_harm_ciede2000": h}
                            for z, r, h in scores],
             "actor_from": actor_from,

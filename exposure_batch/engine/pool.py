@@ -150,19 +150,21 @@ class WorkerPool:
         return _Worker(self._ctx, self._args, self._threads)
 
     # -- giving out work ------------------------------------------------------------------------------------------
-    def _free(self, solo: bool) -> list[_Worker]:
-        ok = [w for w in self._workers if w.ready and not w.solo and len(w.held) < (1 if solo else self.depth)]
+    def _free(self, solo: bool, pin: int | None = None) -> list[_Worker]:
+        workers = self._workers if pin is None or not self._workers else [self._workers[pin % len(self._workers)]]
+        ok = [w for w in workers if w.ready and not w.solo and len(w.held) < (1 if solo else self.depth)]
         return sorted(ok, key=lambda w: len(w.held))  # emptiest first: spread work over the workers
 
-    def can_take(self, solo: bool = False) -> bool:
-        return bool(self._free(solo))
+    def can_take(self, solo: bool = False, pin: int | None = None) -> bool:
+        return bool(self._free(solo, pin))
 
     def in_flight(self) -> int:
         return sum(len(w.held) for w in self._workers)
 
-    def submit(self, task_id, args: tuple, solo: bool = False) -> bool:
-        """Give a task to the emptiest worker with room (solo: to an idle one, alone); False when none has."""
-        free = self._free(solo)
+    def submit(self, task_id, args: tuple, solo: bool = False, pin: int | None = None) -> bool:
+        """Give a task to the emptiest worker with room (solo: to an idle one, alone; pin: to worker number `pin`
+        only, the same slot when a worker is replaced); False when none has."""
+        free = self._free(solo, pin)
         if not free:
             return False
         w = free[0]

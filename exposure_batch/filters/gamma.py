@@ -1,7 +1,10 @@
-"""Gamma: y = max(x, 0.001)^gamma per channel (gamma < 1 brightens, > 1 darkens).
+"""Gamma: y = x^gamma per channel for x >= 0.001, a straight line through black below (gamma < 1 brightens, > 1
+darkens).
 
-Space: linear working RGB -> same. Values below 0.001 are lifted to 0.001 first (paper), so gamma 1 is the identity
-only for x >= 0.001. Paper: filter 1 (G), gamma = exp(ln 3 * tanh(f)) in [1/3, 3].
+Space: linear working RGB -> same. Below FLOOR = 0.001 the power would have an unbounded slope, so the curve goes on as
+the line y = x 0.001^(gamma - 1) through 0 (continuous at FLOOR; negative values clamp to 0): black stays black (the
+paper's max(x, 0.001)^gamma lifted it to 0.001, sRGB code 3, at any gamma, even 1.000002), and gamma 1 is the
+identity everywhere. Paper: filter 1 (G), gamma = exp(ln 3 * tanh(f)) in [1/3, 3].
 darktable: rgbcurve (approximate, sampled) · Adobe: tone curve points (approximate).
 """
 from __future__ import annotations
@@ -29,21 +32,32 @@ def map_raw_tf(raw):
 
 
 def apply_tf(rgb_lin, params):
-    """rgb_lin (B, H, W, 3) linear, params (B, 1) -> max(rgb, 0.001)^gamma."""
+    """rgb_lin (B, H, W, 3) linear, params (B, 1) -> rgb^gamma, the line through black below FLOOR."""
     import tensorflow as tf  # noqa: PLC0415
 
-    return tf.pow(tf.maximum(rgb_lin, FLOOR), params[:, None, None, 0:1])
+    g = params[:, None, None, 0:1]
+    x = tf.maximum(rgb_lin, 0.0)
+    power = tf.pow(tf.maximum(x, FLOOR), g)
+    return tf.where(x >= FLOOR, power, x * tf.pow(FLOOR, g - 1.0))
 
 
 def prepare(values) -> np.float32:
     return np.float32(values["gamma"])
 
 
+def toe_slope(gamma) -> np.float32:
+    """Slope of the line below FLOOR: FLOOR^(gamma - 1) (the power's value at FLOOR over FLOOR)."""
+    return np.float32(np.float64(FLOOR) ** (np.float64(gamma) - 1.0))
+
+
 def apply_np(rgb_lin: np.ndarray, gamma: np.float32) -> np.ndarray:
     """(..., 3) float32 linear -> same, in place."""
-    np.maximum(rgb_lin, FLOOR, out=rgb_lin)
+    np.maximum(rgb_lin, 0.0, out=rgb_lin)
     if gamma != 1.0:
+        toe = rgb_lin < FLOOR
+        low = rgb_lin[toe] * toe_slope(gamma)
         np.power(rgb_lin, gamma, out=rgb_lin)
+        rgb_lin[toe] = low
     return rgb_lin
 
 
@@ -55,7 +69,7 @@ def describe(values) -> str:
 
 
 def fused_params(gamma) -> np.ndarray:
-    return np.array([gamma], dtype=np.float32)
+    return np.array([gamma, toe_slope(gamma)], dtype=np.float32)
 
 
 _BIG = np.float32(1e30)
@@ -67,12 +81,17 @@ def fused_block(pow01):
     above _BIG are clamped to it (inputs this large do not occur); NaN stays NaN."""
 
     def block(r, g, b, n, p):
-        gamma = np.float64(p[0])
+        gamma, slope = np.float64(p[0]), p[1]
         for c in (r, g, b):
             for i in range(n):
-                x = max(c[i], FLOOR)
-                y = pow01(min(x, _BIG), gamma)
-                c[i] = y if x == x else x
+                x = c[i]
+                if x >= FLOOR:
+                    c[i] = pow01(min(x, _BIG), gamma)
+                elif x > 0:
+                    c[i] = x * slope
+                elif x <= 0:
+                    c[i] = np.float32(0.0)
+                # NaN stays NaN
 
     return block
 
@@ -80,7 +99,7 @@ def fused_block(pow01):
 # --- Editor mappings (see base.EditorMapping) -------------------------------------------------------------------
 # Gamma -> darktable rgbcurve, 20 nodes packed near black (approximate) / Adobe point curve (approximate).
 def _fn(g):
-    return lambda x: np.maximum(x, 0.001) ** g
+    return lambda x: np.where(x >= FLOOR, np.maximum(x, FLOOR) ** g, np.maximum(x, 0.0) * float(FLOOR) ** (g - 1.0))
 
 
 def to_darktable(params) -> EditorMapping:

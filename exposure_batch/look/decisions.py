@@ -138,6 +138,10 @@ def _standardised_targets(capture: CaptureModel, feats: np.ndarray, d: np.ndarra
     zone_of = {0: zones[0], 1: zones[1]}
     for k, col in enumerate(_COLUMNS):
         raw[:, col] = _undo_dead_zone(d[:, k], zone_of.get(col, 0.0))
+    if capture.dead_zone_cast > 0:  # radial, as CaptureModel.pull_to_none: the cast's size alone is undone
+        cast = [FIELDS.index("temperature"), FIELDS.index("tint")]
+        size = np.sqrt(np.sum(raw[:, cast] ** 2, axis=1))
+        raw[:, cast] *= (_undo_dead_zone(size, capture.dead_zone_cast) / np.maximum(size, 1e-300))[:, None]
     safe = np.maximum(trust, 1e-3)[:, None]
     target = (raw / safe - capture.output_mean) / capture.output_scale
     return target, (trust >= 0.5).astype(np.float64)

@@ -9,16 +9,22 @@ For the frames of one group (survey images, linear ProPhoto):
    drift does (|exposure| > MAX_EV_DEVIATION EV, or a chroma shift > MAX_CHROMA_DEVIATION log2 units), or whose
    picture differs from the group's (signature distance, shoot.grouping, to the group's medoid above the grouping
    threshold: a flash frame's light fall-off, another room).
-3. Consensus edit. The recipe source decides on every frame's normalised input (preview * 2^-d_i: the scene as the
-   median frame captured it); each of those recipes is applied to its input and the frame whose result is the
-   medoid of the results (sRGB, 16x16) gives the shared steps. Its exposure and white balance are then moved to the
-   per-channel median of all results (a gain before the shared steps, found in three fixed-point iterations), so
-   the group's exposure / white balance is the median of what the source decided for each frame.
+3. Consensus edit. The recipe source decides on the normalised input (preview * 2^-d_i: the scene as the median
+   frame captured it) of every frame, or of CONSENSUS_FRAMES evenly spaced ones in a bigger group; each of those
+   recipes is applied to its input and the frame whose result is the medoid of the results (sRGB, 16x16) gives the
+   shared steps. Its exposure and white balance are then moved to the per-channel median of those results (a gain
+   before the shared steps, found in three fixed-point iterations), so the group's exposure / white balance is the
+   median of what the source decided for its frames.
 4. Per-frame recipes: gain G * 2^-d_i (frame compensation + consensus) folded into the shared recipe's leading
    exposure / white balance steps (white balance keeping grey's luminance, then exposure), then the shared steps.
    Every frame keeps its own recipe; `recipe.group` names the group.
 
-Exports: Harmonised, harmonise_group, harmonise_groups, MAX_EV_DEVIATION, MAX_CHROMA_DEVIATION, consistency.
+The consistency figure (mean frame-to-frame CIEDE2000) needs colour-science, whose import costs about 1.2 s of CPU
+and 150 MB per process: a streamed run harmonises in one worker only (shoot.stream), so it is imported once per run.
+
+Exports: Harmonised, harmonise_group, harmonise_groups, consensus_frames, CONSENSUS_FRAMES, MAX_EV_DEVIATION,
+MAX_CHROMA_DEVIATION, consistency,
+working_image.
 """
 from __future__ import annotations
 
@@ -66,14 +72,32 @@ _ALIGN_SIDE = 128
 
 
 def _working(image_lin: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Area-resized float64 copy, long side _ALIGN_SIDE (or exactly `shape`)."""
+    """Area-resized float64 copy, long side _ALIGN_SIDE (or exactly `shape`); an image of that size already (a
+    survey's working_image) is only converted."""
     from ..render.preview import _resize_area  # noqa: PLC0415
 
-    h, w = image_lin.shape[:2]
-    if shape is None:
-        scale = _ALIGN_SIDE / max(h, w)
-        shape = (max(8, round(h * scale)), max(8, round(w * scale)))
+    shape = shape or working_shape(image_lin.shape[:2])
+    if tuple(image_lin.shape[:2]) == tuple(shape):
+        return np.asarray(image_lin, np.float64)
     return _resize_area(np.ascontiguousarray(image_lin, np.float32), shape[1], shape[0]).astype(np.float64)
+
+
+def working_shape(size: tuple[int, int]) -> tuple[int, int]:
+    """(height, width) frames of size (h, w) are aligned and compared at: long side _ALIGN_SIDE."""
+    h, w = size
+    scale = _ALIGN_SIDE / max(h, w)
+    return max(8, round(h * scale)), max(8, round(w * scale))
+
+
+def working_image(image_lin: np.ndarray) -> np.ndarray:
+    """The image harmonising aligns and compares (float32 linear ProPhoto, area-resized to long side _ALIGN_SIDE):
+    a survey keeps this instead of a bigger image, and harmonising then resizes nothing."""
+    from ..render.preview import _resize_area  # noqa: PLC0415
+
+    h, w = working_shape(image_lin.shape[:2])
+    if tuple(image_lin.shape[:2]) == (h, w):
+        return np.asarray(image_lin, np.float32)
+    return _resize_area(np.ascontiguousarray(image_lin, np.float32), w, h)  # (what _working makes, in float32)
 
 
 def _shift(ref_log: np.ndarray, img_log: np.ndarray) -> tuple[int, int]:
@@ -234,13 +258,13 @@ def harmonise_group(source, surveys: Sequence, threshold: float | None = None, m
 def harmonise_groups(source, groups: Sequence[Sequence], threshold: float | None = None, median_gain: bool = True
                      ) -> list[Harmonised]:
     """Harmonise several groups of surveyed frames; the recipe source decides for all of them in one batched
-    call (the agent costs least per image in big batches)."""
+    call."""
     prepared = [_prepare(list(g), threshold) for g in groups]
     inputs, owners = [], []
     for k, (group, out) in enumerate(zip(groups, prepared)):
         if len(out.members) < 2:
             continue
-        for i in out.members:
+        for i in consensus_frames(out.members):
             x = group[i].agent_input(source.wants)
             inputs.append(None if x is None else (x * np.exp2(-out.deviation[i])).astype(np.float32))
             owners.append((k, i))
@@ -251,6 +275,22 @@ def harmonise_groups(source, groups: Sequence[Sequence], threshold: float | None
     for k, recipes in per_group.items():
         _consensus(list(groups[k]), prepared[k], recipes, median_gain)
     return prepared
+
+
+#: Frames of a group the recipe source decides on (evenly spaced through a bigger group): the shared steps are the
+#: medoid of their results, the exposure / white balance the median of their results. A burst's frames, normalised,
+#: show the same scene, so a bigger group gains nothing from more decisions; every frame still gets its own
+#: compensation (its capture deviation), and the decisions' cost stays fixed per group.
+CONSENSUS_FRAMES = 8
+
+
+def consensus_frames(members: Sequence[int]) -> list[int]:
+    """The members (indices, in group order) the source decides on: all of them, or CONSENSUS_FRAMES evenly spaced
+    from the first to the last."""
+    if len(members) <= CONSENSUS_FRAMES:
+        return list(members)
+    pick = np.unique(np.linspace(0, len(members) - 1, CONSENSUS_FRAMES).round().astype(int))
+    return [members[k] for k in pick]
 
 
 #: Agent inputs per decide call: a group of hundreds of frames is decided in batches of this many, so the agent's
@@ -306,16 +346,17 @@ def _consensus(surveys: list, out: Harmonised, decided: dict[int, Recipe], media
     """Steps 3-4: the shared steps (medoid of the results), the median exposure / white balance, the recipes."""
     from ..render import render  # noqa: PLC0415
 
-    views = {i: (surveys[i].preview * np.exp2(-out.deviation[i])).astype(np.float32) for i in out.members}
-    results = {i: render(decided[i], views[i], threads=1) for i in out.members}
-    shown = {i: _small_display(results[i]) for i in out.members}
-    cost = {i: sum(float(np.mean(np.abs(shown[i] - shown[j]))) for j in out.members) for i in out.members}
-    ref = min(out.members, key=lambda i: cost[i])
+    deciders = [i for i in out.members if i in decided]  # consensus_frames(out.members)
+    views = {i: (surveys[i].preview * np.exp2(-out.deviation[i])).astype(np.float32) for i in deciders}
+    results = {i: render(decided[i], views[i], threads=1) for i in deciders}
+    shown = {i: _small_display(results[i]) for i in deciders}
+    cost = {i: sum(float(np.mean(np.abs(shown[i] - shown[j]))) for j in deciders) for i in deciders}
+    ref = min(deciders, key=lambda i: cost[i])
     out.reference = ref
     shared = decided[ref]
     gain = np.ones(3)
     if median_gain:
-        target = np.median([_log_means(results[i]) for i in out.members], axis=0)
+        target = np.median([_log_means(results[i]) for i in deciders], axis=0)
         for _ in range(3):
             now = _log_means(render(fold_gains(shared, gain), views[ref], threads=1))
             gain = np.clip(gain * np.exp2(target - now), 0.5, 2.0)

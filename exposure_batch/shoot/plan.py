@@ -9,12 +9,12 @@ returns the planned recipe (the agent's own decision for that frame is not neede
 wrapped source as before and only adds `recipe.group`. So a singleton (or `--group-by none`, which makes no plan
 at all) gets exactly today's per-photo recipe.
 
-Plans live in memory (`Plan`, pickled into worker processes with the spec) or, for the watch daemon, in a folder
-(`PlanStore`: one JSON file per input, written before the file is handed to a worker, so a restarted daemon keeps
-the decisions).
+Plans live in memory (`Plan`, pickled into worker processes with the spec), travel with each edit task (`TaskPlan`:
+the streamed run, shoot.stream.run_grouped) or, for the watch daemon, live in a folder (`PlanStore`: one JSON file
+per input, written before the file is handed to a worker, so a restarted daemon keeps the decisions).
 
-Exports: PlanEntry, Plan, PlanStore, PlannedSource, PlannedSpec, build_source (the "planned" recipe source),
-plan_entries, harmonised_entries, singleton_entry (make_plan and the streamed run: shoot.stream).
+Exports: PlanEntry, Plan, PlanStore, TaskPlan, PlannedSource, PlannedSpec, build_source (the "planned" recipe source),
+plan_entries, harmonised_entries, group_entries, singleton_entry (make_plan and the streamed run: shoot.stream).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 from ..recipe import Recipe
 from ..sources import SourceSpec
 from .grouping import GroupingOptions, group_surveys
-from .harmonise import harmonise_groups
+from .harmonise import Harmonised, harmonise_groups
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,27 @@ class PlanStore:
                 return PlanEntry.from_json(fh.read())
         except (OSError, ValueError, KeyError):
             return None
+
+
+class TaskPlan:
+    """The plan entries a worker was handed with its edit tasks (the streamed run sends each photo's entry with its
+    edit: shoot.work.EDIT_PLANNED), held in memory for the few tasks in flight: at most HELD entries, oldest
+    dropped first (a worker holds a handful of tasks at a time)."""
+
+    HELD = 256
+
+    def __init__(self):
+        self.entries: dict[str, PlanEntry] = {}
+
+    def hold(self, path: str, entry: PlanEntry) -> None:
+        key = os.path.abspath(path)
+        self.entries.pop(key, None)
+        self.entries[key] = entry
+        while len(self.entries) > self.HELD:
+            del self.entries[next(iter(self.entries))]
+
+    def lookup(self, path: str) -> PlanEntry | None:
+        return self.entries.get(os.path.abspath(path))
 
 
 class PlannedSource:
@@ -178,17 +199,24 @@ def harmonised_entries(named_groups: Sequence[tuple[str, Sequence]], source
     """Harmonise groups given as (name, [Survey, ...]): per group, [(position in the group, PlanEntry)], and the
     group summaries (a group's frames split off get summaries of their own). One batched agent call for all."""
     harmonised = harmonise_groups(source, [list(frames) for _, frames in named_groups])
+    return group_entries([(name, [f.path for f in frames], h) for (name, frames), h in zip(named_groups, harmonised)])
+
+
+def group_entries(groups: Sequence[tuple[str, Sequence[str], Harmonised]]
+                  ) -> tuple[list[list[tuple[int, PlanEntry]]], list[dict]]:
+    """Plan entries and summaries of harmonised groups given as (name, the frames' paths, Harmonised), as
+    harmonised_entries returns them (what the streamed run's harmonise tasks send back)."""
     per_group: list[list[tuple[int, PlanEntry]]] = []
     summaries: list[dict] = []
-    for (name, frames), h in zip(named_groups, harmonised):
+    for name, paths, h in groups:
         got: list[tuple[int, PlanEntry]] = []
         per_group.append(got)
-        h = h if len(frames) >= 2 else None
-        kept = list(h.members if h else range(len(frames)))
-        summary = {"id": name, "files": [frames[k].path for k in kept],
+        h = h if len(paths) >= 2 else None
+        kept = list(h.members if h else range(len(paths)))
+        summary = {"id": name, "files": [paths[k] for k in kept],
                    "consistency": None if h is None or h.consistency is None else round(h.consistency, 2)}
         if h is not None and h.reference is not None:
-            summary["reference"] = os.path.basename(frames[h.reference].path)
+            summary["reference"] = os.path.basename(paths[h.reference])
         summaries.append(summary)
         for pos, k in enumerate(kept, 1):
             block = {"id": name, "frames": len(kept), "index": pos}
@@ -202,7 +230,7 @@ def harmonised_entries(named_groups: Sequence[tuple[str, Sequence]], source
             for n, (k, reason) in enumerate(sorted(h.split.items()), 1):
                 split_id = f"{name}-split{n}"
                 block = {"id": split_id, "frames": 1, "index": 1, "split_from": name, "reason": reason}
-                summaries.append({"id": split_id, "files": [frames[k].path], "consistency": None,
+                summaries.append({"id": split_id, "files": [paths[k]], "consistency": None,
                                   "split_from": name, "reason": reason})
                 got.append((k, PlanEntry(None, block)))
     return per_group, summaries

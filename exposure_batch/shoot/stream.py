@@ -12,8 +12,9 @@ The caller (the parent of `process`) never decodes a file and holds a few kB per
    capture-time gap (> GroupingOptions.gap): the frames after the gap wait for the next window, so a burst is
    never cut in two unless it has more than WINDOW frames or its file names run against its capture times.
 3. The window is grouped here (grouping.group_records: blocked by folder and time runs, similarity in bounded
-   windows) and every group of two or more frames is harmonised by a "harmonise" task in a worker, reading the
-   spooled images. Plan entries go to a PlanStore that the workers' PlannedSource reads.
+   windows) and every group of two or more frames is harmonised by a "harmonise" task in one worker (HARMONISER),
+   reading the spooled images. Each file's plan entry waits here (a few kB) and goes with its edit task to the worker, whose
+   PlannedSource follows it (shoot.plan.TaskPlan): nothing is written for the plan.
 4. The window's files are then edited by the same workers (the engine's own stages), while later files are still
    being surveyed: at most LOOKAHEAD files are surveyed ahead of the edit.
 
@@ -22,7 +23,7 @@ whose survey still fails, crashes or hangs is edited alone; a group whose harmon
 frame. `make_plan` / `plan_in_workers` run steps 1-3 only (the watch daemon, `--ray`, benchmarks).
 
 Exports: run_grouped, make_plan, plan_in_workers, Windows, group_window, group_in_windows, Stats, WINDOW,
-LOOKAHEAD.
+LOOKAHEAD, HARMONISER.
 """
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ from threadpoolctl import threadpool_limits
 from ..failures import Kind
 from ..limits import DEFAULT_MAX_PIXELS
 from .grouping import GroupingOptions, group_records, read_groups_file
-from .plan import Plan, PlanStore, PlannedSpec, singleton_entry
-from .work import EDIT_SPOOLED
+from .plan import Plan, PlannedSpec, TaskPlan, group_entries, singleton_entry
+from .work import EDIT_PLANNED
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ WINDOW = 256
 LOOKAHEAD = 2 * WINDOW
 #: Frames per harmonise task (whole groups; a bigger group is a task of its own).
 HARMONISE_FRAMES = 64
+#: The worker (by number) that harmonises: the consistency figure needs colour-science, whose import costs about
+#: 1.2 s of CPU and 150 MB in each process that makes one, so one worker per run does (a retry after a crash may
+#: run elsewhere). Harmonising costs a fraction of the edits, which the other workers make meanwhile.
+HARMONISER = 0
 
 
 class Windows:
@@ -176,7 +181,7 @@ class Stats:
 class _Driver:
     """The parent's loop over one WorkerPool: survey, harmonise and (when `outs` is given) edit tasks."""
 
-    def __init__(self, pool, paths: list[str], options: GroupingOptions, spool: str, put: Callable, *,
+    def __init__(self, pool, paths: list[str], options: GroupingOptions, spool: str, put: Callable | None, *,
                  outs: list[str] | None = None, opts=None, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                  on_result: Callable | None = None, on_survey: Callable | None = None,
                  on_start: Callable | None = None, window: int = WINDOW, lookahead: int | None = None,
@@ -196,6 +201,7 @@ class _Driver:
         self.ahead = 0  # files whose survey was submitted and whose edit (or plan) was not yet
         self.results: dict[int, object] = {}
         self.spooled: set[int] = set()  # files whose survey spooled their full decode for the edit
+        self.entries: dict[int, object] = {}  # plan entries waiting for their edit task (put=None: the edit's args)
         self.kept: dict[int, object] | None = {} if keep_records else None  # every record (plan_in_workers)
         self._members: dict = {}
         self.planned_done = 0
@@ -204,11 +210,9 @@ class _Driver:
 
     # -- scheduling ------------------------------------------------------------------------------------------------
     def _next(self):
-        """The next task to give out: harmonise first, then edits and surveys in turn (surveys while fewer than
-        `lookahead` files wait for their edit)."""
+        """The next edit or survey to give out, in turn (surveys while fewer than `lookahead` files wait for their
+        edit)."""
         can_survey = bool(self.surveys) and self.ahead < self.lookahead
-        if self.harmonise:
-            return self.harmonise[0], self.harmonise
         self._turn ^= 1
         if self.edits and (self._turn or not can_survey):
             return ("edit", self.edits[0]), self.edits
@@ -221,14 +225,18 @@ class _Driver:
         if kind == "survey":
             return ("survey", (self.paths[key], self.max_pixels, self.spool, self.outs is not None))
         if kind == "edit":
-            if key in self.spooled:
-                return (EDIT_SPOOLED, self.spool, self.paths[key], self.outs[key], self.opts)
-            return (self.paths[key], self.outs[key], self.opts)
+            return (EDIT_PLANNED, self.entries.get(key), self.spool if key in self.spooled else None,
+                    self.paths[key], self.outs[key], self.opts)
         return ("harmonise", (self.args[tid], self.spool))
 
     def _submit_all(self) -> None:
+        """Retries alone first, then harmonise tasks (to the HARMONISER worker only), then edits and surveys."""
         while self.solo and self.pool.submit(self.solo[0], self._task_args(self.solo[0]), solo=True):
             self.solo.popleft()
+        while not self.solo and self.harmonise and self.pool.submit(self.harmonise[0],
+                                                                    self._task_args(self.harmonise[0]),
+                                                                    pin=HARMONISER):
+            self.harmonise.popleft()
         while not self.solo:
             item, queue = self._next()
             if item is None:
@@ -273,6 +281,7 @@ class _Driver:
             from ..pipeline.result import Result  # noqa: PLC0415
 
             i = tid[1]
+            self.entries.pop(i, None)
             self.results[i] = o.result or Result.failed(self.paths[i], o.failure, o.seconds)
             if self.on_result:
                 self.on_result(self.results[i])
@@ -343,10 +352,11 @@ class _Driver:
                         getattr(o.failure, "message", "?"))
             self._unspool(members)
         else:
-            entries, summaries = value
+            per_group, summaries = group_entries(value)
             index_of = {os.path.abspath(self.paths[i]): i for i in members}
-            for path, entry in entries:
-                self._put(index_of[os.path.abspath(path)], entry)
+            for (_, paths, _), got in zip(value, per_group):
+                for pos, entry in got:
+                    self._put(index_of[os.path.abspath(paths[pos])], entry)
             self.stats.groups += summaries
         self._ready(members)
 
@@ -359,7 +369,10 @@ class _Driver:
                 os.remove(spool_file(self.spool, self.paths[i]))
 
     def _put(self, i: int, entry) -> None:
-        self.put(self.paths[i], entry)
+        if self.put is None:
+            self.entries[i] = entry
+        else:
+            self.put(self.paths[i], entry)
         self.stats.planned += 1
 
     def _ready(self, indices: list[int]) -> None:
@@ -397,14 +410,13 @@ def run_grouped(jobs: Sequence[tuple[str, str]], spec, opts, options: GroupingOp
     if not jobs:
         return [], Stats()
     spool = _spool_dir(spool_parent)
-    store = PlanStore(os.path.join(spool, "plan"))
     paths = [p for p, _ in jobs]
     pool = None
     try:
-        pool = WorkerPool(min(workers, len(jobs)), PlannedSpec.wrapping(spec, store), timeout=timeout,
+        pool = WorkerPool(min(workers, len(jobs)), PlannedSpec.wrapping(spec, TaskPlan()), timeout=timeout,
                           memory_limit=memory_limit, task_ref=task_ref or SHOOT_TASK, keep_memory=True,
                           on_start=(lambda t: on_start(paths[t[1]]) if t[0] == "edit" else None) if on_start else None)
-        driver = _Driver(pool, paths, options, spool, store.put, outs=[o for _, o in jobs], opts=opts,
+        driver = _Driver(pool, paths, options, spool, None, outs=[o for _, o in jobs], opts=opts,
                          max_pixels=getattr(opts, "max_pixels", DEFAULT_MAX_PIXELS), on_result=on_result,
                          on_survey=on_survey, window=window)
         driver.run()

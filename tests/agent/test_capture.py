@@ -91,10 +91,11 @@ def test_grey_world_cast_feature_is_the_cast_in_stops():
 
 
 def test_correction_undoes_exposure_and_cast_exactly(coffee):
-    """Without tone flattening the correction is exact: white balance with the inverse gains and -ev."""
+    """Without tone flattening the correction is exact: white balance with the inverse gains and -ev (down to black:
+    gamma 1 no longer lifts values below 0.001)."""
     d = Degradation(ev=-1.7, temperature=0.3, tint=-0.1)
     restored = render(Recipe(tuple(correction_steps(d))), degrade(coffee, d))
-    np.testing.assert_allclose(restored, np.maximum(coffee, 1e-3), atol=2e-4, rtol=2e-4)
+    np.testing.assert_allclose(restored, np.maximum(coffee, 0.0), atol=2e-4, rtol=2e-4)
 
 
 @pytest.mark.parametrize("d, measured", [(Degradation(ev=0.8, tone=0.7, temperature=-0.2), 5.01),
@@ -159,3 +160,102 @@ def test_flat_frames_get_no_correction():
     assert not model.estimate([flat]).any()
     (d,) = model.degradations([flat])
     assert (d.ev, d.tone, d.temperature) == (0.0, 1.0, 0.0)
+
+
+# ---- issue 21: the cast dead zone and the capture white balance's guard -------------------------------------------
+def _cast_previews() -> np.ndarray:
+    """Previews of three samples under a range of casts (temperature and tint, log2 gains), linear ProPhoto."""
+    out = []
+    for name, (temp, tint) in (("coffee_p3_16bit.png", (0.05, 0.0)), ("casio_qv_r51.jpg", (-0.3, 0.1)),
+                               ("chelsea_adobergb_16bit.tif", (0.4, -0.05)), ("flower.dng", (-0.1, 0.03))):
+        img = thumbnail(decode(SAMPLES_DIR / name).rgb_lin, 256)
+        out.append(make_preview(degrade(img, Degradation(temperature=temp, tint=tint))))
+    return np.stack(out).astype(np.float64)
+
+
+def test_cast_dead_zone_scales_the_cast_radially():
+    """dead_zone_cast z pulls the estimated cast (temperature, tint) to s (1 - exp(-(s / z)^2)) of its size s,
+    direction kept, and leaves exposure, tone and saturation as they were."""
+    policy = load_policy()
+    with np.load(f"{policy.model_dir}/capture.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    zone = 0.2
+    plain = CaptureModel(arrays | {"dead_zone_cast": np.float64(0.0)}).estimate(_cast_previews())
+    pulled = CaptureModel(arrays | {"dead_zone_cast": np.float64(zone)}).estimate(_cast_previews())
+    np.testing.assert_array_equal(pulled[:, :3], plain[:, :3])
+    size = np.hypot(plain[:, 3], plain[:, 4])
+    expected = plain[:, 3:5] * (1.0 - np.exp(-((size / zone) ** 2)))[:, None]
+    np.testing.assert_allclose(pulled[:, 3:5], expected, rtol=1e-12, atol=1e-15)
+    assert size.min() < zone < 2 * zone < size.max()  # inside the zone (mostly pulled) and beyond it (kept)
+
+
+def _exact_inverse_step(error: str):
+    from exposure_batch.agent.evaluate import KNOWN_ERRORS
+    from exposure_batch.recipe import Step
+
+    gains = 1.0 / np.asarray(KNOWN_ERRORS[error][1])
+    gains /= gains @ color.LUMA_WEIGHTS
+    return Step("white_balance", dict(zip(("red", "green", "blue"), map(float, gains)))), np.log(gains)
+
+
+def _share_of_move_kept(step, log_gains) -> float:
+    kept = np.log([step.params[c] for c in ("red", "green", "blue")])
+    kept, want = kept - kept.mean(), log_gains - log_gains.mean()
+    return float(kept @ want / (want @ want))
+
+
+@pytest.mark.parametrize("name", ["coffee_p3_16bit.png", "chelsea_adobergb_16bit.tif", "astronaut_orientation6.jpg"])
+def test_greys_guard_lets_the_exact_inverse_of_a_cool_cast_through(name):
+    """On warm photos under a cool cast the least saturated pixels are warm objects the cast made grey: the reference
+    rule keeps almost none of the exact inverse (measured 0.00 / 0.00 / 0.14), the "greys" guard all of it (>= 0.99);
+    a warm cast's inverse passes both (measured 1.00)."""
+    from exposure_batch.agent.evaluate import apply_known_error
+    from exposure_batch.agent.policy import guard_white_balance
+
+    img = decode(SAMPLES_DIR / name).rgb_lin
+    for error, reference_max in (("cool cast", 0.3), ("warm cast", None)):
+        step, log_gains = _exact_inverse_step(error)
+        preview = make_preview(apply_known_error(img, error)).astype(np.float64)
+        with_reference = _share_of_move_kept(guard_white_balance(step, preview), log_gains)
+        greys = _share_of_move_kept(guard_white_balance(step, preview, reference=False), log_gains)
+        assert greys >= 0.95, (error, greys)
+        if reference_max is None:
+            assert with_reference >= 0.95, (error, with_reference)
+        else:
+            assert with_reference <= reference_max, (error, with_reference)
+
+
+def test_greys_guard_keeps_a_grey_frame_grey():
+    """A frame of many exactly grey pixels (a chart's background) is no cast: the "greys" guard moves it no more
+    than NEUTRAL_TOLERANCE, as the full guard does."""
+    from exposure_batch.agent.evaluate import hue_chart
+    from exposure_batch.agent.policy import NEUTRAL_TOLERANCE, guard_white_balance
+
+    chart = np.asarray(hue_chart()[0], np.float64)
+    step, _ = _exact_inverse_step("cool cast")
+    for reference in (True, False):
+        guarded = guard_white_balance(step, chart, reference=reference)
+        kept = np.log([guarded.params[c] for c in ("red", "green", "blue")])
+        assert np.linalg.norm(kept - kept.mean()) <= NEUTRAL_TOLERANCE * 1.001  # (luminance renormalised)
+
+
+def test_capture_guard_comes_from_the_model_card(tmp_path):
+    """The shipped card has no `white_balance_guard`: the full guard; "greys" is read; anything else is refused."""
+    import json
+    import os
+
+    from exposure_batch.agent.policy import LearnedPolicy
+    from exposure_batch.errors import ModelError
+
+    shipped = load_policy()
+    assert shipped.capture_guard == "reference"
+    for f in ("actor.npz", "capture.npz"):
+        os.symlink(os.path.join(shipped.model_dir, f), tmp_path / f)
+    for value, ok in (("greys", True), ("loose", False)):
+        card = dict(shipped.card, capture=dict(shipped.card["capture"], white_balance_guard=value))
+        (tmp_path / "model.json").write_text(json.dumps(card))
+        if ok:
+            assert LearnedPolicy(str(tmp_path)).capture_guard == "greys"
+        else:
+            with pytest.raises(ModelError, match="white_balance_guard"):
+                LearnedPolicy(str(tmp_path))

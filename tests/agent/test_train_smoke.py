@@ -106,3 +106,29 @@ def test_train_cli_fine_tunes_from_a_model_folder(photo_dir, tmp_path):
             np.testing.assert_array_equal(a[k], b[k])
     res = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "x"), "--init-model", str(tmp_path)])
     assert res.exit_code == 2 and "model.json" in res.output
+
+
+def test_train_capture_cli_writes_the_cast_dead_zone_and_the_greys_guard(photo_dir, tmp_path):
+    """A capture estimate fitted by `train-capture` carries its cast dead zone (capture.npz and card) and the
+    "greys" guard for its white balance (issue 21), and the agent loads and runs it."""
+    from click.testing import CliRunner
+
+    from exposure_batch.agent.capture_train import CaptureTrainConfig
+    from exposure_batch.agent.policy import DEFAULT_MODEL_DIR, load_policy
+    from exposure_batch.cli import main
+
+    out = tmp_path / "cap"
+    res = CliRunner().invoke(main, [
+        "train-capture", "--photos", str(photo_dir), "--model", DEFAULT_MODEL_DIR, "-o", str(out),
+        "--dead-zone-ev", "0.45", "--crops", "2", "--rounds", "2", "--members", "1", "--hidden", "4",
+        "--cache", str(tmp_path / "cache")])
+    assert res.exit_code == 0, res.output
+    card = json.loads((out / "model.json").read_text())["capture"]
+    zone = CaptureTrainConfig().dead_zone_cast
+    assert card["white_balance_guard"] == "greys" and card["dead_zone_cast"] == zone > 0
+    with np.load(out / "capture.npz") as z:
+        assert float(z["dead_zone_cast"]) == zone
+    policy = load_policy(str(out))
+    assert policy.capture_guard == "greys" and policy.capture.dead_zone_cast == zone
+    recipe = policy.decide([np.full((64, 64, 3), 0.2, np.float32)])[0]
+    assert 0.0 <= recipe.extra["capture"]["confidence"] <= 1.0

@@ -33,9 +33,25 @@ def test_exposure_multiplies_by_two_to_the_ev():
     check("exposure", {"ev": -2.0}, [[0.8, 0.4, 0.0]], [[0.2, 0.1, 0.0]])  # x / 4
 
 
-def test_gamma_is_a_power_of_the_floored_value():
-    check("gamma", {"gamma": 2.0}, [[0.5, 0.25, 0.0]], [[0.25, 0.0625, 1e-6]])  # 0.001^2 = 1e-6 (floor)
-    check("gamma", {"gamma": 0.5}, [[0.25, 0.64, 0.0004]], [[0.5, 0.8, 0.0316228]], tol=3e-6)  # sqrt; sqrt(0.001)
+def test_gamma_is_a_power_with_a_straight_toe_through_black():
+    check("gamma", {"gamma": 2.0}, [[0.5, 0.25, 0.0]], [[0.25, 0.0625, 0.0]])  # black stays black
+    # below 0.001 the line x 0.001^(g - 1): 0.0004 / sqrt(0.001) = 0.0126491; at 0.001 both give sqrt(0.001)
+    check("gamma", {"gamma": 0.5}, [[0.25, 0.64, 0.0004]], [[0.5, 0.8, 0.0126491]], tol=3e-6)
+    check("gamma", {"gamma": 0.5}, [[0.001, -0.2, 1.0]], [[0.0316228, 0.0, 1.0]], tol=3e-6)
+
+
+def test_black_renders_to_code_0_and_a_near_identity_gamma_is_dropped():
+    from exposure_batch.agent.data import display_np
+    from exposure_batch.recipe import Recipe, Step, drop_noop_steps
+    from exposure_batch.render import render
+
+    black = np.zeros((4, 4, 3), np.float32)
+    for g in (1.0 / 3.0, 0.5, 1.000002, 3.0):
+        for fused in (False, True):
+            out = render(Recipe((Step("gamma", {"gamma": g}),)), black.copy(), fused=fused)
+            assert int(np.round(display_np(out) * 255).max()) == 0, (g, fused)
+    ramp = np.linspace(0, 1, 64, dtype=np.float32)[:, None].repeat(3, 1)
+    assert drop_noop_steps([Step("gamma", {"gamma": 1.000002})], ramp) == ()
 
 
 def test_white_balance_multiplies_each_channel():

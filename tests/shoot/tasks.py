@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 from exposure_batch.shoot.work import engine_task
@@ -39,17 +40,24 @@ def synthetic_record(path: str):
 
 def synthetic(source, *args):
     """engine_task for files that need not exist: surveys give synthetic_record, harmonise tasks give each group
-    plain entries, edits give a done Result (nothing is decoded or written)."""
+    unharmonised (plain entries), edits give a done Result (nothing is decoded or written)."""
     from exposure_batch.pipeline.result import Result
-    from exposure_batch.shoot.plan import PlanEntry
+    from exposure_batch.shoot.harmonise import Harmonised
     from exposure_batch.shoot.work import ShootReply
 
     if args[0] == "survey":
         return ShootReply(synthetic_record(args[1][0]), os.getpid())
     if args[0] == "harmonise":
         named, _ = args[1]
-        entries = [(r.path, PlanEntry(None, {"id": name, "frames": len(records), "index": k + 1}))
-                   for name, records in named for k, r in enumerate(records)]
-        return ShootReply((entries, [{"id": name, "files": [r.path for r in records], "consistency": None}
-                                     for name, records in named]), os.getpid())
-    return Result(args[0], "done")
+        return ShootReply([(name, [r.path for r in records], Harmonised(list(range(len(records)))))
+                           for name, records in named], os.getpid())
+    return Result(args[-3], "done")  # (..., input_path, output_path, OutputOptions)
+
+
+def colour_spy(source, *args):
+    """shoot.work.engine_task that notes, after every task, whether colour-science is imported in this worker (a
+    line "task-kind True|False" in $EXPOSURE_BATCH_TEST_SPY/<pid>)."""
+    out = engine_task(source, *args)
+    with open(os.path.join(os.environ["EXPOSURE_BATCH_TEST_SPY"], str(os.getpid())), "a") as fh:
+        fh.write(f"{args[0] if args and isinstance(args[0], str) else 'edit'} {'colour' in sys.modules}\n")
+    return out

@@ -159,3 +159,81 @@ def test_exif_less_folder_and_timed_folder_in_one_run(tmp_path):
             groups.setdefault(recipe.group["id"], set()).add((folder, name[6:8] if folder == "scans" else name[4:6]))
     # scene number: IMG_SSkk (timed) / IMG_kkSS (interleaved scans); each group holds one scene of one folder
     assert len(groups) == 4 and all(len(g) == 1 for g in groups.values()), groups
+
+
+def test_the_plan_travels_with_the_edits_and_one_worker_harmonises(tmp_path, monkeypatch):
+    """Each photo's plan entry goes with its edit task (nothing written for the plan); one worker harmonises, so
+    colour-science (the consistency figure's CIEDE2000: about 1.2 s and 150 MB per process) is imported by that
+    worker alone, never by the others nor by the run's parent."""
+    import datetime as dt
+    import sys
+
+    from .conftest import T0, burst, write_frame
+
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    monkeypatch.setenv("EXPOSURE_BATCH_TEST_SPY", str(spy))
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    jobs = []
+    for s in (0, 1, 2):
+        for k, frame in enumerate(burst(s, 3, seed=2).frames):
+            path = write_frame(shoot / f"IMG_{s}{k}.jpg", frame, T0 + dt.timedelta(seconds=600 * s + 2 * k))
+            jobs.append((path, str(tmp_path / "out" / f"IMG_{s}{k}.jpg")))
+    parent_had_colour = "colour" in sys.modules
+    results, stats = run_grouped(jobs, SourceSpec("learned"), OutputOptions(str(tmp_path / "out")),
+                                 GroupingOptions(), 2, task_ref="tests.shoot.tasks:colour_spy",
+                                 spool_parent=str(tmp_path / "spool"), window=4)  # 3 windows: 3 harmonise tasks
+    assert [r.status for r in results] == ["done"] * 9
+    groups = [r.recipe.group for r in results]
+    assert len({g["id"] for g in groups}) == 3 and all(g["frames"] == 3 for g in groups)
+    assert all(isinstance(g["consistency"], float) for g in groups)
+    assert [s["consistency"] for s in stats.groups] == [groups[k]["consistency"] for k in (0, 3, 6)]
+    tasks = {pid: [line.split() for line in (spy / pid).read_text().splitlines()] for pid in os.listdir(spy)}
+    assert len(tasks) == 2 and {kind for lines in tasks.values() for kind, _ in lines} == {"survey", "harmonise",
+                                                                                          "edit-planned"}
+    harmonisers = [pid for pid, lines in tasks.items() if any(kind == "harmonise" for kind, _ in lines)]
+    assert len(harmonisers) == 1
+    other = next(pid for pid in tasks if pid not in harmonisers)
+    assert len(tasks[other]) >= 3 and all(imported == "False" for _, imported in tasks[other]), tasks[other]
+    assert ("colour" in sys.modules) == parent_had_colour  # the parent measured nothing
+    assert os.listdir(tmp_path / "spool") == []  # spool (survey images, no plan files) removed
+
+
+def test_a_workers_task_plan_holds_only_the_entries_of_its_recent_tasks():
+    from exposure_batch.shoot.plan import TaskPlan, singleton_entry
+
+    plan = TaskPlan()
+    for k in range(TaskPlan.HELD + 10):
+        plan.hold(f"/shoot/IMG_{k}.jpg", singleton_entry(f"g{k}"))
+    assert len(plan.entries) == TaskPlan.HELD
+    assert plan.lookup("/shoot/IMG_9.jpg") is None  # the oldest are dropped
+    assert plan.lookup(f"/shoot/IMG_{TaskPlan.HELD + 9}.jpg").group["id"] == f"g{TaskPlan.HELD + 9}"
+    assert plan.lookup("/shoot/../shoot/IMG_10.jpg").group["id"] == "g10"  # by absolute path
+
+
+def test_a_small_photos_survey_is_its_decode_and_a_bigger_ones_is_the_cheap_survey(tmp_path):
+    """A JPEG of at most FULL_DECODE_PIXELS is decoded once, by its survey (kept for its edit); a bigger one is
+    surveyed from libjpeg's reduced decode (told from the header, nothing decoded twice); a broken one gives None."""
+    from exposure_batch.render.preview import _resize_area
+    from exposure_batch.shoot.work import FULL_DECODE_PIXELS, decoded_file, spool_file, survey_record
+
+    from .conftest import scene_photo, write_frame
+
+    photo = scene_photo("coffee_p3_16bit.png", 400)
+    small = write_frame(tmp_path / "small.jpg", _resize_area(photo, 320, 240))
+    big = write_frame(tmp_path / "big.jpg", _resize_area(photo, 800, 600))
+    assert 320 * 240 <= FULL_DECODE_PIXELS < 800 * 600
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(open(small, "rb").read()[:600])
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    a = survey_record(small, None, str(spool), True, "preview")
+    b = survey_record(big, None, str(spool), True, "preview")
+    assert a.decoded and os.path.exists(decoded_file(str(spool), small))
+    assert not b.decoded and not os.path.exists(decoded_file(str(spool), big))
+    assert os.path.exists(spool_file(str(spool), small)) and os.path.exists(spool_file(str(spool), big))
+    assert a.signature.shape == b.signature.shape == (5, 16, 16)
+    assert survey_record(str(broken), None, str(spool), True, "preview") is None
+    # the user's pixel limit still holds for a small photo
+    assert survey_record(small, 1000, str(spool), True, "preview") is None
