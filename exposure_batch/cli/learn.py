@@ -110,6 +110,10 @@ def format_report(report) -> str:
     t = card["training"]
     lines.append(f"trained on {t['pairs']} pairs ({t['scenes']} picture groups), {t['iterations']} iterations "
                  f"(best {t['best_iteration']}), {report.seconds['total']:.1f} s")
+    kinds = v.get("cross_validated_kinds")
+    if kinds:
+        lines.append("cross-validated: " + ", ".join(f"{k} {c:.2f}" for k, c in kinds.items()) +
+                     f" -> kept: {v.get('kind')}")
     if card.get("decisions"):
         lines.append(f"per-photo decisions: capture estimate, chosen by cross-validation: {card['decisions']['change']}")
     return "\n".join(lines)

@@ -54,6 +54,11 @@ class LearnOptions:
     scenes_csv: str | None = None
     rounds: int = 3
     pair_pixels: int = 400
+    #: Below this many pairs (per-photo decisions, no --val-dir), the held-out figure is cross-validated over
+    #: cv_folds folds of picture groups instead of one held-out share (a few held-out pairs give a noisy figure);
+    #: the profile is then learned on all the pairs.
+    cv_below: int = 60
+    cv_folds: int = 5
 
 
 @dataclass
@@ -169,8 +174,10 @@ class _Set:
         return sorted({p.scene for p in self.pairs})
 
 
-def _load_sets(before_dir, after_dir, agent, opts: LearnOptions, progress, notes) -> tuple[list, list, str]:
-    """(train pairs, validation pairs, split description); refusals raise ProfileError."""
+def _load_sets(before_dir, after_dir, agent, opts: LearnOptions, progress, notes,
+               cross_validate: bool = False) -> tuple[list, list, str]:
+    """(train pairs, validation pairs, split description); refusals raise ProfileError. cross_validate: with fewer
+    than opts.cv_below pairs in at least 3 picture groups, (all pairs, [], "cross-validation")."""
     specs, pair_notes = find_pairs(before_dir, after_dir, opts.csv_path)
     notes += pair_notes
     if len(specs) < MIN_PAIRS:
@@ -185,6 +192,8 @@ def _load_sets(before_dir, after_dir, agent, opts: LearnOptions, progress, notes
         progress("grouping pictures", 0, 1, "")
         grouped = assign_scenes(pairs, scenes, before_dir)
         progress("grouping pictures", 1, 1, "")
+        if cross_validate and len(grouped) < opts.cv_below and len({p.scene for p in grouped}) >= 3:
+            return grouped, [], "cross-validation"
         train, val, split_notes = split_by_scene(grouped, opts.val_share, opts.seed)
         notes += split_notes
         return train, val, "held-out scenes"
@@ -220,15 +229,25 @@ def learn(before_dir: str, after_dir: str, out_dir: str, opts: LearnOptions | No
     if os.path.exists(os.path.join(out_dir, CARD_FILE)) and not opts.overwrite:
         raise ProfileError(f"{out_dir}: already holds a profile (use --overwrite)")
     agent = make_source(opts.agent, model_path=opts.model_path)
-    train_pairs, val_pairs, split = _load_sets(before_dir, after_dir, agent, opts, progress, notes)
+    per_photo = opts.per_photo and getattr(agent, "capture", None) is not None
+    train_pairs, val_pairs, split = _load_sets(before_dir, after_dir, agent, opts, progress, notes,
+                                               cross_validate=per_photo)
     t_loaded = time.perf_counter()
     name = opts.name or os.path.basename(os.path.normpath(out_dir))
     os.makedirs(out_dir, exist_ok=True)
-    per_photo = opts.per_photo and getattr(agent, "capture", None) is not None
     if opts.per_photo and not per_photo:
         notes.append("per-photo decisions need the learned agent's capture estimate: the look alone was learned")
     with open(os.path.join(out_dir, HISTORY_FILE), "w", encoding="utf-8") as hist:
-        if per_photo:
+        if split == "cross-validation":
+            profile, validation, training_fig, facts, reference_w = _learn_cross_validated(
+                name, train_pairs, agent, opts, hist, progress)
+            val_pairs = train_pairs  # every pair was scored once, by a profile learned without its group
+            if validation["kind"] != PER_PHOTO:
+                figs = validation["cross_validated_kinds"]
+                notes.append(f"with {len(train_pairs)} pairs the look on top of the default agent's decisions "
+                             f"cross-validated better than per-photo decisions ({figs[LOOK_ONLY]:.2f} vs "
+                             f"{figs[PER_PHOTO]:.2f} CIEDE2000): the per-photo decisions were not kept")
+        elif per_photo:
             profile, validation, training_fig, facts, reference_w = _learn_per_photo(
                 name, train_pairs, val_pairs, agent, opts, hist, progress)
         else:
@@ -246,7 +265,9 @@ def learn(before_dir: str, after_dir: str, out_dir: str, opts: LearnOptions | No
     profile.card.update({
         "created_with": f"exposure-batch {__version__}",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "validation": {"split": split, "pairs": len(val_pairs), "scenes": val_scenes,
+        "validation": {"split": split if split != "cross-validation" else
+                       f"cross-validation ({validation.get('folds')} folds of picture groups; the profile then "
+                       "learned on all pairs)", "pairs": len(val_pairs), "scenes": val_scenes,
                        "grouping": "--scenes CSV" if opts.scenes_csv else
                        "content (crops, zooms), capture time (bursts) and given scenes, single linkage",
                        "metric": "mean over pairs of per-image mean CIEDE2000 / PSNR (dB) on display sRGB, "
@@ -284,6 +305,14 @@ def _reference(train: "_Set", val: "_Set", rng, opts: LearnOptions) -> tuple[np.
 
 def _learn_per_photo(name, train_pairs, val_pairs, agent, opts: LearnOptions, hist, progress):
     rng = np.random.default_rng(opts.seed)
+    profile, facts = _fit_per_photo(name, train_pairs, agent, opts, hist, progress, rng)
+    validation, per_pair, training_fig, w = _score_per_photo(profile, train_pairs, val_pairs, agent, opts, progress,
+                                                              rng)
+    return profile, _with_interval(validation, per_pair, val_pairs, opts.seed), training_fig, facts, w
+
+
+def _fit_per_photo(name, train_pairs, agent, opts: LearnOptions, hist, progress, rng) -> tuple[Profile, dict]:
+    """The profile (per-photo decisions + look) learned from train_pairs alone, and its card facts."""
     # the held-out pairs make no choice: the final look's snapshot is chosen on scenes held back from training
     _, stop_pairs = stopping_split(train_pairs, opts)
     model, theta, arrays, facts = _learn_decisions(train_pairs, stop_pairs, agent, opts, hist, progress, rng)
@@ -300,18 +329,87 @@ def _learn_per_photo(name, train_pairs, val_pairs, agent, opts: LearnOptions, hi
                                                     "capture statistics, in units of the training pairs' median "
                                                     "nearest distance; high <= 1.5, medium <= 3, low beyond"}},
                       arrays)
-    source = ProfileSource(profile, agent)
+    facts = {k: v for k, v in facts.items() if k not in ("change", "cross_validation_ciede2000")}
+    facts["initialisation"] = "no look, shipped capture estimate"
+    return profile, facts
+
+
+def _score_per_photo(profile, train_pairs, val_pairs, agent, opts: LearnOptions, progress, rng,
+                     training: bool = True) -> tuple[dict, dict, dict | None, np.ndarray]:
+    """(validation summary, its per-pair CIEDE2000 lists, training figures (None unless `training`), 3x3 reference)
+    of a profile, decided exactly as `process --profile` decides."""
+    source = ProfileSource(profile, agent, check=False)
     progress("scoring", 0, 2, "")
     validation, per_pair = evaluate_sources(val_pairs, {"default_agent": agent, "profile": source})
-    validation = _with_interval(validation, per_pair, val_pairs, opts.seed)
-    training_fig, _ = evaluate_sources(train_pairs, {"default_agent": agent, "profile": source})
+    training_fig = evaluate_sources(train_pairs, {"default_agent": agent, "profile": source})[0] if training else None
     progress("scoring", 1, 2, "")
     train, val = _Set.decide(train_pairs, agent), _Set.decide(val_pairs, agent)
     w, ref_val, ref_train = _reference(train, val, rng, opts)
-    validation["reference_3x3"], training_fig["reference_3x3"] = ref_val["reference_3x3"], ref_train["reference_3x3"]
+    validation["reference_3x3"] = ref_val["reference_3x3"]
+    if training_fig is not None:
+        training_fig["reference_3x3"] = ref_train["reference_3x3"]
     progress("scoring", 2, 2, "")
-    facts = {k: v for k, v in facts.items() if k not in ("change", "cross_validation_ciede2000")}
-    facts["initialisation"] = "no look, shipped capture estimate"
+    return validation, per_pair, training_fig, w
+
+
+def cross_validation_folds(pairs: list[PairData], folds: int, seed: int) -> list[tuple[list, list]]:
+    """(training, held-out) pairs of each fold: whole picture groups, round-robin over a seeded permutation of the
+    groups, so that every pair is held out exactly once and no group straddles a fold."""
+    groups = sorted({p.scene for p in pairs})
+    rng = np.random.default_rng(seed)
+    fold_of = {g: i % folds for i, g in enumerate(rng.permutation(groups).tolist())}
+    return [([p for p in pairs if fold_of[p.scene] != k], [p for p in pairs if fold_of[p.scene] == k])
+            for k in range(min(folds, len(groups)))]
+
+
+#: The two kinds of profile `learn` compares by cross-validation when pairs are few.
+PER_PHOTO, LOOK_ONLY = "per-photo decisions + look", "default agent + look"
+
+
+def _learn_cross_validated(name, pairs, agent, opts: LearnOptions, hist, progress):
+    """Few pairs: the held-out figure by grouped cross-validation (each fold's profiles learned on the other folds
+    and scored on its own held-out groups: every pair is scored once, by profiles that never saw its group), for
+    both kinds of profile: per-photo decisions + look, and the look on top of the default agent's decisions (few
+    pairs may not teach per-photo decisions that carry over to new pictures, while the agent's own, actor step
+    included, do). The kind with the lower cross-validated error is then learned on all the pairs. Returns what
+    _learn_per_photo returns (facts["kind"], facts["cross_validated"]: both kinds' figures)."""
+    rows: dict[str, dict[str, list]] = {PER_PHOTO: {}, LOOK_ONLY: {}}
+    per_pair: dict[str, dict[str, list]] = {PER_PHOTO: {"profile": [], "default_agent": []},
+                                            LOOK_ONLY: {"profile": [], "default_agent": []}}
+    scored: list[PairData] = []
+    folds = cross_validation_folds(pairs, opts.cv_folds, opts.seed)
+    for k, (train_k, val_k) in enumerate(folds, 1):
+        progress("cross-validation", k - 1, len(folds), f"fold {k}")
+        rng = np.random.default_rng([opts.seed, k])
+        profile_k, _ = _fit_per_photo(name, train_k, agent, opts, hist, _no_progress, rng)
+        summary, pp, _, _ = _score_per_photo(profile_k, train_k, val_k, agent, opts, _no_progress, rng, training=False)
+        look_k = _learn_look_only(name, train_k, val_k, agent, opts, hist, _no_progress)[0]
+        look_summary, look_pp = evaluate_sources(val_k, {"default_agent": agent,
+                                                          "profile": ProfileSource(look_k, agent, check=False)})
+        look_summary["reference_3x3"] = summary["reference_3x3"]
+        for kind, fig, lists in ((PER_PHOTO, summary, pp), (LOOK_ONLY, look_summary, look_pp)):
+            for key, f in fig.items():
+                rows[kind].setdefault(key, []).append((f["ciede2000"], f["psnr"], f["pairs"]))
+            for key in per_pair[kind]:
+                per_pair[kind][key] += lists[key]
+        scored += val_k
+    progress("cross-validation", len(folds), len(folds), "")
+    figures = {kind: {key: {"ciede2000": round(sum(c * n for c, _, n in v) / sum(n for *_, n in v), 4),
+                            "psnr": round(sum(q * n for _, q, n in v) / sum(n for *_, n in v), 3),
+                            "pairs": sum(n for *_, n in v)} for key, v in rows[kind].items()} for kind in rows}
+    kind = min((PER_PHOTO, LOOK_ONLY), key=lambda k: figures[k]["profile"]["ciede2000"])  # ties: per-photo
+    validation = _with_interval(figures[kind], per_pair[kind], scored, opts.seed)
+    validation["folds"] = len(folds)
+    validation["kind"] = kind
+    validation["cross_validated_kinds"] = {k: figures[k]["profile"]["ciede2000"] for k in figures}
+    if kind == PER_PHOTO:
+        rng = np.random.default_rng(opts.seed)
+        profile, facts = _fit_per_photo(name, pairs, agent, opts, hist, progress, rng)
+        # training figures of the final profile on all its pairs; the reference fitted on all of them
+        _, _, training_fig, w = _score_per_photo(profile, pairs, pairs, agent, opts, progress, rng)
+    else:
+        profile, _, training_fig, facts, w = _learn_look_only(name, pairs, pairs, agent, opts, hist, progress)
+    facts["kind"] = kind
     return profile, validation, training_fig, facts, w
 
 

@@ -211,18 +211,27 @@ def test_familiarity_reuses_the_agents_capture_statistics(monkeypatch, shipped):
 
 @pytest.mark.slow
 def test_twenty_pairs_do_no_worse_than_the_default_agent(tmp_path):
-    """Per-photo decisions learned from about 20 pairs (learned agent): on the held-out groups the profile is no
-    worse than the default agent (the shrinkage keeps the shipped estimate when the pairs teach nothing)."""
-    from exposure_batch.look.learn import LearnOptions, learn
+    """About 20 pairs (learned agent): the held-out figure is cross-validated over folds of picture groups (every
+    pair scored once, by profiles that never saw its group), for per-photo decisions + look and for the look on top
+    of the default agent; the better kind is kept, and it is no worse than the default agent. On these pairs (the
+    afters are the classic agent's per-photo edit + a known look) per-photo decisions learned from 5 photos do not
+    carry over to the sixth: measured 19.5 CIEDE2000 cross-validated against 6.2 for the look on the agent and 14.5
+    for the agent alone."""
+    from exposure_batch.look.learn import LOOK_ONLY, PER_PHOTO, LearnOptions, learn
     from tests.look.pairs import make_pairs
 
     before, after = make_pairs(str(tmp_path), per_scene=4, side=96)
     report = learn(before, after, str(tmp_path / "p"),
                    LearnOptions(agent="learned", iterations=10, train_pixels=6000, thumb_side=64, rounds=2,
                                 pair_pixels=200))
-    v = report.validation
-    assert report.profile.card["decisions"]["actor_steps"] == 0
+    v, card = report.validation, report.profile.card
+    assert card["validation"]["split"].startswith("cross-validation")
+    assert v["profile"]["pairs"] == card["validation"]["pairs"] == card["training"]["pairs"] == 24
+    kinds = v["cross_validated_kinds"]
+    assert v["kind"] == min(kinds, key=kinds.get) and v["profile"]["ciede2000"] == min(kinds.values())
     assert v["profile"]["ciede2000"] <= v["default_agent"]["ciede2000"], v
+    assert kinds[LOOK_ONLY] < 0.5 * kinds[PER_PHOTO], kinds  # measured 6.2 vs 19.5
+    assert ("decisions" in card) == (v["kind"] == PER_PHOTO)
     lo, hi = v["profile"]["interval_95"]
     assert lo <= v["profile"]["ciede2000"] <= hi
 

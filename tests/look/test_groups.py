@@ -81,3 +81,22 @@ def test_bootstrap_interval_resamples_whole_groups():
     lo, hi = bootstrap_interval(np.array([1.0, 1.0, 1.0, 3.0]), ["a", "a", "a", "b"], n=500)
     assert 1.0 <= lo < 1.5 and 2.9 < hi <= 3.0
     assert bootstrap_interval(np.full(6, 2.5), list("aabbcc")) == (2.5, 2.5)
+
+
+def test_cross_validation_folds_hold_out_every_pair_once_by_whole_groups():
+    """Few pairs: `learn` cross-validates over folds of picture groups: every pair is held out exactly once, a
+    group is never on both sides of a fold, and a fold trains on all the other pairs."""
+    from types import SimpleNamespace
+
+    from exposure_batch.look.learn import cross_validation_folds
+
+    pairs = [SimpleNamespace(scene=f"g{k % 7}", n=k) for k in range(23)]
+    folds = cross_validation_folds(pairs, 5, seed=3)
+    assert len(folds) == 5
+    held = [p.n for _, val in folds for p in val]
+    assert sorted(held) == list(range(23))
+    for train, val in folds:
+        assert not {p.scene for p in train} & {p.scene for p in val}
+        assert len(train) + len(val) == 23 and val
+    assert len(cross_validation_folds(pairs[:6], 5, seed=0)) == 5  # 6 pairs of 6 groups
+    assert len(cross_validation_folds([p for p in pairs if p.scene in ("g1", "g2", "g3")], 5, seed=0)) == 3
