@@ -20,11 +20,12 @@ For the frames of one group (survey images, linear ProPhoto):
    Every frame keeps its own recipe; `recipe.group` names the group.
 
 The consistency figure (mean frame-to-frame CIEDE2000) needs colour-science, whose import costs about 1.2 s of CPU
-and 150 MB per process: a streamed run harmonises in one worker only (shoot.stream), so it is imported once per run.
+and 150 MB per process: a streamed run's workers harmonise with measure=False and one worker measures every group's
+figure from its small block images (shoot.stream), so it is imported once per run.
 
 Exports: Harmonised, harmonise_group, harmonise_groups, consensus_frames, CONSENSUS_FRAMES, MAX_EV_DEVIATION,
 MAX_CHROMA_DEVIATION, consistency,
-working_image.
+consistency_pairs, consistency_of, working_image.
 """
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ class Harmonised:
     """members: indices (into the frames given) that keep the group; split: indices split off, with reasons;
     recipes: index -> the frame's harmonised Recipe (members only); deviation: index -> d_i (log2 R, G, B);
     reference: index of the frame whose decision gave the shared steps; consistency: mean frame-to-frame
-    CIEDE2000 of the members' edited survey images (see `consistency`)."""
+    CIEDE2000 of the members' edited survey images (see `consistency`); pairs: what it is computed from, kept
+    instead when harmonised with measure=False (consistency_pairs; consistency_of gives the figure)."""
 
     members: list[int]
     split: dict[int, str] = field(default_factory=dict)
@@ -61,6 +63,7 @@ class Harmonised:
     deviation: dict[int, np.ndarray] = field(default_factory=dict)
     reference: int | None = None
     consistency: float | None = None
+    pairs: list = field(default_factory=list, repr=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -226,8 +229,13 @@ def consistency(recipes: Sequence[Recipe], images: Sequence[np.ndarray]) -> floa
     """Mean CIEDE2000 between the frames' edited images (sRGB, _ALIGN_SIDE px survey images, aligned, on the area both
     show, in 8x8 blocks): consecutive pairs of up to CONSISTENCY_FRAMES frames (evenly spaced through a bigger
     group), so its cost is fixed per group."""
+    return consistency_of(consistency_pairs(recipes, images))
+
+
+def consistency_pairs(recipes: Sequence[Recipe], images: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """What `consistency` compares: per consecutive pair of (up to CONSISTENCY_FRAMES) frames, the two edited images
+    on the area both show, as 8x8 block means of display sRGB values in [0, 1] (a few kB per pair)."""
     from ..agent.data import display_np  # noqa: PLC0415
-    from ..agent.evaluate import ciede2000  # noqa: PLC0415
     from ..render import render  # noqa: PLC0415
 
     if len(images) > CONSISTENCY_FRAMES:
@@ -237,12 +245,18 @@ def consistency(recipes: Sequence[Recipe], images: Sequence[np.ndarray]) -> floa
     works = [first] + [_working(im, first.shape[:2]) for im in images[1:]]
     lum = [np.log2(np.maximum(w @ _LUMA, 1e-4)) for w in works]
     shown = [display_np(render(r, w.astype(np.float32), threads=1)) for r, w in zip(recipes, works)]
-    n = len(works)
-    pairs = [(a, a + 1) for a in range(n - 1)]
-    scores = []
-    for a, b in pairs:
-        ref, img = _overlap(shown[a], shown[b], *_shift(lum[a], lum[b]))
-        scores.append(ciede2000(_blocks(ref), _blocks(img)))
+    pairs = []
+    for a in range(len(works) - 1):
+        ref, img = _overlap(shown[a], shown[a + 1], *_shift(lum[a], lum[a + 1]))
+        pairs.append((_blocks(ref), _blocks(img)))
+    return pairs
+
+
+def consistency_of(pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Mean over the pairs of the mean CIEDE2000 (colour-science's) between their block images; 0.0 for none."""
+    from ..agent.evaluate import ciede2000  # noqa: PLC0415
+
+    scores = [ciede2000(a, b) for a, b in pairs]
     return float(np.mean(scores)) if scores else 0.0
 
 
@@ -255,10 +269,11 @@ def harmonise_group(source, surveys: Sequence, threshold: float | None = None, m
     return harmonise_groups(source, [surveys], threshold, median_gain)[0]
 
 
-def harmonise_groups(source, groups: Sequence[Sequence], threshold: float | None = None, median_gain: bool = True
-                     ) -> list[Harmonised]:
+def harmonise_groups(source, groups: Sequence[Sequence], threshold: float | None = None, median_gain: bool = True,
+                     measure: bool = True) -> list[Harmonised]:
     """Harmonise several groups of surveyed frames; the recipe source decides for all of them in one batched
-    call."""
+    call. measure=False: each group keeps the block images of its consistency figure (Harmonised.pairs) for the
+    caller to measure (consistency_of), and colour-science is not imported here."""
     prepared = [_prepare(list(g), threshold) for g in groups]
     inputs, owners = [], []
     for k, (group, out) in enumerate(zip(groups, prepared)):
@@ -273,7 +288,7 @@ def harmonise_groups(source, groups: Sequence[Sequence], threshold: float | None
     for (k, i), recipe in zip(owners, decided):
         per_group.setdefault(k, {})[i] = recipe
     for k, recipes in per_group.items():
-        _consensus(list(groups[k]), prepared[k], recipes, median_gain)
+        _consensus(list(groups[k]), prepared[k], recipes, median_gain, measure)
     return prepared
 
 
@@ -342,7 +357,8 @@ def _prepare(surveys: list, threshold: float | None) -> Harmonised:
     return out
 
 
-def _consensus(surveys: list, out: Harmonised, decided: dict[int, Recipe], median_gain: bool) -> None:
+def _consensus(surveys: list, out: Harmonised, decided: dict[int, Recipe], median_gain: bool,
+               measure: bool = True) -> None:
     """Steps 3-4: the shared steps (medoid of the results), the median exposure / white balance, the recipes."""
     from ..render import render  # noqa: PLC0415
 
@@ -362,7 +378,9 @@ def _consensus(surveys: list, out: Harmonised, decided: dict[int, Recipe], media
             gain = np.clip(gain * np.exp2(target - now), 0.5, 2.0)
     for i in out.members:
         out.recipes[i] = fold_gains(shared, gain * np.exp2(-out.deviation[i]))
-    out.consistency = consistency([out.recipes[i] for i in out.members], [surveys[i].image for i in out.members])
+    out.pairs = consistency_pairs([out.recipes[i] for i in out.members], [surveys[i].image for i in out.members])
+    if measure:
+        out.consistency, out.pairs = consistency_of(out.pairs), []
 
 
 def _log_means(rgb_lin: np.ndarray) -> np.ndarray:

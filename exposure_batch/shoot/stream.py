@@ -12,9 +12,10 @@ The caller (the parent of `process`) never decodes a file and holds a few kB per
    capture-time gap (> GroupingOptions.gap): the frames after the gap wait for the next window, so a burst is
    never cut in two unless it has more than WINDOW frames or its file names run against its capture times.
 3. The window is grouped here (grouping.group_records: blocked by folder and time runs, similarity in bounded
-   windows) and every group of two or more frames is harmonised by a "harmonise" task in one worker (HARMONISER),
-   reading the spooled images. Each file's plan entry waits here (a few kB) and goes with its edit task to the worker, whose
-   PlannedSource follows it (shoot.plan.TaskPlan): nothing is written for the plan.
+   windows) and every group of two or more frames is harmonised by a "harmonise" task in a worker, reading the
+   spooled images; a "measure" task in one worker (MEASURER) then computes the groups' consistency figures. Each
+   file's plan entry waits here (a few kB) and goes with its edit task to the worker, whose PlannedSource follows
+   it (shoot.plan.TaskPlan): nothing is written for the plan.
 4. The window's files are then edited by the same workers (the engine's own stages), while later files are still
    being surveyed: at most LOOKAHEAD files are surveyed ahead of the edit.
 
@@ -23,7 +24,7 @@ whose survey still fails, crashes or hangs is edited alone; a group whose harmon
 frame. `make_plan` / `plan_in_workers` run steps 1-3 only (the watch daemon, `--ray`, benchmarks).
 
 Exports: run_grouped, make_plan, plan_in_workers, Windows, group_window, group_in_windows, Stats, WINDOW,
-LOOKAHEAD, HARMONISER.
+LOOKAHEAD, MEASURER.
 """
 from __future__ import annotations
 
@@ -53,10 +54,10 @@ WINDOW = 256
 LOOKAHEAD = 2 * WINDOW
 #: Frames per harmonise task (whole groups; a bigger group is a task of its own).
 HARMONISE_FRAMES = 64
-#: The worker (by number) that harmonises: the consistency figure needs colour-science, whose import costs about
-#: 1.2 s of CPU and 150 MB in each process that makes one, so one worker per run does (a retry after a crash may
-#: run elsewhere). Harmonising costs a fraction of the edits, which the other workers make meanwhile.
-HARMONISER = 0
+#: The worker (by number) that measures the groups' consistency figures: they need colour-science, whose import
+#: costs about 1.2 s of CPU and 150 MB in each process that does it, so one worker per run does (a retry after a
+#: crash may run elsewhere). Any worker harmonises; its groups' figures come back as small block images.
+MEASURER = 0
 
 
 class Windows:
@@ -194,6 +195,8 @@ class _Driver:
         self.stats = Stats()
         self.surveys = deque(range(len(paths)))
         self.harmonise: deque = deque()
+        self.measure: deque = deque()
+        self.measuring: dict = {}  # measure task -> (members, [(name, paths, Harmonised)]) waiting for its figures
         self.edits: deque = deque()
         self.solo: deque = deque()
         self.crashed: set = set()
@@ -210,9 +213,11 @@ class _Driver:
 
     # -- scheduling ------------------------------------------------------------------------------------------------
     def _next(self):
-        """The next edit or survey to give out, in turn (surveys while fewer than `lookahead` files wait for their
-        edit)."""
+        """The next task to give out: harmonise first, then edits and surveys in turn (surveys while fewer than
+        `lookahead` files wait for their edit)."""
         can_survey = bool(self.surveys) and self.ahead < self.lookahead
+        if self.harmonise:
+            return self.harmonise[0], self.harmonise
         self._turn ^= 1
         if self.edits and (self._turn or not can_survey):
             return ("edit", self.edits[0]), self.edits
@@ -227,16 +232,17 @@ class _Driver:
         if kind == "edit":
             return (EDIT_PLANNED, self.entries.get(key), self.spool if key in self.spooled else None,
                     self.paths[key], self.outs[key], self.opts)
+        if kind == "measure":
+            return ("measure", [h.pairs for _, _, h in self.measuring[tid][1]])
         return ("harmonise", (self.args[tid], self.spool))
 
     def _submit_all(self) -> None:
-        """Retries alone first, then harmonise tasks (to the HARMONISER worker only), then edits and surveys."""
+        """Retries alone first, then measure tasks (to the MEASURER worker only), then the rest (_next)."""
         while self.solo and self.pool.submit(self.solo[0], self._task_args(self.solo[0]), solo=True):
             self.solo.popleft()
-        while not self.solo and self.harmonise and self.pool.submit(self.harmonise[0],
-                                                                    self._task_args(self.harmonise[0]),
-                                                                    pin=HARMONISER):
-            self.harmonise.popleft()
+        while not self.solo and self.measure and self.pool.submit(self.measure[0], self._task_args(self.measure[0]),
+                                                                  pin=MEASURER):
+            self.measure.popleft()
         while not self.solo:
             item, queue = self._next()
             if item is None:
@@ -258,14 +264,16 @@ class _Driver:
     def _finished(self) -> bool:
         if self.outs is not None:
             return len(self.results) == len(self.paths)
-        return self.stats.surveyed == len(self.paths) and not self.harmonise and self.planned_done == len(self.paths)
+        return (self.stats.surveyed == len(self.paths) and not self.harmonise and not self.measure
+                and self.planned_done == len(self.paths))
 
     # -- outcomes -------------------------------------------------------------------------------------------------
     def _settle(self, o) -> None:
         tid = o.task_id
         if o.abandoned:
-            queue = {"survey": self.surveys, "edit": self.edits, "harmonise": self.harmonise}[tid[0]]
-            queue.appendleft(tid if tid[0] == "harmonise" else tid[1])
+            queue = {"survey": self.surveys, "edit": self.edits, "harmonise": self.harmonise,
+                     "measure": self.measure}[tid[0]]
+            queue.appendleft(tid if tid[0] in ("harmonise", "measure") else tid[1])
             if tid[0] == "survey":
                 self.ahead -= 1
             return
@@ -277,6 +285,8 @@ class _Driver:
             self._surveyed(tid[1], o)
         elif tid[0] == "harmonise":
             self._harmonised(tid, o)
+        elif tid[0] == "measure":
+            self._measured(tid, o)
         else:
             from ..pipeline.result import Result  # noqa: PLC0415
 
@@ -343,6 +353,7 @@ class _Driver:
         self.harmonise.append(tid)
 
     def _harmonised(self, tid, o) -> None:
+        """A harmonise task came back: its groups wait for their consistency figures (a measure task)."""
         members = self._members.pop(tid)
         self.args.pop(tid)
         value = self._value(o)
@@ -351,13 +362,31 @@ class _Driver:
             log.warning("harmonising %d photos failed (%s): they are edited one by one", len(members),
                         getattr(o.failure, "message", "?"))
             self._unspool(members)
-        else:
-            per_group, summaries = group_entries(value)
-            index_of = {os.path.abspath(self.paths[i]): i for i in members}
-            for (_, paths, _), got in zip(value, per_group):
-                for pos, entry in got:
-                    self._put(index_of[os.path.abspath(paths[pos])], entry)
-            self.stats.groups += summaries
+            self._ready(members)
+            return
+        measure = ("measure", tid[1])
+        self.measuring[measure] = (members, value)
+        self.measure.append(measure)
+
+    def _measured(self, tid, o) -> None:
+        """The figures of a harmonise task's groups came back: their plan entries are made, their files edited next
+        (without a figure, consistency None, when measuring failed)."""
+        members, value = self.measuring.pop(tid)
+        figures = self._value(o)
+        self.stats.harmonise_s += o.seconds
+        if figures is None:
+            log.warning("measuring the consistency of %d groups failed (%s)", len(value),
+                        getattr(o.failure, "message", "?"))
+        for k, (_, _, h) in enumerate(value):
+            if h.recipes and figures is not None:
+                h.consistency = figures[k]
+            h.pairs = []
+        per_group, summaries = group_entries(value)
+        index_of = {os.path.abspath(self.paths[i]): i for i in members}
+        for (_, paths, _), got in zip(value, per_group):
+            for pos, entry in got:
+                self._put(index_of[os.path.abspath(paths[pos])], entry)
+        self.stats.groups += summaries
         self._ready(members)
 
     def _unspool(self, indices: list[int]) -> None:

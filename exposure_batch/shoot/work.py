@@ -1,27 +1,31 @@
 """Shoot tasks for the engine's spawned workers: untrusted files are decoded there, never in the caller.
 
-Three task kinds run in the same workers as the edit (`engine_task` dispatches; the engine's own stage otherwise):
+Shoot tasks run in the same workers as the edit (`engine_task` dispatches; the engine's own stage otherwise):
 
-* ("survey", (path, max_pixels, spool, keep_decoded)): the cheap survey (shoot.survey) of one file. The worker keeps what
-  harmonising needs (the 128 px working image, float16 linear ProPhoto, the agent's 64 px preview, and for a source
-  that looks at thumbnails a <= KEPT_SIDE px one) in a spool file (`spool_file`) and sends back only a `grouping.Signed` record: path, capture time, folder, camera and a
-  5 kB signature. So the caller holds a few kB per photo, whatever the photo's size.
+* ("survey", (path, max_pixels, spool, keep_decoded)): the cheap survey (shoot.survey) of one file. The worker keeps
+  what harmonising needs (the 128 px working image, float16 linear ProPhoto, the agent's 64 px preview, and for a
+  source that looks at thumbnails a <= KEPT_SIDE px one) in a spool file (`spool_file`) and sends back only a
+  `grouping.Signed` record: path, capture time, folder, camera and a 5 kB signature. So the caller holds a few kB
+  per photo, whatever the photo's size.
 * ("harmonise", (named groups of Signed records, spool)): loads the groups' spooled images, harmonises them
-  (shoot.harmonise, one batched agent call) and returns [(name, the frames' paths, Harmonised)] (the caller makes
-  plan entries with shoot.plan.group_entries); the spool files it read are removed.
+  (shoot.harmonise, one batched agent call) and returns [(name, the frames' paths, Harmonised)], unmeasured (each
+  group's consistency figure still as block images, Harmonised.pairs); the spool files it read are removed.
+* ("measure", [pairs, ...]): the consistency figure of each group from its pairs (harmonise.consistency_of: needs
+  colour-science, which the caller sends to one worker only); then the caller makes the plan entries
+  (shoot.plan.group_entries).
 * ("survey-compact", (path, max_pixels)): the whole compact Survey (tests, evaluate).
 * (EDIT_PLANNED, plan entry or None, spool or None, input_path, output_path, OutputOptions): the edit of a planned
   photo. Its plan entry (shoot.plan.PlanEntry: the harmonised recipe, or the group block of a photo the source
   decides alone) travels with the task and is held by the worker's plan (shoot.plan.TaskPlan); with a spool, the
-  photo is small (<= FULL_DECODE_PIXELS) and its survey was its full decode: the decoded image is read back from
-  the spool, not decoded again.
+  photo is small (<= FULL_DECODE_PIXELS) and its survey was its full decode: the decoded image is read back from the
+  spool, not decoded again.
 
 A survey that crashes its worker, runs past the timeout or fails leaves its file to be edited alone (the engine's
 own edit of the file then reports what is wrong with it). The caller's side (windows, scheduling): shoot.stream.
 
 Exports: engine_task, shoot_task, survey_record, load_frames, spool_file, decoded_file, prepare_spooled,
-compact_survey, ShootReply, SHOOT_TASK, KEPT_SIDE, FULL_DECODE_PIXELS, EDIT_PLANNED (planning without editing: shoot.stream.make_plan,
-plan_in_workers).
+compact_survey, ShootReply, SHOOT_TASK, KEPT_SIDE, FULL_DECODE_PIXELS, EDIT_PLANNED (planning without editing:
+shoot.stream.make_plan, plan_in_workers).
 """
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ import numpy as np
 SHOOT_TASK = "exposure_batch.shoot.work:engine_task"
 #: Long side (px) of the thumbnail a survey keeps for a source that looks at thumbnails (the classic agent).
 KEPT_SIDE = 256
-_SHOOT_OPS = ("survey", "harmonise", "survey-compact")
+_SHOOT_OPS = ("survey", "harmonise", "measure", "survey-compact")
 #: Photos of at most this many pixels (not RAWs) are decoded in full by their survey, which costs about what the
 #: reduced survey would, and the decoded image waits in the spool for the photo's edit: one decode per file.
 FULL_DECODE_PIXELS = 640 * 480
@@ -47,7 +51,8 @@ EDIT_PLANNED = "edit-planned"
 
 @dataclass
 class ShootReply:
-    """What a shoot task sends back: value (a Signed record, a Survey, None, or [(name, paths, Harmonised)]); failure is
+    """What a shoot task sends back: value (a Signed record, a Survey, None, [(name, paths, Harmonised)] or a list
+    of figures); failure is
     always None (the engine's Outcome reads it: a failed task comes back as a pipeline.Result instead)."""
 
     value: Any = None
@@ -117,7 +122,7 @@ def shoot_task(source, op: str, payload):
         return ShootReply(survey_record(path, max_pixels, spool, keep_decoded, getattr(source, "wants", None)),
                           os.getpid())
     if op == "harmonise":
-        from . import harmonise  # noqa: PLC0415  (looked up at call time: tests replace it)
+        from . import harmonise  # noqa: PLC0415
 
         named, spool = payload
         frames = load_frames([r for _, records in named for r in records], spool)
@@ -125,11 +130,15 @@ def shoot_task(source, op: str, payload):
         for name, records in named:
             groups.append((name, frames[k:k + len(records)]))
             k += len(records)
-        done = harmonise.harmonise_groups(source, [list(g) for _, g in groups])
+        done = harmonise.harmonise_groups(source, [list(g) for _, g in groups], measure=False)
         for f in frames:
             with contextlib.suppress(OSError):
                 os.remove(spool_file(spool, f.path))
         return ShootReply([(name, [f.path for f in g], h) for (name, g), h in zip(groups, done)], os.getpid())
+    if op == "measure":
+        from .harmonise import consistency_of  # noqa: PLC0415
+
+        return ShootReply([consistency_of(pairs) for pairs in payload], os.getpid())
     if op == "survey-compact":
         from .survey import survey_file  # noqa: PLC0415
 

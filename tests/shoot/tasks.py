@@ -40,13 +40,16 @@ def synthetic_record(path: str):
 
 def synthetic(source, *args):
     """engine_task for files that need not exist: surveys give synthetic_record, harmonise tasks give each group
-    unharmonised (plain entries), edits give a done Result (nothing is decoded or written)."""
+    unharmonised (plain entries), measure tasks run as usual (nothing to measure), edits give a done Result
+    (nothing is decoded or written)."""
     from exposure_batch.pipeline.result import Result
     from exposure_batch.shoot.harmonise import Harmonised
     from exposure_batch.shoot.work import ShootReply
 
     if args[0] == "survey":
         return ShootReply(synthetic_record(args[1][0]), os.getpid())
+    if args[0] == "measure":
+        return engine_task(source, *args)
     if args[0] == "harmonise":
         named, _ = args[1]
         return ShootReply([(name, [r.path for r in records], Harmonised(list(range(len(records)))))

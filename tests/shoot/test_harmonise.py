@@ -11,8 +11,8 @@ from exposure_batch.render import render
 from exposure_batch.render.preview import make_preview
 from exposure_batch.shoot.evaluate import _surveys
 from exposure_batch.shoot import harmonise
-from exposure_batch.shoot.harmonise import (CONSENSUS_FRAMES, capture_deviations, consensus_frames, fold_gains,
-                                            harmonise_group)
+from exposure_batch.shoot.harmonise import (CONSENSUS_FRAMES, capture_deviations, consensus_frames, consistency_of,
+                                            fold_gains, harmonise_group, harmonise_groups)
 from exposure_batch.sources import make_source
 
 from .conftest import burst, scene_photo
@@ -127,3 +127,13 @@ def test_a_big_group_is_decided_on_a_few_frames_and_still_looks_like_one(learned
     all_frames = [render(h_all.recipes[k], f) for k, f in enumerate(b.frames)]
     assert abs(_restoration(b, together) - _restoration(b, all_frames)) < 1.0
 
+
+
+def test_the_consistency_figure_measured_later_from_the_pairs_is_the_same(learned):
+    b = burst(0, 5, seed=11)
+    here = harmonise_group(learned, _surveys("s", b.frames))
+    later = harmonise_groups(learned, [_surveys("s", b.frames)], measure=False)[0]
+    assert later.consistency is None and len(later.pairs) == 4  # consecutive pairs of the 5 frames
+    assert all(a.shape == c.shape and a.nbytes <= 16 * 16 * 3 * 8 for a, c in later.pairs)  # a few kB each
+    assert here.pairs == [] and later.recipes == here.recipes
+    assert consistency_of(later.pairs) == here.consistency

@@ -161,10 +161,10 @@ def test_exif_less_folder_and_timed_folder_in_one_run(tmp_path):
     assert len(groups) == 4 and all(len(g) == 1 for g in groups.values()), groups
 
 
-def test_the_plan_travels_with_the_edits_and_one_worker_harmonises(tmp_path, monkeypatch):
-    """Each photo's plan entry goes with its edit task (nothing written for the plan); one worker harmonises, so
-    colour-science (the consistency figure's CIEDE2000: about 1.2 s and 150 MB per process) is imported by that
-    worker alone, never by the others nor by the run's parent."""
+def test_the_plan_travels_with_the_edits_and_one_worker_measures(tmp_path, monkeypatch):
+    """Each photo's plan entry goes with its edit task (nothing written for the plan); any worker harmonises, one
+    measures the consistency figures, so colour-science (its CIEDE2000: about 1.2 s and 150 MB per process) is
+    imported by that worker alone, never by the others nor by the run's parent."""
     import datetime as dt
     import sys
 
@@ -176,25 +176,25 @@ def test_the_plan_travels_with_the_edits_and_one_worker_harmonises(tmp_path, mon
     shoot = tmp_path / "shoot"
     shoot.mkdir()
     jobs = []
-    for s in (0, 1, 2):
+    for s in range(4):
         for k, frame in enumerate(burst(s, 3, seed=2).frames):
             path = write_frame(shoot / f"IMG_{s}{k}.jpg", frame, T0 + dt.timedelta(seconds=600 * s + 2 * k))
             jobs.append((path, str(tmp_path / "out" / f"IMG_{s}{k}.jpg")))
     parent_had_colour = "colour" in sys.modules
     results, stats = run_grouped(jobs, SourceSpec("learned"), OutputOptions(str(tmp_path / "out")),
                                  GroupingOptions(), 2, task_ref="tests.shoot.tasks:colour_spy",
-                                 spool_parent=str(tmp_path / "spool"), window=4)  # 3 windows: 3 harmonise tasks
-    assert [r.status for r in results] == ["done"] * 9
+                                 spool_parent=str(tmp_path / "spool"), window=4)  # a harmonise task per scene
+    assert [r.status for r in results] == ["done"] * 12
     groups = [r.recipe.group for r in results]
-    assert len({g["id"] for g in groups}) == 3 and all(g["frames"] == 3 for g in groups)
-    assert all(isinstance(g["consistency"], float) for g in groups)
-    assert [s["consistency"] for s in stats.groups] == [groups[k]["consistency"] for k in (0, 3, 6)]
+    assert len({g["id"] for g in groups}) == 4 and all(g["frames"] == 3 for g in groups)
+    assert all(isinstance(g["consistency"], float) and g["consistency"] < 5 for g in groups)
+    assert {s["id"]: s["consistency"] for s in stats.groups} == {g["id"]: g["consistency"] for g in groups}
     tasks = {pid: [line.split() for line in (spy / pid).read_text().splitlines()] for pid in os.listdir(spy)}
-    assert len(tasks) == 2 and {kind for lines in tasks.values() for kind, _ in lines} == {"survey", "harmonise",
-                                                                                          "edit-planned"}
-    harmonisers = [pid for pid, lines in tasks.items() if any(kind == "harmonise" for kind, _ in lines)]
-    assert len(harmonisers) == 1
-    other = next(pid for pid in tasks if pid not in harmonisers)
+    assert len(tasks) == 2 and {kind for lines in tasks.values() for kind, _ in lines} == {
+        "survey", "harmonise", "measure", "edit-planned"}
+    measurers = [pid for pid, lines in tasks.items() if any(kind == "measure" for kind, _ in lines)]
+    assert len(measurers) == 1
+    other = next(pid for pid in tasks if pid not in measurers)
     assert len(tasks[other]) >= 3 and all(imported == "False" for _, imported in tasks[other]), tasks[other]
     assert ("colour" in sys.modules) == parent_had_colour  # the parent measured nothing
     assert os.listdir(tmp_path / "spool") == []  # spool (survey images, no plan files) removed
