@@ -117,11 +117,12 @@ def capture():
     return model
 
 
-@pytest.mark.parametrize("ev, bound", [(-2.5, 0.2), (-1.0, 0.1), (0.0, 0.02), (1.2, 0.8)])
+@pytest.mark.parametrize("ev, bound", [(-2.5, 0.6), (-1.0, 0.7), (0.0, 0.03), (1.2, 0.7)])
 def test_shipped_estimate_finds_the_exposure_error(capture, coffee, ev, bound):
-    """The shipped estimate on the coffee sample (never used in training) degraded by `ev`. Measured errors: 0.09,
-    0.03, 0.00 (the dead zone) and 0.54 EV: +1.2 EV is near the top of the training range (-3..+1.5), so the estimate
-    shrinks towards the middle. Bounds about 1.5-2x measured."""
+    """The shipped estimate on the coffee sample degraded by `ev`. Measured errors (20261208): 0.33, 0.38, 0.01 (the
+    dead zone) and 0.36 EV (20261130.3: 0.09, 0.03, 0.00, 0.54): the estimate is fitted by mean squared error and
+    shrinks uncertain errors towards none (model card); on the 57 held-out photos it takes back more of -1.5 EV
+    than 20261130.3 (0.62 vs 0.58), on this one photo less. Bounds about 1.5-2x measured."""
     (estimate,) = capture.degradations([make_preview(degrade(coffee, Degradation(ev=ev)))])
     assert abs(estimate.ev - ev) <= bound, estimate
 
@@ -240,7 +241,8 @@ def test_greys_guard_keeps_a_grey_frame_grey():
 
 
 def test_capture_guard_comes_from_the_model_card(tmp_path):
-    """The shipped card has no `white_balance_guard`: the full guard; "greys" is read; anything else is refused."""
+    """The shipped card (20261208) says "greys"; a card without `white_balance_guard` (models up to 20261130.x) gets
+    the full guard, "reference"; anything else is refused."""
     import json
     import os
 
@@ -248,14 +250,12 @@ def test_capture_guard_comes_from_the_model_card(tmp_path):
     from exposure_batch.errors import ModelError
 
     shipped = load_policy()
-    assert shipped.capture_guard == "reference"
+    assert shipped.capture_guard == "greys"
     for f in ("actor.npz", "capture.npz"):
         os.symlink(os.path.join(shipped.model_dir, f), tmp_path / f)
-    for value, ok in (("greys", True), ("loose", False)):
-        card = dict(shipped.card, capture=dict(shipped.card["capture"], white_balance_guard=value))
-        (tmp_path / "model.json").write_text(json.dumps(card))
-        if ok:
-            assert LearnedPolicy(str(tmp_path)).capture_guard == "greys"
-        else:
-            with pytest.raises(ModelError, match="white_balance_guard"):
-                LearnedPolicy(str(tmp_path))
+    older = {k: v for k, v in shipped.card["capture"].items() if k != "white_balance_guard"}
+    (tmp_path / "model.json").write_text(json.dumps(dict(shipped.card, capture=older)))
+    assert LearnedPolicy(str(tmp_path)).capture_guard == "reference"
+    (tmp_path / "model.json").write_text(json.dumps(dict(shipped.card, capture=dict(older, white_balance_guard="loose"))))
+    with pytest.raises(ModelError, match="white_balance_guard"):
+        LearnedPolicy(str(tmp_path))

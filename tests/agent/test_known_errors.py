@@ -66,10 +66,12 @@ def test_explain_prints_the_confidence(tmp_path):
     assert "none" in confidence_line(Recipe(()))
 
 
-#: Median share of each known capture error the shipped model (20261130.3) takes back on the three samples no
-#: training photo made (CI_SAMPLES), measured: +1 EV 0.07, -1.5 EV 0.58, warm 0.25, cool 0.24. The issue's targets
-#: (0.6 / 0.75 / 0.6 / 0.6 on the held-out split) are missed (model card); these are regression bounds at half.
-KNOWN_ERROR_FLOORS = {"+1 EV": 0.03, "-1.5 EV": 0.29, "warm cast": 0.12, "cool cast": 0.12}
+#: Median share of each known capture error the shipped model (20261208) takes back on the three samples no
+#: training photo made (CI_SAMPLES), measured: +1 EV 0.21, -1.5 EV 0.61, warm 0.28, cool 0.135 (20261130.3: 0.07,
+#: 0.58, 0.25, 0.24; on the 57 held-out photos the cool cast went 0.26 -> 0.50, here coffee's is 0.09). The
+#: issue's targets (0.6 / 0.75 / 0.6 / 0.6 on the held-out split) are missed (model card); these are
+#: regression bounds at half.
+KNOWN_ERROR_FLOORS = {"+1 EV": 0.10, "-1.5 EV": 0.30, "warm cast": 0.14, "cool cast": 0.07}
 
 
 def test_known_capture_errors_taken_back_on_unseen_samples():
