@@ -121,6 +121,15 @@ def encode_png16(rgb16: np.ndarray, icc: bytes | None = None) -> bytes:
     return _png_bytes(rgb16, icc, "test", None)
 
 
+def random_square_crop(img: np.ndarray, rng: np.random.Generator, low: float, high: float) -> np.ndarray:
+    """A square crop of img, its side a uniform fraction in [low, high) of the short side, at a random place
+    (draws from rng: the fraction, then top, then left)."""
+    h, w = img.shape[:2]
+    s = int(min(h, w) * rng.uniform(low, high))
+    top, left = rng.integers(0, h - s + 1), rng.integers(0, w - s + 1)
+    return np.ascontiguousarray(img[top : top + s, left : left + s])
+
+
 def blocks_mean(a: np.ndarray, k: int = 8) -> np.ndarray:
     """(H, W, C) -> (H//k, W//k, C) float64 block means (removes demosaicing / JPEG detail for comparisons)."""
     h, w = a.shape[0] // k * k, a.shape[1] // k * k

@@ -13,7 +13,7 @@ from lxml import etree
 from exposure_batch.look import darktable_pairs as dtp
 from exposure_batch.recipe import Recipe, Step
 from exposure_batch.sidecars import darktable
-from tests.helpers import SAMPLES_DIR, make_dng
+from tests.helpers import SAMPLES_DIR, make_dng, random_square_crop
 
 DT = "http://darktable.sf.net/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -50,12 +50,8 @@ def make_shoot(folder, per_photo: int = 3, seed: int = 0) -> list[str]:
     paths = []
     for name in PHOTOS:
         img = thumbnail(decode(SAMPLES_DIR / name).rgb_lin, 320)
-        h, w = img.shape[:2]
         for _ in range(per_photo):
-            s = int(min(h, w) * rng.uniform(0.6, 0.9))
-            top, left = rng.integers(0, h - s + 1), rng.integers(0, w - s + 1)
-            crop = degrade(np.ascontiguousarray(img[top : top + s, left : left + s]),
-                           Degradation(ev=float(rng.uniform(-1.0, 0.3))))
+            crop = degrade(random_square_crop(img, rng, 0.6, 0.9), Degradation(ev=float(rng.uniform(-1.0, 0.3))))
             path = os.path.join(str(folder), f"IMG_{len(paths):04d}.dng")
             make_dng(path, np.clip(crop, 0.0, None), space="prophoto")
             darktable.write_darktable_xmp(LOOK, os.path.join(str(folder), darktable.sidecar_name(path)), "parametric",

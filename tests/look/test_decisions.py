@@ -13,7 +13,7 @@ from exposure_batch.agent.policy import load_policy
 from exposure_batch.io import decode
 from exposure_batch.look import decisions as dec
 from exposure_batch.render.preview import _resize_area, thumbnail
-from tests.helpers import SAMPLES_DIR
+from tests.helpers import SAMPLES_DIR, random_square_crop
 
 TRAIN = ("astronaut_orientation6.jpg", "chelsea_adobergb_16bit.tif", "coffee_p3_16bit.png", "casio_qv_r51.jpg")
 TEST = ("nikon_d300_rec2020_linear_16bit.png", "flower.dng")
@@ -26,11 +26,8 @@ def previews(names, per_photo, seed):
     out, owner = [], []
     for name in names:
         img = thumbnail(decode(SAMPLES_DIR / name).rgb_lin, 256)
-        h, w = img.shape[:2]
         for _ in range(per_photo):
-            s = int(min(h, w) * rng.uniform(0.5, 1.0))
-            top, left = rng.integers(0, h - s + 1), rng.integers(0, w - s + 1)
-            crop = _resize_area(np.ascontiguousarray(img[top : top + s, left : left + s]), 64, 64)
+            crop = _resize_area(random_square_crop(img, rng, 0.5, 1.0), 64, 64)
             out.append(degrade(crop, sample_degradation(rng), rng).astype(np.float32))
             owner.append(name)
     return out, owner
