@@ -11,7 +11,7 @@ LEARN = ["scipy>=1.10"]
 
 setup(
     name="exposure-batch",
-    version="0.3.0",
+    version="0.4.0",
     description="Batch photo editing with the white-box Exposure agent: recipes, full-res renders, editor sidecars",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

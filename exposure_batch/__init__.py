@@ -3,4 +3,4 @@
 Data path: decode -> linear ProPhoto RGB -> 64x64 preview -> agent -> Recipe -> full-res render -> atomic writes.
 TensorFlow is imported lazily (only by the learned agent and by the filters' training ops).
 """
-__version__ = "0.3.0"
+__version__ = "0.4.0"
