@@ -175,18 +175,24 @@ def group_pairs(befores_lin: list[np.ndarray], times: list[float | None], given:
     return [labels.setdefault(root(i), len(labels)) for i in range(n)]
 
 
-def read_scenes_csv(path: str) -> dict[str, str]:
-    """`--scenes CSV`: rows before,scene (before = a file name, or a path relative to the before folder; a header
-    row `before,scene` allowed) -> {before: scene}. ProfileError names the file and row."""
+def read_csv_rows(path: str, header: tuple[str, ...]) -> list[list[str]]:
+    """The non-blank rows of a user's CSV (UTF-8), without a first row naming the columns `header` (any case).
+    ProfileError names the file when it cannot be read."""
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
     except OSError as err:
         raise ProfileError(f"{path}: cannot read ({err.strerror})") from None
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["before", "scene"]:
+    if rows and [c.strip().lower() for c in rows[0][:len(header)]] == list(header):
         rows = rows[1:]
+    return rows
+
+
+def read_scenes_csv(path: str) -> dict[str, str]:
+    """`--scenes CSV`: rows before,scene (before = a file name, or a path relative to the before folder; a header
+    row `before,scene` allowed) -> {before: scene}. ProfileError names the file and row."""
     out = {}
-    for i, row in enumerate(rows, 1):
+    for i, row in enumerate(read_csv_rows(path, ("before", "scene")), 1):
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             raise ProfileError(f"{path}: row {i} needs before,scene")
         out[os.path.normpath(row[0].strip())] = row[1].strip()

@@ -10,7 +10,6 @@ MIN_PAIRS, ASPECT_TOLERANCE, SAME_PICTURE_MIN.
 """
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from .. import color
 from ..errors import ProfileError
+from .groups import read_csv_rows
 
 #: Fewest pairs `learn` accepts.
 MIN_PAIRS = 10
@@ -96,15 +96,8 @@ def find_pairs(before_dir: str, after_dir: str, csv_path: str | None = None) -> 
 
 
 def _pairs_from_csv(csv_path: str, before_dir: str, after_dir: str) -> list[PairSpec]:
-    try:
-        with open(csv_path, newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
-    except OSError as err:
-        raise ProfileError(f"{csv_path}: cannot read ({err.strerror})") from None
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["before", "after"]:
-        rows = rows[1:]
     pairs = []
-    for i, row in enumerate(rows, 1):
+    for i, row in enumerate(read_csv_rows(csv_path, ("before", "after")), 1):
         if len(row) < 2:
             raise ProfileError(f"{csv_path}: row {i} needs before,after[,scene]")
         before = os.path.join(before_dir, row[0].strip())
